@@ -1,0 +1,253 @@
+"""One frozen ``Config`` built from defaults < TOML file < environment < command-line flags.
+
+This module is the only reader of ``os.environ``.  The access token never comes from a flag and is
+kept out of ``repr`` so it cannot leak through logs or tracebacks.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Mapping
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .errors import InputError
+
+DEFAULT_BASE_URL = "https://api.hubapi.com"
+API_BATCH_CAP = 100
+STATES = ("auto", "register", "attend", "cancel")
+REPORT_FORMATS = ("xlsx", "csv", "json")
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every setting of a run.  Field names are the TOML keys (see config.example.toml)."""
+
+    inputs: tuple[str, ...] = ()
+    event_id: str = ""
+    state: str = "auto"
+    timezone: str | None = None
+    report: str | None = None
+    report_format: str | None = None
+    report_dir: str | None = None
+    columns: Mapping[str, str] = field(default_factory=dict)
+    contacts_file: str | None = None
+    sheet: str | None = None
+    day_first: bool | None = None
+    dry_run: bool = False
+    sandbox: bool = False
+    force: bool = False
+    no_cache: bool = False
+    create_missing: bool = False
+    verify: bool = False
+    debug: bool = False
+    keep_raw: bool = False
+    json_output: bool = False
+    base_url: str = DEFAULT_BASE_URL
+    token: str | None = field(default=None, repr=False)
+    token_file: str | None = None
+    batch_size: int = API_BATCH_CAP
+    concurrency: int = 4
+    rate_limit_max: int = 100
+    rate_limit_interval_ms: int = 10_000
+    rate_limit_reserve_pct: float = 0.0
+    daily_reserve: int = 0
+    retry_attempts: int = 6
+    retry_max_seconds: float = 300.0
+    connect_timeout_s: float = 10.0
+    read_timeout_s: float = 60.0
+    state_dir: str = ".importer"
+    cache_ttl_days: float = 7.0
+    done_dir: str | None = None
+    log_file: str | None = None
+    max_file_mb: float = 512.0
+
+    @property
+    def effective_batch_size(self) -> int:
+        """The batch size clamped to HubSpot's 100-input cap (and at least 1)."""
+        return max(1, min(int(self.batch_size), API_BATCH_CAP))
+
+    @property
+    def zone(self) -> ZoneInfo | None:
+        return ZoneInfo(self.timezone) if self.timezone else None
+
+
+_FIELDS = {f.name: f for f in fields(Config)}
+_BOOL_WORDS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+
+
+def _coerce(name: str, value: Any, source: str) -> Any:
+    """Turn a TOML or environment value into the field's type, or say clearly what is wrong."""
+    default = _FIELDS[name].default
+    kind = type(default) if default is not None and not callable(default) else None
+    if name == "columns":
+        if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
+            raise InputError(f"{source}: [columns] must map field names to header text, e.g. email = \"E-Mail\".")
+        return dict(value)
+    if name == "inputs":
+        if isinstance(value, str):
+            return tuple(p for p in value.split(os.pathsep) if p)
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        raise InputError(f"{source}: inputs must be a list of paths or globs.")
+    if name == "day_first":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in _BOOL_WORDS:
+            return _BOOL_WORDS[value.lower()]
+        raise InputError(f"{source}: day_first must be true or false.")
+    try:
+        if kind is bool:
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.lower() in _BOOL_WORDS:
+                return _BOOL_WORDS[value.lower()]
+            raise ValueError(value)
+        if kind is int:
+            if isinstance(value, bool):
+                raise ValueError(value)
+            return int(value)
+        if kind is float:
+            return float(value)
+        if value is None:
+            return None
+        return str(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{source}: {name} = {value!r} is not a valid {kind.__name__ if kind else 'value'}.") from None
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Settings from a TOML file (top-level keys, ``[columns]`` and optional ``[hubspot]``/``[run]`` tables)."""
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"Config file {p} does not exist.", hint="Check the --config path.") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"Config file {p} is not valid TOML: {exc}.") from None
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict) and key in ("hubspot", "run", "limits", "report"):
+            flat.update(value)
+        else:
+            flat[key] = value
+    if "token" in flat:
+        raise InputError(
+            f"Config file {p} contains a token.",
+            hint="Put the token in HUBSPOT_ACCESS_TOKEN or in a file named by token_file, never in the config.",
+        )
+    unknown = sorted(k for k in flat if k not in _FIELDS)
+    if unknown:
+        raise InputError(f"Config file {p} has unknown settings: {', '.join(unknown)}.", hint="See config.example.toml.")
+    base = p.parent
+    out = {k: _coerce(k, v, str(p)) for k, v in flat.items()}
+    for key in ("token_file", "contacts_file", "state_dir", "report_dir", "done_dir", "log_file"):
+        if isinstance(out.get(key), str) and not Path(out[key]).is_absolute():
+            out[key] = str(base / out[key])
+    if "inputs" in out:
+        out["inputs"] = tuple(v if Path(v).is_absolute() else str(base / v) for v in out["inputs"])
+    return out
+
+
+def from_env(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Settings from the environment: ``HUBSPOT_ACCESS_TOKEN``, ``HUBSPOT_BASE_URL`` and ``IMPORTER_<SETTING>``."""
+    out: dict[str, Any] = {}
+    if environ.get("HUBSPOT_BASE_URL"):
+        out["base_url"] = environ["HUBSPOT_BASE_URL"]
+    for name in _FIELDS:
+        key = f"IMPORTER_{name.upper()}"
+        if name not in ("token", "columns") and environ.get(key, "") != "":
+            out[name] = _coerce(name, environ[key], key)
+    if environ.get("HUBSPOT_ACCESS_TOKEN"):
+        out["token"] = environ["HUBSPOT_ACCESS_TOKEN"].strip()
+    return out
+
+
+def read_token_file(path: str, warn: Any = None) -> str:
+    """Read a token file, warning when other users may read it."""
+    p = Path(path)
+    try:
+        mode = p.stat().st_mode
+        text = p.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise InputError(f"Cannot read token_file {p}: {exc.strerror}.") from None
+    if mode & (stat.S_IRGRP | stat.S_IROTH) and warn is not None:
+        warn(f"token_file {p} is readable by other users; run: chmod 600 {p}")
+    if not text:
+        raise InputError(f"token_file {p} is empty.")
+    return text
+
+
+def check_base_url(url: str) -> str:
+    """Refuse plain http:// except for this machine, before any request is made."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InputError(f"Base URL {url!r} is not an http(s) URL.")
+    if parts.scheme == "http" and parts.hostname not in LOCAL_HOSTS:
+        raise InputError(
+            f"Refusing plain http:// for {parts.hostname}: the token would travel unencrypted.",
+            hint="Use https://.",
+        )
+    return url.rstrip("/")
+
+
+def build(
+    flags: Mapping[str, Any],
+    *,
+    environ: Mapping[str, str] | None = None,
+    warn: Any = None,
+) -> Config:
+    """Layer the sources: defaults < TOML file (``flags['config']``) < environment < flags."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    config_file = flags.get("config") or env.get("IMPORTER_CONFIG")
+    if config_file:
+        values.update(read_toml(config_file))
+    values.update(from_env(env))
+    for key, value in flags.items():
+        if key == "config" or value is None:
+            continue
+        if key not in _FIELDS:
+            raise KeyError(key)
+        if isinstance(value, bool) and value is False and _FIELDS[key].default is False:
+            continue  # an unset store_true flag must not override the file
+        values[key] = value
+    cfg = replace(Config(), **values)
+    if cfg.token is None and cfg.token_file:
+        cfg = replace(cfg, token=read_token_file(cfg.token_file, warn))
+    return validate(cfg)
+
+
+def validate(cfg: Config) -> Config:
+    """Check values that would otherwise fail late, with a sentence saying what to do."""
+    if cfg.state not in STATES:
+        raise InputError(f"--state {cfg.state!r} is not one of {', '.join(STATES)}.")
+    if cfg.timezone:
+        try:
+            ZoneInfo(cfg.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise InputError(
+                f"Unknown time zone {cfg.timezone!r}.", hint="Use an IANA name such as Europe/Berlin or America/New_York."
+            ) from None
+    if cfg.report_format and cfg.report_format not in REPORT_FORMATS:
+        raise InputError(f"--report-format must be one of {', '.join(REPORT_FORMATS)}.")
+    if cfg.batch_size < 1:
+        raise InputError("batch_size must be at least 1.")
+    if cfg.concurrency < 1:
+        raise InputError("concurrency must be at least 1.")
+    if not 0 <= cfg.rate_limit_reserve_pct < 100:
+        raise InputError("rate_limit_reserve_pct must be between 0 and 99.")
+    if cfg.rate_limit_max < 1 or cfg.rate_limit_interval_ms < 1:
+        raise InputError("rate_limit_max and rate_limit_interval_ms must be positive.")
+    check_base_url(cfg.base_url)
+    return cfg
+
+
+def stderr_warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
