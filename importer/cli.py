@@ -1,0 +1,249 @@
+"""Command line: parse arguments, build the Config, call the pipeline, turn errors into exit codes.
+
+Exit codes (a contract): 0 every row recorded, merged or skipped by rule; 1 finished but some rows
+were rejected or failed; 2 nothing was sent because the input, config or usage is wrong; 3 the run
+stopped early (token refused, scope missing, daily limit, interrupted) and running it again resumes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from . import __version__, config
+from .console import Console
+from .errors import ImporterError, InputError
+
+EPILOG = """exit codes:
+  0  every row recorded, merged or skipped by rule
+  1  the run finished but some rows were rejected or failed (see the report)
+  2  nothing was sent: the input, config or usage is wrong
+  3  the run stopped early (token refused, scope missing, daily limit, interrupted);
+     running the same command again resumes
+
+The token comes from HUBSPOT_ACCESS_TOKEN (or token_file in the config), never from a flag."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors exit 2 with one sentence, as the contract says."""
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        raise InputError(f"{self.prog}: {message}.", hint=f"See {self.prog} --help.")
+
+
+def _connection_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", metavar="FILE", help="TOML settings file (see config.example.toml)")
+    p.add_argument(
+        "--base-url", dest="base_url", metavar="URL", help="HubSpot API base URL (default https://api.hubapi.com; env HUBSPOT_BASE_URL)"
+    )
+    p.add_argument("--sandbox", action="store_true", default=None, help="run against a HubSpot sandbox started on 127.0.0.1 (no account needed)")
+    p.add_argument("--state-dir", dest="state_dir", metavar="DIR", help="where the journal, ledger and lookup cache live (default .importer/)")
+    p.add_argument("--log-file", dest="log_file", metavar="FILE", help="also append log lines to FILE")
+    p.add_argument("--debug", action="store_true", default=None, help="show a traceback for unexpected errors")
+    p.add_argument("--json", dest="json_output", action="store_true", default=None, help="print one JSON summary line on stdout")
+
+
+def _report_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--report", metavar="PATH", help="reconciliation report path (.xlsx, .csv or .json); default <first input>.reconciliation.xlsx")
+    p.add_argument("--report-format", dest="report_format", choices=config.REPORT_FORMATS, help="report format when the extension does not say")
+
+
+def _mapping_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--state", choices=config.STATES, help="force a state, or take it from the file (auto, the default)")
+    p.add_argument("--timezone", metavar="ZONE", help="IANA time zone of times without an offset, e.g. Europe/Berlin")
+    p.add_argument("--sheet", metavar="NAME", help="workbook sheet to read (default: the one with attendees)")
+    order = p.add_mutually_exclusive_group()
+    order.add_argument("--day-first", dest="day_first", action="store_const", const=True, help="dates are day/month/year")
+    order.add_argument("--month-first", dest="day_first", action="store_const", const=False, help="dates are month/day/year")
+    p.add_argument("--keep-raw", dest="keep_raw", action="store_true", default=None, help="keep every source column in the report")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="importer",
+        description="Record webinar and event attendee exports as HubSpot marketing-event participations, "
+        "and write a reconciliation report that accounts for every row.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"importer {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    run = sub.add_parser(
+        "run",
+        help="import attendee files into a marketing event",
+        description="Import attendee files into a HubSpot marketing event and write the reconciliation report.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument("files", nargs="*", metavar="FILE", help="attendee exports (.csv, .xlsx, .xls, .ods); or inputs in the config")
+    run.add_argument("--event", dest="event_id", metavar="OBJECT_ID", help="the marketing event's object id (from its URL in HubSpot)")
+    _mapping_args(run)
+    _report_args(run)
+    run.add_argument("--contacts", dest="contacts_file", metavar="FILE", help="HubSpot contacts export used as the email -> contact id map")
+    run.add_argument("--dry-run", dest="dry_run", action="store_true", default=None, help="do everything but write: the report shows what would be sent")
+    run.add_argument("--force", action="store_true", default=None, help="send again what an earlier run already recorded")
+    run.add_argument("--no-cache", dest="no_cache", action="store_true", default=None, help="do not use the on-disk contact lookup cache")
+    run.add_argument("--create-missing", dest="create_missing", action="store_true", default=None, help="create contacts not found by email (email-create endpoint)")
+    run.add_argument("--verify", action="store_true", default=None, help="read the participations back from HubSpot after the run")
+    run.add_argument("--batch-size", dest="batch_size", type=int, metavar="N", help="inputs per request (at most 100)")
+    run.add_argument("--concurrency", type=int, metavar="N", help="requests in flight at once (default 4)")
+    run.add_argument("--done-dir", dest="done_dir", metavar="DIR", help="move processed input files here after a complete run")
+    _connection_args(run)
+
+    inspect = sub.add_parser(
+        "inspect",
+        help="preview how a file will be read, without sending anything",
+        description="Show the detected profile, header row, column mapping, encoding, date order and the first rows as they will be sent.",
+    )
+    inspect.add_argument("file", metavar="FILE")
+    inspect.add_argument("--rows", type=int, default=10, metavar="N", help="how many rows to show (default 10)")
+    inspect.add_argument("--config", metavar="FILE", help="TOML settings file")
+    _mapping_args(inspect)
+
+    retry = sub.add_parser(
+        "retry",
+        help="re-send only the rows a report lists as failed",
+        description="Re-send the rows a reconciliation report lists as failed and write an updated report.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    retry.add_argument("report_in", metavar="REPORT")
+    _report_args(retry)
+    retry.add_argument("--batch-size", dest="batch_size", type=int, metavar="N", help="inputs per request (at most 100)")
+    retry.add_argument("--concurrency", type=int, metavar="N", help="requests in flight at once")
+    _connection_args(retry)
+
+    verify = sub.add_parser(
+        "verify",
+        help="check that HubSpot shows every contact a report says was recorded",
+        description="Read the event's participations from HubSpot and list every recorded contact it does not show.",
+    )
+    verify.add_argument("report_in", metavar="REPORT")
+    verify.add_argument("--event", dest="event_id", metavar="OBJECT_ID", help="override the event id read from the report")
+    _connection_args(verify)
+
+    sub.add_parser(
+        "sandbox",
+        help="serve the HubSpot sandbox on 127.0.0.1 (for rehearsals and tests)",
+        description="Serve a HubSpot look-alike on 127.0.0.1; see `importer sandbox --help`.",
+        add_help=False,
+    )
+    return parser
+
+
+_NOT_SETTINGS = {"command", "files", "file", "rows", "report_in", "config"}
+
+
+def _flags(ns: argparse.Namespace) -> dict[str, Any]:
+    flags = {k: v for k, v in vars(ns).items() if k not in _NOT_SETTINGS}
+    if getattr(ns, "files", None):
+        flags["inputs"] = tuple(ns.files)
+    flags["config"] = getattr(ns, "config", None)
+    return flags
+
+
+def main(argv: Sequence[str] | None = None, *, environ: dict[str, str] | None = None) -> int:
+    """Entry point; returns the exit code.  The one place errors become messages."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["sandbox"]:
+        from .sandbox.serve import main as serve
+
+        return serve(args[1:])
+    debug = "--debug" in args
+    console: Console | None = None
+    try:
+        if any(a == "--token" or a.startswith("--token=") for a in args):
+            raise InputError(
+                "There is no --token flag: the token comes from HUBSPOT_ACCESS_TOKEN or token_file, "
+                "so it never shows in shell history or process lists."
+            )
+        parser = build_parser()
+        ns = parser.parse_args(args)
+        if ns.command is None:
+            parser.print_help()
+            return 2
+        cfg = config.build(_flags(ns), environ=environ, warn=lambda m: print(f"importer: warning: {m}", file=sys.stderr))
+        debug = cfg.debug
+        console = Console(log_file=cfg.log_file, quiet=False)
+        handler: Callable[[Any, Any, Console], int] = _COMMANDS[ns.command]
+        return handler(ns, cfg, console)
+    except ImporterError as exc:
+        print(f"importer: error: {exc}", file=sys.stderr)
+        if debug:
+            traceback.print_exc()
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("importer: interrupted; run the same command again to resume.", file=sys.stderr)
+        return 3
+    except Exception as exc:  # the last line of defence: one sentence, traceback only with --debug
+        print(
+            f"importer: internal error: {type(exc).__name__}: {exc}. Run again with --debug for details and report it.",
+            file=sys.stderr,
+        )
+        if debug:
+            traceback.print_exc()
+        return 1
+    finally:
+        if console is not None:
+            console.close()
+
+
+def _cmd_run(ns: argparse.Namespace, cfg: config.Config, console: Console) -> int:
+    from . import pipeline
+    from .reporter import render_terminal
+
+    result = pipeline.run(cfg, pipeline.Services(log=console.log, progress=console.progress))
+    if result.stopped is not None:
+        console.log(f"stopped: {result.stopped}")
+    if cfg.sandbox:
+        console.log(
+            f"sandbox: HubSpot recorded {len(result.sandbox_participations)} participations for event {cfg.event_id}"
+        )
+    exit_code = result.exit_code
+    if result.verification is not None:
+        print(result.verification.text)
+    if cfg.json_output:
+        print(pipeline.summary_line(result, exit_code))
+    else:
+        print(render_terminal(result.report))
+    return exit_code
+
+
+def _cmd_inspect(ns: argparse.Namespace, cfg: config.Config, console: Console) -> int:
+    from . import pipeline
+
+    print(pipeline.inspect(Path(ns.file), cfg, rows=ns.rows))
+    return 0
+
+
+def _cmd_retry(ns: argparse.Namespace, cfg: config.Config, console: Console) -> int:
+    from . import pipeline
+    from .reporter import render_terminal
+
+    result = pipeline.retry(cfg, Path(ns.report_in), pipeline.Services(log=console.log, progress=console.progress))
+    if cfg.json_output:
+        print(pipeline.summary_line(result, result.exit_code))
+    else:
+        print(render_terminal(result.report))
+    return result.exit_code
+
+
+def _cmd_verify(ns: argparse.Namespace, cfg: config.Config, console: Console) -> int:
+    from . import pipeline
+
+    verdict = pipeline.verify(cfg, Path(ns.report_in), pipeline.Services(log=console.log))
+    print(verdict.text)
+    return verdict.exit_code
+
+
+_COMMANDS: dict[str, Callable[[Any, Any, Console], int]] = {
+    "run": _cmd_run,
+    "inspect": _cmd_inspect,
+    "retry": _cmd_retry,
+    "verify": _cmd_verify,
+}

@@ -1,0 +1,66 @@
+"""What a person sees while a run goes: log lines on stderr (and an optional log file), and a
+progress bar when stderr is a terminal.  Stdout is kept for results (the summary table, --json)."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
+
+
+class Console:
+    """Thread-safe logging to stderr and a log file; a one-line progress bar on a TTY."""
+
+    def __init__(self, *, stream: TextIO | None = None, log_file: str | None = None, quiet: bool = False) -> None:
+        self.stream = stream or sys.stderr
+        self.quiet = quiet
+        self._lock = threading.Lock()
+        self._file = Path(log_file).open("a", encoding="utf-8") if log_file else None  # noqa: SIM115
+        self._tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self._bar_shown = False
+        self._start = time.monotonic()
+
+    def log(self, message: str) -> None:
+        with self._lock:
+            if self._file:
+                stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+                self._file.write(f"{stamp} {message}\n")
+                self._file.flush()
+            if self.quiet:
+                return
+            if self._bar_shown:
+                self.stream.write("\r\x1b[2K")
+                self._bar_shown = False
+            self.stream.write(f"importer: {message}\n")
+            self.stream.flush()
+
+    def progress(self, done: int, total: int) -> None:
+        """Batches answered so far; a bar with rate and ETA on a terminal, a line every 10% otherwise."""
+        if self.quiet or total <= 0:
+            return
+        elapsed = max(time.monotonic() - self._start, 1e-6)
+        rate = done / elapsed
+        eta = (total - done) / rate if rate > 0 else 0.0
+        with self._lock:
+            if self._tty:
+                width = 30
+                filled = int(width * done / total)
+                bar = "#" * filled + "-" * (width - filled)
+                self.stream.write(
+                    f"\r\x1b[2K[{bar}] {done}/{total} batches  {rate:.1f}/s  ETA {eta:.0f}s"
+                )
+                self.stream.flush()
+                self._bar_shown = done < total
+                if done >= total:
+                    self.stream.write("\n")
+            elif done == total or done % max(1, total // 10) == 0:
+                self.stream.write(f"importer: {done}/{total} batches answered ({rate:.1f}/s)\n")
+                self.stream.flush()
+
+    def close(self) -> None:
+        if self._file:
+            self._file.close()
+            self._file = None

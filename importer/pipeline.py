@@ -1,0 +1,780 @@
+"""Composes the stages: loader -> mapper -> resolve -> merge/chunk -> sender -> reporter.
+
+The pipeline takes its seams (HTTP transport, clock, sleep, wall time, log) as arguments, so tests
+can run it without waiting and without a network.  It owns the order of things and the promise that
+every input row ends up in the report; each stage owns its own rules.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+import shutil
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from . import chunker, sender
+from .config import Config
+from .errors import InputError, StopRun
+from .hubspot import HubSpot
+from .journal import Journal
+from .loader import load
+from .mapper import MapOptions, MappedFile, map_sheet
+from .models import (
+    Batch,
+    BatchOutcome,
+    EventInfo,
+    FileInfo,
+    Outcome,
+    Participation,
+    Reason,
+    Row,
+    RowRef,
+    RunStats,
+    State,
+)
+from .reporter import (
+    Report,
+    RunSummary,
+    build_report,
+    default_report_path,
+    exit_code_for,
+    iso_utc,
+    read_report,
+    write_report,
+)
+
+LOOKUP_CAP = 100
+
+
+def _quiet(_: str) -> None:
+    """The default log: say nothing."""
+
+
+@dataclass(frozen=True)
+class Services:
+    """The seams a run uses; tests replace them so nothing really waits."""
+
+    transport: httpx.BaseTransport | None = None
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    log: Callable[[str], None] = _quiet
+    progress: Callable[[int, int], None] | None = None
+    cwd: Path = field(default_factory=Path.cwd)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a run produced: the exit code comes from the report (or from the stop)."""
+
+    exit_code: int
+    report: Report
+    report_path: Path | None
+    run_id: str
+    stopped: StopRun | None = None
+    resumed: bool = False
+    sandbox_participations: tuple[dict[str, Any], ...] = ()
+    verification: VerifyResult | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# inputs
+
+
+def expand_inputs(patterns: Sequence[str], cwd: Path) -> list[Path]:
+    """Paths and globs -> existing files, in the order given, each once."""
+    out: list[Path] = []
+    for pattern in patterns:
+        base = Path(pattern) if Path(pattern).is_absolute() else cwd / pattern
+        if glob.has_magic(pattern):
+            matches = sorted(Path(p) for p in glob.glob(str(base), recursive=True) if Path(p).is_file())
+            if not matches:
+                raise InputError(f"No file matches {pattern!r}.", hint="Check the path or the glob in inputs.")
+            out.extend(matches)
+        elif base.is_file():
+            out.append(base)
+        elif base.exists():
+            raise InputError(f"{pattern} is a folder, not a file.", hint="Name the files, or a glob such as exports/*.csv.")
+        else:
+            raise InputError(f"File {pattern} does not exist.")
+    seen: set[Path] = set()
+    unique = [p for p in out if not (p.resolve() in seen or seen.add(p.resolve()))]  # type: ignore[func-returns-value]
+    if not unique:
+        raise InputError("No input file given.", hint="Name one or more exports, or set inputs in the config.")
+    return unique
+
+
+def map_options(cfg: Config) -> MapOptions:
+    return MapOptions(
+        state=cfg.state, timezone=cfg.timezone, columns=dict(cfg.columns), day_first=cfg.day_first, keep_raw=cfg.keep_raw
+    )
+
+
+def display_name(path: Path, cwd: Path) -> str:
+    """How a file is named in the report: relative to the working folder when inside it."""
+    try:
+        return str(path.resolve().relative_to(cwd.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def read_file(path: Path, cfg: Config, cwd: Path) -> MappedFile:
+    """Loader + mapper for one file."""
+    sheet = load(path, sheet=cfg.sheet, max_bytes=int(cfg.max_file_mb * 2**20))
+    name = display_name(path, cwd)
+    if sheet.file != name:
+        sheet = replace(sheet, file=name)
+    return map_sheet(sheet, map_options(cfg))
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------
+# planning
+
+
+def fill_times(rows: Sequence[Row], event: EventInfo) -> list[Row]:
+    """Rows whose file gives no time for their state take the event's start."""
+    out: list[Row] = []
+    for row in rows:
+        if row.outcome is None and row.when_ms is None:
+            if event.start_ms is None:
+                row = replace(
+                    row,
+                    outcome=Outcome.REJECTED,
+                    reason=Reason.MISSING_TIME.value,
+                    message="The file gives no time for this row and the event has no start date in HubSpot; "
+                    "add the time to the file or a start date to the event.",
+                )
+            else:
+                row = replace(row, when_ms=event.start_ms, time_source="event_start")
+        out.append(row)
+    return out
+
+
+def _reject(row: Row, reason: Reason, message: str) -> Row:
+    return replace(row, outcome=Outcome.REJECTED, reason=reason.value, message=message)
+
+
+def resolve(
+    rows: Sequence[Row],
+    *,
+    cfg: Config,
+    client: HubSpot | None,
+    journal: Journal | None,
+    contacts: Any = None,
+    log: Callable[[str], None] = _quiet,
+) -> list[Row]:
+    """Give every sendable row a contact id: the file's own, the --contacts map, the cache, then
+    HubSpot's batch read by email (each distinct email once, 100 a call).  Unknown emails are
+    rejected, or left for email-create with --create-missing."""
+    wanted = sorted({r.email for r in rows if r.outcome is None and r.vid is None and r.email})
+    found: dict[str, int] = {}
+    conflicts: dict[str, tuple[int, ...]] = {}
+    if contacts is not None:
+        conflicts = {e: tuple(ids) for e, ids in contacts.conflicts.items()}
+        found.update({e: contacts.by_email[e] for e in wanted if e in contacts.by_email and e not in conflicts})
+    remaining = [e for e in wanted if e not in found and e not in conflicts]
+    if remaining and journal is not None and not cfg.no_cache:
+        cached = journal.cache_get(remaining, cfg.cache_ttl_days * 86400)
+        found.update(cached)
+        remaining = [e for e in remaining if e not in cached]
+        if cached:
+            log(f"{len(cached)} contact ids taken from the lookup cache")
+    missing: set[str] = set()
+    if remaining:
+        if client is None:
+            raise InputError("Contacts must be looked up by email but no HubSpot connection is configured.")
+        chunks = [remaining[i : i + LOOKUP_CAP] for i in range(0, len(remaining), LOOKUP_CAP)]
+        log(f"looking up {len(remaining)} emails in HubSpot ({len(chunks)} requests)")
+        with ThreadPoolExecutor(max_workers=max(1, cfg.concurrency), thread_name_prefix="lookup") as pool:
+            for got, lost in pool.map(client.read_contacts, chunks):
+                found.update(got)
+                missing.update(lost)
+        if journal is not None:
+            journal.cache_put({e: v for e, v in found.items() if e in set(remaining)})
+    out: list[Row] = []
+    for row in rows:
+        if row.outcome is None and row.vid is None and row.email:
+            if row.email in conflicts:
+                ids = ", ".join(str(i) for i in conflicts[row.email])
+                row = _reject(
+                    row,
+                    Reason.CONFLICTING_CONTACT_ID,
+                    f"The contacts file gives several contact ids for {row.email} ({ids}); "
+                    "keep one of them in the contacts file or add the Record ID to this row.",
+                )
+            elif row.email in found:
+                row = replace(row, vid=found[row.email])
+            elif not cfg.create_missing:
+                row = _reject(
+                    row,
+                    Reason.CONTACT_NOT_FOUND,
+                    f"No HubSpot contact has the email {row.email}; add the contact in HubSpot "
+                    "(or re-run with --create-missing), then run importer retry on this report.",
+                )
+        out.append(row)
+    return out
+
+
+def skip_recorded(
+    rows: Sequence[Row], participations: Sequence[Participation], done_keys: set[str]
+) -> tuple[list[Row], list[Participation]]:
+    """Participations the ledger already holds (same event, state, vid and time) are not sent again."""
+    if not done_keys:
+        return list(rows), list(participations)
+    skipped_refs = {p.rows[0] for p in participations if p.key in done_keys}
+    out = [
+        replace(
+            r,
+            outcome=Outcome.SKIPPED,
+            reason=Reason.ALREADY_RECORDED.value,
+            message="An earlier run already recorded this contact with the same state and time; "
+            "nothing to do (use --force to send it again).",
+        )
+        if r.ref in skipped_refs and r.outcome is None
+        else r
+        for r in rows
+    ]
+    return out, [p for p in participations if p.key not in done_keys]
+
+
+def plan_batches(rows: Sequence[Row], batches: Sequence[Batch]) -> list[Row]:
+    """Tag each sendable row with its batch id (kept in the journal's plan and the report)."""
+    where = {p.rows[0]: b.id for b in batches for p in b.items}
+    return [replace(r, batch_id=where[r.ref]) if r.ref in where and r.outcome is None else r for r in rows]
+
+
+def settle(
+    rows: Sequence[Row],
+    batches: Sequence[Batch],
+    outcomes: dict[str, BatchOutcome],
+    *,
+    dry_run: bool,
+    stopped: StopRun | None,
+) -> list[Row]:
+    """Turn batch answers into row outcomes; every sendable row gets one."""
+    verdicts: dict[RowRef, Row] = {}
+    for batch in batches:
+        answer = outcomes.get(batch.id)
+        for p in batch.items:
+            ref = p.rows[0]
+            when = iso_utc(p.when_ms)
+            if dry_run:
+                verdicts[ref] = Row(
+                    ref=ref,
+                    outcome=Outcome.PLANNED,
+                    reason=Reason.DRY_RUN.value,
+                    message=f"Would be recorded as {p.state.value} at {when} (dry run: nothing was sent).",
+                )
+            elif answer is None:
+                why = stopped.reason if stopped else Reason.INTERRUPTED.value
+                text = stopped.message if stopped else "The run stopped before this batch was sent."
+                verdicts[ref] = Row(
+                    ref=ref,
+                    outcome=Outcome.FAILED,
+                    reason=why,
+                    message=f"Not sent: {text} Run the same command again to continue.",
+                )
+            elif p.key in answer.recorded:
+                verdicts[ref] = Row(
+                    ref=ref,
+                    vid=answer.recorded[p.key],
+                    outcome=Outcome.RECORDED,
+                    reason="",
+                    message=f"Recorded as {p.state.value} at {when}.",
+                    correlation_id=answer.correlation_id,
+                    created_contact=p.key in answer.created,
+                )
+            else:
+                failure = answer.failed.get(p.key)
+                verdicts[ref] = Row(
+                    ref=ref,
+                    outcome=Outcome.FAILED,
+                    reason=failure.reason if failure else Reason.NOT_IN_RESPONSE.value,
+                    message=failure.message if failure else "HubSpot's answer did not mention this contact.",
+                    correlation_id=answer.correlation_id,
+                )
+    out: list[Row] = []
+    for row in rows:
+        verdict = verdicts.get(row.ref)
+        if verdict is not None and row.outcome is None:
+            row = replace(
+                row,
+                vid=verdict.vid if verdict.vid is not None else row.vid,
+                outcome=verdict.outcome,
+                reason=verdict.reason,
+                message=verdict.message,
+                correlation_id=verdict.correlation_id,
+                created_contact=verdict.created_contact,
+            )
+        elif row.outcome is None:
+            why = stopped.reason if stopped else Reason.INTERRUPTED.value
+            text = stopped.message if stopped else "The run stopped before this row was planned."
+            row = replace(
+                row,
+                outcome=Outcome.FAILED,
+                reason=why,
+                message=f"Not sent: {text} Run the same command again once that is fixed.",
+            )
+        out.append(row)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# the run
+
+
+@contextmanager
+def interruptible() -> Iterator[None]:
+    """SIGINT and SIGTERM raise ``sender.Interrupted`` in the main thread, so the run can stop
+    cleanly: answers in flight are still recorded, exit code 3."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        raise sender.Interrupted(signal.Signals(signum).name)
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+@contextmanager
+def connection(cfg: Config, emails: Sequence[str]) -> Iterator[tuple[Config, Any]]:
+    """With --sandbox, a HubSpot sandbox on 127.0.0.1 for this run, knowing every input email;
+    otherwise the configured portal."""
+    if not cfg.sandbox:
+        yield cfg, None
+        return
+    from .sandbox import DEFAULT_TOKEN, Sandbox
+
+    box = Sandbox()
+    box.start()
+    try:
+        box.add_contacts(emails)
+        yield (
+            replace(cfg, base_url=box.base_url, token=DEFAULT_TOKEN, state_dir=str(Path(cfg.state_dir) / "sandbox")),
+            box,
+        )
+    finally:
+        box.stop()
+
+
+def _options_fingerprint(cfg: Config) -> dict[str, object]:
+    return {
+        "state": cfg.state,
+        "timezone": cfg.timezone,
+        "columns": dict(sorted(cfg.columns.items())),
+        "day_first": cfg.day_first,
+        "create_missing": cfg.create_missing,
+        "batch_size": cfg.effective_batch_size,
+        "sandbox": cfg.sandbox,
+        "contacts": _sha256(Path(cfg.contacts_file)) if cfg.contacts_file else None,
+    }
+
+
+def run(cfg: Config, svc: Services | None = None) -> RunResult:
+    """One import, start to finish (or resumed): every input row ends up in the report."""
+    svc = svc or Services()
+    started = svc.now()
+    if not cfg.event_id:
+        raise InputError("No marketing event given.", hint="Pass --event OBJECT_ID (the number in the event's URL).")
+    paths = expand_inputs(cfg.inputs, svc.cwd)
+    mapped = [read_file(p, cfg, svc.cwd) for p in paths]
+    files = tuple(m.info for m in mapped)
+    for info in files:
+        svc.log(f"{info.file}: {info.data_rows} rows, profile {info.profile}")
+    contacts = None
+    if cfg.contacts_file:
+        from .contacts import load_contacts_map
+
+        contacts = load_contacts_map(Path(cfg.contacts_file))
+    report_path = Path(cfg.report) if cfg.report else default_report_path(paths[0], svc.cwd)
+    if cfg.report_dir and not cfg.report:
+        report_path = Path(cfg.report_dir) / report_path.name
+    emails = sorted({r.email for m in mapped for r in m.rows if r.email})
+    stopped: StopRun | None = None
+    resumed = False
+    run_id = ""
+    event = EventInfo(object_id=cfg.event_id)
+    stats = RunStats()
+    sandbox_rows: tuple[dict[str, Any], ...] = ()
+    verification: VerifyResult | None = None
+    counters_before: dict[str, int] | None = None
+    rows: list[Row] = [r for m in mapped for r in m.rows]
+    batches: list[Batch] = []
+    outcomes: dict[str, BatchOutcome] = {}
+    with interruptible(), connection(cfg, emails) as (cfg, box):
+        with Journal.open(cfg.state_dir, clock=time.time) as journal:
+            key = Journal.run_key(
+                cfg.event_id, [(m.info.file, _sha256(p)) for m, p in zip(mapped, paths)], _options_fingerprint(cfg)
+            )
+            with HubSpot(cfg, transport=svc.transport, clock=svc.clock, sleep=svc.sleep, log=svc.log) as client:
+                try:
+                    event = client.get_event(cfg.event_id)
+                    if cfg.verify and not cfg.dry_run:
+                        counters_before = client.counters(cfg.event_id)
+                    previous = None if cfg.dry_run else journal.find_unfinished(key)
+                    if previous:
+                        run_id, resumed = previous, True
+                        rows, batches = journal.load_plan(run_id)
+                        outcomes = journal.outcomes(run_id)
+                        svc.log(f"resuming run {run_id}: {len(outcomes)} of {len(batches)} batches already answered")
+                    else:
+                        rows = fill_times(rows, event)
+                        rows = resolve(rows, cfg=cfg, client=client, journal=journal, contacts=contacts, log=svc.log)
+                        merged = chunker.merge(rows, cfg.event_id)
+                        done = set() if cfg.force else journal.already_recorded(cfg.event_id, merged.participations)
+                        rows, parts = skip_recorded(merged.rows, merged.participations, done)
+                        batches = chunker.chunk(parts, cfg.effective_batch_size)
+                        rows = plan_batches(rows, batches)
+                        if not cfg.dry_run:
+                            run_id = journal.begin(key, {"event_id": cfg.event_id, "files": [f.file for f in files]})
+                            journal.save_plan(run_id, rows, batches)
+                    if not cfg.dry_run:
+                        todo = [b for b in batches if b.id not in outcomes]
+                        total = len(batches)
+                        answered = [len(outcomes)]
+
+                        def on_outcome(batch: Batch, outcome: BatchOutcome) -> None:
+                            journal.record_outcome(run_id, outcome, batch)
+                            answered[0] += 1
+                            if svc.progress:
+                                svc.progress(answered[0], total)
+
+                        svc.log(f"sending {len(todo)} batches ({sum(len(b.items) for b in todo)} contacts)")
+                        result = sender.send(client, todo, concurrency=cfg.concurrency, on_outcome=on_outcome)
+                        outcomes.update(result.outcomes)
+                        stopped = result.stopped
+                except StopRun as exc:
+                    stopped = exc
+                except sender.Interrupted:
+                    stopped = sender._interrupted()
+                rows = settle(rows, batches, outcomes, dry_run=cfg.dry_run, stopped=stopped)
+                if cfg.verify and not cfg.dry_run and not stopped:
+                    verification = check_recorded(client, cfg.event_id, _recorded_from_rows(rows), counters_before)
+                    svc.log(verification.text)
+                stats = client.stats
+            if run_id:
+                journal.update_rows(run_id, rows)
+            exit_code = 3 if stopped else exit_code_for(rows)
+            if verification is not None and verification.exit_code and exit_code == 0:
+                exit_code = 1
+            summary = RunSummary(
+                run_id=run_id or f"dry-run-{started.strftime('%Y%m%dT%H%M%SZ')}",
+                event=event,
+                files=files,
+                started_at=started,
+                finished_at=svc.now(),
+                timezone=cfg.timezone,
+                dry_run=cfg.dry_run,
+                stats=stats,
+                exit_code=exit_code,
+                report_path=str(report_path),
+                notes=_notes(stopped, resumed),
+            )
+            report = build_report(_in_input_order(rows, files), summary)
+            written = write_report(report, report_path, cfg.report_format)
+            if run_id and not stopped:
+                journal.finish(run_id, exit_code, str(written))
+        if box is not None:
+            sandbox_rows = tuple(box.participations(cfg.event_id))
+    if not stopped and cfg.done_dir and not cfg.dry_run:
+        _move_done(paths, Path(cfg.done_dir))
+    return RunResult(
+        exit_code=exit_code,
+        report=report,
+        report_path=written,
+        run_id=summary.run_id,
+        stopped=stopped,
+        resumed=resumed,
+        sandbox_participations=sandbox_rows,
+        verification=verification,
+    )
+
+
+def _notes(stopped: StopRun | None, resumed: bool) -> tuple[str, ...]:
+    notes: list[str] = []
+    if resumed:
+        notes.append("Resumed an interrupted run: batches answered before were not sent again.")
+    if stopped:
+        notes.append(f"Stopped early: {stopped}")
+    return tuple(notes)
+
+
+def _in_input_order(rows: Sequence[Row], files: Sequence[FileInfo]) -> list[Row]:
+    order = {f.file: i for i, f in enumerate(files)}
+    return sorted(rows, key=lambda r: (order.get(r.ref.file, len(order)), r.ref.row))
+
+
+def _move_done(paths: Sequence[Path], done_dir: Path) -> None:
+    """Scheduled runs: move processed exports out of the inbox so the next run does not see them."""
+    done_dir.mkdir(parents=True, exist_ok=True)
+    for path in paths:
+        target = done_dir / path.name
+        if target.exists():
+            target = done_dir / f"{path.stem}.{int(time.time())}{path.suffix}"
+        shutil.move(str(path), target)
+
+
+def summary_line(result: RunResult, exit_code: int | None = None) -> str:
+    """The one machine-readable line of --json."""
+    return json.dumps(
+        {
+            "run_id": result.run_id,
+            "exit_code": result.exit_code if exit_code is None else exit_code,
+            "report": str(result.report_path) if result.report_path else None,
+            "counts": dict(result.report.counts),
+            "by_reason": dict(result.report.by_reason),
+            "resumed": result.resumed,
+            "stopped": result.stopped.reason if result.stopped else None,
+            "verified": None if result.verification is None else result.verification.exit_code == 0,
+        },
+        sort_keys=True,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# inspect, verify, retry
+
+
+def inspect(path: Path, cfg: Config, *, rows: int = 10, cwd: Path | None = None) -> str:
+    """A preview of how a file will be read: nothing is sent and no token is needed."""
+    here = cwd or Path.cwd()
+    mapped = read_file(path, cfg, here)
+    info = mapped.info
+    lines = [
+        f"file:        {info.file}",
+        f"profile:     {info.profile}",
+        f"format:      encoding {info.encoding or '-'}, delimiter {_show_delim(info.delimiter)}, sheet {info.sheet or '-'}",
+        f"header row:  {info.header_row if info.header_row is not None else '-'}",
+        f"date order:  {info.date_order or 'not needed'}",
+        f"time zone:   {info.timezone or cfg.timezone or 'none given (times must carry an offset)'}",
+        f"data rows:   {info.data_rows}",
+        "columns:",
+    ]
+    lines += [f"  {name:<18} <- {header}" for name, header in info.columns.items()] or ["  (none recognised)"]
+    for note in info.notes:
+        lines.append(f"note: {note}")
+    counts: dict[str, int] = {}
+    for row in mapped.rows:
+        key = row.outcome.value if row.outcome else "to send"
+        counts[key] = counts.get(key, 0) + 1
+    lines.append("rows so far: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    lines.append("")
+    lines.append(f"{'row':>6}  {'email':<34} {'vid':>10}  {'state':<8} {'time (UTC)':<21} outcome")
+    for row in mapped.rows[: max(0, rows)]:
+        when = iso_utc(row.when_ms) if row.when_ms is not None else ("event start" if row.outcome is None else "")
+        status = row.outcome.value + (f" ({row.reason})" if row.reason else "") if row.outcome else "to send"
+        lines.append(
+            f"{row.ref.row:>6}  {(row.email or '')[:34]:<34} {row.vid if row.vid is not None else '':>10}  "
+            f"{row.state.value if row.state else '':<8} {when:<21} {status}"
+        )
+    return "\n".join(lines)
+
+
+def _show_delim(delimiter: str | None) -> str:
+    return {None: "-", "\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe"}.get(delimiter, repr(delimiter))
+
+
+_HUBSPOT_STATE = {State.ATTEND: "ATTENDED", State.REGISTER: "REGISTERED", State.CANCEL: "CANCELLED"}
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """Which recorded contacts HubSpot does not show (exit 1 when any)."""
+
+    exit_code: int
+    text: str
+    missing: tuple[tuple[int, str, str], ...]
+    counters: dict[str, int]
+
+
+def check_recorded(
+    client: HubSpot, event_id: str, recorded: Sequence[tuple[int, str, State]], before: dict[str, int] | None = None
+) -> VerifyResult:
+    """Compare what a report says was recorded with the event's participations in HubSpot."""
+    shown: set[tuple[int, str]] = set()
+    for item in client.participations(event_id):
+        shown.add((int(item["vid"]), str(item["state"])))
+    counters = client.counters(event_id)
+    missing = tuple(
+        sorted({(vid, email, state.value) for vid, email, state in recorded if (vid, _HUBSPOT_STATE[state]) not in shown})
+    )
+    lines = [f"verify: event {event_id}: {len(recorded) - len(missing)} of {len(recorded)} recorded contacts are visible in HubSpot"]
+    if before is not None:
+        lines.append("counters before: " + ", ".join(f"{k} {v}" for k, v in sorted(before.items())))
+    lines.append("counters now:    " + ", ".join(f"{k} {v}" for k, v in sorted(counters.items())))
+    for vid, email, state in missing:
+        lines.append(f"missing: vid {vid} {email or '(no email)'} as {state}: re-send it with importer retry or run again with --force")
+    return VerifyResult(exit_code=1 if missing else 0, text="\n".join(lines), missing=missing, counters=counters)
+
+
+def _recorded_from_rows(rows: Sequence[Row]) -> list[tuple[int, str, State]]:
+    return [
+        (r.vid, r.email or "", r.state)
+        for r in rows
+        if r.outcome is Outcome.RECORDED and r.vid is not None and r.state is not None
+    ]
+
+
+def verify(cfg: Config, report_path: Path, svc: Services | None = None) -> VerifyResult:
+    """``importer verify REPORT``: the report's recorded rows against HubSpot's participations."""
+    svc = svc or Services()
+    summary, table = read_report(report_path)
+    event_id = cfg.event_id or summary.get("event_id", "")
+    if not event_id:
+        raise InputError(f"{report_path} does not name its event.", hint="Pass --event OBJECT_ID.")
+    rows = [row_from_report(d) for d in table]
+    with HubSpot(cfg, transport=svc.transport, clock=svc.clock, sleep=svc.sleep, log=svc.log) as client:
+        return check_recorded(client, event_id, _recorded_from_rows(rows))
+
+
+_KNOWN_COLUMNS = {
+    "source_file", "source_row", "email", "vid", "state", "interaction_time_utc", "outcome", "reason", "message",
+    "event_id", "interaction_time_local", "time_source", "merged_into", "batch_id", "correlation_id", "created_contact",
+}  # fmt: skip
+
+
+def _ms_from_iso(text: str) -> int | None:
+    if not text:
+        return None
+    stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return int(round(stamp.timestamp() * 1000))
+
+
+def _ref_from_text(text: str) -> RowRef | None:
+    if not text or ":" not in text:
+        return None
+    name, _, number = text.rpartition(":")
+    return RowRef(name, int(number)) if number.isdigit() else None
+
+
+def row_from_report(d: dict[str, str]) -> Row:
+    """A report line back into a Row (for retry and verify)."""
+    try:
+        return Row(
+            ref=RowRef(d.get("source_file", ""), int(float(d.get("source_row") or 0))),
+            email=d.get("email") or None,
+            vid=int(float(d["vid"])) if d.get("vid") else None,
+            state=State(d["state"]) if d.get("state") else None,
+            when_ms=_ms_from_iso(d.get("interaction_time_utc", "")),
+            time_source=d.get("time_source") or "file",
+            outcome=Outcome(d["outcome"]) if d.get("outcome") else None,
+            reason=d.get("reason", ""),
+            message=d.get("message", ""),
+            merged_into=_ref_from_text(d.get("merged_into", "")),
+            batch_id=d.get("batch_id", ""),
+            correlation_id=d.get("correlation_id", ""),
+            created_contact=str(d.get("created_contact", "")).lower() in ("true", "yes", "1"),
+            extra=tuple((k, str(v)) for k, v in d.items() if k not in _KNOWN_COLUMNS and v not in (None, "")),
+        )
+    except (KeyError, ValueError) as exc:
+        raise InputError(f"The report has a line that cannot be read back ({exc}).", hint="Pass the report importer wrote.") from None
+
+
+def retry(cfg: Config, report_path: Path, svc: Services | None = None) -> RunResult:
+    """``importer retry REPORT``: re-send only the rows the report lists as failed, then write the
+    updated report (in place unless --report says otherwise)."""
+    svc = svc or Services()
+    started = svc.now()
+    summary_in, table = read_report(report_path)
+    event_id = cfg.event_id or summary_in.get("event_id", "")
+    if not event_id:
+        raise InputError(f"{report_path} does not name its event.", hint="Pass --event OBJECT_ID.")
+    rows = [row_from_report(d) for d in table]
+    failed_refs = {r.ref for r in rows if r.outcome is Outcome.FAILED}
+    retry_rows = [
+        replace(r, outcome=None, reason="", message="", correlation_id="", batch_id="")
+        for r in rows
+        if r.ref in failed_refs and r.state is not None and r.when_ms is not None and (r.vid is not None or r.email)
+    ]
+    cfg = replace(cfg, event_id=event_id)
+    out_path = Path(cfg.report) if cfg.report else report_path
+    stopped: StopRun | None = None
+    outcomes: dict[str, BatchOutcome] = {}
+    batches: list[Batch] = []
+    run_id = ""
+    stats = RunStats()
+    with interruptible(), Journal.open(cfg.state_dir, clock=time.time) as journal:
+        with HubSpot(cfg, transport=svc.transport, clock=svc.clock, sleep=svc.sleep, log=svc.log) as client:
+            try:
+                event = client.get_event(event_id)
+                settled = resolve(retry_rows, cfg=cfg, client=client, journal=journal, log=svc.log)
+                merged = chunker.merge(settled, event_id)
+                batches = chunker.chunk(merged.participations, cfg.effective_batch_size)
+                retry_rows = plan_batches(list(merged.rows), batches)
+                key = Journal.run_key(event_id, [(str(report_path), _sha256(report_path))], {"retry": True})
+                run_id = journal.begin(key, {"event_id": event_id, "retry_of": str(report_path)})
+                journal.save_plan(run_id, retry_rows, batches)
+                svc.log(f"retrying {len(retry_rows)} failed rows in {len(batches)} batches")
+                result = sender.send(
+                    client,
+                    batches,
+                    concurrency=cfg.concurrency,
+                    on_outcome=lambda b, o: journal.record_outcome(run_id, o, b),
+                )
+                outcomes, stopped = result.outcomes, result.stopped
+            except StopRun as exc:
+                event, stopped = EventInfo(object_id=event_id), exc
+            except sender.Interrupted:
+                event, stopped = EventInfo(object_id=event_id), sender._interrupted()
+            stats = client.stats
+        retried = {r.ref: r for r in settle(retry_rows, batches, outcomes, dry_run=False, stopped=stopped)}
+        final = [retried.get(r.ref, r) for r in rows]
+        exit_code = 3 if stopped else exit_code_for(final)
+        files = tuple(FileInfo(file=name, profile=summary_in.get("profile", "from report")) for name in dict.fromkeys(r.ref.file for r in rows))
+        summary = RunSummary(
+            run_id=run_id or "retry",
+            event=event,
+            files=files,
+            started_at=started,
+            finished_at=svc.now(),
+            timezone=summary_in.get("timezone") or cfg.timezone,
+            dry_run=False,
+            stats=stats,
+            exit_code=exit_code,
+            report_path=str(out_path),
+            notes=(f"Retry of {report_path}: {len(retry_rows)} failed rows sent again.", *_notes(stopped, False)),
+        )
+        report = build_report(final, summary)
+        written = write_report(report, out_path, cfg.report_format)
+        if run_id and not stopped:
+            journal.finish(run_id, exit_code, str(written))
+    return RunResult(exit_code=exit_code, report=report, report_path=written, run_id=summary.run_id, stopped=stopped)
+
+
+__all__ = [
+    "RunResult",
+    "Services",
+    "State",
+    "expand_inputs",
+    "fill_times",
+    "resolve",
+    "run",
+    "settle",
+    "summary_line",
+]

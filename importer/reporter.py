@@ -1,0 +1,806 @@
+"""The reconciliation report: every input row with its outcome, as .xlsx, .csv or JSON lines.
+
+``build_report`` turns the settled rows and the run summary into a ``Report`` (pure data);
+``write_report`` only formats it.  Marketers open the .xlsx, and ``importer retry`` / ``verify``
+read any of the three formats back with ``read_report``, so column names are a contract.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+import textwrap
+import zipfile
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .config import REPORT_FORMATS
+from .errors import ImporterError, InputError
+from .models import EventInfo, FileInfo, Outcome, Reason, Row, RunStats
+
+#: The first nine columns of the Rows sheet, in this order (users' scripts depend on them).
+CORE_COLUMNS: tuple[str, ...] = (
+    "source_file",
+    "source_row",
+    "email",
+    "vid",
+    "state",
+    "interaction_time_utc",
+    "outcome",
+    "reason",
+    "message",
+)
+#: Columns that follow the core ones; the row's ``extra`` columns come after these.
+MORE_COLUMNS: tuple[str, ...] = (
+    "event_id",
+    "interaction_time_local",
+    "time_source",
+    "merged_into",
+    "batch_id",
+    "correlation_id",
+    "created_contact",
+)
+ROW_COLUMNS: tuple[str, ...] = CORE_COLUMNS + MORE_COLUMNS
+ERROR_COLUMNS: tuple[str, ...] = (
+    "reason",
+    "count_in_group",
+    "source_file",
+    "source_row",
+    "email",
+    "vid",
+    "message",
+    "fix",
+    "correlation_id",
+)
+SHEETS: tuple[str, ...] = ("Summary", "Rows", "Errors")
+
+#: What each exit code tells the user (shown in the Summary and the terminal).
+EXIT_MEANINGS: Mapping[int, str] = {
+    0: "Every row was recorded, merged, skipped or planned.",
+    1: "Some rows were rejected or failed: see the Errors sheet for what to do.",
+    2: "Nothing was sent: fix the input, configuration or command.",
+    3: "The run stopped early: run the same command again to resume.",
+}
+
+_OUTCOMES: tuple[str, ...] = tuple(o.value for o in Outcome)
+_PROBLEMS = frozenset({Outcome.REJECTED.value, Outcome.FAILED.value})
+#: OWASP CSV injection: a cell starting with one of these could become a live formula.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_EXCEL_MAX_ROWS = 1_048_576
+_OUTCOME_COLOURS: Mapping[str, tuple[str, str]] = {  # (fill, font)
+    "recorded": ("#C6EFCE", "#006100"),
+    "rejected": ("#FFC7CE", "#9C0006"),
+    "failed": ("#FFC7CE", "#9C0006"),
+    "skipped": ("#E7E6E6", "#3A3838"),
+    "merged": ("#E7E6E6", "#3A3838"),
+    "planned": ("#DDEBF7", "#1F4E78"),
+}
+_UTC_FORMAT = 'yyyy-mm-dd hh:mm:ss"Z"'
+_UTC_MS_FORMAT = 'yyyy-mm-dd hh:mm:ss.000"Z"'
+_LOCAL_FORMAT = "yyyy-mm-dd hh:mm:ss"
+_LOCAL_MS_FORMAT = "yyyy-mm-dd hh:mm:ss.000"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class ReportWriteError(ImporterError):
+    """The report could not be written; the run itself is done, only the file is missing."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """What the Summary sheet says about the run besides the row counts."""
+
+    run_id: str
+    event: EventInfo
+    files: tuple[FileInfo, ...]
+    started_at: datetime
+    finished_at: datetime
+    timezone: str | None
+    dry_run: bool
+    stats: RunStats
+    exit_code: int
+    report_path: str
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """The report as data; the renderers only format it."""
+
+    summary: RunSummary
+    rows: Sequence[Row]
+    counts: Mapping[str, int]
+    by_state: Mapping[str, int]
+    by_reason: Mapping[str, int]
+
+
+# --------------------------------------------------------------------------- building
+
+
+def build_report(rows: Sequence[Row], summary: RunSummary) -> Report:
+    """Count the rows per outcome (all six words, zeros included), per state and per reason."""
+    outcomes: Counter[str] = Counter()
+    states: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
+    for row in rows:
+        outcomes[row.outcome.value if row.outcome is not None else ""] += 1
+        states[row.state.value if row.state is not None else ""] += 1
+        if row.reason:
+            reasons[row.reason] += 1
+    counts = {o: outcomes.get(o, 0) for o in _OUTCOMES}
+    if outcomes.get(""):
+        counts["unsettled"] = outcomes[""]
+    return Report(
+        summary=summary,
+        rows=rows,
+        counts=counts,
+        by_state=dict(sorted(states.items())),
+        by_reason=dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
+    )
+
+
+def exit_code_for(rows: Sequence[Row]) -> int:
+    """0 when every row is recorded/merged/skipped/planned, else 1 (the report decides the exit code)."""
+    for row in rows:
+        if row.outcome is None or row.outcome.value in _PROBLEMS:
+            return 1
+    return 0
+
+
+def default_report_path(first_input: str | Path, cwd: Path) -> Path:
+    """``attendees.csv`` -> ``<cwd>/attendees.reconciliation.xlsx``."""
+    return Path(cwd) / f"{Path(first_input).stem}.reconciliation.xlsx"
+
+
+def iso_utc(ms: int | None) -> str:
+    """Epoch milliseconds as ISO 8601 UTC text with ``Z`` (milliseconds only when non-zero)."""
+    if ms is None:
+        return ""
+    dt = _EPOCH + timedelta(milliseconds=ms)
+    frac = ms % 1000
+    text = dt.strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{text}.{frac:03d}Z" if frac else f"{text}Z"
+
+
+def _iso_local(ms: int | None, zone: tzinfo | None) -> str:
+    if ms is None or zone is None:
+        return ""
+    dt = (_EPOCH + timedelta(milliseconds=ms)).astimezone(zone)
+    return dt.isoformat(timespec="milliseconds" if ms % 1000 else "seconds")
+
+
+def _zone(name: str | None) -> tzinfo | None:
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def _where(row: Row) -> str:
+    return f"{row.ref.file} row {row.ref.row}"
+
+
+# --------------------------------------------------------------------------- fixes
+
+
+def fix_for(row: Row, report_path: str = "<report>") -> str:
+    """A concrete next step for a row's reason, naming the file and row where the user must look."""
+    reason = row.reason
+    where = _where(row)
+    retry = f"run `importer retry {report_path}`"
+    found = f" (found: '{row.email}')" if row.email else ""
+    rerun = "then run the same import again (rows already recorded are skipped)"
+    fixes: dict[str, str] = {
+        Reason.MISSING_EMAIL: f"Add the contact's email in {where}, {rerun}",
+        Reason.INVALID_EMAIL: f"Correct the email in {where}{found}, {rerun}",
+        Reason.INVALID_VID: (
+            f"Correct the contact ID in {where}: use the Record ID HubSpot shows on the contact, {rerun}"
+        ),
+        Reason.CONTACT_NOT_FOUND: (f"Add the contact to HubSpot (or re-run with --create-missing), then {retry}"),
+        Reason.CONFLICTING_CONTACT_ID: (
+            f"The email and the contact ID in {where} belong to different HubSpot contacts: "
+            f"keep only the right one, {rerun}"
+        ),
+        Reason.BAD_TIME: f"Fix the date in {where} so it reads like 2024-11-05 15:58, {rerun}",
+        Reason.MISSING_TIME: (f"Add the date and time in {where}, or give the event a start time in HubSpot, {rerun}"),
+        Reason.DUPLICATE_CONTACT: (
+            f"Nothing to do: merged into {row.merged_into.file} row {row.merged_into.row}"
+            if row.merged_into is not None
+            else "Nothing to do: merged with another row of the same contact"
+        ),
+        Reason.HOST: "Nothing to do: hosts are skipped on purpose",
+        Reason.PANELIST: "Nothing to do: panelists are skipped on purpose",
+        Reason.ORGANIZER: "Nothing to do: organizers are skipped on purpose",
+        Reason.NOT_APPROVED: "Nothing to do: registrations not approved are skipped; approve them first to record them",
+        Reason.TRANSFERRED: "Nothing to do: transferred tickets are skipped; the new holder's row counts",
+        Reason.ALREADY_RECORDED: "Nothing to do: HubSpot already has this participation",
+        Reason.HTTP_400: f"HubSpot refused this row as invalid: check the message, fix {where}, {rerun}",
+        Reason.HTTP_429: f"Temporary HubSpot problem: {retry} later",
+        Reason.HTTP_5XX: f"Temporary HubSpot problem: {retry} later",
+        Reason.NETWORK_ERROR: f"Temporary HubSpot problem: {retry} later",
+        Reason.TIMEOUT: f"Temporary HubSpot problem: {retry} later",
+        Reason.REJECTED_BY_HUBSPOT: (
+            f"HubSpot refused this contact (see the message): fix the contact in HubSpot or {where}, then {retry}"
+        ),
+        Reason.NOT_IN_RESPONSE: (
+            f"HubSpot did not confirm this contact: run `importer verify {report_path}` to check, then {retry}"
+        ),
+        Reason.BAD_RESPONSE: (
+            f"HubSpot's answer could not be read: run `importer verify {report_path}`, then {retry}; "
+            "if it happens again, give HubSpot support the correlation ID"
+        ),
+        Reason.TOKEN_REJECTED: f"Create a new private app token and set HUBSPOT_ACCESS_TOKEN, then {retry}",
+        Reason.MISSING_SCOPE: (f"Grant the crm.objects.marketing_events.write scope to the private app, then {retry}"),
+        Reason.EVENT_NOT_FOUND: (
+            "Check the marketing event ID (HubSpot has no such event in this account), "
+            "then run the import again with the right --event"
+        ),
+        Reason.DAILY_LIMIT: f"HubSpot's daily API limit is used up: {retry} tomorrow",
+        Reason.INTERRUPTED: f"The run stopped before this row was sent: {retry} (or the same command again)",
+        Reason.DRY_RUN: "Nothing to do: this was a dry run; run without --dry-run to send",
+    }
+    if reason in fixes:
+        return fixes[reason]
+    if reason.startswith("http_") and reason[5:].isdigit():
+        return f"HubSpot answered HTTP {reason[5:]}: read the message, fix the cause, then {retry}"
+    return _generic_fix(row, report_path)
+
+
+def _generic_fix(row: Row, report_path: str) -> str:
+    return f"Read the message, fix the cause in {_where(row)} or in HubSpot, then run `importer retry {report_path}`"
+
+
+# --------------------------------------------------------------------------- row values
+
+
+class _Columns:
+    """The Rows sheet's columns for one report: the fixed ones, then ``extra`` names in first-seen order.
+
+    An extra name that clashes with a fixed column (or JSON's ``type``) gets `` (source)`` appended.
+    """
+
+    def __init__(self, rows: Sequence[Row]) -> None:
+        reserved = set(ROW_COLUMNS) | {"type"}
+        seen: dict[str, str] = {}
+        for row in rows:
+            for name, _ in row.extra:
+                if name not in seen:
+                    label = name
+                    while label in reserved or label in seen.values():
+                        label = f"{label} (source)"
+                    seen[name] = label
+        self.extra_names: tuple[str, ...] = tuple(seen)
+        self.names: tuple[str, ...] = ROW_COLUMNS + tuple(seen.values())
+
+
+def _effective_ms(row: Row, event: EventInfo) -> int | None:
+    """The time sent for the row: its own, or the event start when the pipeline fell back to it."""
+    if row.when_ms is not None:
+        return row.when_ms
+    if row.time_source != "file":
+        return event.start_ms
+    return None
+
+
+def _text_values(row: Row, cols: _Columns, event: EventInfo, zone: tzinfo | None) -> list[Any]:
+    """One row as JSON-ready values in column order (numbers stay numbers, times are ISO text)."""
+    ms = _effective_ms(row, event)
+    extra = dict(row.extra)
+    return [
+        row.ref.file,
+        row.ref.row,
+        row.email or "",
+        row.vid,
+        row.state.value if row.state is not None else "",
+        iso_utc(ms),
+        row.outcome.value if row.outcome is not None else "",
+        row.reason,
+        row.message,
+        event.object_id,
+        _iso_local(ms, zone),
+        row.time_source,
+        f"{row.merged_into.file}:{row.merged_into.row}" if row.merged_into is not None else "",
+        row.batch_id,
+        row.correlation_id,
+        row.created_contact,
+        *(extra.get(name, "") for name in cols.extra_names),
+    ]
+
+
+# --------------------------------------------------------------------------- summary fields
+
+
+def summary_fields(report: Report) -> list[tuple[str, str, Any]]:
+    """The Summary content as ``(key, label, value)``; a key of ``""`` marks a section heading."""
+    s = report.summary
+    out: list[tuple[str, str, Any]] = [
+        ("", "Event", None),
+        ("event_id", "Event ID", s.event.object_id),
+        ("event_name", "Event name", s.event.name),
+        ("event_start_utc", "Event start (UTC)", iso_utc(s.event.start_ms)),
+        ("", "Input files", None),
+    ]
+    for i, f in enumerate(s.files, 1):
+        out += [
+            (f"file_{i}", f"File {i}", f.file),
+            (f"file_{i}_profile", "  profile", f.profile),
+            (f"file_{i}_encoding", "  encoding", f.encoding or ""),
+            (f"file_{i}_sheet", "  sheet", f.sheet or ""),
+            (f"file_{i}_date_order", "  date order", f.date_order or ""),
+            (f"file_{i}_timezone", "  time zone", f.timezone or ""),
+            (f"file_{i}_rows", "  data rows", f.data_rows),
+            (f"file_{i}_notes", "  notes", "; ".join(f.notes)),
+        ]
+    out += [
+        ("", "Run", None),
+        ("run_id", "Run ID", s.run_id),
+        ("started_at_utc", "Started (UTC)", _iso_dt(s.started_at)),
+        ("finished_at_utc", "Finished (UTC)", _iso_dt(s.finished_at)),
+        ("timezone", "Time zone used", s.timezone or ""),
+        ("dry_run", "Dry run", s.dry_run),
+        ("", "Outcomes", None),
+    ]
+    out += [(f"outcome_{o}", o, n) for o, n in report.counts.items()]
+    out.append(("total_rows", "total rows", len(report.rows)))
+    out.append(("", "States", None))
+    out += [(f"state_{k or 'none'}", k or "(none)", n) for k, n in report.by_state.items()]
+    out.append(("", "Reasons", None))
+    out += [(f"reason_{k}", k, n) for k, n in report.by_reason.items()]
+    out += [
+        ("", "HubSpot requests", None),
+        ("requests", "Requests made", s.stats.requests),
+        ("http_429", "429 answers (rate limited)", s.stats.http_429),
+        ("retries", "Retries", s.stats.retries),
+        ("lookups", "Contact lookups", s.stats.lookups),
+        ("writes", "Attendance writes", s.stats.writes),
+        ("", "Result", None),
+        ("exit_code", "Exit code", s.exit_code),
+        ("exit_meaning", "Meaning", EXIT_MEANINGS.get(s.exit_code, "Unexpected exit code.")),
+        ("report_path", "Report", s.report_path),
+        ("notes", "Notes", "; ".join(s.notes)),
+    ]
+    return out
+
+
+def _iso_dt(dt: datetime) -> str:
+    aware = dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
+    return iso_utc(int(aware.timestamp() * 1000 + (0.5 if aware.timestamp() >= 0 else -0.5)))
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def write_report(report: Report, path: str | Path, fmt: str | None = None) -> Path:
+    """Write the report as xlsx, csv or json (from the extension when ``fmt`` is None), atomically."""
+    target = Path(path)
+    fmt = fmt or _format_from_suffix(target)
+    if fmt not in REPORT_FORMATS:
+        raise InputError(f"Report format {fmt!r} is not one of {', '.join(REPORT_FORMATS)}.")
+    if fmt == "xlsx" and len(report.rows) >= _EXCEL_MAX_ROWS:
+        raise ReportWriteError(
+            f"{len(report.rows)} rows do not fit in an Excel sheet.", hint="Use --report-format csv or json."
+        )
+    directory = target.parent if str(target.parent) else Path(".")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise ReportWriteError(f"Cannot write the report in {directory}: {exc.strerror}.") from None
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        writer = {"xlsx": _write_xlsx, "csv": _write_csv, "json": _write_json}[fmt]
+        writer(report, tmp)
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise ReportWriteError(
+            f"Cannot write the report {target}: {exc.strerror or exc}.",
+            hint="Close it if it is open in Excel, or choose another path with --report.",
+        ) from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
+
+
+def _format_from_suffix(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix == ".xlsx":
+        return "xlsx"
+    if suffix == ".csv":
+        return "csv"
+    if suffix in (".json", ".jsonl"):
+        return "json"
+    raise InputError(
+        f"Cannot tell the report format from {path.name!r}.", hint="Use a name ending in .xlsx, .csv or .json."
+    )
+
+
+def _csv_safe(text: str) -> str:
+    """Prefix risky text with ``'`` so spreadsheet apps show it instead of evaluating it.
+
+    Text that already starts with ``'`` is prefixed too, so ``read_report`` can strip exactly one.
+    """
+    if text and (text.startswith(_FORMULA_STARTS) or text[0] == "'"):
+        return "'" + text
+    return text
+
+
+def _write_csv(report: Report, path: Path) -> None:
+    cols = _Columns(report.rows)
+    zone = _zone(report.summary.timezone)
+    event = report.summary.event
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(cols.names)
+        for row in report.rows:
+            values = _text_values(row, cols, event, zone)
+            out.writerow(
+                [_csv_safe(_as_text(v)) if not isinstance(v, int) or isinstance(v, bool) else v for v in values]
+            )
+
+
+def _write_json(report: Report, path: Path) -> None:
+    cols = _Columns(report.rows)
+    zone = _zone(report.summary.timezone)
+    event = report.summary.event
+    with path.open("w", encoding="utf-8", newline="\n") as fh:
+        head: dict[str, Any] = {"type": "summary"}
+        head.update((key, value) for key, _, value in summary_fields(report) if key)
+        fh.write(json.dumps(head, ensure_ascii=False) + "\n")
+        for row in report.rows:
+            record: dict[str, Any] = {"type": "row"}
+            record.update(zip(cols.names, _text_values(row, cols, event, zone), strict=True))
+            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def _write_xlsx(report: Report, path: Path) -> None:
+    import xlsxwriter
+
+    wb = xlsxwriter.Workbook(
+        str(path),
+        {
+            "constant_memory": True,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "strings_to_numbers": False,
+        },
+    )
+    try:
+        fmt = _Formats(wb)
+        _xlsx_summary(wb, fmt, report)
+        _xlsx_rows(wb, fmt, report)
+        _xlsx_errors(wb, fmt, report)
+    finally:
+        wb.close()
+
+
+class _Formats:
+    """The workbook's cell formats, created once."""
+
+    def __init__(self, wb: Any) -> None:
+        self.header = wb.add_format({"bold": True, "bg_color": "#D9E1F2", "bottom": 1})
+        self.title = wb.add_format({"bold": True, "font_size": 14})
+        self.section = wb.add_format({"bold": True, "font_color": "#1F4E78", "top": 1})
+        self.key = wb.add_format({"font_color": "#A6A6A6"})
+        self.guard = wb.add_format({"quote_prefix": True})
+        self.utc = wb.add_format({"num_format": _UTC_FORMAT})
+        self.utc_ms = wb.add_format({"num_format": _UTC_MS_FORMAT})
+        self.local = wb.add_format({"num_format": _LOCAL_FORMAT})
+        self.local_ms = wb.add_format({"num_format": _LOCAL_MS_FORMAT})
+        self.outcome = {
+            name: wb.add_format({"bg_color": fill, "font_color": font})
+            for name, (fill, font) in _OUTCOME_COLOURS.items()
+        }
+
+
+def _put_text(ws: Any, r: int, c: int, text: str, fmt: _Formats, cell_format: Any = None) -> None:
+    """Write text as a string cell, never a formula; risky text also gets Excel's quote prefix."""
+    if not text:
+        return
+    if cell_format is None and text.startswith(_FORMULA_STARTS):
+        cell_format = fmt.guard
+    ws.write_string(r, c, text, cell_format)
+
+
+def _put_value(ws: Any, r: int, c: int, value: Any, fmt: _Formats) -> None:
+    if isinstance(value, bool):
+        _put_text(ws, r, c, _as_text(value), fmt)
+    elif isinstance(value, int):
+        ws.write_number(r, c, value)
+    elif value is not None:
+        _put_text(ws, r, c, str(value), fmt)
+
+
+def _xlsx_summary(wb: Any, fmt: _Formats, report: Report) -> None:
+    ws = wb.add_worksheet("Summary")
+    ws.set_column(0, 0, 28)
+    ws.set_column(1, 1, 60)
+    ws.set_column(2, 2, 22, fmt.key)
+    ws.write_string(0, 0, "Reconciliation report", fmt.title)
+    ws.write_string(1, 0, "Item", fmt.header)
+    ws.write_string(1, 1, "Value", fmt.header)
+    ws.write_string(1, 2, "key", fmt.header)
+    r = 2
+    outcome_rows: list[int] = []
+    for key, label, value in summary_fields(report):
+        if not key:
+            ws.write_string(r, 0, label, fmt.section)
+            ws.write_blank(r, 1, None, fmt.section)
+            ws.write_blank(r, 2, None, fmt.section)
+        else:
+            _put_text(ws, r, 0, label, fmt)
+            _put_value(ws, r, 1, value, fmt)
+            ws.write_string(r, 2, key, fmt.key)
+            if key.startswith("outcome_") and key[8:] in _OUTCOME_COLOURS:
+                outcome_rows.append(r)
+        r += 1
+    chart = wb.add_chart({"type": "column"})
+    chart.add_series(
+        {
+            "name": "Rows per outcome",
+            "categories": ["Summary", outcome_rows[0], 0, outcome_rows[-1], 0],
+            "values": ["Summary", outcome_rows[0], 1, outcome_rows[-1], 1],
+            "points": [{"fill": {"color": _OUTCOME_COLOURS[o][1]}} for o in _OUTCOMES],
+            "data_labels": {"value": True},
+        }
+    )
+    chart.set_title({"name": "Rows per outcome"})
+    chart.set_legend({"none": True})
+    chart.set_y_axis({"name": "rows", "major_gridlines": {"visible": True}})
+    ws.insert_chart(1, 4, chart, {"x_scale": 1.2, "y_scale": 1.2})
+
+
+def _width(values: Iterator[str], header: str, cap: int = 60) -> int:
+    longest = max((len(v) for v in values), default=0)
+    return min(cap, max(len(header), longest) + 2)
+
+
+def _xlsx_rows(wb: Any, fmt: _Formats, report: Report) -> None:
+    ws = wb.add_worksheet("Rows")
+    cols = _Columns(report.rows)
+    zone = _zone(report.summary.timezone)
+    event = report.summary.event
+    sample = report.rows[:2000]
+    sample_values = [_text_values(row, cols, event, zone) for row in sample]
+    for c, name in enumerate(cols.names):
+        if name in ("interaction_time_utc", "interaction_time_local"):
+            width = 22
+        else:
+            width = _width((_as_text(v[c]) for v in sample_values), name)
+        ws.set_column(c, c, width)
+        ws.write_string(0, c, name, fmt.header)
+    ws.freeze_panes(1, 0)
+    ws.autofilter(0, 0, max(1, len(report.rows)), len(cols.names) - 1)
+    i_utc, i_local, i_outcome = (
+        cols.names.index(n) for n in ("interaction_time_utc", "interaction_time_local", "outcome")
+    )
+    write_number, write_datetime = ws.write_number, ws.write_datetime
+    for r, row in enumerate(report.rows, 1):
+        values = _text_values(row, cols, event, zone)
+        ms = _effective_ms(row, event)
+        for c, value in enumerate(values):
+            if c == i_utc:
+                if ms is not None:
+                    utc = (_EPOCH + timedelta(milliseconds=ms)).replace(tzinfo=None)
+                    write_datetime(r, c, utc, fmt.utc_ms if ms % 1000 else fmt.utc)
+            elif c == i_local:
+                if ms is not None and zone is not None:
+                    local = (_EPOCH + timedelta(milliseconds=ms)).astimezone(zone).replace(tzinfo=None)
+                    write_datetime(r, c, local, fmt.local_ms if ms % 1000 else fmt.local)
+            elif c == i_outcome:
+                _put_text(ws, r, c, value, fmt, fmt.outcome.get(value))
+            elif isinstance(value, bool):
+                _put_text(ws, r, c, _as_text(value), fmt)
+            elif isinstance(value, int):
+                write_number(r, c, value)
+            elif value:
+                _put_text(ws, r, c, value, fmt)
+
+
+def _xlsx_errors(wb: Any, fmt: _Formats, report: Report) -> None:
+    ws = wb.add_worksheet("Errors")
+    problems = [i for i, row in enumerate(report.rows) if row.outcome is None or row.outcome.value in _PROBLEMS]
+    problems.sort(key=lambda i: report.rows[i].reason)
+    groups = Counter(report.rows[i].reason for i in problems)
+    widths = (22, 10, 24, 10, 30, 12, 60, 80, 38)
+    for c, name in enumerate(ERROR_COLUMNS):
+        ws.set_column(c, c, widths[c])
+        ws.write_string(0, c, name, fmt.header)
+    ws.freeze_panes(1, 0)
+    ws.autofilter(0, 0, max(1, len(problems)), len(ERROR_COLUMNS) - 1)
+    report_path = report.summary.report_path or "<report>"
+    for r, i in enumerate(problems, 1):
+        row = report.rows[i]
+        values: list[Any] = [
+            row.reason or "unsettled",
+            groups[row.reason],
+            row.ref.file,
+            row.ref.row,
+            row.email or "",
+            row.vid,
+            row.message,
+            fix_for(row, report_path),
+            row.correlation_id,
+        ]
+        for c, value in enumerate(values):
+            _put_value(ws, r, c, value, fmt)
+
+
+# --------------------------------------------------------------------------- terminal
+
+
+def render_terminal(report: Report, *, width: int = 80) -> str:
+    """The closing table: counts per outcome, the report path, and the top three reasons with what to do."""
+    s = report.summary
+    title = f"Event {s.event.object_id}" + (f" ({s.event.name})" if s.event.name else "")
+    if s.dry_run:
+        title += " - dry run, nothing was sent"
+    lines = [title]
+    label_w = max(len(k) for k in report.counts) + 2
+    for outcome, n in report.counts.items():
+        lines.append(f"  {outcome:<{label_w}}{n:>9,}")
+    lines.append(f"  {'total':<{label_w}}{len(report.rows):>9,}")
+    lines.append(f"Report: {s.report_path}")
+    problems: Counter[str] = Counter()
+    first: dict[str, Row] = {}
+    for row in report.rows:
+        if row.outcome is None or row.outcome.value in _PROBLEMS:
+            problems[row.reason] += 1
+            first.setdefault(row.reason, row)
+    if problems:
+        total = sum(problems.values())
+        lines.append(f"Needs attention: {total:,} row{'s' if total != 1 else ''} rejected or failed.")
+        for reason, n in sorted(problems.items(), key=lambda kv: (-kv[1], kv[0]))[:3]:
+            example = first[reason]
+            head = f"  {reason or 'unsettled'} ({n:,}, first at {_where(example)}): "
+            lines += textwrap.wrap(
+                head + fix_for(example, s.report_path or "<report>"),
+                width=width,
+                subsequent_indent="      ",
+                break_on_hyphens=False,
+            )
+        if len(problems) > 3:
+            lines.append("  More reasons are listed in the report's Errors sheet.")
+    lines.append(EXIT_MEANINGS.get(s.exit_code, f"Exit code {s.exit_code}."))
+    return "\n".join(line if len(line) <= width else textwrap.shorten(line, width) for line in lines)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_report(path: str | Path) -> tuple[dict[str, str], list[dict[str, str]]]:
+    """Read a report back as text: ``(summary fields, rows as dicts of the Rows columns)``.
+
+    Times come back as ISO ``Z`` text and ``vid`` as digits (or ``''``) whatever the format, so
+    ``importer retry`` and ``verify`` need not care which one the user kept.
+    """
+    p = Path(path)
+    try:
+        fmt = _format_from_suffix(p)
+        if fmt == "xlsx":
+            return _read_xlsx(p)
+        if fmt == "csv":
+            return _read_csv(p)
+        return _read_json(p)
+    except FileNotFoundError:
+        raise InputError(f"Report {p} does not exist.", hint="Give the path the import printed at the end.") from None
+    except (OSError, zipfile.BadZipFile, UnicodeDecodeError, json.JSONDecodeError, KeyError, ValueError) as exc:
+        raise InputError(f"Report {p} cannot be read as an importer report ({exc}).") from None
+
+
+def _read_csv(path: Path) -> tuple[dict[str, str], list[dict[str, str]]]:
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        reader = csv.DictReader(fh)
+        _check_columns(path, reader.fieldnames or [])
+        rows = [{k: _csv_unguard(v or "") for k, v in rec.items() if k is not None} for rec in reader]
+    summary = {"event_id": rows[0]["event_id"] if rows else ""}
+    return summary, rows
+
+
+def _csv_unguard(text: str) -> str:
+    return text[1:] if text.startswith("'") else text
+
+
+def _read_json(path: Path) -> tuple[dict[str, str], list[dict[str, str]]]:
+    summary: dict[str, str] = {}
+    rows: list[dict[str, str]] = []
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if not line.strip():
+                continue
+            record = json.loads(line)
+            kind = record.pop("type", None)
+            if kind == "summary":
+                summary = {k: _as_text(v) for k, v in record.items()}
+            elif kind == "row":
+                rows.append({k: _as_text(v) for k, v in record.items()})
+    if rows:
+        _check_columns(path, list(rows[0]))
+    return summary, rows
+
+
+def _check_columns(path: Path, names: Sequence[str]) -> None:
+    missing = [c for c in CORE_COLUMNS if c not in names]
+    if missing:
+        raise InputError(f"Report {path} lacks the columns {', '.join(missing)}; is it an importer report?")
+
+
+def _read_xlsx(path: Path) -> tuple[dict[str, str], list[dict[str, str]]]:
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path, read_only=True, data_only=True)
+    try:
+        if "Rows" not in wb.sheetnames:
+            raise InputError(f"Report {path} has no Rows sheet; is it an importer report?")
+        summary: dict[str, str] = {}
+        if "Summary" in wb.sheetnames:
+            for rec in wb["Summary"].iter_rows(min_row=3, max_col=3, values_only=True):
+                if len(rec) >= 3 and isinstance(rec[2], str) and rec[2]:
+                    summary[_unescape_ooxml(rec[2])] = _xlsx_text(rec[1])
+        zone = _zone(summary.get("timezone"))
+        it = wb["Rows"].iter_rows(values_only=True)
+        header = [_xlsx_text(h) for h in next(it, ())]
+        _check_columns(path, header)
+        rows: list[dict[str, str]] = []
+        for rec in it:
+            item = {name: _xlsx_text(value) for name, value in zip(header, rec, strict=False) if name}
+            for name in header[len(rec) :]:
+                if name:
+                    item[name] = ""
+            utc = rec[header.index("interaction_time_utc")] if len(rec) > header.index("interaction_time_utc") else None
+            if isinstance(utc, datetime):
+                ms = _datetime_ms(utc)
+                item["interaction_time_utc"] = iso_utc(ms)
+                if "interaction_time_local" in item:
+                    item["interaction_time_local"] = _iso_local(ms, zone)
+            rows.append(item)
+    finally:
+        wb.close()
+    summary.setdefault("event_id", rows[0].get("event_id", "") if rows else "")
+    return summary, rows
+
+
+def _datetime_ms(naive_utc: datetime) -> int:
+    """Excel keeps times as fractions of a day; round back to the millisecond we wrote."""
+    delta = naive_utc.replace(tzinfo=UTC) - _EPOCH
+    return round(delta / timedelta(milliseconds=1))
+
+
+def _xlsx_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return iso_utc(_datetime_ms(value))
+    if isinstance(value, str):
+        return _unescape_ooxml(value)
+    return str(value)
+
+
+def _unescape_ooxml(text: str) -> str:
+    """Undo the ``_xHHHH_`` escapes xlsxwriter writes for control characters (openpyxl keeps them)."""
+    from openpyxl.utils.escape import unescape
+
+    return unescape(text) if "_x" in text else text

@@ -1,0 +1,519 @@
+"""The reconciliation report: the contract users' scripts and marketers rely on."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import zipfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from openpyxl import load_workbook
+from openpyxl.utils.escape import unescape
+
+from importer.errors import InputError
+from importer.models import EventInfo, FileInfo, Outcome, Reason, Row, RowRef, RunStats, State
+from importer.reporter import (
+    CORE_COLUMNS,
+    ROW_COLUMNS,
+    Report,
+    RunSummary,
+    build_report,
+    default_report_path,
+    exit_code_for,
+    fix_for,
+    iso_utc,
+    read_report,
+    render_terminal,
+    write_report,
+)
+
+T0 = 1730822283000  # 2024-11-05T15:58:03Z
+EVENT = EventInfo(object_id="987654", name="Webinar: Pipelines", start_ms=1730822400000)
+DANGEROUS = ['=HYPERLINK("http://x","y")', "+1", "-2", "@SUM(A1)", "\tx", "\rcr"]
+
+
+def make_rows() -> list[Row]:
+    a, b = "attendees.csv", "late.xlsx"
+    return [
+        Row(
+            RowRef(a, 2),
+            email="ana@example.com",
+            vid=101,
+            state=State.ATTEND,
+            when_ms=T0,
+            outcome=Outcome.RECORDED,
+            batch_id="b1",
+            correlation_id="c-1",
+            extra=(("first_name", "Ana"), ("last_name", "Müller")),
+        ),
+        Row(
+            RowRef(a, 3),
+            email="bad@@example.com",
+            state=State.ATTEND,
+            when_ms=T0 + 250,
+            outcome=Outcome.REJECTED,
+            reason=Reason.INVALID_EMAIL,
+            message="The email is not valid.",
+            extra=(("first_name", DANGEROUS[0]), ("last_name", "+1")),
+        ),
+        Row(
+            RowRef(a, 4),
+            email="ana@example.com",
+            vid=101,
+            state=State.REGISTER,
+            when_ms=T0 - 3_600_000,
+            outcome=Outcome.MERGED,
+            reason=Reason.DUPLICATE_CONTACT,
+            message="Merged with row 2 of the same contact.",
+            merged_into=RowRef(a, 2),
+            extra=(("first_name", "-2"), ("last_name", "@SUM(A1)")),
+        ),
+        Row(
+            RowRef(a, 5),
+            email="host@example.com",
+            state=State.ATTEND,
+            when_ms=T0,
+            outcome=Outcome.SKIPPED,
+            reason=Reason.HOST,
+            message="Hosts are not participants.",
+            extra=(("first_name", "\tx"), ("last_name", "'quoted")),
+        ),
+        Row(
+            RowRef(a, 6),
+            email="zed@example.com",
+            state=State.ATTEND,
+            when_ms=T0,
+            outcome=Outcome.REJECTED,
+            reason=Reason.CONTACT_NOT_FOUND,
+            message="No HubSpot contact has this email.",
+            extra=(("first_name", "\rcr"),),
+        ),
+        Row(
+            RowRef(b, 2),
+            email="bo@example.com",
+            vid=202,
+            state=State.REGISTER,
+            when_ms=None,
+            time_source="event_start",
+            outcome=Outcome.FAILED,
+            reason=Reason.HTTP_429,
+            message="HubSpot kept answering 429 (too many requests).",
+            batch_id="b2",
+            correlation_id="corr-429",
+            extra=(("company", "Acme"),),
+        ),
+        Row(
+            RowRef(b, 3),
+            email="cy@example.com",
+            vid=303,
+            state=State.REGISTER,
+            when_ms=T0,
+            outcome=Outcome.FAILED,
+            reason=Reason.HTTP_429,
+            message="HubSpot kept answering 429 (too many requests).",
+            correlation_id="corr-429",
+        ),
+        Row(
+            RowRef(b, 4),
+            email="new@example.com",
+            vid=404,
+            state=State.ATTEND,
+            when_ms=T0,
+            outcome=Outcome.RECORDED,
+            created_contact=True,
+        ),
+    ]
+
+
+def make_summary(report_path: str = "out.xlsx", *, timezone: str | None = "Europe/Berlin", **kw: object) -> RunSummary:
+    values: dict[str, object] = dict(
+        run_id="run-42",
+        event=EVENT,
+        files=(
+            FileInfo("attendees.csv", "zoom", encoding="utf-8", date_order="MDY", timezone="America/New_York"),
+            FileInfo("late.xlsx", "excel", sheet="Sheet1", notes=("header found on row 3",)),
+        ),
+        started_at=datetime(2024, 11, 6, 9, 0, 0, tzinfo=UTC),
+        finished_at=datetime(2024, 11, 6, 9, 1, 30, tzinfo=UTC),
+        timezone=timezone,
+        dry_run=False,
+        stats=RunStats(requests=7, http_429=3, retries=3, lookups=2, writes=2),
+        exit_code=1,
+        report_path=report_path,
+    )
+    values.update(kw)
+    return RunSummary(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def report(tmp_path: Path) -> Report:
+    return build_report(make_rows(), make_summary(str(tmp_path / "out.xlsx")))
+
+
+@pytest.fixture
+def xlsx(tmp_path: Path, report: Report) -> Path:
+    return write_report(report, tmp_path / "out.xlsx")
+
+
+# --------------------------------------------------------------------------- data
+
+
+def test_iso_utc() -> None:
+    assert iso_utc(T0) == "2024-11-05T15:58:03Z"
+    assert iso_utc(T0 + 250) == "2024-11-05T15:58:03.250Z"
+    assert iso_utc(0) == "1970-01-01T00:00:00Z"
+    assert iso_utc(None) == ""
+
+
+def test_build_report_counts_every_outcome(report: Report) -> None:
+    assert report.counts == {"recorded": 2, "merged": 1, "skipped": 1, "rejected": 2, "failed": 2, "planned": 0}
+    assert report.by_state == {"attend": 5, "register": 3}
+    assert report.by_reason["http_429"] == 2
+    assert report.by_reason["invalid_email"] == 1
+    assert "" not in report.by_reason
+
+
+def test_exit_code_for() -> None:
+    rows = make_rows()
+    assert exit_code_for(rows) == 1
+    fine = [r for r in rows if r.outcome not in (Outcome.REJECTED, Outcome.FAILED)]
+    assert exit_code_for(fine) == 0
+    assert exit_code_for([]) == 0
+    planned = Row(RowRef("a.csv", 2), outcome=Outcome.PLANNED, reason=Reason.DRY_RUN)
+    assert exit_code_for([planned]) == 0
+    assert exit_code_for([Row(RowRef("a.csv", 2))]) == 1
+
+
+def test_default_report_path(tmp_path: Path) -> None:
+    assert default_report_path("/data/in/attendees.csv", tmp_path) == tmp_path / "attendees.reconciliation.xlsx"
+    assert default_report_path("export.2024.xlsx", tmp_path).name == "export.2024.reconciliation.xlsx"
+
+
+# --------------------------------------------------------------------------- fixes
+
+
+def test_fix_for_examples() -> None:
+    bad = Row(RowRef("a.csv", 7), email="x@@y", reason=Reason.INVALID_EMAIL, outcome=Outcome.REJECTED)
+    assert fix_for(bad).startswith("Correct the email in a.csv row 7 (found: 'x@@y')")
+    missing = Row(RowRef("a.csv", 8), reason=Reason.CONTACT_NOT_FOUND, outcome=Outcome.REJECTED)
+    assert fix_for(missing, "r.xlsx") == (
+        "Add the contact to HubSpot (or re-run with --create-missing), then run `importer retry r.xlsx`"
+    )
+    assert fix_for(Row(RowRef("a.csv", 9), reason=Reason.BAD_TIME)).startswith("Fix the date in a.csv row 9")
+    assert "crm.objects.marketing_events.write" in fix_for(Row(RowRef("a", 1), reason=Reason.MISSING_SCOPE))
+    assert "HUBSPOT_ACCESS_TOKEN" in fix_for(Row(RowRef("a", 1), reason=Reason.TOKEN_REJECTED))
+    for reason in (Reason.HTTP_429, Reason.HTTP_5XX, Reason.NETWORK_ERROR, Reason.TIMEOUT):
+        assert fix_for(Row(RowRef("a", 1), reason=reason), "r.csv") == (
+            "Temporary HubSpot problem: run `importer retry r.csv` later"
+        )
+
+
+def test_fix_for_covers_every_reason() -> None:
+    generic = fix_for(Row(RowRef("a.csv", 3), reason="something_new"), "r.xlsx")
+    assert "a.csv row 3" in generic and "importer retry r.xlsx" in generic
+    for reason in Reason:
+        text = fix_for(Row(RowRef("a.csv", 3), reason=reason.value), "r.xlsx")
+        assert text and text != generic, reason
+    assert "HTTP 404" in fix_for(Row(RowRef("a.csv", 3), reason="http_404"))
+
+
+# --------------------------------------------------------------------------- xlsx
+
+
+def test_xlsx_sheets_columns_and_rows(xlsx: Path, report: Report) -> None:
+    wb = load_workbook(xlsx)
+    assert wb.sheetnames == ["Summary", "Rows", "Errors"]
+    ws = wb["Rows"]
+    header = [c.value for c in ws[1]]
+    assert tuple(header[:9]) == CORE_COLUMNS
+    assert tuple(header[: len(ROW_COLUMNS)]) == ROW_COLUMNS
+    assert header[len(ROW_COLUMNS) :] == ["first_name", "last_name", "company"]
+    assert ws.max_row == len(report.rows) + 1
+    got = [(r[0], r[1]) for r in ws.iter_rows(min_row=2, max_col=2, values_only=True)]
+    assert got == [(r.ref.file, r.ref.row) for r in report.rows]
+    first = dict(zip(header, next(ws.iter_rows(min_row=2, values_only=True)), strict=True))
+    assert first["vid"] == 101 and isinstance(first["vid"], int)
+    assert first["source_row"] == 2
+    assert first["event_id"] == "987654"
+    assert first["outcome"] == "recorded"
+    assert first["last_name"] == "Müller"
+    merged = dict(zip(header, next(ws.iter_rows(min_row=4, values_only=True)), strict=True))
+    assert merged["merged_into"] == "attendees.csv:2"
+
+
+def test_xlsx_times_are_real_datetimes(xlsx: Path) -> None:
+    ws = load_workbook(xlsx)["Rows"]
+    utc, local = ws.cell(2, 6), ws.cell(2, 11)
+    assert isinstance(utc.value, datetime) and utc.value == datetime(2024, 11, 5, 15, 58, 3)
+    assert utc.number_format.endswith('"Z"')
+    assert isinstance(local.value, datetime) and local.value == datetime(2024, 11, 5, 16, 58, 3)  # CET
+    with_ms = ws.cell(3, 6)
+    assert abs(with_ms.value - datetime(2024, 11, 5, 15, 58, 3, 250000)).total_seconds() < 0.001
+    assert ".000" in with_ms.number_format
+    fallback = ws.cell(7, 6)  # late.xlsx row 2: no time in the file, event start used
+    assert fallback.value == datetime(2024, 11, 5, 16, 0, 0)
+    assert ws.cell(7, 12).value == "event_start"
+
+
+def test_xlsx_without_timezone_leaves_local_empty(tmp_path: Path) -> None:
+    path = write_report(build_report(make_rows(), make_summary(timezone=None)), tmp_path / "r.xlsx")
+    ws = load_workbook(path)["Rows"]
+    assert all(c.value is None for c in ws["K"][1:])
+    assert ws["K1"].value == "interaction_time_local"
+
+
+def test_xlsx_rows_sheet_is_usable(xlsx: Path) -> None:
+    ws = load_workbook(xlsx)["Rows"]
+    assert ws.freeze_panes == "A2"
+    assert ws.auto_filter.ref is not None and ws.auto_filter.ref.startswith("A1:")
+    assert ws.auto_filter.ref.endswith(str(ws.max_row))
+    assert ws.column_dimensions["C"].width > 10
+    fills: dict[str, set[str]] = {}
+    for row in ws.iter_rows(min_row=2, min_col=7, max_col=7):
+        cell = row[0]
+        fills.setdefault(cell.value, set()).add(cell.fill.fgColor.rgb)
+    assert fills["recorded"] == {"FFC6EFCE"}
+    assert fills["rejected"] == fills["failed"] == {"FFFFC7CE"}
+    assert fills["skipped"] == fills["merged"] == {"FFE7E6E6"}
+
+
+def test_xlsx_planned_is_blue(tmp_path: Path) -> None:
+    row = Row(RowRef("a.csv", 2), email="a@b.co", vid=1, when_ms=T0, outcome=Outcome.PLANNED, reason=Reason.DRY_RUN)
+    path = write_report(build_report([row], make_summary(dry_run=True, exit_code=0)), tmp_path / "r.xlsx")
+    assert load_workbook(path)["Rows"]["G2"].fill.fgColor.rgb == "FFDDEBF7"
+
+
+def test_xlsx_formula_safety(xlsx: Path) -> None:
+    wb = load_workbook(xlsx)
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", (ws.title, cell.coordinate, cell.value)
+    ws = wb["Rows"]
+    texts = {unescape(c.value): c for row in ws.iter_rows(min_row=2) for c in row if isinstance(c.value, str)}
+    for value in DANGEROUS:
+        assert value in texts, value
+        assert texts[value].data_type == "s"
+        assert texts[value].quotePrefix
+    raw = zipfile.ZipFile(xlsx).read("xl/worksheets/sheet2.xml").decode()
+    assert "<f>" not in raw
+
+
+def test_xlsx_summary_and_chart(xlsx: Path) -> None:
+    ws = load_workbook(xlsx)["Summary"]
+    by_key = {r[2]: r[1] for r in ws.iter_rows(min_row=3, max_col=3, values_only=True) if r[2]}
+    assert by_key["event_id"] == "987654"
+    assert by_key["event_name"] == "Webinar: Pipelines"
+    assert by_key["file_1"] == "attendees.csv" and by_key["file_1_profile"] == "zoom"
+    assert by_key["file_1_date_order"] == "MDY" and by_key["file_1_timezone"] == "America/New_York"
+    assert by_key["file_2_notes"] == "header found on row 3"
+    assert by_key["started_at_utc"] == "2024-11-06T09:00:00Z"
+    assert by_key["timezone"] == "Europe/Berlin" and by_key["dry_run"] == "no"
+    for outcome in Outcome:
+        assert f"outcome_{outcome.value}" in by_key
+    assert by_key["outcome_planned"] == 0 and by_key["outcome_failed"] == 2
+    assert by_key["state_attend"] == 5 and by_key["reason_http_429"] == 2
+    assert (by_key["requests"], by_key["http_429"], by_key["retries"], by_key["lookups"], by_key["writes"]) == (
+        7,
+        3,
+        3,
+        2,
+        2,
+    )
+    assert by_key["exit_code"] == 1 and "rejected or failed" in by_key["exit_meaning"]
+    assert by_key["report_path"].endswith("out.xlsx")
+
+    with zipfile.ZipFile(xlsx) as zf:
+        names = zf.namelist()
+        assert "xl/charts/chart1.xml" in names
+        assert "<c:barChart>" in zf.read("xl/charts/chart1.xml").decode()
+        workbook = zf.read("xl/workbook.xml").decode()
+        assert re.search(r'<sheet name="Summary" sheetId="1" r:id="rId1"', workbook)
+        rels = zf.read("xl/worksheets/_rels/sheet1.xml.rels").decode()
+        assert "drawing1.xml" in rels
+        drawing_rels = zf.read("xl/drawings/_rels/drawing1.xml.rels").decode()
+        assert "chart1.xml" in drawing_rels
+        assert "<drawing" in zf.read("xl/worksheets/sheet1.xml").decode()
+
+
+def test_xlsx_errors_sheet(xlsx: Path) -> None:
+    ws = load_workbook(xlsx)["Errors"]
+    header = [c.value for c in ws[1]]
+    assert header == [
+        "reason",
+        "count_in_group",
+        "source_file",
+        "source_row",
+        "email",
+        "vid",
+        "message",
+        "fix",
+        "correlation_id",
+    ]
+    lines = [dict(zip(header, r, strict=True)) for r in ws.iter_rows(min_row=2, values_only=True)]
+    assert [(e["reason"], e["source_file"], e["source_row"]) for e in lines] == [
+        ("contact_not_found", "attendees.csv", 6),
+        ("http_429", "late.xlsx", 2),
+        ("http_429", "late.xlsx", 3),
+        ("invalid_email", "attendees.csv", 3),
+    ]
+    assert [e["count_in_group"] for e in lines] == [1, 2, 2, 1]
+    assert lines[3]["fix"].startswith("Correct the email in attendees.csv row 3 (found: 'bad@@example.com')")
+    assert "importer retry" in lines[1]["fix"] and lines[1]["correlation_id"] == "corr-429"
+    assert lines[1]["vid"] == 202
+    assert ws.freeze_panes == "A2"
+
+
+def test_empty_report_still_writes(tmp_path: Path) -> None:
+    report = build_report([], make_summary(exit_code=0))
+    for name in ("e.xlsx", "e.csv", "e.json"):
+        summary, rows = read_report(write_report(report, tmp_path / name))
+        assert rows == []
+    assert load_workbook(tmp_path / "e.xlsx").sheetnames == ["Summary", "Rows", "Errors"]
+
+
+# --------------------------------------------------------------------------- csv / json
+
+
+def test_csv_encoding_columns_and_guard(tmp_path: Path, report: Report) -> None:
+    path = write_report(report, tmp_path / "out.csv")
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        records = list(csv.reader(fh))
+    assert tuple(records[0][:9]) == CORE_COLUMNS
+    assert records[0][len(ROW_COLUMNS) :] == ["first_name", "last_name", "company"]
+    assert len(records) == len(report.rows) + 1
+    first = dict(zip(records[0], records[1], strict=True))
+    assert first["interaction_time_utc"] == "2024-11-05T15:58:03Z"
+    assert first["interaction_time_local"] == "2024-11-05T16:58:03+01:00"
+    assert first["last_name"] == "Müller" and first["vid"] == "101"
+    cells = {c for rec in records[1:] for c in rec}
+    for value in DANGEROUS:
+        assert "'" + value in cells and value not in cells
+    assert "''quoted" in cells
+    assert not any(c.startswith(("=", "+", "-", "@", "\t", "\r")) for c in cells)
+
+
+def test_json_lines(tmp_path: Path, report: Report) -> None:
+    path = write_report(report, tmp_path / "out.json")
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    head = lines[0]
+    assert head["type"] == "summary" and head["event_id"] == "987654" and head["outcome_failed"] == 2
+    assert head["dry_run"] is False and head["exit_code"] == 1
+    assert all(line["type"] == "row" for line in lines[1:]) and len(lines) == len(report.rows) + 1
+    row = lines[2]
+    assert list(row)[1:10] == list(CORE_COLUMNS)
+    assert row["interaction_time_utc"] == "2024-11-05T15:58:03.250Z"
+    assert row["first_name"] == DANGEROUS[0] and row["vid"] is None and row["source_row"] == 3
+    assert lines[8]["created_contact"] is True
+
+
+def test_format_from_extension_and_errors(tmp_path: Path, report: Report) -> None:
+    assert write_report(report, tmp_path / "x.jsonl").read_text(encoding="utf-8").startswith('{"type": "summary"')
+    forced = write_report(report, tmp_path / "x.txt", fmt="csv")
+    assert forced.read_bytes().startswith(b"\xef\xbb\xbfsource_file,")
+    with pytest.raises(InputError):
+        write_report(report, tmp_path / "x.txt")
+    with pytest.raises(InputError):
+        write_report(report, tmp_path / "x.xlsx", fmt="pdf")
+
+
+def test_write_is_atomic_and_leaves_no_temp(tmp_path: Path, report: Report) -> None:
+    target = tmp_path / "sub" / "out.xlsx"
+    target.parent.mkdir()
+    target.write_text("old")
+    write_report(report, target)
+    assert zipfile.is_zipfile(target)
+    assert [p.name for p in target.parent.iterdir()] == ["out.xlsx"]
+
+
+# --------------------------------------------------------------------------- read back
+
+
+@pytest.mark.parametrize("suffix", ["xlsx", "csv", "json"])
+def test_read_report_round_trip(tmp_path: Path, report: Report, suffix: str) -> None:
+    summary, rows = read_report(write_report(report, tmp_path / f"out.{suffix}"))
+    assert summary["event_id"] == "987654"
+    assert len(rows) == len(report.rows)
+    assert all(isinstance(v, str) for r in rows for v in r.values())
+    assert [r["source_file"] for r in rows] == [r.ref.file for r in report.rows]
+    assert [r["source_row"] for r in rows] == [str(r.ref.row) for r in report.rows]
+    assert [r["vid"] for r in rows] == [str(r.vid) if r.vid is not None else "" for r in report.rows]
+    assert [r["outcome"] for r in rows] == [r.outcome.value for r in report.rows if r.outcome]
+    assert rows[0]["interaction_time_utc"] == "2024-11-05T15:58:03Z"
+    assert rows[1]["interaction_time_utc"] == "2024-11-05T15:58:03.250Z"
+    assert rows[5]["interaction_time_utc"] == "2024-11-05T16:00:00Z"
+    assert rows[0]["interaction_time_local"] == "2024-11-05T16:58:03+01:00"
+    assert rows[2]["merged_into"] == "attendees.csv:2"
+    assert rows[7]["created_contact"] == "yes" and rows[0]["created_contact"] == "no"
+    assert rows[5]["correlation_id"] == "corr-429"
+    extras = [(r["first_name"], r["last_name"]) for r in rows[:5]]
+    assert extras == [("Ana", "Müller"), (DANGEROUS[0], "+1"), ("-2", "@SUM(A1)"), ("\tx", "'quoted"), ("\rcr", "")]
+    assert rows[5]["company"] == "Acme" and rows[0]["company"] == ""
+    if suffix != "csv":
+        assert summary["dry_run"] == "no" and summary["outcome_failed"] == "2" and summary["run_id"] == "run-42"
+
+
+def test_read_report_refuses_other_files(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="does not exist"):
+        read_report(tmp_path / "nope.xlsx")
+    other = tmp_path / "other.csv"
+    other.write_text("a,b\n1,2\n", encoding="utf-8")
+    with pytest.raises(InputError, match="lacks the columns"):
+        read_report(other)
+    broken = tmp_path / "broken.xlsx"
+    broken.write_bytes(b"not a zip")
+    with pytest.raises(InputError):
+        read_report(broken)
+
+
+text_cells = st.lists(
+    st.sampled_from(["=", "+", "-", "@", "\t", "\r", "\n", "'", "a", " ", ",", '"', "é", "_x000D_", "\x01"]), max_size=6
+).map("".join)
+
+
+@pytest.mark.parametrize("suffix", ["xlsx", "csv", "json"])
+@settings(max_examples=25, deadline=None)
+@given(first=text_cells, last=text_cells)
+def test_round_trip_any_text(tmp_path_factory: pytest.TempPathFactory, suffix: str, first: str, last: str) -> None:
+    row = Row(RowRef("a.csv", 2), email="a@b.co", outcome=Outcome.RECORDED, extra=(("first", first), ("last", last)))
+    path = tmp_path_factory.mktemp("rt") / f"r.{suffix}"
+    write_report(build_report([row], make_summary()), path)
+    _, rows = read_report(path)
+    assert (rows[0]["first"], rows[0]["last"]) == (first, last)
+
+
+def test_extra_name_clash_is_renamed(tmp_path: Path) -> None:
+    row = Row(RowRef("a.csv", 2), email="a@b.co", outcome=Outcome.RECORDED, extra=(("email", "Other"), ("type", "x")))
+    _, rows = read_report(write_report(build_report([row], make_summary()), tmp_path / "r.json"))
+    assert rows[0]["email"] == "a@b.co" and rows[0]["email (source)"] == "Other" and rows[0]["type (source)"] == "x"
+
+
+# --------------------------------------------------------------------------- terminal
+
+
+def test_render_terminal(report: Report) -> None:
+    text = render_terminal(report, width=80)
+    assert all(len(line) <= 80 for line in text.splitlines())
+    for outcome in Outcome:
+        assert re.search(rf"^\s+{outcome.value}\s+\d", text, re.M), outcome
+    assert re.search(r"failed\s+2$", text, re.M) and re.search(r"planned\s+0$", text, re.M)
+    assert "out.xlsx" in text
+    assert "Needs attention: 4 rows rejected or failed." in text
+    assert text.index("http_429 (2") < text.index("contact_not_found (1") < text.index("invalid_email (1")
+    assert "Temporary HubSpot problem" in text
+    assert "rejected or failed" in text.splitlines()[-1]
+
+
+def test_render_terminal_all_good(tmp_path: Path) -> None:
+    row = Row(RowRef("a.csv", 2), email="a@b.co", vid=1, when_ms=T0, outcome=Outcome.PLANNED, reason=Reason.DRY_RUN)
+    text = render_terminal(build_report([row], make_summary(dry_run=True, exit_code=0)), width=60)
+    assert "dry run" in text and "Needs attention" not in text
+    assert re.search(r"planned\s+1$", text, re.M)
+    assert all(len(line) <= 60 for line in text.splitlines())

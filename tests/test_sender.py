@@ -1,0 +1,73 @@
+"""The sender: concurrency, splitting of culprit-less 400s, clean stops."""
+
+from __future__ import annotations
+
+import threading
+
+from importer.errors import BatchRejected, StopRun
+from importer.models import Batch, BatchOutcome, Participation, Reason, RowRef, State
+from importer.sender import send, send_one
+
+
+def batch(bid: str, vids: list[int]) -> Batch:
+    items = tuple(Participation("ev", State.ATTEND, v, None, 1, (RowRef("f", v),)) for v in vids)
+    return Batch(bid, "ev", State.ATTEND, False, items)
+
+
+class FakeClient:
+    def __init__(self, poison: set[int] = frozenset(), stop_on: str | None = None) -> None:
+        self.poison = poison
+        self.stop_on = stop_on
+        self.calls: list[str] = []
+        self.lock = threading.Lock()
+
+    def record(self, b: Batch) -> BatchOutcome:
+        with self.lock:
+            self.calls.append(b.id)
+        if self.stop_on == b.id:
+            raise StopRun("daily limit", reason=Reason.DAILY_LIMIT.value)
+        if any(p.vid in self.poison for p in b.items):
+            raise BatchRejected("bad input", reason="http_400", status=400)
+        return BatchOutcome(b.id, 200, {p.key: p.vid or 0 for p in b.items}, {})
+
+
+def test_split_isolates_the_bad_input() -> None:
+    client = FakeClient(poison={5})
+    out = send_one(client, batch("b1", list(range(1, 9))))
+    assert out.batch_id == "b1"
+    assert set(out.failed) == {"5"}
+    assert set(out.recorded) == {str(v) for v in range(1, 9) if v != 5}
+    assert out.failed["5"].reason == "http_400"
+    assert len(client.calls) <= 1 + 2 * 3
+
+
+def test_a_400_that_names_culprits_is_not_split() -> None:
+    class Naming(FakeClient):
+        def record(self, b: Batch) -> BatchOutcome:
+            self.calls.append(b.id)
+            raise BatchRejected("named", reason="http_400", status=400, names_culprits=True)
+
+    client = Naming()
+    out = send_one(client, batch("b1", [1, 2, 3]))
+    assert client.calls == ["b1"] and set(out.failed) == {"1", "2", "3"}
+
+
+def test_send_records_every_answer_and_stops_cleanly() -> None:
+    batches = [batch(f"b{i}", [i * 10 + k for k in range(3)]) for i in range(10)]
+    client = FakeClient(stop_on="b4")
+    seen: list[str] = []
+    result = send(client, batches, concurrency=1, on_outcome=lambda b, o: seen.append(b.id))
+    assert isinstance(result.stopped, StopRun) and result.stopped.reason == "daily_limit"
+    assert seen == ["b0", "b1", "b2", "b3"]
+    assert set(result.outcomes) == set(seen)
+    assert "b5" not in client.calls
+
+
+def test_send_concurrently_answers_all() -> None:
+    batches = [batch(f"b{i}", [i]) for i in range(50)]
+    client = FakeClient()
+    seen: list[str] = []
+    result = send(client, batches, concurrency=4, on_outcome=lambda b, o: seen.append(b.id))
+    assert result.stopped is None
+    assert sorted(seen) == sorted(b.id for b in batches)
+    assert len(client.calls) == 50
