@@ -114,7 +114,12 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(min(length, _MAX_BODY)) if length > 0 else b""
 
     def _serve(self, method: str) -> None:
-        body = self._read_body()
+        try:
+            body = self._read_body()
+        except ValueError:
+            self.close_connection = True
+            self.send_error(400, "Malformed request body framing")
+            return
         model = self.server.model
         if self.path.startswith("/_sandbox/"):
             answer = model.control(method, self.path, body)
@@ -216,7 +221,7 @@ class Sandbox:
         self._server = server
         self._base_url = f"http://127.0.0.1:{server.server_address[1]}"
         self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="hubspot-sandbox", daemon=True
+            target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="hubspot-sandbox", daemon=True
         )
         self._thread.start()
         return self._base_url
