@@ -224,6 +224,7 @@ def fix_for(row: Row, report_path: str = "<report>") -> str:
         Reason.ORGANIZER: "Nothing to do: organizers are skipped on purpose",
         Reason.NOT_APPROVED: "Nothing to do: registrations not approved are skipped; approve them first to record them",
         Reason.TRANSFERRED: "Nothing to do: transferred tickets are skipped; the new holder's row counts",
+        Reason.DENIED: "Nothing to do: denied registrations are skipped on purpose; approve them first to record them",
         Reason.ALREADY_RECORDED: "Nothing to do: HubSpot already has this participation",
         Reason.HTTP_400: f"HubSpot refused this row as invalid: check the message, fix {where}, {rerun}",
         Reason.HTTP_429: f"Temporary HubSpot problem: {retry} later",
@@ -407,6 +408,7 @@ def write_report(report: Report, path: str | Path, fmt: str | None = None) -> Pa
         raise ReportWriteError(f"Cannot write the report in {directory}: {exc.strerror}.") from None
     os.close(fd)
     tmp = Path(tmp_name)
+    _share_like_a_new_file(tmp)
     try:
         writer = {"xlsx": _write_xlsx, "csv": _write_csv, "json": _write_json}[fmt]
         writer(report, tmp)
@@ -419,6 +421,13 @@ def write_report(report: Report, path: str | Path, fmt: str | None = None) -> Pa
     finally:
         tmp.unlink(missing_ok=True)
     return target
+
+
+def _share_like_a_new_file(tmp: Path) -> None:
+    """mkstemp makes owner-only files; give the report the permissions a plain ``open`` would."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    tmp.chmod(0o666 & ~mask)
 
 
 def _format_from_suffix(path: Path) -> str:

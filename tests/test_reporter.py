@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import zipfile
 from datetime import UTC, datetime
@@ -431,6 +432,9 @@ def test_write_is_atomic_and_leaves_no_temp(tmp_path: Path, report: Report) -> N
     write_report(report, target)
     assert zipfile.is_zipfile(target)
     assert [p.name for p in target.parent.iterdir()] == ["out.xlsx"]
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~mask  # as any new file, not owner-only like a temp file
 
 
 # --------------------------------------------------------------------------- read back
