@@ -1,0 +1,757 @@
+"""The HTTP side: one thread-safe HubSpot client, the table of how each answer is handled, one retry policy.
+
+Every answer goes through :func:`classify` (pure, tested as a table), every request through the
+shared :class:`~importer.ratelimit.RateLimiter` and the one retry builder :func:`retrying`.
+Transient trouble (429, 5xx, unreadable 2xx, network, timeouts) is retried; what a re-run cannot fix
+either stops the run (token, scope, unknown event, daily limit) or rejects one request.
+The access token lives only in the ``Authorization`` header and is scrubbed from every message.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import tenacity
+
+from . import __version__
+from .config import API_BATCH_CAP, Config, check_base_url
+from .errors import BatchRejected, InputError, RetryableError, StopRun
+from .models import Batch, BatchOutcome, EventInfo, Failure, Reason, RunStats, http_reason
+from .ratelimit import RateLimiter
+
+SCOPE_EVENTS_READ = "crm.objects.marketing_events.read"
+SCOPE_EVENTS_WRITE = "crm.objects.marketing_events.write"
+SCOPE_CONTACTS_READ = "crm.objects.contacts.read"
+
+OK, PARTIAL, RETRY, REJECT, STOP = "ok", "partial", "retry", "reject", "stop"
+
+DEFAULT_RATE_WINDOW_S = 10.0
+BACKOFF_BASE_S = 0.5
+BACKOFF_CAP_S = 30.0
+NO_TOKEN_MESSAGE = "No HubSpot token: set HUBSPOT_ACCESS_TOKEN (a private app token) or token_file in the config."
+EVENT_ID_HINT = "The event id is the number in the event's URL in HubSpot (Marketing > Events, open the event)."
+
+_TOKEN_SHAPE = re.compile(r"[\x21-\x7e]+")
+_NAMING_KEYS = ("ids", "vids", "emails", "id", "vid", "email")
+_BREAKDOWN_STATES = {"register": "REGISTERED", "attend": "ATTENDED", "cancel": "CANCELLED"}
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """How one HTTP answer is handled: ``kind`` is ok|partial|retry|reject|stop.
+
+    ``wait_s`` is the wait HubSpot asked for (Retry-After or the rate window), ``scopes`` the scopes
+    a 403 names, ``named`` the inputs that ``errors[].context`` names, ``policy`` a 429's policyName.
+    """
+
+    kind: str
+    reason: str = ""
+    wait_s: float | None = None
+    message: str = ""
+    correlation_id: str = ""
+    scopes: tuple[str, ...] = ()
+    status: int = 0
+    policy: str = ""
+    named: tuple[str, ...] = ()
+
+
+def _sentence(text: str) -> str:
+    """End a message with a full stop so another sentence can follow it."""
+    text = text.strip()
+    return text if not text or text[-1] in ".!?" else text + "."
+
+
+def _lower(headers: Mapping[str, str]) -> dict[str, str]:
+    return {str(k).lower(): str(v) for k, v in headers.items()}
+
+
+def _number(headers: Mapping[str, str], name: str) -> float | None:
+    try:
+        value = float(headers[name].strip())
+    except (KeyError, ValueError):
+        return None
+    return value if math.isfinite(value) and value >= 0 else None
+
+
+def _errors(body: object) -> list[dict[str, Any]]:
+    items = body.get("errors") if isinstance(body, dict) else None
+    return [e for e in items if isinstance(e, dict)] if isinstance(items, list) else []
+
+
+def _context_names(error: Mapping[str, Any]) -> list[str]:
+    """The inputs one ``errors[]`` entry names (ids, vids or emails in its context)."""
+    context = error.get("context")
+    if not isinstance(context, dict):
+        return []
+    names: list[str] = []
+    for key in _NAMING_KEYS:
+        value = context.get(key)
+        values = value if isinstance(value, list) else [value] if value is not None else []
+        names.extend(str(v).strip() for v in values if str(v).strip())
+    return names
+
+
+def _scopes(body: object) -> tuple[str, ...]:
+    found: list[str] = []
+    for error in _errors(body):
+        context = error.get("context")
+        if isinstance(context, dict):
+            for key in ("requiredGranularScopes", "requiredScopes"):
+                value = context.get(key)
+                if isinstance(value, list):
+                    found.extend(str(v) for v in value if str(v) not in found)
+    return tuple(found)
+
+
+def _hubspot_message(body: object) -> str:
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        return " ".join(body["message"].split())
+    return ""
+
+
+def _daily_numbers(h: Mapping[str, str]) -> str:
+    daily = _number(h, "x-hubspot-ratelimit-daily")
+    left = _number(h, "x-hubspot-ratelimit-daily-remaining")
+    if daily is None and left is None:
+        return ""
+    parts = [
+        f"daily limit {int(daily)}" if daily is not None else "",
+        f"{int(left)} remaining" if left is not None else "",
+    ]
+    return f" ({', '.join(p for p in parts if p)})"
+
+
+def classify(status: int, headers: Mapping[str, str], body: object, *, expect_results: bool = True) -> Verdict:
+    """The table of how each answer is handled (pure).
+
+    ``body`` is the parsed JSON, or the raw text when the answer is not JSON.  ``expect_results``
+    is False for plain reads (event, counters) whose 2xx body has no ``results`` list.
+    404 comes back as a stop with ``event_not_found``; the caller decides what it means per endpoint.
+    """
+    h = _lower(headers)
+    correlation = h.get("x-hubspot-correlation-id", "")
+    if not correlation and isinstance(body, dict) and isinstance(body.get("correlationId"), str):
+        correlation = body["correlationId"]
+    said = _hubspot_message(body)
+    retry_after = _number(h, "retry-after")
+
+    def verdict(kind: str, reason: str, message: str, **extra: Any) -> Verdict:
+        return Verdict(kind, reason, message=message, correlation_id=correlation, status=status, **extra)
+
+    if 200 <= status < 300:
+        readable = isinstance(body, dict) and (not expect_results or isinstance(body.get("results"), list))
+        if not readable:
+            what = "without results" if isinstance(body, dict) else "that is not JSON"
+            return verdict(
+                RETRY, Reason.BAD_RESPONSE, f"HubSpot answered HTTP {status} with a body {what}.", wait_s=retry_after
+            )
+        errors = _errors(body)
+        named = tuple(n for e in errors for n in _context_names(e))
+        if errors:
+            return verdict(PARTIAL, Reason.REJECTED_BY_HUBSPOT, said or "HubSpot rejected some inputs.", named=named)
+        return verdict(OK, "", "")
+    if status == 429:
+        policy = str(body.get("policyName") or "") if isinstance(body, dict) else ""
+        if policy.upper() == "DAILY":
+            return verdict(
+                STOP,
+                Reason.DAILY_LIMIT,
+                f"HubSpot's daily API limit for this portal is used up{_daily_numbers(h)}; it resets at midnight "
+                "(the portal's time zone): run the same command again after that to resume.",
+                policy=policy,
+            )
+        window_ms = _number(h, "x-hubspot-ratelimit-interval-milliseconds")
+        fallback = 1.0 if policy.upper() == "SECONDLY" else DEFAULT_RATE_WINDOW_S
+        wait = retry_after if retry_after is not None else window_ms / 1000 if window_ms else fallback
+        return verdict(
+            RETRY,
+            Reason.HTTP_429,
+            f"HubSpot's rate limit was reached ({policy or 'rate limit'}).",
+            wait_s=wait,
+            policy=policy,
+        )
+    if status == 401:
+        return verdict(
+            STOP,
+            Reason.TOKEN_REJECTED,
+            "HubSpot refused the access token (it is expired, revoked or belongs to another portal); "
+            "set a new HUBSPOT_ACCESS_TOKEN (a private app token) and run again.",
+        )
+    if status == 403:
+        scopes = _scopes(body)
+        return verdict(STOP, Reason.MISSING_SCOPE, _scope_message(scopes), scopes=scopes)
+    if status == 404:
+        return verdict(STOP, Reason.EVENT_NOT_FOUND, said or "HubSpot found no such object.")
+    if status == 408 or status >= 500:
+        reason = Reason.TIMEOUT if status == 408 else Reason.HTTP_5XX
+        detail = f": {_sentence(said)}" if said else "."
+        return verdict(
+            RETRY,
+            reason,
+            f"HubSpot answered HTTP {status} (a temporary problem on its side){detail}",
+            wait_s=retry_after,
+        )
+    named = tuple(n for e in _errors(body) for n in _context_names(e))
+    detail = f": {_sentence(said)}" if said else "."
+    return verdict(REJECT, http_reason(status), f"HubSpot refused the request (HTTP {status}){detail}", named=named)
+
+
+def _scope_message(scopes: Sequence[str]) -> str:
+    if scopes:
+        names = ", ".join(scopes)
+        return (
+            f"The HubSpot private app lacks the scope {names}; add it to the app in HubSpot "
+            "(Settings > Integrations > Private apps), then run again."
+        )
+    return (
+        "The HubSpot private app lacks a scope this call needs; check the app's scopes in HubSpot "
+        "(Settings > Integrations > Private apps), then run again."
+    )
+
+
+def retrying(
+    cfg: Config,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    on_retry: Callable[[tenacity.RetryCallState], None] | None = None,
+    jitter: Callable[[float], float] | None = None,
+) -> tenacity.Retrying:
+    """THE retry policy: at most ``cfg.retry_attempts`` attempts and ``cfg.retry_max_seconds`` in all.
+
+    Waits what HubSpot asked for (``RetryableError.wait_s``) or else exponential backoff with full
+    jitter (``jitter(cap)`` draws in [0, cap]).  A wait that would overrun the time budget stops now.
+    """
+    attempts = max(1, cfg.retry_attempts)
+    draw = jitter or (lambda cap: random.uniform(0.0, cap))
+    started: weakref.WeakKeyDictionary[tenacity.RetryCallState, float] = weakref.WeakKeyDictionary()
+    guard = threading.Lock()
+
+    def before(state: tenacity.RetryCallState) -> None:
+        with guard:
+            started.setdefault(state, clock())
+
+    def wait(state: tenacity.RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome is not None else None
+        if isinstance(exc, RetryableError) and exc.wait_s is not None:
+            return max(0.0, exc.wait_s)
+        cap = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** min(state.attempt_number - 1, 16))
+        return max(0.0, min(cap, draw(cap)))
+
+    def stop(state: tenacity.RetryCallState) -> bool:
+        if state.attempt_number >= attempts:
+            return True
+        with guard:
+            start = started.get(state, clock())
+        return clock() - start + state.upcoming_sleep > cfg.retry_max_seconds
+
+    return tenacity.Retrying(
+        stop=stop,
+        wait=wait,
+        retry=tenacity.retry_if_exception_type((RetryableError, httpx.TransportError)),
+        before=before,
+        before_sleep=on_retry,
+        sleep=sleep,
+        reraise=True,
+    )
+
+
+class _Transient(RetryableError):
+    """A retryable HTTP answer, remembering the 429 policy for the retry log line."""
+
+    def __init__(self, verdict: Verdict, message: str) -> None:
+        super().__init__(
+            message,
+            reason=verdict.reason,
+            status=verdict.status,
+            wait_s=verdict.wait_s,
+            correlation_id=verdict.correlation_id,
+        )
+        self.policy = verdict.policy
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """What the client needs to know about an endpoint to word errors and logs."""
+
+    label: str
+    scope: str
+    expect_results: bool = True
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    status: int
+    body: dict[str, Any]
+    verdict: Verdict
+
+
+def _parse_body(response: httpx.Response) -> object:
+    try:
+        return response.json()
+    except ValueError:
+        return response.text
+
+
+def _dict(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _as_int(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def _as_ms(value: object) -> int | None:
+    """Epoch milliseconds from HubSpot's ISO timestamps (or from a number of ms)."""
+    number = _as_int(value)
+    if number is not None:
+        return number
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
+class HubSpot:
+    """One synchronous HubSpot client shared by every thread of a run."""
+
+    def __init__(
+        self,
+        cfg: Config,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        log: Callable[[str], None] | None = None,
+        limiter: RateLimiter | None = None,
+        jitter: Callable[[float], float] | None = None,
+    ) -> None:
+        base_url = check_base_url(cfg.base_url)
+        token = (cfg.token or "").strip()
+        if not token:
+            raise InputError(NO_TOKEN_MESSAGE)
+        if not _TOKEN_SHAPE.fullmatch(token):
+            raise InputError(
+                "The HubSpot token contains spaces, line breaks or non-ASCII characters; "
+                "copy it again from the private app's page in HubSpot."
+            )
+        self._cfg = cfg
+        self._token = token
+        self._clock = clock
+        self._sleep = sleep
+        self._log = log
+        self._jitter = jitter
+        interval_s = cfg.rate_limit_interval_ms / 1000
+        self._limiter = limiter or RateLimiter(
+            cfg.rate_limit_max,
+            interval_s,
+            reserve_pct=cfg.rate_limit_reserve_pct,
+            probe_first=True,
+            clock=clock,
+            sleep=sleep,
+        )
+        self._lock = threading.Lock()
+        self._counts = {"requests": 0, "http_429": 0, "retries": 0, "lookups": 0, "writes": 0}
+        self._daily: int | None = None
+        self._daily_left: int | None = None
+        pool = max(1, cfg.concurrency) + 2
+        self._http = httpx.Client(
+            base_url=base_url,
+            timeout=httpx.Timeout(
+                connect=cfg.connect_timeout_s,
+                read=cfg.read_timeout_s,
+                write=cfg.read_timeout_s,
+                pool=cfg.read_timeout_s,
+            ),
+            limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
+            verify=True,
+            follow_redirects=False,
+            headers={"Authorization": f"Bearer {token}", "User-Agent": f"importer/{__version__}"},
+            transport=transport,
+        )
+
+    def __repr__(self) -> str:
+        return f"HubSpot(base_url={self._cfg.base_url!r})"
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> HubSpot:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def stats(self) -> RunStats:
+        """A snapshot of the counters (requests counts every attempt; lookups/writes count calls)."""
+        with self._lock:
+            return RunStats(**self._counts)
+
+    @property
+    def limiter(self) -> RateLimiter:
+        return self._limiter
+
+    def _bump(self, name: str, by: int = 1) -> None:
+        with self._lock:
+            self._counts[name] += by
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._token, "[token]")
+
+    def _say(self, line: str) -> None:
+        if self._log is not None:
+            self._log(self._scrub(line))
+
+    # -- one request, retried -------------------------------------------------------------------
+
+    def _check_daily(self) -> None:
+        with self._lock:
+            daily, left = self._daily, self._daily_left
+        if left is not None and left <= self._cfg.daily_reserve:
+            limit = f" of {daily}" if daily is not None else ""
+            raise StopRun(
+                f"Stopped before HubSpot's daily API limit: {left}{limit} daily requests remain and daily_reserve "
+                f"is {self._cfg.daily_reserve}; the limit resets at midnight (the portal's time zone), "
+                "run the same command again after that to resume.",
+                reason=Reason.DAILY_LIMIT,
+            )
+
+    def _observe(self, headers: httpx.Headers) -> None:
+        self._limiter.update(headers)
+        daily = _as_int(headers.get("x-hubspot-ratelimit-daily"))
+        left = _as_int(headers.get("x-hubspot-ratelimit-daily-remaining"))
+        with self._lock:
+            if daily is not None:
+                self._daily = daily
+            if left is not None:
+                self._daily_left = left
+
+    def _stop_or_reject(self, call: _Call, verdict: Verdict) -> Exception:
+        message = self._scrub(verdict.message)
+        correlation = verdict.correlation_id
+        if verdict.kind == STOP and verdict.reason == Reason.MISSING_SCOPE:
+            message = _scope_message(verdict.scopes or (call.scope,))
+        elif verdict.kind == STOP and verdict.reason == Reason.EVENT_NOT_FOUND:
+            if call.event_id is None:
+                return BatchRejected(
+                    f"HubSpot answered HTTP 404 on {call.label}: {_sentence(message)}",
+                    reason=http_reason(404),
+                    status=404,
+                    correlation_id=correlation,
+                )
+            message = self._scrub(
+                f"HubSpot has no marketing event {call.event_id} in this token's portal; check the event id. "
+                + EVENT_ID_HINT
+            )
+        if verdict.kind == STOP:
+            return StopRun(message, reason=verdict.reason, correlation_id=correlation)
+        return BatchRejected(
+            message,
+            reason=verdict.reason,
+            status=verdict.status,
+            correlation_id=correlation,
+            names_culprits=bool(verdict.named),
+        )
+
+    def _attempt(self, call: _Call, method: str, path: str, payload: Any, params: Any) -> _Answer:
+        self._check_daily()
+        self._limiter.acquire()
+        self._bump("requests")
+        began = self._clock()
+        try:
+            response = self._http.request(method, path, json=payload, params=params)
+            body = _parse_body(response)
+            verdict = classify(response.status_code, response.headers, body, expect_results=call.expect_results)
+            if verdict.reason == Reason.HTTP_429:
+                self._limiter.penalize(verdict.wait_s or 0.0)
+            self._observe(response.headers)
+        finally:
+            self._limiter.release(self._clock() - began)
+        if response.status_code == 429:
+            self._bump("http_429")
+        if verdict.kind in (OK, PARTIAL) and isinstance(body, dict):
+            return _Answer(response.status_code, body, verdict)
+        if verdict.kind == RETRY:
+            raise _Transient(verdict, self._scrub(verdict.message))
+        raise self._stop_or_reject(call, verdict)
+
+    def _on_retry(self, call: _Call, state: tenacity.RetryCallState) -> None:
+        self._bump("retries")
+        exc = state.outcome.exception() if state.outcome is not None else None
+        if isinstance(exc, _Transient) and exc.reason == Reason.BAD_RESPONSE:
+            what = f"Unreadable answer (HTTP {exc.status}) on {call.label}"
+        elif isinstance(exc, _Transient):
+            what = f"HTTP {exc.status} on {call.label}" + (f" ({exc.policy})" if exc.policy else "")
+        elif isinstance(exc, httpx.TimeoutException):
+            what = f"Timeout ({type(exc).__name__}) on {call.label}"
+        else:
+            what = f"Network error ({type(exc).__name__}) on {call.label}"
+        next_attempt = state.attempt_number + 1
+        self._say(
+            f"{what}; waiting {state.upcoming_sleep:.1f} s (attempt {next_attempt} of {self._cfg.retry_attempts})"
+        )
+
+    def _send(self, call: _Call, method: str, path: str, *, payload: Any = None, params: Any = None) -> _Answer:
+        """Run one request under the retry policy; when it gives up, raise one ``RetryableError``."""
+        policy = retrying(
+            self._cfg,
+            sleep=self._sleep,
+            clock=self._clock,
+            on_retry=lambda state: self._on_retry(call, state),
+            jitter=self._jitter,
+        )
+        try:
+            return policy(self._attempt, call, method, path, payload, params)
+        except RetryableError as exc:
+            tries = policy.statistics.get("attempt_number", 1)
+            raise RetryableError(
+                self._scrub(f"{_sentence(exc.message)} Gave up after {tries} attempt(s)."),
+                reason=exc.reason,
+                status=exc.status,
+                correlation_id=exc.correlation_id,
+            ) from None
+        except httpx.TransportError as exc:
+            tries = policy.statistics.get("attempt_number", 1)
+            timed_out = isinstance(exc, httpx.TimeoutException)
+            what = "did not answer in time" if timed_out else "could not be reached"
+            detail = str(exc).strip()
+            raise RetryableError(
+                self._scrub(
+                    f"HubSpot {what} ({type(exc).__name__}{': ' + detail if detail else ''}); "
+                    f"gave up after {tries} attempt(s)."
+                ),
+                reason=Reason.TIMEOUT if timed_out else Reason.NETWORK_ERROR,
+            ) from None
+
+    def _read(self, call: _Call, path: str, params: Any = None) -> _Answer:
+        """A read that stops the run when HubSpot stays unreachable (a re-run resumes)."""
+        try:
+            return self._send(call, "GET", path, params=params)
+        except RetryableError as exc:
+            raise StopRun(
+                f"{_sentence(exc.message)} Check the network or HubSpot's status page, then run again.",
+                reason=exc.reason,
+                correlation_id=exc.correlation_id,
+            ) from None
+
+    # -- endpoints ------------------------------------------------------------------------------
+
+    def get_event(self, event_id: str) -> EventInfo:
+        """The marketing event; a wrong id is an input error (nothing was sent yet)."""
+        event_id = str(event_id).strip()
+        if not event_id:
+            raise InputError("No marketing event id given.", hint=EVENT_ID_HINT)
+        call = _Call("event", SCOPE_EVENTS_READ, expect_results=False, event_id=event_id)
+        try:
+            answer = self._read(call, f"/marketing/v3/marketing-events/{quote(event_id, safe='')}")
+        except StopRun as exc:
+            if exc.reason != Reason.EVENT_NOT_FOUND:
+                raise
+            raise InputError(
+                f"HubSpot has no marketing event {event_id}: the event id is wrong or belongs to another portal.",
+                hint=EVENT_ID_HINT,
+            ) from None
+        except BatchRejected as exc:
+            raise InputError(f"Event id {event_id}: {_sentence(exc.message)}", hint=EVENT_ID_HINT) from None
+        body = answer.body
+        return EventInfo(
+            object_id=str(body.get("objectId") or event_id),
+            name=str(body.get("eventName") or ""),
+            start_ms=_as_ms(body.get("startDateTime")),
+            end_ms=_as_ms(body.get("endDateTime")),
+        )
+
+    def read_contacts(self, emails: Sequence[str]) -> tuple[dict[str, int], set[str]]:
+        """Look up at most 100 emails: (found lowercased email -> vid, emails not found as given).
+
+        Raises ``RetryableError`` when HubSpot stays unreachable; the caller decides the rows' fate.
+        """
+        if len(emails) > API_BATCH_CAP:
+            raise ValueError(f"read_contacts takes at most {API_BATCH_CAP} emails, got {len(emails)}")
+        wanted = list(dict.fromkeys(e.strip().lower() for e in emails if e and e.strip()))
+        if not wanted:
+            return {}, {e for e in emails if not (e and e.strip())}
+        self._bump("lookups")
+        answer = self._send(
+            _Call("contacts/batch/read", SCOPE_CONTACTS_READ),
+            "POST",
+            "/crm/v3/objects/contacts/batch/read",
+            payload={
+                "idProperty": "email",
+                "inputs": [{"id": e} for e in wanted],
+                "properties": ["email"],
+                "propertiesWithHistory": [],
+            },
+        )
+        found: dict[str, int] = {}
+        asked = set(wanted)
+        for item in answer.body["results"]:
+            if not isinstance(item, dict):
+                continue
+            props = _dict(item.get("properties"))
+            email = str(props.get("email") or "").strip().lower()
+            vid = _as_int(item.get("id"))
+            if email in asked and vid is not None:
+                found[email] = vid
+        missing = {e for e in emails if (e or "").strip().lower() not in found}
+        return found, missing
+
+    def record(self, batch: Batch) -> BatchOutcome:
+        """Send one batch; every participation key ends up in ``recorded`` or ``failed``.
+
+        Raises ``StopRun`` (token, scope, unknown event, daily limit) and ``BatchRejected``
+        (permanent 4xx); transient trouble that outlasts the retries fails every key instead.
+        """
+        if len(batch.items) > API_BATCH_CAP:
+            raise ValueError(f"batch {batch.id} has {len(batch.items)} inputs; HubSpot takes at most {API_BATCH_CAP}")
+        if not batch.items:
+            return BatchOutcome(batch.id, 0, {}, {})
+        if batch.by_email:
+            if any(not p.email for p in batch.items):
+                raise ValueError(f"batch {batch.id} is sent by email but has a participation without email")
+            inputs: list[dict[str, Any]] = [
+                {"email": p.email, "interactionDateTime": p.when_ms, "properties": {}, "contactProperties": {}}
+                for p in batch.items
+            ]
+        else:
+            if any(p.vid is None for p in batch.items):
+                raise ValueError(f"batch {batch.id} is sent by vid but has a participation without vid")
+            inputs = [{"vid": p.vid, "interactionDateTime": p.when_ms, "properties": {}} for p in batch.items]
+        state = str(batch.state)
+        verb = "email-create" if batch.by_email else "create"
+        call = _Call(
+            f"attendance/{state}" + ("/email-create" if batch.by_email else ""),
+            SCOPE_EVENTS_WRITE,
+            event_id=batch.event_id,
+        )
+        path = f"/marketing/v3/marketing-events/{quote(batch.event_id, safe='')}/attendance/{state}/{verb}"
+        self._bump("writes")
+        try:
+            answer = self._send(call, "POST", path, payload={"inputs": inputs})
+        except RetryableError as exc:
+            failure = Failure(exc.reason, exc.message)
+            return BatchOutcome(
+                batch.id,
+                exc.status,
+                {},
+                {p.key: failure for p in batch.items},
+                correlation_id=exc.correlation_id,
+            )
+        return _outcome(batch, answer)
+
+    def participations(self, event_id: str, state: str | None = None) -> Iterator[dict[str, Any]]:
+        """Every participation HubSpot holds for the event, page by page.
+
+        Yields ``{"vid": int, "email": str (lowercased), "state": "ATTENDED"..., "occurred_at": int | None}``;
+        ``state`` filters (REGISTERED|ATTENDED|CANCELLED|NO_SHOW, or register|attend|cancel).
+        """
+        call = _Call("participations", SCOPE_EVENTS_READ, event_id=event_id)
+        path = f"/marketing/v3/marketing-events/participations/{quote(str(event_id), safe='')}/breakdown"
+        params: dict[str, Any] = {"limit": API_BATCH_CAP}
+        if state:
+            params["state"] = _BREAKDOWN_STATES.get(str(state).lower(), str(state).upper())
+        seen: set[str] = set()
+        while True:
+            answer = self._read(call, path, params=dict(params))
+            for item in answer.body["results"]:
+                row = _participation(item)
+                if row is not None:
+                    yield row
+            paging = answer.body.get("paging")
+            nxt = paging.get("next") if isinstance(paging, dict) else None
+            cursor = str(nxt.get("after") or "") if isinstance(nxt, dict) else ""
+            if not cursor:
+                return
+            if cursor in seen:
+                raise StopRun(
+                    "HubSpot's list of participations repeats itself (same page cursor twice); run again later.",
+                    reason=Reason.BAD_RESPONSE,
+                    correlation_id=answer.verdict.correlation_id,
+                )
+            seen.add(cursor)
+            params["after"] = cursor
+
+    def counters(self, event_id: str) -> dict[str, int]:
+        """HubSpot's participation counters for the event (attended, registered, cancelled, noShows)."""
+        call = _Call("participations/counters", SCOPE_EVENTS_READ, expect_results=False, event_id=event_id)
+        answer = self._read(call, f"/marketing/v3/marketing-events/participations/{quote(str(event_id), safe='')}")
+        out: dict[str, int] = {}
+        for key, value in answer.body.items():
+            number = _as_int(value)
+            if number is not None:
+                out[str(key)] = number
+        return out
+
+
+def _participation(item: object) -> dict[str, Any] | None:
+    if not isinstance(item, dict):
+        return None
+    contact = _dict(_dict(item.get("associations")).get("contact"))
+    props = _dict(item.get("properties"))
+    vid = _as_int(contact.get("contactId"))
+    if vid is None:
+        return None
+    return {
+        "vid": vid,
+        "email": str(contact.get("email") or "").strip().lower(),
+        "state": str(props.get("attendanceState") or ""),
+        "occurred_at": _as_ms(props.get("occurredAt")),
+    }
+
+
+def _outcome(batch: Batch, answer: _Answer) -> BatchOutcome:
+    """Reduce a 2xx attendance answer to recorded/failed per participation key."""
+    by_name = {((p.email or "") if batch.by_email else str(p.vid)).strip().lower(): p.key for p in batch.items}
+    recorded: dict[str, int] = {}
+    for item in answer.body["results"]:
+        if not isinstance(item, dict):
+            continue
+        vid = _as_int(item.get("vid"))
+        name = str(item.get("email") or "") if batch.by_email else str(vid)
+        key = by_name.get(name.strip().lower())
+        if key is not None and vid is not None:
+            recorded[key] = vid
+    failed: dict[str, Failure] = {}
+    unattributed: list[str] = []
+    for error in _errors(answer.body):
+        message = " ".join(str(error.get("message") or "HubSpot rejected this contact.").split())
+        names = _context_names(error)
+        keys = [by_name[n.lower()] for n in names if n.lower() in by_name]
+        if not keys:
+            unattributed.append(message)
+        for key in keys:
+            if key not in recorded and key not in failed:
+                failed[key] = Failure(Reason.REJECTED_BY_HUBSPOT, message)
+    said = f" HubSpot also reported: {' / '.join(unattributed)}" if unattributed else ""
+    missing = Failure(
+        Reason.NOT_IN_RESPONSE,
+        f"HubSpot's answer did not confirm this contact; run the same command again to retry it.{said}",
+    )
+    for p in batch.items:
+        if p.key not in recorded and p.key not in failed:
+            failed[p.key] = missing
+    return BatchOutcome(batch.id, answer.status, recorded, failed, correlation_id=answer.verdict.correlation_id)
