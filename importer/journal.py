@@ -43,7 +43,8 @@ _CHUNK = 500  # stays well below SQLite's bound-parameter limit
 
 _SCHEMA_V1 = """
 CREATE TABLE runs (
-    run_id      TEXT PRIMARY KEY,
+    num         INTEGER PRIMARY KEY,
+    run_id      TEXT NOT NULL UNIQUE,
     key         TEXT NOT NULL,
     started     REAL NOT NULL,
     finished    REAL,
@@ -53,33 +54,46 @@ CREATE TABLE runs (
 );
 CREATE INDEX runs_by_key ON runs (key, run_id);
 CREATE TABLE plan_rows (
-    run_id TEXT NOT NULL,
-    seq    INTEGER NOT NULL,
-    ref    TEXT NOT NULL,
-    data   TEXT NOT NULL,
-    PRIMARY KEY (run_id, seq)
+    run             INTEGER NOT NULL,
+    seq             INTEGER NOT NULL,
+    file            TEXT NOT NULL,
+    row             INTEGER NOT NULL,
+    email           TEXT,
+    vid             INTEGER,
+    state           TEXT,
+    when_ms         INTEGER,
+    time_source     TEXT NOT NULL,
+    outcome         TEXT,
+    reason          TEXT NOT NULL,
+    message         TEXT NOT NULL,
+    merged_file     TEXT,
+    merged_row      INTEGER,
+    batch_id        TEXT NOT NULL,
+    correlation_id  TEXT NOT NULL,
+    created_contact INTEGER NOT NULL,
+    extra           TEXT,
+    PRIMARY KEY (run, seq)
 ) WITHOUT ROWID;
-CREATE INDEX plan_rows_by_ref ON plan_rows (run_id, ref);
 CREATE TABLE plan_batches (
-    run_id   TEXT NOT NULL,
+    run      INTEGER NOT NULL,
     seq      INTEGER NOT NULL,
-    batch_id TEXT NOT NULL,
+    batch_id TEXT NOT NULL,  -- JSON string: ids may hold lone surrogates
     data     TEXT NOT NULL,
-    PRIMARY KEY (run_id, seq)
-) WITHOUT ROWID;
+    PRIMARY KEY (run, seq)
+);
 CREATE TABLE outcomes (
-    run_id   TEXT NOT NULL,
-    batch_id TEXT NOT NULL,
+    run      INTEGER NOT NULL,
+    batch_id TEXT NOT NULL,  -- JSON string, as in plan_batches
     recorded REAL NOT NULL,
     data     TEXT NOT NULL,
-    PRIMARY KEY (run_id, batch_id)
-) WITHOUT ROWID;
+    PRIMARY KEY (run, batch_id)
+);
 CREATE TABLE ledger (
     event_id TEXT NOT NULL,
     state    TEXT NOT NULL,
     vid      INTEGER NOT NULL,
     when_ms  INTEGER NOT NULL,
-    run_id   TEXT NOT NULL,
+    run      INTEGER NOT NULL,
     recorded REAL NOT NULL,
     PRIMARY KEY (event_id, vid, state, when_ms)
 ) WITHOUT ROWID;
@@ -111,10 +125,10 @@ def row_to_dict(row: Row) -> dict[str, Any]:
         "ref": _ref_to_list(row.ref),
         "email": row.email,
         "vid": row.vid,
-        "state": None if row.state is None else row.state.value,
+        "state": None if row.state is None else str(row.state),
         "when_ms": row.when_ms,
         "time_source": row.time_source,
-        "outcome": None if row.outcome is None else row.outcome.value,
+        "outcome": None if row.outcome is None else str(row.outcome),
         "reason": str(row.reason),
         "message": row.message,
         "merged_into": None if row.merged_into is None else _ref_to_list(row.merged_into),
@@ -145,13 +159,20 @@ def row_from_dict(data: Mapping[str, Any]) -> Row:
     )
 
 
+_STATE_OF: dict[str, State] = {s.value: s for s in State}
+_STATES: dict[str | None, State | None] = {None: None, **{s.value: s for s in State}}
+_OUTCOMES: dict[str | None, Outcome | None] = {None: None, **{o.value: o for o in Outcome}}
+#: Plan data is ASCII JSON (lone surrogates from undecodable file names become escapes).
+_encode = json.JSONEncoder(separators=(",", ":")).encode
+
+
 def _participation_to_list(item: Participation) -> list[Any]:
-    return [item.event_id, item.state.value, item.vid, item.email, item.when_ms, [_ref_to_list(r) for r in item.rows]]
+    return [item.event_id, item.state, item.vid, item.email, item.when_ms, [[r.file, r.row] for r in item.rows]]
 
 
 def _participation_from_list(data: Sequence[Any]) -> Participation:
     event_id, state, vid, email, when_ms, rows = data
-    return Participation(event_id, State(state), vid, email, when_ms, tuple(_ref_from_list(r) for r in rows))
+    return Participation(event_id, _STATE_OF[state], vid, email, when_ms, tuple(RowRef(f, n) for f, n in rows))
 
 
 def batch_to_dict(batch: Batch) -> dict[str, Any]:
@@ -159,7 +180,7 @@ def batch_to_dict(batch: Batch) -> dict[str, Any]:
     return {
         "id": batch.id,
         "event_id": batch.event_id,
-        "state": batch.state.value,
+        "state": str(batch.state),
         "by_email": batch.by_email,
         "items": [_participation_to_list(i) for i in batch.items],
     }
@@ -170,7 +191,7 @@ def batch_from_dict(data: Mapping[str, Any]) -> Batch:
     return Batch(
         id=data["id"],
         event_id=data["event_id"],
-        state=State(data["state"]),
+        state=_STATE_OF[data["state"]],
         by_email=bool(data["by_email"]),
         items=tuple(_participation_from_list(i) for i in data["items"]),
     )
@@ -197,6 +218,96 @@ def outcome_from_dict(data: Mapping[str, Any]) -> BatchOutcome:
         failed={k: Failure(reason, message) for k, (reason, message) in data["failed"].items()},
         correlation_id=data["correlation_id"],
         created=frozenset(data["created"]),
+    )
+
+
+_UNIT, _RECORD = "\x1f", "\x1e"
+_ROW_COLUMNS = (
+    "file, row, email, vid, state, when_ms, time_source, outcome, reason, message,"
+    " merged_file, merged_row, batch_id, correlation_id, created_contact, extra"
+)
+
+
+def _row_record(run: int, seq: int, r: Row) -> tuple[Any, ...]:
+    """A ``plan_rows`` record: one column per field, so a million rows bind in C, not through JSON."""
+    merged = r.merged_into
+    return (
+        run,
+        seq,
+        r.ref.file,
+        r.ref.row,
+        r.email,
+        r.vid,
+        r.state,
+        r.when_ms,
+        r.time_source,
+        r.outcome,
+        r.reason,
+        r.message,
+        None if merged is None else merged.file,
+        None if merged is None else merged.row,
+        r.batch_id,
+        r.correlation_id,
+        r.created_contact,
+        _extra_text(r.extra) if r.extra else None,
+    )
+
+
+def _extra_text(extra: tuple[tuple[str, str], ...]) -> str:
+    """``extra`` as unit-separated text (cheap for a million rows); JSON after a marker if a value holds a separator."""
+    text = _UNIT.join([part for pair in extra for part in pair])
+    if text.count(_UNIT) == 2 * len(extra) - 1 and _RECORD not in text:
+        return text
+    return _RECORD + _encode(extra)
+
+
+def _extra_from_text(text: str) -> tuple[tuple[str, str], ...]:
+    if text.startswith(_RECORD):
+        return tuple((k, v) for k, v in json.loads(text[1:]))
+    parts = text.split(_UNIT)
+    return tuple(zip(parts[::2], parts[1::2], strict=True))
+
+
+_INSERT_ROW = f"INSERT INTO plan_rows (run, seq, {_ROW_COLUMNS}) VALUES ({', '.join('?' * 18)})"
+
+
+def _storable(record: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The record itself, or (if some text holds lone surrogates) with every text as UTF-8 bytes.
+
+    Undecodable file names reach Python as lone surrogates, which SQLite text cannot hold; such a
+    row is stored as blobs, recognised on load by its ``file`` column being bytes.
+    """
+    try:
+        for value in record:
+            if isinstance(value, str):
+                value.encode("utf-8")
+    except UnicodeEncodeError:
+        return tuple(v.encode("utf-8", "surrogatepass") if isinstance(v, str) else v for v in record)
+    return record
+
+
+def _row_from_record(record: Sequence[Any]) -> Row:
+    """Inverse of :func:`_row_record` (without run and seq)."""
+    if type(record[0]) is bytes:
+        record = [v.decode("utf-8", "surrogatepass") if type(v) is bytes else v for v in record]
+    file, row, email, vid, state, when_ms, source, outcome, reason, message, mfile, mrow, bid, cid, created, extra = (
+        record
+    )
+    return Row(
+        RowRef(file, row),
+        email,
+        vid,
+        _STATES[state],
+        when_ms,
+        source,
+        _OUTCOMES[outcome],
+        reason,
+        message,
+        None if mfile is None else RowRef(mfile, mrow),
+        bid,
+        cid,
+        bool(created),
+        _extra_from_text(extra) if extra else (),
     )
 
 
@@ -397,54 +508,72 @@ class Journal:
         Returns the number of runs whose data was dropped.
         """
         with self._tx() as conn:
-            old = [
-                r[0]
-                for r in conn.execute(
-                    "SELECT run_id FROM runs WHERE finished IS NOT NULL AND exit_code IS NOT ?"
-                    " ORDER BY run_id DESC LIMIT -1 OFFSET ?",
-                    (RESUMABLE_EXIT_CODE, max(0, int(keep))),
-                )
-            ]
+            old = conn.execute(
+                "SELECT num FROM runs WHERE finished IS NOT NULL AND exit_code IS NOT ?"
+                " ORDER BY run_id DESC LIMIT -1 OFFSET ?",
+                (RESUMABLE_EXIT_CODE, max(0, int(keep))),
+            ).fetchall()
             for table in ("plan_rows", "plan_batches", "outcomes"):
-                conn.executemany(f"DELETE FROM {table} WHERE run_id = ?", [(r,) for r in old])
+                conn.executemany(f"DELETE FROM {table} WHERE run = ?", old)
         return len(old)
 
     # ----------------------------------------------------------------- plan
 
     def save_plan(self, run_id: str, rows: Sequence[Row], batches: Sequence[Batch]) -> None:
         """Store every row and batch of the run in one transaction (replacing an earlier plan)."""
-        row_records = [(run_id, i, _dumps(_ref_to_list(r.ref)), _dumps(row_to_dict(r))) for i, r in enumerate(rows)]
-        batch_records = [(run_id, i, b.id, _dumps(batch_to_dict(b))) for i, b in enumerate(batches)]
+        batch_records = [(i, _encode(b.id), _encode(batch_to_dict(b))) for i, b in enumerate(batches)]
         with self._tx() as conn:
-            self._require_run(conn, run_id)
-            conn.execute("DELETE FROM plan_rows WHERE run_id = ?", (run_id,))
-            conn.execute("DELETE FROM plan_batches WHERE run_id = ?", (run_id,))
-            conn.executemany("INSERT INTO plan_rows (run_id, seq, ref, data) VALUES (?, ?, ?, ?)", row_records)
+            run = self._run_num(conn, run_id)
+            row_records = [_row_record(run, i, r) for i, r in enumerate(rows)]
+            conn.execute("DELETE FROM plan_rows WHERE run = ?", (run,))
+            conn.execute("DELETE FROM plan_batches WHERE run = ?", (run,))
+            try:
+                conn.executemany(_INSERT_ROW, row_records)
+            except UnicodeEncodeError:
+                conn.execute("DELETE FROM plan_rows WHERE run = ?", (run,))
+                conn.executemany(_INSERT_ROW, map(_storable, row_records))
             conn.executemany(
-                "INSERT INTO plan_batches (run_id, seq, batch_id, data) VALUES (?, ?, ?, ?)", batch_records
+                "INSERT INTO plan_batches (run, seq, batch_id, data) VALUES (?, ?, ?, ?)",
+                [(run, *record) for record in batch_records],
             )
 
     def load_plan(self, run_id: str) -> tuple[list[Row], list[Batch]]:
         """The rows and batches as saved (and updated), in their original order."""
         with self._read() as conn:
-            self._require_run(conn, run_id)
-            rows = [
-                row_from_dict(json.loads(d))
-                for (d,) in conn.execute("SELECT data FROM plan_rows WHERE run_id = ? ORDER BY seq", (run_id,))
-            ]
-            batches = [
-                batch_from_dict(json.loads(d))
-                for (d,) in conn.execute("SELECT data FROM plan_batches WHERE run_id = ? ORDER BY seq", (run_id,))
-            ]
+            run = self._run_num(conn, run_id)
+            found = conn.execute(f"SELECT {_ROW_COLUMNS} FROM plan_rows WHERE run = ? ORDER BY seq", (run,))
+            rows = [_row_from_record(record) for record in found]
+            found = conn.execute("SELECT data FROM plan_batches WHERE run = ? ORDER BY seq", (run,))
+            batches = [batch_from_dict(json.loads(data)) for (data,) in found]
         return rows, batches
 
     def update_rows(self, run_id: str, rows: Sequence[Row]) -> None:
-        """Replace stored rows that have the same ``ref`` (their order in the plan is kept)."""
-        records = [(_dumps(row_to_dict(r)), run_id, _dumps(_ref_to_list(r.ref))) for r in rows]
+        """Replace stored rows that have the same ``ref`` (their place in the plan is kept)."""
+        wanted = {(r.ref.file, r.ref.row): r for r in rows}  # plain tuples hash in C, RowRef does not
         with self._tx() as conn:
-            for record in records:
-                if conn.execute("UPDATE plan_rows SET data = ? WHERE run_id = ? AND ref = ?", record).rowcount == 0:
-                    raise ValueError(f"Row {record[2]} is not in the plan of run {run_id}.")
+            run = self._run_num(conn, run_id)
+            records = []
+            seen = set()
+            stored = 0
+            for seq, file, row in conn.execute("SELECT seq, file, row FROM plan_rows WHERE run = ?", (run,)):
+                stored += 1
+                ref = (file.decode("utf-8", "surrogatepass") if type(file) is bytes else file, row)
+                if ref in wanted:
+                    seen.add(ref)
+                    records.append(_row_record(run, seq, wanted[ref]))
+            missing = [ref for ref in wanted if ref not in seen]
+            if missing:
+                raise ValueError(f"Row {missing[0][0]}:{missing[0][1]} is not in the plan of run {run_id}.")
+            whole = len(records) == stored  # the usual case: rewriting beats a million replaces
+            statement = _INSERT_ROW if whole else _INSERT_ROW.replace("INSERT", "INSERT OR REPLACE", 1)
+            if whole:
+                conn.execute("DELETE FROM plan_rows WHERE run = ?", (run,))
+            try:
+                conn.executemany(statement, records)
+            except UnicodeEncodeError:
+                if whole:
+                    conn.execute("DELETE FROM plan_rows WHERE run = ?", (run,))
+                conn.executemany(statement, map(_storable, records))
 
     # ----------------------------------------------------------------- outcomes and ledger
 
@@ -453,29 +582,30 @@ class Journal:
         if outcome.batch_id != batch.id:
             raise ValueError(f"Outcome of batch {outcome.batch_id} given with batch {batch.id}.")
         now = self._clock()
-        ledger = [
-            (item.event_id, item.state.value, int(outcome.recorded[item.key]), item.when_ms, run_id, now)
+        confirmed = [
+            (item.event_id, str(item.state), int(outcome.recorded[item.key]), item.when_ms)
             for item in batch.items
             if item.key in outcome.recorded
         ]
-        data = _dumps(outcome_to_dict(outcome))
+        data = _encode(outcome_to_dict(outcome))
         with self._tx() as conn:
-            self._require_run(conn, run_id)
+            run = self._run_num(conn, run_id)
             conn.execute(
-                "INSERT OR REPLACE INTO outcomes (run_id, batch_id, recorded, data) VALUES (?, ?, ?, ?)",
-                (run_id, batch.id, now, data),
+                "INSERT OR REPLACE INTO outcomes (run, batch_id, recorded, data) VALUES (?, ?, ?, ?)",
+                (run, _encode(batch.id), now, data),
             )
             conn.executemany(
-                "INSERT OR IGNORE INTO ledger (event_id, state, vid, when_ms, run_id, recorded)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                ledger,
+                "INSERT OR IGNORE INTO ledger (event_id, state, vid, when_ms, run, recorded) VALUES (?, ?, ?, ?, ?, ?)",
+                [(*c, run, now) for c in confirmed],
             )
 
     def outcomes(self, run_id: str) -> dict[str, BatchOutcome]:
         """Every answer recorded for the run, by batch id."""
         with self._read() as conn:
-            found = conn.execute("SELECT batch_id, data FROM outcomes WHERE run_id = ?", (run_id,)).fetchall()
-        return {batch_id: outcome_from_dict(json.loads(data)) for batch_id, data in found}
+            run = self._run_num(conn, run_id)
+            found = conn.execute("SELECT data FROM outcomes WHERE run = ?", (run,)).fetchall()
+        answers = [outcome_from_dict(json.loads(data)) for (data,) in found]
+        return {answer.batch_id: answer for answer in answers}
 
     def already_recorded(self, event_id: str, items: Sequence[Participation]) -> set[str]:
         """Keys of the participations whose (event, state, vid, time) HubSpot already confirmed."""
@@ -495,10 +625,7 @@ class Journal:
                     )
                 )
         return {
-            item.key
-            for vid, group in by_vid.items()
-            for item in group
-            if (vid, item.state.value, item.when_ms) in known
+            item.key for vid, group in by_vid.items() for item in group if (vid, str(item.state), item.when_ms) in known
         }
 
     # ----------------------------------------------------------------- contact lookup cache
@@ -539,9 +666,12 @@ class Journal:
     # ----------------------------------------------------------------- helpers
 
     @staticmethod
-    def _require_run(conn: sqlite3.Connection, run_id: str) -> None:
-        if conn.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone() is None:
+    def _run_num(conn: sqlite3.Connection, run_id: str) -> int:
+        """The run's row number (plan tables are keyed by it: smaller than the text id)."""
+        found = conn.execute("SELECT num FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        if found is None:
             raise KeyError(run_id)
+        return int(found[0])
 
 
 def _connect(path: Path) -> sqlite3.Connection:

@@ -73,7 +73,9 @@ def child(code: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-texts = st.text(max_size=12)
+# Lone surrogates stand for undecodable file names (surrogateescape), which SQLite text cannot hold.
+surrogates = st.characters(min_codepoint=0xDC80, max_codepoint=0xDCFF)
+texts = st.text(max_size=12) | st.text(surrogates, min_size=1, max_size=3)
 refs = st.builds(RowRef, texts, st.integers(1, 10**7))
 rows_st = st.builds(
     Row,
@@ -90,7 +92,7 @@ rows_st = st.builds(
     batch_id=texts,
     correlation_id=texts,
     created_contact=st.booleans(),
-    extra=st.lists(st.tuples(texts, texts), max_size=3).map(tuple),
+    extra=st.lists(st.tuples(texts | st.sampled_from(["\x1f", "a\x1eb", ""]), texts), max_size=3).map(tuple),
 )
 participations = st.builds(
     Participation,
@@ -453,3 +455,37 @@ print(run_id, flush=True)
         assert j.load_plan(run_id) == (rows, batches)
         assert j.outcomes(run_id) == {b.id: all_recorded(b) for b in batches[:2]}
         assert j.already_recorded(EVENT, [i for b in batches for i in b.items]) == {"100", "101", "102", "103"}
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [(("", ""),), (("a\x1fb", "c"),), (("\x1e", "x"), ("y", "")), (("first_name", "Ann"), ("last_name", "Lee"))],
+)
+def test_extra_columns_survive_separator_characters(journal: Journal, extra: tuple[tuple[str, str], ...]) -> None:
+    row = Row(RowRef("a.csv", 2), extra=extra)
+    run_id = journal.begin(KEY, {})
+    journal.save_plan(run_id, [row], [])
+    assert journal.load_plan(run_id) == ([row], [])
+
+
+def test_plain_text_states_are_stored_like_enum_states(journal: Journal) -> None:
+    """Rows that went through pandas may carry the state as plain text; the journal must not care."""
+    text_state: State = "attend"  # type: ignore[assignment]
+    item = Participation(EVENT, text_state, 5, None, 1_000, (RowRef("a.csv", 2),))
+    batch = Batch("b", EVENT, text_state, False, (item,))
+    row = Row(RowRef("a.csv", 2), vid=5, state=text_state, when_ms=1_000)
+    run_id = journal.begin(KEY, {})
+    journal.save_plan(run_id, [row], [batch])
+    journal.record_outcome(run_id, BatchOutcome("b", 200, {"5": 5}, {}), batch)
+    assert journal.load_plan(run_id) == ([row], [batch])
+    assert journal.already_recorded(EVENT, [Participation(EVENT, State.ATTEND, 5, None, 1_000, ())]) == {"5"}
+    assert journal.already_recorded(EVENT, [item]) == {"5"}
+
+
+def test_updating_every_row_keeps_plan_order(journal: Journal) -> None:
+    rows, batches = sample_plan()
+    run_id = journal.begin(KEY, {})
+    journal.save_plan(run_id, rows, batches)
+    settled = [Row(r.ref, outcome=Outcome.RECORDED, message=f"row {r.ref.row}") for r in rows]
+    journal.update_rows(run_id, list(reversed(settled)))
+    assert journal.load_plan(run_id) == (settled, batches)
