@@ -26,7 +26,7 @@ import httpx
 
 from . import chunker, sender
 from .config import Config
-from .errors import InputError, StopRun
+from .errors import InputError, RetryableError, StopRun
 from .hubspot import HubSpot
 from .journal import Journal
 from .loader import load
@@ -200,15 +200,26 @@ def resolve(
         if cached:
             log(f"{len(cached)} contact ids taken from the lookup cache")
     missing: set[str] = set()
+    unreachable: dict[str, RetryableError] = {}
     if remaining:
         if client is None:
             raise InputError("Contacts must be looked up by email but no HubSpot connection is configured.")
         chunks = [remaining[i : i + LOOKUP_CAP] for i in range(0, len(remaining), LOOKUP_CAP)]
         log(f"looking up {len(remaining)} emails in HubSpot ({len(chunks)} requests)")
+        def lookup(emails: list[str]) -> tuple[dict[str, int], set[str], RetryableError | None]:
+            try:
+                got, lost = client.read_contacts(emails)
+                return got, lost, None
+            except RetryableError as exc:
+                return {}, set(emails), exc
+
         with ThreadPoolExecutor(max_workers=max(1, cfg.concurrency), thread_name_prefix="lookup") as pool:
-            for got, lost in pool.map(client.read_contacts, chunks):
+            for got, lost, error in pool.map(lookup, chunks):
                 found.update(got)
-                missing.update(lost)
+                if error is None:
+                    missing.update(lost)
+                else:
+                    unreachable.update({e: error for e in lost})
         if journal is not None:
             journal.cache_put({e: v for e, v in found.items() if e in set(remaining)})
     out: list[Row] = []
@@ -224,6 +235,15 @@ def resolve(
                 )
             elif row.email in found:
                 row = replace(row, vid=found[row.email])
+            elif row.email in unreachable:
+                error = unreachable[row.email]
+                row = replace(
+                    row,
+                    outcome=Outcome.FAILED,
+                    reason=error.reason,
+                    message=f"The contact could not be looked up ({error.message}); run importer retry on this report later.",
+                    correlation_id=error.correlation_id,
+                )
             elif not cfg.create_missing:
                 row = _reject(
                     row,
