@@ -75,6 +75,8 @@ class Reason(StrEnum):
     INTERRUPTED = "interrupted"
     # planned (dry run)
     DRY_RUN = "dry_run"
+    # skipped by a platform rule (mapper)
+    DENIED = "denied"
 
 
 def http_reason(status: int) -> str:

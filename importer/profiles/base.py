@@ -1,0 +1,438 @@
+"""What every platform profile shares: header aliases, the facts a profile's rules see, the
+decision they return, and the generic state rules most profiles build on.
+
+Profiles are pure: they look at text already loaded and return arrays, one entry per data row, so
+a million-row file is decided with a handful of vectorised operations.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+
+from ..models import Reason, State
+
+#: Fields the mapper understands; ``[columns]`` in the config may name a header for any of them.
+FIELDS = (
+    "email",
+    "vid",
+    "join_time",
+    "registration_time",
+    "cancel_time",
+    "attended",
+    "state_text",
+    "role",
+    "first_name",
+    "last_name",
+    "name",
+)
+TIME_FIELDS = ("join_time", "registration_time", "cancel_time")
+KEY_FIELDS = ("email", "vid")
+
+# Header aliases per field, best first; a language tag marks headers that imply day-first dates.
+_EN, _DE, _FR, _ES = "en", "de", "fr", "es"
+ALIASES: Mapping[str, tuple[tuple[str, str], ...]] = {
+    "email": (
+        ("Email", _EN),
+        ("E-mail", _EN),
+        ("Email Address", _EN),
+        ("E-mail Address", _EN),
+        ("email_address", _EN),
+        ("User Email", _EN),
+        ("Attendee Email", _EN),
+        ("Participant Email", _EN),
+        ("Registrant Email", _EN),
+        ("Mail", _EN),
+        ("E-Mail-Adresse", _DE),
+        ("Emailadresse", _DE),
+        ("Mailadresse", _DE),
+        ("Courriel", _FR),
+        ("Adresse e-mail", _FR),
+        ("Adresse électronique", _FR),
+        ("Adresse courriel", _FR),
+        ("Correo electrónico", _ES),
+        ("Correo", _ES),
+        ("Dirección de correo electrónico", _ES),
+        ("Email del asistente", _ES),
+    ),
+    "vid": (
+        ("vid", _EN),
+        ("Record ID", _EN),
+        ("Contact ID", _EN),
+        ("hs_object_id", _EN),
+        ("HubSpot ID", _EN),
+        ("HubSpot Contact ID", _EN),
+        ("Record ID - Contact", _EN),
+        ("Datensatz-ID", _DE),
+        ("Kontakt-ID", _DE),
+        ("ID de fiche", _FR),
+        ("ID du contact", _FR),
+        ("ID de registro", _ES),
+        ("ID de contacto", _ES),
+    ),
+    "join_time": (
+        ("Join Time", _EN),
+        ("First Join", _EN),
+        ("First Join Time", _EN),
+        ("Check-in Time", _EN),
+        ("Checked In At", _EN),
+        ("checked_in_at", _EN),
+        ("Check-In Date", _EN),
+        ("Check In Time", _EN),
+        ("Joined At", _EN),
+        ("Join Date", _EN),
+        ("Attended At", _EN),
+        ("Attendance Time", _EN),
+        ("Beitrittszeit", _DE),
+        ("Erster Beitritt", _DE),
+        ("Teilnahmezeit", _DE),
+        ("Beitrittsdatum", _DE),
+        ("Check-in-Zeit", _DE),
+        ("Heure d'arrivée", _FR),
+        ("Heure d'entrée", _FR),
+        ("Heure de connexion", _FR),
+        ("Première connexion", _FR),
+        ("Première participation", _FR),
+        ("Hora de entrada", _ES),
+        ("Hora de unión", _ES),
+        ("Hora de ingreso", _ES),
+        ("Primera unión", _ES),
+        ("Primera entrada", _ES),
+    ),
+    "registration_time": (
+        ("Registration Time", _EN),
+        ("Registration Date", _EN),
+        ("Registered At", _EN),
+        ("Registration Date/Time", _EN),
+        ("created_at", _EN),
+        ("Order Date", _EN),
+        ("Signup Date", _EN),
+        ("Sign-up Date", _EN),
+        ("Date Registered", _EN),
+        ("Anmeldedatum", _DE),
+        ("Anmeldezeit", _DE),
+        ("Registrierungsdatum", _DE),
+        ("Registrierungszeit", _DE),
+        ("Date d'inscription", _FR),
+        ("Heure d'inscription", _FR),
+        ("Fecha de registro", _ES),
+        ("Fecha de inscripción", _ES),
+        ("Hora de registro", _ES),
+    ),
+    "cancel_time": (
+        ("Cancellation Time", _EN),
+        ("Cancellation Date", _EN),
+        ("Cancelled At", _EN),
+        ("Canceled At", _EN),
+        ("cancelled_at", _EN),
+        ("canceled_at", _EN),
+        ("Stornierungsdatum", _DE),
+        ("Date d'annulation", _FR),
+        ("Fecha de cancelación", _ES),
+    ),
+    "attended": (
+        ("Attended", _EN),
+        ("Attendance", _EN),
+        ("Present", _EN),
+        ("Teilgenommen", _DE),
+        ("Anwesend", _DE),
+        ("Participé", _FR),
+        ("Présent", _FR),
+        ("Asistió", _ES),
+        ("Asistencia", _ES),
+    ),
+    "state_text": (
+        ("Attendee Status", _EN),
+        ("Approval Status", _EN),
+        ("approval_status", _EN),
+        ("Registration Status", _EN),
+        ("Status", _EN),
+        ("Teilnahmestatus", _DE),
+        ("Status der Anmeldung", _DE),
+        ("Statut", _FR),
+        ("Statut de l'inscription", _FR),
+        ("Estado", _ES),
+        ("Estado de la inscripción", _ES),
+    ),
+    "role": (
+        ("Role", _EN),
+        ("Participant Role", _EN),
+        ("Rolle", _DE),
+        ("Rôle", _FR),
+        ("Rol", _ES),
+    ),
+    "first_name": (
+        ("First Name", _EN),
+        ("first_name", _EN),
+        ("Given Name", _EN),
+        ("Firstname", _EN),
+        ("Vorname", _DE),
+        ("Prénom", _FR),
+        ("Nombre", _ES),
+    ),
+    "last_name": (
+        ("Last Name", _EN),
+        ("last_name", _EN),
+        ("Surname", _EN),
+        ("Family Name", _EN),
+        ("Lastname", _EN),
+        ("Nachname", _DE),
+        ("Nom", _FR),
+        ("Nom de famille", _FR),
+        ("Apellido", _ES),
+        ("Apellidos", _ES),
+    ),
+    "name": (
+        ("Name", _EN),
+        ("Full Name", _EN),
+        ("Display Name", _EN),
+        ("User Name (Original Name)", _EN),
+        ("User Name", _EN),
+        ("Attendee Name", _EN),
+        ("Participant", _EN),
+        ("Vollständiger Name", _DE),
+        ("Teilnehmer", _DE),
+        ("Nom complet", _FR),
+        ("Participant(e)", _FR),
+        ("Nombre completo", _ES),
+    ),
+}
+
+
+@lru_cache(maxsize=4096)
+def norm_header(text: str) -> str:
+    """Compare headers case-, accent-, space- and punctuation-insensitively ('E-Mail' == 'email')."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if c.isalnum())
+
+
+class SheetLike(Protocol):
+    """The loader's ``Sheet`` as far as profiles and the mapper need it."""
+
+    @property
+    def file(self) -> str: ...
+    @property
+    def path(self) -> Path: ...
+    @property
+    def frame(self) -> pd.DataFrame: ...
+    @property
+    def row_numbers(self) -> np.ndarray: ...
+    @property
+    def encoding(self) -> str | None: ...
+    @property
+    def delimiter(self) -> str | None: ...
+    @property
+    def sheet_name(self) -> str | None: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def notes(self) -> tuple[str, ...]: ...
+
+
+HEAD_LINES = 60
+
+
+def head_lines(sheet: SheetLike, n: int = HEAD_LINES) -> list[list[str]]:
+    """The first ``n`` lines as lists of non-empty cells (what detection looks at)."""
+    top = sheet.frame.iloc[:n]
+    return [[c for c in line if c] for line in top.itertuples(index=False, name=None)]
+
+
+def head_keys(sheet: SheetLike, n: int = HEAD_LINES) -> set[str]:
+    """Normalised text of every non-empty cell in the first ``n`` lines."""
+    return {norm_header(c) for line in head_lines(sheet, n) for c in line if len(c) < 80}
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the mapper read, one entry per data row, for a profile's rules.
+
+    ``text`` holds the raw cell text of each recognised field; ``attended`` is 1 (yes), 0 (no) or
+    -1 (no answer); ``has_time`` says which rows have a non-empty cell in each time column;
+    ``section`` is the normalised label of the section a row sits in ('' when none).
+    """
+
+    n: int
+    section: np.ndarray
+    text: Mapping[str, pd.Series]
+    attended: np.ndarray
+    has_time: Mapping[str, np.ndarray]
+    _factors: dict[str, tuple[np.ndarray, list[str]]] = field(default_factory=dict, repr=False, compare=False)
+
+    def _factor(self, name: str) -> tuple[np.ndarray, list[str]]:
+        """Codes and distinct lower-cased values of a field, so rules test each value once."""
+        got = self._factors.get(name)
+        if got is None:
+            col = self.text.get(name)
+            if col is None:
+                got = (np.zeros(self.n, dtype=np.intp), [""])
+            else:
+                codes, uniq = pd.factorize(col)
+                got = (codes, [str(u).strip().lower() for u in uniq] or [""])
+            self._factors[name] = got
+        return got
+
+    def is_in(self, name: str, words: Collection[str]) -> np.ndarray:
+        """Rows whose trimmed, lower-cased ``name`` text is one of ``words`` ('' = empty or absent)."""
+        codes, uniq = self._factor(name)
+        hit = np.fromiter((u in words for u in uniq), dtype=bool, count=len(uniq))
+        return hit[codes]
+
+    def time_present(self, name: str) -> np.ndarray:
+        got = self.has_time.get(name)
+        return np.zeros(self.n, dtype=bool) if got is None else got
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Per row: the state the rules chose, and for rows a rule skips, a reason and a message.
+
+    ``message`` entries are templates filled by the mapper with ``{row}``, ``{who}`` (email or
+    name) and ``{status}`` (the row's status text).
+    """
+
+    state: np.ndarray
+    reason: np.ndarray
+    message: np.ndarray
+
+    @classmethod
+    def start(cls, n: int, state: State) -> Decision:
+        states = np.empty(n, dtype=object)
+        states[:] = state  # np.full would turn the enum into a plain str
+        return cls(states, np.full(n, "", dtype=object), np.full(n, "", dtype=object))
+
+    def skip(self, mask: np.ndarray, reason: Reason | str, message: str, *, first: bool = False) -> None:
+        """Skip rows not yet skipped (the first rule that skips a row gives its reason); ``first``
+        lets a rule that matters more (host rows) take over."""
+        if not first:
+            mask = mask & (self.reason == "")
+        self.reason[mask] = str(reason)
+        self.message[mask] = message
+
+
+Rules = Callable[[Facts], Decision]
+Matcher = Callable[[SheetLike], float]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A platform layout: how to recognise it, extra header aliases, and its row rules.
+
+    ``leave_out`` says which sections (by normalised label) are not attendee data; ``platform`` names
+    the export in notes and messages.
+    """
+
+    name: str
+    matches: Matcher
+    rules: Rules
+    aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    leave_out: Callable[[str], bool] = field(default=lambda label: False)
+    platform: str = ""
+
+
+# --- shared status vocabulary -----------------------------------------------------------------
+
+YES = frozenset({"yes", "y", "ja", "j", "oui", "o", "si", "sí", "true", "wahr", "vrai", "verdadero", "1", "x"})
+NO = frozenset({"no", "n", "nein", "non", "false", "falsch", "faux", "falso", "0"})
+DENIED = frozenset({"denied", "rejected", "abgelehnt", "refusé", "refuse", "rechazado", "denegado"})
+NOT_APPROVED = frozenset(
+    {
+        "pending",
+        "pending_approval",
+        "pending approval",
+        "waitlist",
+        "waitlisted",
+        "waiting list",
+        "declined",
+        "invited",
+        "ausstehend",
+        "warteliste",
+        "en attente",
+        "liste d'attente",
+        "pendiente",
+        "lista de espera",
+    }
+)
+CANCELLED = frozenset(
+    {
+        "cancelled",
+        "canceled",
+        "refunded",
+        "not attending",
+        "deleted",
+        "storniert",
+        "abgesagt",
+        "annulé",
+        "annule",
+        "remboursé",
+        "cancelado",
+        "reembolsado",
+    }
+)
+ATTENDED = frozenset(
+    {
+        "attended",
+        "checked in",
+        "checked_in",
+        "checked-in",
+        "present",
+        "teilgenommen",
+        "anwesend",
+        "participé",
+        "présent",
+    }
+    | {"asistió", "asistio"}
+)
+REGISTERED = frozenset(
+    {"registered", "approved", "attending", "confirmed", "going", "angemeldet", "bestätigt", "genehmigt"}
+    | {"inscrit", "confirmé", "approuvé", "registrado", "inscrito", "confirmado", "aprobado"}
+)
+TRANSFERRED = frozenset({"transferred", "übertragen", "transféré", "transferido"})
+
+
+def generic_rules(f: Facts, *, default: State = State.ATTEND) -> Decision:
+    """The rules any attendee list follows.
+
+    A status column may skip (denied, waitlist...) or cancel a row; an Attended yes/no column
+    decides attend vs register; a status like 'approved' means registered unless the row has a join
+    time; anything else is an attendee list, so ``default`` (attend).
+    """
+    d = Decision.start(f.n, default)
+    no_answer = f.attended == -1
+    d.state[f.attended == 1] = State.ATTEND
+    d.state[f.attended == 0] = State.REGISTER
+    d.state[no_answer & f.is_in("state_text", ATTENDED)] = State.ATTEND
+    registered = no_answer & f.is_in("state_text", REGISTERED)
+    joined = f.time_present("join_time")
+    d.state[registered & joined] = State.ATTEND
+    d.state[registered & ~joined] = State.REGISTER
+    d.state[f.is_in("state_text", CANCELLED)] = State.CANCEL
+    d.skip(
+        f.is_in("state_text", DENIED), Reason.DENIED, "Row {row} ({who}) was denied registration; it is not recorded."
+    )
+    d.skip(
+        f.is_in("state_text", NOT_APPROVED),
+        Reason.NOT_APPROVED,
+        "Row {row} ({who}) has status '{status}'; only approved registrations are recorded.",
+    )
+    d.skip(
+        f.is_in("state_text", TRANSFERRED),
+        Reason.TRANSFERRED,
+        "Row {row} ({who}) was transferred to someone else; the new holder's row is recorded instead.",
+    )
+    return d
+
+
+def has_all(keys: set[str], *headers: str) -> bool:
+    return all(norm_header(h) in keys for h in headers)
+
+
+def count_in(keys: set[str], *headers: str) -> int:
+    return sum(norm_header(h) in keys for h in headers)

@@ -1,0 +1,19 @@
+"""Any attendee list (English, German, French or Spanish headers): the fallback profile."""
+
+from __future__ import annotations
+
+from .base import Decision, Facts, Profile, SheetLike, generic_rules
+
+NAME = "generic"
+
+
+def matches(sheet: SheetLike) -> float:
+    """Always a candidate, but the weakest one."""
+    return 0.1
+
+
+def rules(f: Facts) -> Decision:
+    return generic_rules(f)
+
+
+PROFILE = Profile(NAME, matches, rules)
