@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from itertools import groupby
 
-from .models import STATE_RANK, Batch, Outcome, Participation, Reason, Row, State
+from .models import STATE_RANK, Batch, Outcome, Participation, Reason, Row, RowRef, State
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,9 +22,9 @@ class MergeResult:
     rows: tuple[Row, ...]
 
 
-def _contact_key(row: Row) -> str:
+def _contact_key(row: Row) -> int | str | None:
     """Rows of one contact share this key: the vid when known, else the (normalised) email."""
-    return f"vid:{row.vid}" if row.vid is not None else f"email:{row.email}"
+    return row.vid if row.vid is not None else row.email
 
 
 def _preference(row: Row) -> tuple[int, int, str, int]:
@@ -41,14 +41,20 @@ def merge(rows: Sequence[Row], event_id: str) -> MergeResult:
 
     Every sendable row must have a state, a time and a vid or an email.
     """
-    groups: dict[str, list[Row]] = {}
+    groups: dict[int | str | None, list[Row]] = {}
     for row in rows:
         if row.outcome is None:
-            groups.setdefault(_contact_key(row), []).append(row)
-    replaced: dict[tuple[str, int], Row] = {}
+            key = _contact_key(row)
+            members = groups.get(key)
+            if members is None:
+                groups[key] = [row]
+            else:
+                members.append(row)
+    replaced: dict[RowRef, Row] = {}
     participations: list[Participation] = []
     for members in groups.values():
-        members.sort(key=_preference)
+        if len(members) > 1:
+            members.sort(key=_preference)
         winner = members[0]
         assert winner.state is not None and winner.when_ms is not None
         participations.append(
@@ -63,14 +69,14 @@ def merge(rows: Sequence[Row], event_id: str) -> MergeResult:
         )
         where = f"{winner.ref.file} row {winner.ref.row}"
         for other in members[1:]:
-            replaced[(other.ref.file, other.ref.row)] = replace(
+            replaced[other.ref] = replace(
                 other,
                 outcome=Outcome.MERGED,
                 reason=Reason.DUPLICATE_CONTACT.value,
                 message=f"Same contact as {where}, which carries the outcome; nothing to do.",
                 merged_into=winner.ref,
             )
-    out = tuple(replaced.get((r.ref.file, r.ref.row), r) for r in rows)
+    out = tuple(replaced.get(r.ref, r) for r in rows) if replaced else tuple(rows)
     return MergeResult(participations=tuple(participations), rows=out)
 
 

@@ -8,6 +8,7 @@ stopped early (token refused, scope missing, daily limit, interrupted) and runni
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -31,7 +32,7 @@ The token comes from HUBSPOT_ACCESS_TOKEN (or token_file in the config), never f
 class _Parser(argparse.ArgumentParser):
     """Usage errors exit 2 with one sentence, as the contract says."""
 
-    def error(self, message: str) -> Any:  # type: ignore[override]
+    def error(self, message: str) -> Any:
         raise InputError(f"{self.prog}: {message}.", hint=f"See {self.prog} --help.")
 
 
@@ -174,6 +175,8 @@ def main(argv: Sequence[str] | None = None, *, environ: dict[str, str] | None = 
         return handler(ns, cfg, console)
     except ImporterError as exc:
         print(f"importer: error: {exc}", file=sys.stderr)
+        if "--json" in args:
+            print(json.dumps({"exit_code": exc.exit_code, "error": str(exc)}))
         if debug:
             traceback.print_exc()
         return exc.exit_code

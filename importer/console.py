@@ -10,6 +10,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
+from .errors import InputError
+
+
+def _open_log(path: str) -> TextIO:
+    """Open (and create the folder of) the log file; a scheduled job's logs/ often does not exist yet."""
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target.open("a", encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"Cannot write the log file {target}: {exc.strerror}.", hint="Check log_file.") from None
+
 
 class Console:
     """Thread-safe logging to stderr and a log file; a one-line progress bar on a TTY."""
@@ -18,7 +30,7 @@ class Console:
         self.stream = stream or sys.stderr
         self.quiet = quiet
         self._lock = threading.Lock()
-        self._file = Path(log_file).open("a", encoding="utf-8") if log_file else None  # noqa: SIM115
+        self._file = _open_log(log_file) if log_file else None
         self._tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self._bar_shown = False
         self._start = time.monotonic()

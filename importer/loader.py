@@ -412,7 +412,8 @@ def _decode(raw: bytes) -> tuple[bytes, str, list[str]]:
 def sniff_delimiter(sample: str, *, complete: bool = False) -> str:
     """Pick the delimiter among , ; tab | that yields the biggest block of equally wide lines.
 
-    A block counts its lines times its extra columns, so title lines, label/value lines and ragged
+    A block needs at least two lines, so one stray ``a; b`` cell in a one-column list cannot pick the
+    delimiter.  A block counts its lines times its extra columns, so title lines, label/value lines and ragged
     sections above the table do not matter, and commas inside values (Teams writes "11/13/24, 2:00 PM"
     in a tab-separated file) lose to the real delimiter, which splits each line into more columns.
     """
@@ -425,7 +426,7 @@ def sniff_delimiter(sample: str, *, complete: bool = False) -> str:
         if delimiter not in sample:
             continue
         counts = Counter(len(row) for row in csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter))
-        score = max(((lines * (width - 1), width) for width, lines in counts.items() if width > 1), default=(0, 0))
+        score = max(((lines * (width - 1), width) for width, lines in counts.items() if width > 1 and lines >= 2), default=(0, 0))
         if score > best_score:
             best, best_score = delimiter, score
     return best

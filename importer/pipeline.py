@@ -277,12 +277,6 @@ def skip_recorded(
     return out, [p for p in participations if p.key not in done_keys]
 
 
-def plan_batches(rows: Sequence[Row], batches: Sequence[Batch]) -> list[Row]:
-    """Tag each sendable row with its batch id (kept in the journal's plan and the report)."""
-    where = {p.rows[0]: b.id for b in batches for p in b.items}
-    return [replace(r, batch_id=where[r.ref]) if r.ref in where and r.outcome is None else r for r in rows]
-
-
 def settle(
     rows: Sequence[Row],
     batches: Sequence[Batch],
@@ -291,71 +285,62 @@ def settle(
     dry_run: bool,
     stopped: StopRun | None,
 ) -> list[Row]:
-    """Turn batch answers into row outcomes; every sendable row gets one."""
-    verdicts: dict[RowRef, Row] = {}
+    """Turn batch answers into row outcomes; every sendable row gets one (and its batch id).
+
+    This touches every row of a large file once, so each row is rebuilt once, directly."""
+    verdicts: dict[RowRef, tuple[Outcome, str, str, int | None, str, bool, str]] = {}
+    not_sent = (
+        stopped.reason if stopped else Reason.INTERRUPTED.value,
+        f"Not sent: {stopped.message if stopped else 'the run stopped before this batch was sent.'} "
+        "Run the same command again to continue.",
+    )
     for batch in batches:
         answer = outcomes.get(batch.id)
         for p in batch.items:
             ref = p.rows[0]
-            when = iso_utc(p.when_ms)
             if dry_run:
-                verdicts[ref] = Row(
-                    ref=ref,
-                    outcome=Outcome.PLANNED,
-                    reason=Reason.DRY_RUN.value,
-                    message=f"Would be recorded as {p.state.value} at {when} (dry run: nothing was sent).",
-                )
+                text = f"Would be recorded as {p.state.value} at {iso_utc(p.when_ms)} (dry run: nothing was sent)."
+                verdicts[ref] = (Outcome.PLANNED, Reason.DRY_RUN.value, text, None, "", False, batch.id)
             elif answer is None:
-                why = stopped.reason if stopped else Reason.INTERRUPTED.value
-                text = stopped.message if stopped else "The run stopped before this batch was sent."
-                verdicts[ref] = Row(
-                    ref=ref,
-                    outcome=Outcome.FAILED,
-                    reason=why,
-                    message=f"Not sent: {text} Run the same command again to continue.",
-                )
+                verdicts[ref] = (Outcome.FAILED, *not_sent, None, "", False, batch.id)
             elif p.key in answer.recorded:
-                verdicts[ref] = Row(
-                    ref=ref,
-                    vid=answer.recorded[p.key],
-                    outcome=Outcome.RECORDED,
-                    reason="",
-                    message=f"Recorded as {p.state.value} at {when}.",
-                    correlation_id=answer.correlation_id,
-                    created_contact=p.key in answer.created,
-                )
+                text = f"Recorded as {p.state.value} at {iso_utc(p.when_ms)}."
+                created = p.key in answer.created
+                verdicts[ref] = (
+                    Outcome.RECORDED, "", text, answer.recorded[p.key], answer.correlation_id, created, batch.id
+                )  # fmt: skip
             else:
                 failure = answer.failed.get(p.key)
-                verdicts[ref] = Row(
-                    ref=ref,
-                    outcome=Outcome.FAILED,
-                    reason=failure.reason if failure else Reason.NOT_IN_RESPONSE.value,
-                    message=failure.message if failure else "HubSpot's answer did not mention this contact.",
-                    correlation_id=answer.correlation_id,
-                )
+                why = failure.reason if failure else Reason.NOT_IN_RESPONSE.value
+                text = failure.message if failure else "HubSpot's answer did not mention this contact."
+                verdicts[ref] = (Outcome.FAILED, why, text, None, answer.correlation_id, False, batch.id)
     out: list[Row] = []
     for row in rows:
+        if row.outcome is not None:
+            out.append(row)
+            continue
         verdict = verdicts.get(row.ref)
-        if verdict is not None and row.outcome is None:
-            row = replace(
-                row,
-                vid=verdict.vid if verdict.vid is not None else row.vid,
-                outcome=verdict.outcome,
-                reason=verdict.reason,
-                message=verdict.message,
-                correlation_id=verdict.correlation_id,
-                created_contact=verdict.created_contact,
+        if verdict is None:
+            verdict = (Outcome.FAILED, not_sent[0], not_sent[1].replace("this batch", "this row"), None, "", False, "")
+        outcome, reason, message, vid, correlation, created, batch_id = verdict
+        out.append(
+            Row(
+                ref=row.ref,
+                email=row.email,
+                vid=vid if vid is not None else row.vid,
+                state=row.state,
+                when_ms=row.when_ms,
+                time_source=row.time_source,
+                outcome=outcome,
+                reason=reason,
+                message=message,
+                merged_into=row.merged_into,
+                batch_id=batch_id,
+                correlation_id=correlation,
+                created_contact=created,
+                extra=row.extra,
             )
-        elif row.outcome is None:
-            why = stopped.reason if stopped else Reason.INTERRUPTED.value
-            text = stopped.message if stopped else "The run stopped before this row was planned."
-            row = replace(
-                row,
-                outcome=Outcome.FAILED,
-                reason=why,
-                message=f"Not sent: {text} Run the same command again once that is fixed.",
-            )
-        out.append(row)
+        )
     return out
 
 
@@ -427,6 +412,8 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
     files = tuple(m.info for m in mapped)
     for info in files:
         svc.log(f"{info.file}: {info.data_rows} rows, profile {info.profile}")
+        for note in info.notes:
+            svc.log(f"{info.file}: {note}")
     contacts = None
     if cfg.contacts_file:
         from .contacts import load_contacts_map
@@ -461,6 +448,8 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
                     if previous:
                         run_id, resumed = previous, True
                         rows, batches = journal.load_plan(run_id)
+                        planned = {p.rows[0] for b in batches for p in b.items}
+                        rows = [_unsettle(r) if r.ref in planned else r for r in rows]
                         outcomes = journal.outcomes(run_id)
                         svc.log(f"resuming run {run_id}: {len(outcomes)} of {len(batches)} batches already answered")
                     else:
@@ -470,7 +459,6 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
                         done = set() if cfg.force else journal.already_recorded(cfg.event_id, merged.participations)
                         rows, parts = skip_recorded(merged.rows, merged.participations, done)
                         batches = chunker.chunk(parts, cfg.effective_batch_size)
-                        rows = plan_batches(rows, batches)
                         if not cfg.dry_run:
                             run_id = journal.begin(key, {"event_id": cfg.event_id, "files": [f.file for f in files]})
                             journal.save_plan(run_id, rows, batches)
@@ -534,6 +522,13 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
         sandbox_participations=sandbox_rows,
         verification=verification,
     )
+
+
+def _unsettle(row: Row) -> Row:
+    """A planned row of a resumed run gets its outcome again from the batch answers."""
+    if row.outcome in (Outcome.RECORDED, Outcome.FAILED):
+        return replace(row, outcome=None, reason="", message="", correlation_id="", created_contact=False)
+    return row
 
 
 def _notes(stopped: StopRun | None, resumed: bool) -> tuple[str, ...]:
@@ -746,7 +741,7 @@ def retry(cfg: Config, report_path: Path, svc: Services | None = None) -> RunRes
                 settled = resolve(retry_rows, cfg=cfg, client=client, journal=journal, log=svc.log)
                 merged = chunker.merge(settled, event_id)
                 batches = chunker.chunk(merged.participations, cfg.effective_batch_size)
-                retry_rows = plan_batches(list(merged.rows), batches)
+                retry_rows = list(merged.rows)
                 key = Journal.run_key(event_id, [(str(report_path), _sha256(report_path))], {"retry": True})
                 run_id = journal.begin(key, {"event_id": event_id, "retry_of": str(report_path)})
                 journal.save_plan(run_id, retry_rows, batches)

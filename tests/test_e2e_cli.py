@@ -1,0 +1,194 @@
+"""End to end through the CLI against the sandbox over real HTTP: the issue's "done when" cases."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import openpyxl
+import pytest
+
+from importer.cli import main
+from importer.sandbox import DEFAULT_TOKEN, Sandbox
+
+CONTRACT = ["source_file", "source_row", "email", "vid", "state", "interaction_time_utc", "outcome", "reason", "message"]
+NY = ZoneInfo("America/New_York")
+
+GENERIC = """Email,Record ID,Join Time
+alice@example.com,,2024-11-05 10:58:03
+BOB@Example.com,,2024-11-05 11:00:00
+ bob@example.com ,,2024-11-05 10:59:00
+carol@example.com,5005,2024-11-05 11:05:00
+not-an-email,,2024-11-05 11:00:00
+nobody@example.com,,2024-11-05 11:00:00
+,7007,2024-03-10 03:30:00
+"""
+
+
+def ms(text: str) -> int:
+    return int(datetime.fromisoformat(text).replace(tzinfo=NY).timestamp() * 1000)
+
+
+def rows_of(report: Path) -> dict[int, dict[str, object]]:
+    wb = openpyxl.load_workbook(report, read_only=True)
+    ws = wb["Rows"]
+    values = list(ws.iter_rows(values_only=True))
+    header = list(values[0])
+    assert header[: len(CONTRACT)] == CONTRACT
+    return {int(v[1]): dict(zip(header, v)) for v in values[1:]}  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def box() -> Sandbox:
+    sb = Sandbox(contacts={"alice@example.com": 101, "bob@example.com": 102, "carol@example.com": 5005, "dan@example.com": 7007})
+    sb.start()
+    yield sb
+    sb.stop()
+
+
+def write_xlsx(path: Path, text: str) -> None:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    lines = text.splitlines()
+    ws.append(lines[0].split(","))
+    for line in lines[1:]:
+        cells = line.split(",")
+        ws.append([cells[0], int(cells[1]) if cells[1].isdigit() else None, datetime.fromisoformat(cells[2]) if cells[2][:1].isdigit() else cells[2]])
+    wb.save(path)
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_generic_sheet_lands_exactly(kind: str, box: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    src = tmp_path / f"attendees.{kind}"
+    if kind == "csv":
+        src.write_text(GENERIC, encoding="utf-8")
+    else:
+        write_xlsx(src, GENERIC)
+    env = {"HUBSPOT_ACCESS_TOKEN": DEFAULT_TOKEN}
+    code = main(["run", str(src), "--event", "1001", "--timezone", "America/New_York", "--base-url", box.base_url], environ=env)
+    assert code == 1  # some rows rejected
+    got = {(p["vid"], p["state"]): p["occurred_at"] for p in box.participations("1001")}
+    assert got == {
+        (101, "attend"): ms("2024-11-05 10:58:03"),
+        (102, "attend"): ms("2024-11-05 10:59:00"),
+        (5005, "attend"): ms("2024-11-05 11:05:00"),
+        (7007, "attend"): ms("2024-03-10 03:30:00"),  # 02:00-03:00 does not exist that night; 03:30 is EDT
+    }
+    assert all(r.inputs <= 100 for r in box.requests)
+    report = tmp_path / f"attendees.reconciliation.xlsx"
+    rows = rows_of(report)
+    assert set(rows) == {2, 3, 4, 5, 6, 7, 8}
+    assert rows[2]["outcome"] == "recorded" and rows[2]["vid"] == 101
+    assert rows[2]["interaction_time_utc"] in ("2024-11-05T15:58:03Z", datetime(2024, 11, 5, 15, 58, 3))
+    assert rows[3]["outcome"] == "merged" and rows[3]["reason"] == "duplicate_contact"
+    assert rows[4]["outcome"] == "recorded" and rows[4]["email"] == "bob@example.com"
+    assert rows[6]["outcome"] == "rejected" and rows[6]["reason"] == "invalid_email"
+    assert rows[7]["outcome"] == "rejected" and rows[7]["reason"] == "contact_not_found"
+    assert rows[8]["outcome"] == "recorded" and rows[8]["vid"] == 7007
+    assert all(r["message"] for r in rows.values() if r["outcome"] != "recorded")
+
+
+def test_large_file_never_sends_more_than_100_inputs(tmp_path: Path) -> None:
+    emails = [f"p{i}@example.com" for i in range(250)]
+    src = tmp_path / "big.csv"
+    src.write_text("Email,Join Time\n" + "".join(f"{e},2024-11-05T15:00:00Z\n" for e in emails))
+    with Sandbox() as sb:
+        sb.add_contacts(emails)
+        code = main(
+            ["run", str(src), "--event", "1001", "--base-url", sb.base_url, "--report", str(tmp_path / "r.csv"),
+             "--state-dir", str(tmp_path / "st")],
+            environ={"HUBSPOT_ACCESS_TOKEN": DEFAULT_TOKEN},
+        )  # fmt: skip
+        assert code == 0
+        sizes = sorted(r.inputs for r in sb.requests if "attendance" in r.path)
+        assert sizes == [50, 100, 100]
+        lookups = [r.inputs for r in sb.requests if "batch/read" in r.path]
+        assert sorted(lookups) == [50, 100, 100]
+        assert len(sb.participations("1001")) == 250
+
+
+def test_dry_run_sends_nothing_and_plans_every_row(box: Sandbox, tmp_path: Path) -> None:
+    src = tmp_path / "a.csv"
+    src.write_text(GENERIC)
+    report = tmp_path / "plan.csv"
+    code = main(
+        ["run", str(src), "--event", "1001", "--timezone", "America/New_York", "--dry-run", "--base-url", box.base_url,
+         "--report", str(report), "--state-dir", str(tmp_path / "st")],
+        environ={"HUBSPOT_ACCESS_TOKEN": DEFAULT_TOKEN},
+    )  # fmt: skip
+    assert code == 1
+    assert box.participations("1001") == []
+    assert not [r for r in box.requests if "attendance" in r.path]
+    text = report.read_text(encoding="utf-8-sig")
+    assert text.count(",planned,") == 4
+
+
+@pytest.mark.parametrize(
+    ("tokens", "token", "code", "words"),
+    [
+        (None, "wrong-token", 3, "HUBSPOT_ACCESS_TOKEN"),
+        ({"t": frozenset({"crm.objects.marketing_events.read", "crm.objects.contacts.read"})}, "t", 3, "crm.objects.marketing_events.write"),
+        ({"t": frozenset({"crm.objects.marketing_events.read", "crm.objects.marketing_events.write"})}, "t", 3, "crm.objects.contacts.read"),
+    ],
+)
+def test_token_and_scope_problems_stop_with_exit_3(
+    tokens: dict[str, frozenset[str]] | None, token: str, code: int, words: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "a.csv"
+    src.write_text("Email,Join Time\nalice@example.com,2024-11-05T15:00:00Z\n")
+    with Sandbox(tokens=tokens, contacts={"alice@example.com": 1}) as sb:
+        got = main(
+            ["run", str(src), "--event", "1001", "--base-url", sb.base_url, "--report", str(tmp_path / "r.csv"),
+             "--state-dir", str(tmp_path / "st")],
+            environ={"HUBSPOT_ACCESS_TOKEN": token},
+        )  # fmt: skip
+        assert sb.participations("1001") == []
+    assert got == code
+    out = capsys.readouterr()
+    assert words in out.err + out.out
+    assert token not in out.err + out.out or token == "t"
+    assert "Traceback" not in out.err
+
+
+def test_unknown_event_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "a.csv"
+    src.write_text("Email,Join Time\nalice@example.com,2024-11-05T15:00:00Z\n")
+    with Sandbox(any_event=False) as sb:
+        code = main(["run", str(src), "--event", "424242", "--base-url", sb.base_url, "--state-dir", str(tmp_path / "s")],
+                    environ={"HUBSPOT_ACCESS_TOKEN": DEFAULT_TOKEN})  # fmt: skip
+    assert code == 2
+    assert "424242" in capsys.readouterr().err
+
+
+def test_times_without_offset_need_a_timezone(box: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "a.csv"
+    src.write_text(GENERIC)
+    code = main(["run", str(src), "--event", "1001", "--base-url", box.base_url, "--state-dir", str(tmp_path / "s")],
+                environ={"HUBSPOT_ACCESS_TOKEN": DEFAULT_TOKEN})  # fmt: skip
+    assert code == 2
+    assert "--timezone" in capsys.readouterr().err
+    assert box.requests == []
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "words"),
+    [
+        ("empty.csv", b"", "empty"),
+        ("noemail.csv", b"Name,Company\nAlice,ACME\n", "Name"),
+        ("image.xlsx", b"\x89PNG\r\n\x1a\n" + b"\0" * 64, "PNG"),
+        ("broken.xlsx", b"PK\x03\x04" + b"garbage" * 20, "broken.xlsx"),
+    ],
+)
+def test_bad_files_exit_2_with_one_sentence(
+    name: str, content: bytes, words: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / name
+    src.write_bytes(content)
+    code = main(["run", str(src), "--event", "1001", "--base-url", "http://127.0.0.1:9", "--state-dir", str(tmp_path / "s")],
+                environ={"HUBSPOT_ACCESS_TOKEN": DEFAULT_TOKEN})  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2
+    assert name in err and words in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
