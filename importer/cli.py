@@ -205,7 +205,8 @@ def _cmd_run(ns: argparse.Namespace, cfg: config.Config, console: Console) -> in
         console.log(f"stopped: {result.stopped}")
     if cfg.sandbox:
         console.log(
-            f"sandbox: HubSpot recorded {len(result.sandbox_participations)} participations for event {cfg.event_id}"
+            f"sandbox: HubSpot recorded {len(result.sandbox_participations)} participations for event {cfg.event_id}; "
+            f"what the sandbox holds is in {result.sandbox_dump}"
         )
     exit_code = result.exit_code
     if result.verification is not None:

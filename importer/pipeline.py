@@ -86,6 +86,7 @@ class RunResult:
     stopped: StopRun | None = None
     resumed: bool = False
     sandbox_participations: tuple[dict[str, Any], ...] = ()
+    sandbox_dump: Path | None = None
     verification: VerifyResult | None = None
 
 
@@ -429,6 +430,7 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
     event = EventInfo(object_id=cfg.event_id)
     stats = RunStats()
     sandbox_rows: tuple[dict[str, Any], ...] = ()
+    sandbox_dump: Path | None = None
     verification: VerifyResult | None = None
     counters_before: dict[str, int] | None = None
     rows: list[Row] = [r for m in mapped for r in m.rows]
@@ -510,6 +512,8 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
                 journal.finish(run_id, exit_code, str(written))
         if box is not None:
             sandbox_rows = tuple(box.participations(cfg.event_id))
+            sandbox_dump = Path(cfg.state_dir) / "hubspot-sandbox-state.json"
+            sandbox_dump.write_text(json.dumps(box.state(), indent=1, sort_keys=True, default=str), encoding="utf-8")
     if not stopped and cfg.done_dir and not cfg.dry_run:
         _move_done(paths, Path(cfg.done_dir))
     return RunResult(
@@ -520,6 +524,7 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
         stopped=stopped,
         resumed=resumed,
         sandbox_participations=sandbox_rows,
+        sandbox_dump=sandbox_dump,
         verification=verification,
     )
 
