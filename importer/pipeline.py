@@ -439,7 +439,7 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
     with interruptible(), connection(cfg, emails) as (cfg, box):
         with Journal.open(cfg.state_dir, clock=time.time) as journal:
             key = Journal.run_key(
-                cfg.event_id, [(m.info.file, _sha256(p)) for m, p in zip(mapped, paths)], _options_fingerprint(cfg)
+                cfg.event_id, [(p.name, _sha256(p)) for p in paths], _options_fingerprint(cfg)
             )
             with HubSpot(cfg, transport=svc.transport, clock=svc.clock, sleep=svc.sleep, log=svc.log) as client:
                 try:
@@ -453,6 +453,8 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
                         planned = {p.rows[0] for b in batches for p in b.items}
                         rows = [_unsettle(r) if r.ref in planned else r for r in rows]
                         outcomes = journal.outcomes(run_id)
+                        if not cfg.force:
+                            rows, batches = _drop_recorded_elsewhere(rows, batches, outcomes, journal, cfg.event_id)
                         svc.log(f"resuming run {run_id}: {len(outcomes)} of {len(batches)} batches already answered")
                     else:
                         rows = fill_times(rows, event)
@@ -527,6 +529,27 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
         sandbox_dump=sandbox_dump,
         verification=verification,
     )
+
+
+def _drop_recorded_elsewhere(
+    rows: list[Row], batches: list[Batch], outcomes: dict[str, BatchOutcome], journal: Journal, event_id: str
+) -> tuple[list[Row], list[Batch]]:
+    """A resumed run does not re-send what the ledger says was recorded since it stopped
+    (by ``importer retry``, another file or another run)."""
+    todo = [p for b in batches if b.id not in outcomes for p in b.items]
+    done = journal.already_recorded(event_id, todo)
+    if not done:
+        return rows, batches
+    keep: list[Batch] = []
+    for b in batches:
+        if b.id in outcomes:
+            keep.append(b)
+            continue
+        items = tuple(p for p in b.items if p.key not in done)
+        if items:
+            keep.append(replace(b, items=items))
+    rows, _ = skip_recorded(rows, todo, done)
+    return rows, keep
 
 
 def _unsettle(row: Row) -> Row:
