@@ -36,21 +36,46 @@ class _Parser(argparse.ArgumentParser):
         raise InputError(f"{self.prog}: {message}.", hint=f"See {self.prog} --help.")
 
 
-def _connection_args(p: argparse.ArgumentParser) -> None:
+def _connection_args(p: argparse.ArgumentParser, *, sandbox: bool = False) -> None:
     p.add_argument("--config", metavar="FILE", help="TOML settings file (see config.example.toml)")
     p.add_argument(
-        "--base-url", dest="base_url", metavar="URL", help="HubSpot API base URL (default https://api.hubapi.com; env HUBSPOT_BASE_URL)"
+        "--base-url",
+        dest="base_url",
+        metavar="URL",
+        help="HubSpot API base URL (default https://api.hubapi.com; env HUBSPOT_BASE_URL)",
     )
-    p.add_argument("--sandbox", action="store_true", default=None, help="run against a HubSpot sandbox started on 127.0.0.1 (no account needed)")
-    p.add_argument("--state-dir", dest="state_dir", metavar="DIR", help="where the journal, ledger and lookup cache live (default .importer/)")
+    if sandbox:
+        p.add_argument(
+            "--sandbox",
+            action="store_true",
+            default=None,
+            help="run against a HubSpot sandbox started on 127.0.0.1 (no account needed)",
+        )
+    p.add_argument(
+        "--state-dir",
+        dest="state_dir",
+        metavar="DIR",
+        help="where the journal, ledger and lookup cache live (default .importer/)",
+    )
     p.add_argument("--log-file", dest="log_file", metavar="FILE", help="also append log lines to FILE")
     p.add_argument("--debug", action="store_true", default=None, help="show a traceback for unexpected errors")
-    p.add_argument("--json", dest="json_output", action="store_true", default=None, help="print one JSON summary line on stdout")
+    p.add_argument(
+        "--json", dest="json_output", action="store_true", default=None, help="print one JSON summary line on stdout"
+    )
 
 
 def _report_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--report", metavar="PATH", help="reconciliation report path (.xlsx, .csv or .json); default <first input>.reconciliation.xlsx")
-    p.add_argument("--report-format", dest="report_format", choices=config.REPORT_FORMATS, help="report format when the extension does not say")
+    p.add_argument(
+        "--report",
+        metavar="PATH",
+        help="reconciliation report path (.xlsx, .csv or .json); default <first input>.reconciliation.xlsx",
+    )
+    p.add_argument(
+        "--report-format",
+        dest="report_format",
+        choices=config.REPORT_FORMATS,
+        help="report format when the extension does not say",
+    )
 
 
 def _mapping_args(p: argparse.ArgumentParser) -> None:
@@ -58,9 +83,15 @@ def _mapping_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timezone", metavar="ZONE", help="IANA time zone of times without an offset, e.g. Europe/Berlin")
     p.add_argument("--sheet", metavar="NAME", help="workbook sheet to read (default: the one with attendees)")
     order = p.add_mutually_exclusive_group()
-    order.add_argument("--day-first", dest="day_first", action="store_const", const=True, help="dates are day/month/year")
-    order.add_argument("--month-first", dest="day_first", action="store_const", const=False, help="dates are month/day/year")
-    p.add_argument("--keep-raw", dest="keep_raw", action="store_true", default=None, help="keep every source column in the report")
+    order.add_argument(
+        "--day-first", dest="day_first", action="store_const", const=True, help="dates are day/month/year"
+    )
+    order.add_argument(
+        "--month-first", dest="day_first", action="store_const", const=False, help="dates are month/day/year"
+    )
+    p.add_argument(
+        "--keep-raw", dest="keep_raw", action="store_true", default=None, help="keep every source column in the report"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -81,25 +112,62 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    run.add_argument("files", nargs="*", metavar="FILE", help="attendee exports (.csv, .xlsx, .xls, .ods); or inputs in the config")
-    run.add_argument("--event", dest="event_id", metavar="OBJECT_ID", help="the marketing event's object id (from its URL in HubSpot)")
+    run.add_argument(
+        "files", nargs="*", metavar="FILE", help="attendee exports (.csv, .xlsx, .xls, .ods); or inputs in the config"
+    )
+    run.add_argument(
+        "--event",
+        dest="event_id",
+        metavar="OBJECT_ID",
+        help="the marketing event's object id (from its URL in HubSpot)",
+    )
     _mapping_args(run)
     _report_args(run)
-    run.add_argument("--contacts", dest="contacts_file", metavar="FILE", help="HubSpot contacts export used as the email -> contact id map")
-    run.add_argument("--dry-run", dest="dry_run", action="store_true", default=None, help="do everything but write: the report shows what would be sent")
-    run.add_argument("--force", action="store_true", default=None, help="send again what an earlier run already recorded")
-    run.add_argument("--no-cache", dest="no_cache", action="store_true", default=None, help="do not use the on-disk contact lookup cache")
-    run.add_argument("--create-missing", dest="create_missing", action="store_true", default=None, help="create contacts not found by email (email-create endpoint)")
-    run.add_argument("--verify", action="store_true", default=None, help="read the participations back from HubSpot after the run")
+    run.add_argument(
+        "--contacts",
+        dest="contacts_file",
+        metavar="FILE",
+        help="HubSpot contacts export used as the email -> contact id map",
+    )
+    run.add_argument(
+        "--dry-run",
+        dest="dry_run",
+        action="store_true",
+        default=None,
+        help="do everything but write: the report shows what would be sent",
+    )
+    run.add_argument(
+        "--force", action="store_true", default=None, help="send again what an earlier run already recorded"
+    )
+    run.add_argument(
+        "--no-cache",
+        dest="no_cache",
+        action="store_true",
+        default=None,
+        help="do not use the on-disk contact lookup cache",
+    )
+    run.add_argument(
+        "--create-missing",
+        dest="create_missing",
+        action="store_true",
+        default=None,
+        help="create contacts not found by email (email-create endpoint)",
+    )
+    run.add_argument(
+        "--verify", action="store_true", default=None, help="read the participations back from HubSpot after the run"
+    )
     run.add_argument("--batch-size", dest="batch_size", type=int, metavar="N", help="inputs per request (at most 100)")
     run.add_argument("--concurrency", type=int, metavar="N", help="requests in flight at once (default 4)")
-    run.add_argument("--done-dir", dest="done_dir", metavar="DIR", help="move processed input files here after a complete run")
-    _connection_args(run)
+    run.add_argument(
+        "--done-dir", dest="done_dir", metavar="DIR", help="move processed input files here after a complete run"
+    )
+    _connection_args(run, sandbox=True)
 
     inspect = sub.add_parser(
         "inspect",
         help="preview how a file will be read, without sending anything",
-        description="Show the detected profile, header row, column mapping, encoding, date order and the first rows as they will be sent.",
+        description="Show the detected profile, header row, column mapping, encoding, date order "
+        "and the first rows as they will be sent.",
     )
     inspect.add_argument("file", metavar="FILE")
     inspect.add_argument("--rows", type=int, default=10, metavar="N", help="how many rows to show (default 10)")
@@ -115,7 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     retry.add_argument("report_in", metavar="REPORT")
     _report_args(retry)
-    retry.add_argument("--batch-size", dest="batch_size", type=int, metavar="N", help="inputs per request (at most 100)")
+    retry.add_argument(
+        "--batch-size", dest="batch_size", type=int, metavar="N", help="inputs per request (at most 100)"
+    )
     retry.add_argument("--concurrency", type=int, metavar="N", help="requests in flight at once")
     _connection_args(retry)
 
@@ -125,7 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Read the event's participations from HubSpot and list every recorded contact it does not show.",
     )
     verify.add_argument("report_in", metavar="REPORT")
-    verify.add_argument("--event", dest="event_id", metavar="OBJECT_ID", help="override the event id read from the report")
+    verify.add_argument(
+        "--event", dest="event_id", metavar="OBJECT_ID", help="override the event id read from the report"
+    )
     _connection_args(verify)
 
     sub.add_parser(
@@ -168,7 +240,9 @@ def main(argv: Sequence[str] | None = None, *, environ: dict[str, str] | None = 
         if ns.command is None:
             parser.print_help()
             return 2
-        cfg = config.build(_flags(ns), environ=environ, warn=lambda m: print(f"importer: warning: {m}", file=sys.stderr))
+        cfg = config.build(
+            _flags(ns), environ=environ, warn=lambda m: print(f"importer: warning: {m}", file=sys.stderr)
+        )
         debug = cfg.debug
         console = Console(log_file=cfg.log_file, quiet=False)
         handler: Callable[[Any, Any, Console], int] = _COMMANDS[ns.command]
@@ -202,7 +276,10 @@ def _cmd_run(ns: argparse.Namespace, cfg: config.Config, console: Console) -> in
 
     result = pipeline.run(cfg, pipeline.Services(log=console.log, progress=console.progress))
     if result.stopped is not None:
-        console.log(f"stopped: {result.stopped}")
+        left = sum(1 for r in result.report.rows if r.outcome == "failed" and r.reason == result.stopped.reason)
+        console.log(
+            f"stopped: {result.stopped} {left} rows are not sent yet; the same command sends them when run again."
+        )
     if cfg.sandbox:
         console.log(
             f"sandbox: HubSpot recorded {len(result.sandbox_participations)} participations for event {cfg.event_id}; "

@@ -10,9 +10,10 @@ import os
 import stat
 import sys
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -88,7 +89,7 @@ def _coerce(name: str, value: Any, source: str) -> Any:
     kind = type(default) if default is not None and not callable(default) else None
     if name == "columns":
         if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
-            raise InputError(f"{source}: [columns] must map field names to header text, e.g. email = \"E-Mail\".")
+            raise InputError(f'{source}: [columns] must map field names to header text, e.g. email = "E-Mail".')
         return dict(value)
     if name == "inputs":
         if isinstance(value, str):
@@ -144,7 +145,9 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         )
     unknown = sorted(k for k in flat if k not in _FIELDS)
     if unknown:
-        raise InputError(f"Config file {p} has unknown settings: {', '.join(unknown)}.", hint="See config.example.toml.")
+        raise InputError(
+            f"Config file {p} has unknown settings: {', '.join(unknown)}.", hint="See config.example.toml."
+        )
     base = p.parent
     out = {k: _coerce(k, v, str(p)) for k, v in flat.items()}
     for key in ("token_file", "contacts_file", "state_dir", "report_dir", "done_dir", "log_file"):
@@ -233,7 +236,8 @@ def validate(cfg: Config) -> Config:
             ZoneInfo(cfg.timezone)
         except (ZoneInfoNotFoundError, ValueError):
             raise InputError(
-                f"Unknown time zone {cfg.timezone!r}.", hint="Use an IANA name such as Europe/Berlin or America/New_York."
+                f"Unknown time zone {cfg.timezone!r}.",
+                hint="Use an IANA name such as Europe/Berlin or America/New_York.",
             ) from None
     if cfg.report_format and cfg.report_format not in REPORT_FORMATS:
         raise InputError(f"--report-format must be one of {', '.join(REPORT_FORMATS)}.")

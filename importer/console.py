@@ -61,9 +61,7 @@ class Console:
                 width = 30
                 filled = int(width * done / total)
                 bar = "#" * filled + "-" * (width - filled)
-                self.stream.write(
-                    f"\r\x1b[2K[{bar}] {done}/{total} batches  {rate:.1f}/s  ETA {eta:.0f}s"
-                )
+                self.stream.write(f"\r\x1b[2K[{bar}] {done}/{total} batches  {rate:.1f}/s  ETA {eta:.0f}s")
                 self.stream.flush()
                 self._bar_shown = done < total
                 if done >= total:

@@ -426,7 +426,8 @@ def sniff_delimiter(sample: str, *, complete: bool = False) -> str:
         if delimiter not in sample:
             continue
         counts = Counter(len(row) for row in csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter))
-        score = max(((lines * (width - 1), width) for width, lines in counts.items() if width > 1 and lines >= 2), default=(0, 0))
+        blocks = ((lines * (width - 1), width) for width, lines in counts.items() if width > 1 and lines >= 2)
+        score = max(blocks, default=(0, 0))
         if score > best_score:
             best, best_score = delimiter, score
     return best

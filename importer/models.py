@@ -7,9 +7,9 @@ row: they return a new one (``dataclasses.replace``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Mapping
 
 
 class State(StrEnum):

@@ -107,7 +107,9 @@ def expand_inputs(patterns: Sequence[str], cwd: Path) -> list[Path]:
         elif base.is_file():
             out.append(base)
         elif base.exists():
-            raise InputError(f"{pattern} is a folder, not a file.", hint="Name the files, or a glob such as exports/*.csv.")
+            raise InputError(
+                f"{pattern} is a folder, not a file.", hint="Name the files, or a glob such as exports/*.csv."
+            )
         else:
             raise InputError(f"File {pattern} does not exist.")
     seen: set[Path] = set()
@@ -119,7 +121,11 @@ def expand_inputs(patterns: Sequence[str], cwd: Path) -> list[Path]:
 
 def map_options(cfg: Config) -> MapOptions:
     return MapOptions(
-        state=cfg.state, timezone=cfg.timezone, columns=dict(cfg.columns), day_first=cfg.day_first, keep_raw=cfg.keep_raw
+        state=cfg.state,
+        timezone=cfg.timezone,
+        columns=dict(cfg.columns),
+        day_first=cfg.day_first,
+        keep_raw=cfg.keep_raw,
     )
 
 
@@ -207,6 +213,7 @@ def resolve(
             raise InputError("Contacts must be looked up by email but no HubSpot connection is configured.")
         chunks = [remaining[i : i + LOOKUP_CAP] for i in range(0, len(remaining), LOOKUP_CAP)]
         log(f"looking up {len(remaining)} emails in HubSpot ({len(chunks)} requests)")
+
         def lookup(emails: list[str]) -> tuple[dict[str, int], set[str], RetryableError | None]:
             try:
                 got, lost = client.read_contacts(emails)
@@ -242,7 +249,8 @@ def resolve(
                     row,
                     outcome=Outcome.FAILED,
                     reason=error.reason,
-                    message=f"The contact could not be looked up ({error.message}); run importer retry on this report later.",
+                    message=f"The contact could not be looked up ({error.message}); "
+                    "run importer retry on this report later.",
                     correlation_id=error.correlation_id,
                 )
             elif not cfg.create_missing:
@@ -438,9 +446,7 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
     outcomes: dict[str, BatchOutcome] = {}
     with interruptible(), connection(cfg, emails) as (cfg, box):
         with Journal.open(cfg.state_dir, clock=time.time) as journal:
-            key = Journal.run_key(
-                cfg.event_id, [(p.name, _sha256(p)) for p in paths], _options_fingerprint(cfg)
-            )
+            key = Journal.run_key(cfg.event_id, [(p.name, _sha256(p)) for p in paths], _options_fingerprint(cfg))
             with HubSpot(cfg, transport=svc.transport, clock=svc.clock, sleep=svc.sleep, log=svc.log) as client:
                 try:
                     event = client.get_event(cfg.event_id)
@@ -612,7 +618,8 @@ def inspect(path: Path, cfg: Config, *, rows: int = 10, cwd: Path | None = None)
     lines = [
         f"file:        {info.file}",
         f"profile:     {info.profile}",
-        f"format:      encoding {info.encoding or '-'}, delimiter {_show_delim(info.delimiter)}, sheet {info.sheet or '-'}",
+        f"format:      encoding {info.encoding or '-'}, delimiter {_show_delim(info.delimiter)}, "
+        f"sheet {info.sheet or '-'}",
         f"header row:  {info.header_row if info.header_row is not None else '-'}",
         f"date order:  {info.date_order or 'not needed'}",
         f"time zone:   {info.timezone or cfg.timezone or 'none given (times must carry an offset)'}",
@@ -665,14 +672,22 @@ def check_recorded(
         shown.add((int(item["vid"]), str(item["state"])))
     counters = client.counters(event_id)
     missing = tuple(
-        sorted({(vid, email, state.value) for vid, email, state in recorded if (vid, _HUBSPOT_STATE[state]) not in shown})
+        sorted(
+            {(vid, email, state.value) for vid, email, state in recorded if (vid, _HUBSPOT_STATE[state]) not in shown}
+        )
     )
-    lines = [f"verify: event {event_id}: {len(recorded) - len(missing)} of {len(recorded)} recorded contacts are visible in HubSpot"]
+    lines = [
+        f"verify: event {event_id}: {len(recorded) - len(missing)} of {len(recorded)} "
+        "recorded contacts are visible in HubSpot"
+    ]
     if before is not None:
         lines.append("counters before: " + ", ".join(f"{k} {v}" for k, v in sorted(before.items())))
     lines.append("counters now:    " + ", ".join(f"{k} {v}" for k, v in sorted(counters.items())))
     for vid, email, state in missing:
-        lines.append(f"missing: vid {vid} {email or '(no email)'} as {state}: re-send it with importer retry or run again with --force")
+        lines.append(
+            f"missing: vid {vid} {email or '(no email)'} as {state}: "
+            "re-send it with importer retry or run again with --force"
+        )
     return VerifyResult(exit_code=1 if missing else 0, text="\n".join(lines), missing=missing, counters=counters)
 
 
@@ -736,7 +751,9 @@ def row_from_report(d: dict[str, str]) -> Row:
             extra=tuple((k, str(v)) for k, v in d.items() if k not in _KNOWN_COLUMNS and v not in (None, "")),
         )
     except (KeyError, ValueError) as exc:
-        raise InputError(f"The report has a line that cannot be read back ({exc}).", hint="Pass the report importer wrote.") from None
+        raise InputError(
+            f"The report has a line that cannot be read back ({exc}).", hint="Pass the report importer wrote."
+        ) from None
 
 
 def retry(cfg: Config, report_path: Path, svc: Services | None = None) -> RunResult:
@@ -789,7 +806,10 @@ def retry(cfg: Config, report_path: Path, svc: Services | None = None) -> RunRes
         retried = {r.ref: r for r in settle(retry_rows, batches, outcomes, dry_run=False, stopped=stopped)}
         final = [retried.get(r.ref, r) for r in rows]
         exit_code = 3 if stopped else exit_code_for(final)
-        files = tuple(FileInfo(file=name, profile=summary_in.get("profile", "from report")) for name in dict.fromkeys(r.ref.file for r in rows))
+        files = tuple(
+            FileInfo(file=name, profile=summary_in.get("profile", "from report"))
+            for name in dict.fromkeys(r.ref.file for r in rows)
+        )
         summary = RunSummary(
             run_id=run_id or "retry",
             event=event,

@@ -83,7 +83,9 @@ def test_merge_then_chunk_loses_and_duplicates_nothing(items: list[tuple[int, St
     assert len(carried) + len(merged) == len(rows)
     assert all(r.merged_into in carried for r in merged)
     for p in sent:
-        wanted = max(items_for(items, p.vid), key=lambda t: ({State.CANCEL: 0, State.REGISTER: 1, State.ATTEND: 2}[t[0]], -t[1]))
+        wanted = max(
+            items_for(items, p.vid), key=lambda t: ({State.CANCEL: 0, State.REGISTER: 1, State.ATTEND: 2}[t[0]], -t[1])
+        )
         assert (p.state, p.when_ms) == wanted
 
 

@@ -12,7 +12,17 @@ import pytest
 from importer.cli import main
 from importer.sandbox import DEFAULT_TOKEN, Sandbox
 
-CONTRACT = ["source_file", "source_row", "email", "vid", "state", "interaction_time_utc", "outcome", "reason", "message"]
+CONTRACT = [
+    "source_file",
+    "source_row",
+    "email",
+    "vid",
+    "state",
+    "interaction_time_utc",
+    "outcome",
+    "reason",
+    "message",
+]
 NY = ZoneInfo("America/New_York")
 
 GENERIC = """Email,Record ID,Join Time
@@ -36,12 +46,14 @@ def rows_of(report: Path) -> dict[int, dict[str, object]]:
     values = list(ws.iter_rows(values_only=True))
     header = list(values[0])
     assert header[: len(CONTRACT)] == CONTRACT
-    return {int(v[1]): dict(zip(header, v)) for v in values[1:]}  # type: ignore[arg-type]
+    return {int(v[1]): dict(zip(header, v, strict=True)) for v in values[1:]}  # type: ignore[arg-type]
 
 
 @pytest.fixture
 def box() -> Sandbox:
-    sb = Sandbox(contacts={"alice@example.com": 101, "bob@example.com": 102, "carol@example.com": 5005, "dan@example.com": 7007})
+    sb = Sandbox(
+        contacts={"alice@example.com": 101, "bob@example.com": 102, "carol@example.com": 5005, "dan@example.com": 7007}
+    )
     sb.start()
     yield sb
     sb.stop()
@@ -54,7 +66,13 @@ def write_xlsx(path: Path, text: str) -> None:
     ws.append(lines[0].split(","))
     for line in lines[1:]:
         cells = line.split(",")
-        ws.append([cells[0], int(cells[1]) if cells[1].isdigit() else None, datetime.fromisoformat(cells[2]) if cells[2][:1].isdigit() else cells[2]])
+        ws.append(
+            [
+                cells[0],
+                int(cells[1]) if cells[1].isdigit() else None,
+                datetime.fromisoformat(cells[2]) if cells[2][:1].isdigit() else cells[2],
+            ]
+        )
     wb.save(path)
 
 
@@ -67,7 +85,9 @@ def test_generic_sheet_lands_exactly(kind: str, box: Sandbox, tmp_path: Path, mo
     else:
         write_xlsx(src, GENERIC)
     env = {"HUBSPOT_ACCESS_TOKEN": DEFAULT_TOKEN}
-    code = main(["run", str(src), "--event", "1001", "--timezone", "America/New_York", "--base-url", box.base_url], environ=env)
+    code = main(
+        ["run", str(src), "--event", "1001", "--timezone", "America/New_York", "--base-url", box.base_url], environ=env
+    )
     assert code == 1  # some rows rejected
     got = {(p["vid"], p["state"]): p["occurred_at"] for p in box.participations("1001")}
     assert got == {
@@ -77,7 +97,7 @@ def test_generic_sheet_lands_exactly(kind: str, box: Sandbox, tmp_path: Path, mo
         (7007, "attend"): ms("2024-03-10 03:30:00"),  # 02:00-03:00 does not exist that night; 03:30 is EDT
     }
     assert all(r.inputs <= 100 for r in box.requests)
-    report = tmp_path / f"attendees.reconciliation.xlsx"
+    report = tmp_path / "attendees.reconciliation.xlsx"
     rows = rows_of(report)
     assert set(rows) == {2, 3, 4, 5, 6, 7, 8}
     assert rows[2]["outcome"] == "recorded" and rows[2]["vid"] == 101
@@ -129,12 +149,27 @@ def test_dry_run_sends_nothing_and_plans_every_row(box: Sandbox, tmp_path: Path)
     ("tokens", "token", "code", "words"),
     [
         (None, "wrong-token", 3, "HUBSPOT_ACCESS_TOKEN"),
-        ({"t": frozenset({"crm.objects.marketing_events.read", "crm.objects.contacts.read"})}, "t", 3, "crm.objects.marketing_events.write"),
-        ({"t": frozenset({"crm.objects.marketing_events.read", "crm.objects.marketing_events.write"})}, "t", 3, "crm.objects.contacts.read"),
+        (
+            {"t": frozenset({"crm.objects.marketing_events.read", "crm.objects.contacts.read"})},
+            "t",
+            3,
+            "crm.objects.marketing_events.write",
+        ),
+        (
+            {"t": frozenset({"crm.objects.marketing_events.read", "crm.objects.marketing_events.write"})},
+            "t",
+            3,
+            "crm.objects.contacts.read",
+        ),
     ],
 )
 def test_token_and_scope_problems_stop_with_exit_3(
-    tokens: dict[str, frozenset[str]] | None, token: str, code: int, words: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tokens: dict[str, frozenset[str]] | None,
+    token: str,
+    code: int,
+    words: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     src = tmp_path / "a.csv"
     src.write_text("Email,Join Time\nalice@example.com,2024-11-05T15:00:00Z\n")
@@ -156,7 +191,8 @@ def test_unknown_event_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str
     src = tmp_path / "a.csv"
     src.write_text("Email,Join Time\nalice@example.com,2024-11-05T15:00:00Z\n")
     with Sandbox(any_event=False) as sb:
-        code = main(["run", str(src), "--event", "424242", "--base-url", sb.base_url, "--state-dir", str(tmp_path / "s")],
+        args = ["run", str(src), "--event", "424242", "--base-url", sb.base_url, "--state-dir", str(tmp_path / "s")]
+        code = main(args,
                     environ={"HUBSPOT_ACCESS_TOKEN": DEFAULT_TOKEN})  # fmt: skip
     assert code == 2
     assert "424242" in capsys.readouterr().err
@@ -186,7 +222,8 @@ def test_bad_files_exit_2_with_one_sentence(
 ) -> None:
     src = tmp_path / name
     src.write_bytes(content)
-    code = main(["run", str(src), "--event", "1001", "--base-url", "http://127.0.0.1:9", "--state-dir", str(tmp_path / "s")],
+    args = ["run", str(src), "--event", "1001", "--base-url", "http://127.0.0.1:9", "--state-dir", str(tmp_path / "s")]
+    code = main(args,
                 environ={"HUBSPOT_ACCESS_TOKEN": DEFAULT_TOKEN})  # fmt: skip
     err = capsys.readouterr().err
     assert code == 2

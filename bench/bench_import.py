@@ -1,0 +1,167 @@
+"""Benchmark: sending at HubSpot's limit, and planning very large files.
+
+Run:  .venv/bin/python bench/bench_import.py            (all parts, about two minutes)
+      .venv/bin/python bench/bench_import.py --quick    (smaller sizes, for a smoke check)
+
+Everything runs against the bundled sandbox on 127.0.0.1; nothing leaves this machine.
+1. 6,000 email rows (about 120 requests) with 150 ms latency and a limit of 20 requests per 2 s:
+   achieved request rate against the limit's bound, 429s, requests per 100 rows (cold and warm cache).
+2. The same with one request at a time, the baseline the pool must beat.
+3. Dry runs of a generated 1,000,000-row CSV and a 100,000-row XLSX: rows/s and peak memory, and the
+   XLSX time against pandas + calamine just reading the file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from importer import config, pipeline  # noqa: E402
+from importer.sandbox import DEFAULT_TOKEN, Sandbox  # noqa: E402
+
+LIMIT_MAX, LIMIT_INTERVAL_S, LATENCY_S = 20, 2.0, 0.150
+
+
+def write_email_csv(path: Path, n: int) -> list[str]:
+    emails = [f"person{i:07d}@example.com" for i in range(n)]
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["Email", "First Name", "Last Name", "Join Time"])
+        for i, e in enumerate(emails):
+            w.writerow([e, f"First{i}", f"Last{i}", f"2024-11-05T15:{i % 60:02d}:{(i * 7) % 60:02d}Z"])
+    return emails
+
+
+def bound_seconds(requests: int) -> float:
+    """The fastest the limit allows: the first window's burst at once, then the limit's rate."""
+    return max(0.0, (requests - LIMIT_MAX) / (LIMIT_MAX / LIMIT_INTERVAL_S)) + LATENCY_S
+
+
+def send_part(rows: int, concurrency: int, work: Path, label: str, warm: bool = False) -> None:
+    src = work / f"emails_{rows}.csv"
+    emails = write_email_csv(src, rows)
+    with Sandbox(
+        latency_s=LATENCY_S, rate_limit_max=LIMIT_MAX, rate_limit_interval_ms=int(LIMIT_INTERVAL_S * 1000)
+    ) as box:
+        box.add_contacts(emails)
+        state = work / f"state-{label}"
+        cfg = config.build(
+            {
+                "inputs": (str(src),),
+                "event_id": "1001",
+                "base_url": box.base_url,
+                "concurrency": concurrency,
+                "state_dir": str(state),
+                "report": str(work / f"{label}.csv"),
+            },
+            environ={"HUBSPOT_ACCESS_TOKEN": DEFAULT_TOKEN},
+        )
+        if warm:
+            pipeline.run(replace(cfg, dry_run=True))
+            box_requests_before = len(box.requests)
+        else:
+            box_requests_before = 0
+        start = time.monotonic()
+        result = pipeline.run(cfg)
+        elapsed = time.monotonic() - start
+        log = box.requests[box_requests_before:]
+    n = len(log)
+    n429 = sum(1 for r in log if r.status == 429)
+    bound = bound_seconds(n)
+    print(
+        f"{label:<28} rows {rows:>6}  requests {n:>4}  time {elapsed:6.2f} s  "
+        f"rate {n / elapsed:5.2f}/s  bound {n / bound:5.2f}/s  ratio {bound / elapsed:4.2f}  "
+        f"429s {n429} ({100 * n429 / max(n, 1):.1f}%)  requests/100 rows {100 * n / rows:.2f}  exit {result.exit_code}"
+    )
+
+
+def peak_child(cmd: list[str], env: dict[str, str]) -> tuple[float, float, int]:
+    start = time.monotonic()
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    elapsed = time.monotonic() - start
+    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    if proc.returncode not in (0, 1):
+        print(proc.stderr[-2000:])
+    return elapsed, peak_mib, proc.returncode
+
+
+def big_csv(path: Path, n: int) -> None:
+    ids = pd.RangeIndex(n)
+    frame = pd.DataFrame(
+        {
+            "Email": "user" + ids.astype(str) + "@example.com",
+            "Record ID": (ids + 1000).astype(str),
+            "First Name": "First" + ids.astype(str),
+            "Join Time": "2024-11-05 15:" + (ids % 60).astype(str).str.zfill(2) + ":00",
+        }
+    )
+    frame.to_csv(path, index=False)
+
+
+def dry_run_part(csv_rows: int, xlsx_rows: int, work: Path) -> None:
+    big = work / "big.csv"
+    big_csv(big, csv_rows)
+    xlsx = work / "big.xlsx"
+    small = work / "small.csv"
+    big_csv(small, xlsx_rows)
+    pd.read_csv(small, dtype=str).to_excel(xlsx, index=False, engine="xlsxwriter")
+    with Sandbox() as box:
+        env = {**os.environ, "HUBSPOT_ACCESS_TOKEN": DEFAULT_TOKEN}
+        for label, path, rows in (("dry run CSV", big, csv_rows), ("dry run XLSX", xlsx, xlsx_rows)):
+            cmd = [
+                sys.executable, "-m", "importer", "run", str(path), "--event", "1001", "--dry-run",
+                "--timezone", "UTC", "--base-url", box.base_url, "--report", str(work / f"{path.stem}.report.csv"),
+                "--state-dir", str(work / f"state-{path.stem}"), "--json",
+            ]  # fmt: skip
+            elapsed, _, code = peak_child(cmd, env)
+            peak = _peak_of(cmd, env)
+            print(
+                f"{label:<28} rows {rows:>8}  time {elapsed:6.2f} s  {rows / elapsed:>10,.0f} rows/s  "
+                f"peak {peak:7.1f} MiB  exit {code}"
+            )
+    start = time.monotonic()
+    pd.read_excel(xlsx, engine="calamine", dtype=str)
+    read = time.monotonic() - start
+    print(f"{'pandas+calamine read XLSX':<28} rows {xlsx_rows:>8}  time {read:6.2f} s")
+
+
+def _peak_of(cmd: list[str], env: dict[str, str]) -> float:
+    """Peak RSS of one child, measured with a fresh helper process so earlier children do not count."""
+    probe = (
+        "import resource, subprocess, sys; subprocess.run(sys.argv[1:], capture_output=True); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe, *cmd], env=env, capture_output=True, text=True)
+    return int(out.stdout.strip() or 0) / 1024
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="smaller sizes")
+    args = parser.parse_args()
+    rows = 1200 if args.quick else 6000
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        print(f"limit {LIMIT_MAX} requests per {LIMIT_INTERVAL_S:.0f} s, latency {LATENCY_S * 1000:.0f} ms")
+        send_part(rows, 8, work, "pool (concurrency 8)")
+        send_part(rows, 8, work, "pool, warm cache", warm=True)
+        send_part(rows // 4, 1, work, "one at a time (baseline)")
+        dry_run_part(100_000 if args.quick else 1_000_000, 20_000 if args.quick else 100_000, work)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
