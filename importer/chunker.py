@@ -64,9 +64,11 @@ def merge(rows: Sequence[Row], event_id: str) -> MergeResult:
                 vid=winner.vid,
                 email=winner.email,
                 when_ms=winner.when_ms,
-                rows=tuple(m.ref for m in members),
+                rows=tuple(m.ref for m in members) if len(members) > 1 else (winner.ref,),
             )
         )
+        if len(members) == 1:
+            continue
         where = f"{winner.ref.file} row {winner.ref.row}"
         for other in members[1:]:
             replaced[other.ref] = replace(

@@ -609,6 +609,9 @@ class Journal:
 
     def already_recorded(self, event_id: str, items: Sequence[Participation]) -> set[str]:
         """Keys of the participations whose (event, state, vid, time) HubSpot already confirmed."""
+        with self._read() as conn:
+            if conn.execute("SELECT 1 FROM ledger WHERE event_id = ? LIMIT 1", (event_id,)).fetchone() is None:
+                return set()  # the usual first run of an event: no need to look at every item
         by_vid: dict[int, list[Participation]] = {}
         for item in items:
             if item.vid is not None:

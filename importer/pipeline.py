@@ -296,7 +296,10 @@ def settle(
 ) -> list[Row]:
     """Turn batch answers into row outcomes; every sendable row gets one (and its batch id).
 
-    This touches every row of a large file once, so each row is rebuilt once, directly."""
+    This touches every row of a large file once, so each row is rebuilt once, directly, and the
+    messages name the state only (the time has its own column)."""
+    planned_text = {s: f"Would be recorded as {s.value} (dry run: nothing was sent)." for s in State}
+    recorded_text = {s: f"Recorded as {s.value}." for s in State}
     verdicts: dict[RowRef, tuple[Outcome, str, str, int | None, str, bool, str]] = {}
     not_sent = (
         stopped.reason if stopped else Reason.INTERRUPTED.value,
@@ -308,13 +311,20 @@ def settle(
         for p in batch.items:
             ref = p.rows[0]
             if dry_run:
-                text = f"Would be recorded as {p.state.value} at {iso_utc(p.when_ms)} (dry run: nothing was sent)."
-                verdicts[ref] = (Outcome.PLANNED, Reason.DRY_RUN.value, text, None, "", False, batch.id)
+                verdicts[ref] = (
+                    Outcome.PLANNED,
+                    Reason.DRY_RUN.value,
+                    planned_text[p.state],
+                    None,
+                    "",
+                    False,
+                    batch.id,
+                )
             elif answer is None:
                 verdicts[ref] = (Outcome.FAILED, *not_sent, None, "", False, batch.id)
             elif p.key in answer.recorded:
-                text = f"Recorded as {p.state.value} at {iso_utc(p.when_ms)}."
                 created = p.key in answer.created
+                text = recorded_text[p.state] + (" A new contact was created for this email." if created else "")
                 verdicts[ref] = (
                     Outcome.RECORDED, "", text, answer.recorded[p.key], answer.correlation_id, created, batch.id
                 )  # fmt: skip
@@ -431,7 +441,9 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
     report_path = Path(cfg.report) if cfg.report else default_report_path(paths[0], svc.cwd)
     if cfg.report_dir and not cfg.report:
         report_path = Path(cfg.report_dir) / report_path.name
-    emails = sorted({r.email for m in mapped for r in m.rows if r.email})
+    rows: list[Row] = [r for m in mapped for r in m.rows]
+    del mapped  # the rows above are the only copy kept: large files are large
+    emails = sorted({r.email for r in rows if r.email}) if cfg.sandbox else []
     stopped: StopRun | None = None
     resumed = False
     run_id = ""
@@ -441,7 +453,6 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
     sandbox_dump: Path | None = None
     verification: VerifyResult | None = None
     counters_before: dict[str, int] | None = None
-    rows: list[Row] = [r for m in mapped for r in m.rows]
     batches: list[Batch] = []
     outcomes: dict[str, BatchOutcome] = {}
     with interruptible(), connection(cfg, emails) as (cfg, box):
@@ -629,21 +640,34 @@ def inspect(path: Path, cfg: Config, *, rows: int = 10, cwd: Path | None = None)
     lines += [f"  {name:<18} <- {header}" for name, header in info.columns.items()] or ["  (none recognised)"]
     for note in info.notes:
         lines.append(f"note: {note}")
+    preview = _merge_preview(mapped.rows)
     counts: dict[str, int] = {}
-    for row in mapped.rows:
+    for row in preview:
         key = row.outcome.value if row.outcome else "to send"
         counts[key] = counts.get(key, 0) + 1
     lines.append("rows so far: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     lines.append("")
-    lines.append(f"{'row':>6}  {'email':<34} {'vid':>10}  {'state':<8} {'time (UTC)':<21} outcome")
-    for row in mapped.rows[: max(0, rows)]:
+    lines.append(f"{'row':>6}  {'email':<34} {'vid':>10}  {'state':<8} {'time (UTC)':<24} outcome")
+    for row in preview[: max(0, rows)]:
         when = iso_utc(row.when_ms) if row.when_ms is not None else ("event start" if row.outcome is None else "")
         status = row.outcome.value + (f" ({row.reason})" if row.reason else "") if row.outcome else "to send"
+        if row.merged_into is not None:
+            status += f" into row {row.merged_into.row}"
         lines.append(
             f"{row.ref.row:>6}  {(row.email or '')[:34]:<34} {row.vid if row.vid is not None else '':>10}  "
-            f"{row.state.value if row.state else '':<8} {when:<21} {status}"
+            f"{row.state.value if row.state else '':<8} {when:<24} {status}"
         )
     return "\n".join(lines)
+
+
+def _merge_preview(rows: Sequence[Row]) -> list[Row]:
+    """Rejoins and repeats the file already shows (same email or contact id) merged as the run will
+    merge them, so the preview's counts match the report; rows without a time (event start) sort
+    after the timed ones."""
+    later = 2**62
+    timed = [replace(r, when_ms=later) if r.outcome is None and r.when_ms is None else r for r in rows]
+    merged = chunker.merge(timed, "preview").rows
+    return [replace(m, when_ms=None) if m.when_ms == later else m for m in merged]
 
 
 def _show_delim(delimiter: str | None) -> str:
