@@ -754,4 +754,8 @@ def _outcome(batch: Batch, answer: _Answer) -> BatchOutcome:
     for p in batch.items:
         if p.key not in recorded and p.key not in failed:
             failed[p.key] = missing
-    return BatchOutcome(batch.id, answer.status, recorded, failed, correlation_id=answer.verdict.correlation_id)
+    # Only emails that no contact had go through email-create, so each one recorded was created.
+    created = frozenset(recorded) if batch.by_email else frozenset()
+    return BatchOutcome(
+        batch.id, answer.status, recorded, failed, correlation_id=answer.verdict.correlation_id, created=created
+    )

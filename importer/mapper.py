@@ -992,6 +992,12 @@ def map_sheet(sheet: SheetLike, opts: MapOptions) -> MappedFile:
             )
 
     extras = _extras(text, n, frame, blocks, keep_raw=opts.keep_raw)
+    if emails is not None and emails.invalid.any():
+        # The report shows what the file had, so the marketer can find and fix the cell.
+        bad_codes = emails.codes[emails.invalid]
+        shown = {int(c): _show(str(emails.uniq_clean[int(c)]), 120)[1:-1] for c in np.unique(bad_codes)}
+        email = email.copy()
+        email[emails.invalid] = [shown[int(c)] for c in bad_codes]
     file = sheet.file
     with _no_gc():
         refs = list(map(RowRef, repeat(file), row_numbers.tolist()))

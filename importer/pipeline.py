@@ -48,6 +48,7 @@ from .reporter import (
     Report,
     RunSummary,
     build_report,
+    choose_format,
     default_report_path,
     exit_code_for,
     iso_utc,
@@ -229,7 +230,8 @@ def resolve(
                 else:
                     unreachable.update({e: error for e in lost})
         if journal is not None:
-            journal.cache_put({e: v for e, v in found.items() if e in set(remaining)})
+            asked = set(remaining)
+            journal.cache_put({e: v for e, v in found.items() if e in asked})
     out: list[Row] = []
     for row in rows:
         if row.outcome is None and row.vid is None and row.email:
@@ -441,8 +443,13 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
     report_path = Path(cfg.report) if cfg.report else default_report_path(paths[0], svc.cwd)
     if cfg.report_dir and not cfg.report:
         report_path = Path(cfg.report_dir) / report_path.name
+    if cfg.report_format and not cfg.report:
+        report_path = report_path.with_suffix(".json" if cfg.report_format == "json" else f".{cfg.report_format}")
     rows: list[Row] = [r for m in mapped for r in m.rows]
     del mapped  # the rows above are the only copy kept: large files are large
+    report_path, size_note = choose_format(report_path, len(rows), explicit=bool(cfg.report or cfg.report_format))
+    if size_note:
+        svc.log(size_note)
     emails = sorted({r.email for r in rows if r.email}) if cfg.sandbox else []
     stopped: StopRun | None = None
     resumed = False
@@ -523,7 +530,7 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
                 stats=stats,
                 exit_code=exit_code,
                 report_path=str(report_path),
-                notes=_notes(stopped, resumed),
+                notes=(*_notes(stopped, resumed), *([size_note] if size_note else [])),
             )
             report = build_report(_in_input_order(rows, files), summary)
             written = write_report(report, report_path, cfg.report_format)
@@ -755,13 +762,19 @@ def _ref_from_text(text: str) -> RowRef | None:
     return RowRef(name, int(number)) if number.isdigit() else None
 
 
+def _whole(text: str) -> int:
+    """A whole number from report text, exactly (contact ids exceed a double's 2**53)."""
+    text = str(text).strip()
+    return int(text) if text.isdigit() else int(float(text))
+
+
 def row_from_report(d: dict[str, str]) -> Row:
     """A report line back into a Row (for retry and verify)."""
     try:
         return Row(
-            ref=RowRef(d.get("source_file", ""), int(float(d.get("source_row") or 0))),
+            ref=RowRef(d.get("source_file", ""), _whole(d.get("source_row") or "0")),
             email=d.get("email") or None,
-            vid=int(float(d["vid"])) if d.get("vid") else None,
+            vid=_whole(d["vid"]) if d.get("vid") else None,
             state=State(d["state"]) if d.get("state") else None,
             when_ms=_ms_from_iso(d.get("interaction_time_utc", "")),
             time_source=d.get("time_source") or "file",

@@ -8,15 +8,22 @@ read any of the three formats back with ``read_report``, so column names are a c
 from __future__ import annotations
 
 import csv
+import gc
 import json
 import os
 import tempfile
 import textwrap
 import zipfile
+from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
+from functools import partial
+from itertools import islice, repeat
+from json.encoder import encode_basestring as _json_string
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -74,6 +81,12 @@ _PROBLEMS = frozenset({Outcome.REJECTED.value, Outcome.FAILED.value})
 #: OWASP CSV injection: a cell starting with one of these could become a live formula.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _EXCEL_MAX_ROWS = 1_048_576
+#: Excel numbers are doubles: larger whole numbers (a contact id above 2**53) are written as text,
+#: or they would come back as another number.
+_EXCEL_EXACT_INT = 2**53
+#: Above this many rows a default .xlsx report becomes .csv: xlsxwriter needs minutes for a
+#: million-row workbook, while the CSV takes seconds and Excel opens it just as well.
+WORKBOOK_ROW_LIMIT = 200_000
 _OUTCOME_COLOURS: Mapping[str, tuple[str, str]] = {  # (fill, font)
     "recorded": ("#C6EFCE", "#006100"),
     "rejected": ("#FFC7CE", "#9C0006"),
@@ -159,6 +172,20 @@ def exit_code_for(rows: Sequence[Row]) -> int:
 def default_report_path(first_input: str | Path, cwd: Path) -> Path:
     """``attendees.csv`` -> ``<cwd>/attendees.reconciliation.xlsx``."""
     return Path(cwd) / f"{Path(first_input).stem}.reconciliation.xlsx"
+
+
+def choose_format(path: Path, rows: int, explicit: bool) -> tuple[Path, str | None]:
+    """The report path to write, and a note for the summary when it differs from ``path``.
+
+    Only a default path changes: a workbook the user asked for with --report is always written.
+    """
+    if explicit or rows <= WORKBOOK_ROW_LIMIT or path.suffix.lower() != ".xlsx":
+        return path, None
+    note = (
+        f"The report has {rows:,} rows: written as CSV, which Excel opens, because a workbook that large "
+        f"takes minutes to write; pass --report {path.stem}.xlsx to force a workbook."
+    )
+    return path.with_suffix(".csv"), note
 
 
 def iso_utc(ms: int | None) -> str:
@@ -269,13 +296,20 @@ class _Columns:
     """The Rows sheet's columns for one report: the fixed ones, then ``extra`` names in first-seen order.
 
     An extra name that clashes with a fixed column (or JSON's ``type``) gets `` (source)`` appended.
+    ``layouts`` keeps each row's extra names (one shared tuple when every row has the same ones,
+    the usual case), so the writers need not look at the names again.
     """
 
     def __init__(self, rows: Sequence[Row]) -> None:
+        self.extras: list[tuple[tuple[str, str], ...]] = list(map(attrgetter("extra"), rows))
+        self.uniform: tuple[str, ...] | None = _uniform_layout(self.extras)
+        self.layouts: list[tuple[str, ...]] = (
+            [] if self.uniform is not None else list(map(tuple, map(partial(map, itemgetter(0)), self.extras)))
+        )
         reserved = set(ROW_COLUMNS) | {"type"}
         seen: dict[str, str] = {}
-        for row in rows:
-            for name, _ in row.extra:
+        for layout in [self.uniform] if self.uniform is not None else dict.fromkeys(self.layouts):
+            for name in layout:
                 if name not in seen:
                     label = name
                     while label in reserved or label in seen.values():
@@ -283,6 +317,20 @@ class _Columns:
                     seen[name] = label
         self.extra_names: tuple[str, ...] = tuple(seen)
         self.names: tuple[str, ...] = ROW_COLUMNS + tuple(seen.values())
+
+
+def _uniform_layout(extras: Sequence[tuple[tuple[str, str], ...]]) -> tuple[str, ...] | None:
+    """The extra names when every row has the same ones in the same order, else None (C-level checks)."""
+    lengths = set(map(len, extras))
+    if len(lengths) > 1:
+        return None
+    names: list[str] = []
+    for i in range(lengths.pop() if lengths else 0):
+        heads = set(map(itemgetter(0), map(itemgetter(i), extras)))
+        if len(heads) != 1:
+            return None
+        names.append(heads.pop())
+    return tuple(names)
 
 
 def _effective_ms(row: Row, event: EventInfo) -> int | None:
@@ -453,32 +501,270 @@ def _csv_safe(text: str) -> str:
     return text
 
 
-def _write_csv(report: Report, path: Path) -> None:
-    cols = _Columns(report.rows)
-    zone = _zone(report.summary.timezone)
+class _TimeText:
+    """ISO text for many epoch-ms values: each distinct second is formatted once."""
+
+    def __init__(self, zone: tzinfo | None) -> None:
+        self.zone = zone
+        self._utc: dict[int, str] = {}
+        self._local: dict[int, str] = {}
+
+    def utc(self, ms: int | None) -> str:
+        if ms is None:
+            return ""
+        sec, frac = divmod(ms, 1000)
+        base = self._utc.get(sec)
+        if base is None:
+            base = self._utc[sec] = iso_utc(sec * 1000)[:-1]
+        return f"{base}.{frac:03d}Z" if frac else f"{base}Z"
+
+    def local(self, ms: int | None) -> str:
+        if ms is None or self.zone is None:
+            return ""
+        sec, frac = divmod(ms, 1000)
+        base = self._local.get(sec)
+        if base is None:
+            base = self._local[sec] = _iso_local(sec * 1000, self.zone)
+        # isoformat always writes 19 characters before the offset (the year has four digits)
+        return f"{base[:19]}.{frac:03d}{base[19:]}" if frac else base
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Building millions of cells would start many full collections that find nothing to free."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+#: How a column's raw values become cells: TEXT (None reads ''), INT (always a number),
+#: VID (a number or None), FLAG (a boolean, yes/no), UTC / LOCAL (epoch ms or None, written as ISO text).
+_TEXT, _INT, _VID, _FLAG, _UTC, _LOCAL = "text", "int", "vid", "flag", "utc", "local"
+
+
+@dataclass(frozen=True, slots=True)
+class _Column:
+    """One Rows column straight from the Row attributes; ``many`` when most values differ."""
+
+    kind: str
+    values: list[Any]
+    many: bool = False
+
+
+def _raw_columns(report: Report, cols: _Columns) -> list[_Column]:
+    """The Rows columns as attribute lists (C-level ``map``); the writers format each column once.
+
+    Going column by column instead of row by row is what writes a million-row report in seconds:
+    columns with few distinct values (state, outcome, times...) are formatted per distinct value.
+    """
+    rows = report.rows
     event = report.summary.event
-    with path.open("w", encoding="utf-8-sig", newline="") as fh:
-        out = csv.writer(fh)
-        out.writerow(cols.names)
-        for row in report.rows:
-            values = _text_values(row, cols, event, zone)
-            out.writerow(
-                [_csv_safe(_as_text(v)) if not isinstance(v, int) or isinstance(v, bool) else v for v in values]
-            )
+
+    def attr(name: str, of: Sequence[Any] = rows) -> list[Any]:
+        return list(map(attrgetter(name), of))
+
+    refs = attr("ref")
+
+    when = attr("when_ms")
+    if None in when and event.start_ms is not None:
+        start = event.start_ms
+        when = [w if w is not None or s == "file" else start for w, s in zip(when, attr("time_source"), strict=True)]
+    merged = attr("merged_into")
+    if merged.count(None) != len(merged):
+        merged = [f"{m.file}:{m.row}" if m is not None else "" for m in merged]
+    columns = [
+        _Column(_TEXT, attr("file", refs)),
+        _Column(_INT, attr("row", refs), many=True),
+        _Column(_TEXT, attr("email"), many=True),
+        _Column(_VID, attr("vid"), many=True),
+        _Column(_TEXT, attr("state")),
+        _Column(_UTC, when),
+        _Column(_TEXT, attr("outcome")),
+        _Column(_TEXT, attr("reason")),
+        _Column(_TEXT, attr("message")),
+        _Column(_TEXT, [event.object_id] * len(rows)),
+        _Column(_LOCAL, when),
+        _Column(_TEXT, attr("time_source")),
+        _Column(_TEXT, merged),
+        _Column(_TEXT, attr("batch_id")),
+        _Column(_TEXT, attr("correlation_id")),
+        _Column(_FLAG, attr("created_contact")),
+    ]
+    columns += [_Column(_TEXT, values, many=True) for values in _extra_columns(cols, len(rows))]
+    return columns
+
+
+def _extra_columns(cols: _Columns, n: int) -> list[list[str]]:
+    """The ``extra`` values aligned to ``cols.extra_names`` ('' where a row lacks one; the last of a
+    repeated name wins, as in a dict)."""
+    extras = cols.extras
+    if cols.uniform is not None:
+        where = {name: i for i, name in enumerate(cols.uniform)}
+        return [list(map(itemgetter(1), map(itemgetter(where[name]), extras))) for name in cols.extra_names]
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for i, layout in enumerate(cols.layouts):
+        groups.setdefault(layout, []).append(i)
+    out = [[""] * n for _ in cols.extra_names]
+    for layout, members in groups.items():
+        where = {name: i for i, name in enumerate(layout)}
+        for column, name in zip(out, cols.extra_names, strict=True):
+            pos = where.get(name)
+            if pos is not None:
+                for i in members:
+                    column[i] = extras[i][pos][1]
+    return out
+
+
+class _Codec(ABC):
+    """How one text format writes cells; subclasses say how a single value looks and which
+    whole columns can go out unchanged."""
+
+    #: what a text cell that needs no escaping is wrapped in (JSON's quotes)
+    wrap = ""
+    null = ""
+
+    @abstractmethod
+    def text(self, value: str) -> str:
+        """One text value, escaped as the format needs."""
+
+    @abstractmethod
+    def clean(self, values: list[str]) -> bool:
+        """True when every value can be written as is (inside ``wrap``)."""
+
+    def flag(self, value: bool) -> str:
+        return self.text(_as_text(value))
+
+    def scalar(self, kind: str, value: Any) -> str:
+        if kind == _FLAG:
+            return self.flag(bool(value))
+        if kind in (_INT, _VID):
+            return self.null if value is None else str(value)
+        return self.text(_as_text(value))
+
+    def encode(self, column: _Column, times: _TimeText) -> tuple[str, str | list[str], str]:
+        """``(before, cells, after)``: cells is one text when the whole column holds one value."""
+        values = column.values
+        if column.kind in (_UTC, _LOCAL):
+            show = times.utc if column.kind == _UTC else times.local
+            cells = {ms: self.text(show(ms)) for ms in dict.fromkeys(values)}
+        elif not column.many:
+            cells = {v: self.scalar(column.kind, v) for v in dict.fromkeys(values)}
+        elif column.kind == _INT:
+            return "", list(map(str, values)), ""
+        elif column.kind == _VID:
+            null = self.null
+            return "", [str(v) if v is not None else null for v in values], ""
+        else:
+            texts = values if None not in values else ["" if v is None else v for v in values]
+            if self.clean(texts):
+                return self.wrap, texts, self.wrap
+            return "", list(map(self.text, texts)), ""
+        if len(cells) == 1:
+            return "", next(iter(cells.values())), ""
+        return "", list(map(cells.__getitem__, values)), ""
+
+
+_CSV_QUOTE = b'",\r'
+_RISKY_FIRST = frozenset((*_FORMULA_STARTS, "'"))
+
+
+class _CsvCodec(_Codec):
+    """Cells exactly as ``csv.writer`` (excel dialect) writes them, after the formula guard."""
+
+    def text(self, value: str) -> str:
+        value = _csv_safe(value)
+        if '"' in value:
+            return '"' + value.replace('"', '""') + '"'
+        if "," in value or "\n" in value or "\r" in value:
+            return f'"{value}"'
+        return value
+
+    def clean(self, values: list[str]) -> bool:
+        joined = "\n".join(values)
+        if joined.count("\n") != len(values) - 1 or _has_any(joined, _CSV_QUOTE):
+            return False
+        return _RISKY_FIRST.isdisjoint(map(itemgetter(0), filter(None, values)))
+
+
+_JSON_ESCAPE = bytes(range(32)) + b'"\\'
+
+
+def _has_any(text: str, chars: bytes) -> bool:
+    """Whether ``text`` holds any of these ASCII characters (fast: bytes.translate runs in C).
+
+    UTF-8 never uses bytes below 0x80 inside a multi-byte character, so the encoded text has
+    one of these bytes exactly when the text has the character.
+    """
+    raw = text.encode("utf-8", "surrogatepass")
+    return len(raw.translate(None, chars)) != len(raw)
+
+
+class _JsonCodec(_Codec):
+    """Values exactly as ``json.dumps(..., ensure_ascii=False)`` writes them."""
+
+    wrap = '"'
+    null = "null"
+
+    def text(self, value: str) -> str:
+        return _json_string(value)
+
+    def flag(self, value: bool) -> str:
+        return "true" if value else "false"
+
+    def clean(self, values: list[str]) -> bool:
+        return not _has_any("".join(values), _JSON_ESCAPE)
+
+
+def _write_lines(fh: Any, report: Report, cols: _Columns, codec: _Codec, keys: Sequence[str], end: str) -> None:
+    """One line per row: ``keys[i]`` before cell i, ``end`` after the last one.
+
+    Each line is one ``"".join`` over its cells and the texts between them; a column that holds
+    one value everywhere is merged into those texts.  Lines go out in blocks.
+    """
+    times = _TimeText(_zone(report.summary.timezone))
+    parts: list[str | list[str]] = []
+    text = ""
+    for key, column in zip(keys, _raw_columns(report, cols), strict=True):
+        before, cells, after = codec.encode(column, times)
+        text += key + before
+        if isinstance(cells, str):
+            text += cells + after
+            continue
+        parts += [text, cells] if text else [cells]
+        text = after
+    text += end
+    if len(parts) == 0:
+        fh.write(text * len(report.rows))
+        return
+    parts.append(text)
+    lines = map("".join, zip(*(repeat(p) if isinstance(p, str) else p for p in parts), strict=False))
+    while block := list(islice(lines, 20_000)):
+        fh.write("".join(block))
+
+
+def _write_csv(report: Report, path: Path) -> None:
+    with path.open("w", encoding="utf-8", newline="") as fh, _no_gc():
+        fh.write("\ufeff")
+        cols = _Columns(report.rows)
+        csv.writer(fh).writerow(cols.names)
+        if report.rows:
+            _write_lines(fh, report, cols, _CsvCodec(), [""] + [","] * (len(cols.names) - 1), "\r\n")
 
 
 def _write_json(report: Report, path: Path) -> None:
-    cols = _Columns(report.rows)
-    zone = _zone(report.summary.timezone)
-    event = report.summary.event
-    with path.open("w", encoding="utf-8", newline="\n") as fh:
+    with path.open("w", encoding="utf-8", newline="\n") as fh, _no_gc():
         head: dict[str, Any] = {"type": "summary"}
         head.update((key, value) for key, _, value in summary_fields(report) if key)
         fh.write(json.dumps(head, ensure_ascii=False) + "\n")
-        for row in report.rows:
-            record: dict[str, Any] = {"type": "row"}
-            record.update(zip(cols.names, _text_values(row, cols, event, zone), strict=True))
-            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+        if report.rows:
+            cols = _Columns(report.rows)
+            keys = [json.dumps(name, ensure_ascii=False) + ": " for name in cols.names]
+            keys = ['{"type": "row", ' + keys[0], *(", " + key for key in keys[1:])]
+            _write_lines(fh, report, cols, _JsonCodec(), keys, "}\n")
 
 
 def _write_xlsx(report: Report, path: Path) -> None:
@@ -533,7 +819,7 @@ def _put_text(ws: Any, r: int, c: int, text: str, fmt: _Formats, cell_format: An
 def _put_value(ws: Any, r: int, c: int, value: Any, fmt: _Formats) -> None:
     if isinstance(value, bool):
         _put_text(ws, r, c, _as_text(value), fmt)
-    elif isinstance(value, int):
+    elif isinstance(value, int) and abs(value) <= _EXCEL_EXACT_INT:
         ws.write_number(r, c, value)
     elif value is not None:
         _put_text(ws, r, c, str(value), fmt)
@@ -620,7 +906,10 @@ def _xlsx_rows(wb: Any, fmt: _Formats, report: Report) -> None:
             elif isinstance(value, bool):
                 _put_text(ws, r, c, _as_text(value), fmt)
             elif isinstance(value, int):
-                write_number(r, c, value)
+                if abs(value) <= _EXCEL_EXACT_INT:
+                    write_number(r, c, value)
+                else:
+                    ws.write_string(r, c, str(value))
             elif value:
                 _put_text(ws, r, c, value, fmt)
 

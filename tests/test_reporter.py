@@ -7,8 +7,10 @@ import json
 import os
 import re
 import zipfile
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -23,7 +25,11 @@ from importer.reporter import (
     ROW_COLUMNS,
     Report,
     RunSummary,
+    _Columns,
+    _text_values,
+    _zone,
     build_report,
+    choose_format,
     default_report_path,
     exit_code_for,
     fix_for,
@@ -521,3 +527,152 @@ def test_render_terminal_all_good(tmp_path: Path) -> None:
     assert "dry run" in text and "Needs attention" not in text
     assert re.search(r"planned\s+1$", text, re.M)
     assert all(len(line) <= 60 for line in text.splitlines())
+
+
+# --------------------------------------------------------------------------- large reports
+
+
+def _expected_cells(report: Report) -> tuple[tuple[str, ...], list[list[Any]]]:
+    """The row-by-row definition of the Rows columns (what the workbook writes), as the oracle."""
+    cols = _Columns(report.rows)
+    zone = _zone(report.summary.timezone)
+    return cols.names, [_text_values(row, cols, report.summary.event, zone) for row in report.rows]
+
+
+def _csv_expected(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    text = "yes" if value is True else "no" if value is False else "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r", "'") else text
+
+
+def _check_csv_and_json(tmp_path: Path, report: Report) -> None:
+    names, expected = _expected_cells(report)
+    with write_report(report, tmp_path / "big.csv").open(encoding="utf-8-sig", newline="") as fh:
+        records = list(csv.reader(fh))
+    assert tuple(records[0]) == names
+    assert records[1:] == [[_csv_expected(v) for v in values] for values in expected]
+    lines = write_report(report, tmp_path / "big.json").read_text(encoding="utf-8").split("\n")
+    assert lines[-1] == "" and len(lines) == len(report.rows) + 2
+    for line, values in zip(lines[1:-1], expected, strict=True):
+        assert line == json.dumps({"type": "row", **dict(zip(names, values, strict=True))}, ensure_ascii=False)
+
+
+def _many_rows(n: int) -> list[Row]:
+    out = []
+    for i in range(n):
+        extra: tuple[tuple[str, str], ...] = (("first_name", f"First{i}"), ("last_name", f"Last {i}"))
+        if i % 97 == 0:
+            extra = (("name", f"N%s {i}"),)
+        elif i % 89 == 0:
+            extra = ()
+        out.append(
+            Row(
+                RowRef("big.csv", i + 2),
+                email=f"user{i}@example.com" if i % 13 else None,
+                vid=1000 + i if i % 3 else None,
+                state=State.ATTEND if i % 5 else State.REGISTER,
+                when_ms=T0 + (i % 600) * 1000 + (250 if i % 7 == 0 else 0) if i % 11 else None,
+                time_source="file" if i % 11 else "event_start",
+                outcome=Outcome.PLANNED if i % 17 else Outcome.REJECTED,
+                reason=Reason.DRY_RUN if i % 17 else Reason.CONTACT_NOT_FOUND,
+                message=f"Would be recorded at {i % 600}." if i % 17 else "No contact, add it, then retry.",
+                merged_into=RowRef("big.csv", 2) if i % 101 == 0 else None,
+                batch_id=f"b{i // 100}",
+                created_contact=i % 19 == 0,
+                extra=extra,
+            )
+        )
+    return out
+
+
+def test_large_csv_and_json_match_the_row_by_row_definition(tmp_path: Path) -> None:
+    """The column-wise writers (fast path for big files) say exactly what the workbook says, row by row."""
+    report = build_report(_many_rows(3000), make_summary(timezone="America/New_York"))
+    _check_csv_and_json(tmp_path, report)
+
+
+def test_large_clean_columns_and_one_risky_cell(tmp_path: Path) -> None:
+    rows = [replace(r, extra=(("first_name", f"F{r.ref.row}"),)) for r in _many_rows(500)]
+    rows[250] = replace(rows[250], email="=cmd|'/c calc'!A1", extra=(("first_name", '-2+3,"x"'),))
+    report = build_report(rows, make_summary(timezone=None))
+    _check_csv_and_json(tmp_path, report)
+    text = (tmp_path / "big.csv").read_text(encoding="utf-8-sig")
+    assert "'=cmd|'/c calc'!A1" in text and '"\'-2+3,""x"""' in text
+
+
+text_or_none = st.one_of(st.none(), text_cells)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    cells=st.lists(
+        st.tuples(text_or_none, text_cells, text_cells, st.booleans(), st.sampled_from([None, T0, T0 + 5, -1001])),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_any_rows_match_the_row_by_row_definition(
+    tmp_path_factory: pytest.TempPathFactory, cells: list[tuple[str | None, str, str, bool, int | None]]
+) -> None:
+    rows = [
+        Row(
+            RowRef(name or "f.csv", i + 2),
+            email=email,
+            message=message,
+            when_ms=when,
+            time_source="file" if when else "event_start",
+            created_contact=flag,
+            outcome=Outcome.FAILED,
+            reason=message,
+            extra=((name, message),) if name else (),
+        )
+        for i, (email, name, message, flag, when) in enumerate(cells)
+    ]
+    _check_csv_and_json(tmp_path_factory.mktemp("any"), build_report(rows, make_summary(timezone="Asia/Kolkata")))
+
+
+def test_single_row_of_constants(tmp_path: Path) -> None:
+    row = Row(RowRef("a%s.csv", 2), email="a@b.co", outcome=Outcome.RECORDED, vid=7, extra=(("x%", "%d"),))
+    _check_csv_and_json(tmp_path, build_report([row, row], make_summary()))
+
+
+# --------------------------------------------------------------------------- choosing the format
+
+
+def test_choose_format_switches_big_default_workbooks_to_csv(tmp_path: Path) -> None:
+    default = tmp_path / "attendees.reconciliation.xlsx"
+    path, note = choose_format(default, 1_000_000, explicit=False)
+    assert path == tmp_path / "attendees.reconciliation.csv"
+    assert note is not None
+    assert "1,000,000 rows" in note and "CSV" in note and "Excel" in note
+    assert "--report attendees.reconciliation.xlsx" in note
+
+
+@pytest.mark.parametrize(
+    ("name", "rows", "explicit"),
+    [
+        ("r.xlsx", 1_000_000, True),  # the user asked for a workbook
+        ("r.xlsx", 200_000, False),  # at the limit
+        ("r.csv", 1_000_000, False),
+        ("r.json", 1_000_000, False),
+    ],
+)
+def test_choose_format_keeps_other_paths(tmp_path: Path, name: str, rows: int, explicit: bool) -> None:
+    assert choose_format(tmp_path / name, rows, explicit) == (tmp_path / name, None)
+
+
+def test_choose_format_just_above_the_limit() -> None:
+    path, note = choose_format(Path("out/R.XLSX"), 200_001, explicit=False)
+    assert path == Path("out/R.csv") and note is not None and "200,001 rows" in note
+
+
+@pytest.mark.parametrize("suffix", ["xlsx", "csv", "json"])
+def test_contact_ids_beyond_double_precision_survive(tmp_path: Path, suffix: str) -> None:
+    """Excel keeps numbers as doubles: a vid above 2**53 must be written as text, not rounded."""
+    vids = [2**53, 2**53 + 1, 2**63 - 1]
+    rows = [
+        Row(RowRef("a.csv", i + 2), email=f"u{i}@x.co", vid=v, outcome=Outcome.RECORDED) for i, v in enumerate(vids)
+    ]
+    _, back = read_report(write_report(build_report(rows, make_summary()), tmp_path / f"r.{suffix}"))
+    assert [r["vid"] for r in back] == [str(v) for v in vids]
