@@ -1026,7 +1026,7 @@ def map_sheet(sheet: SheetLike, opts: MapOptions) -> MappedFile:
         encoding=sheet.encoding,
         delimiter=sheet.delimiter,
         sheet=sheet.sheet_name,
-        header_row=int(sheet.row_numbers[blocks[0].header_pos]),
+        header_row=int(sheet.row_numbers[main.header_pos]),
         date_order=date_order,
         timezone=opts.timezone,
         columns=columns,

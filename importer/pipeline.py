@@ -619,6 +619,7 @@ def summary_line(result: RunResult, exit_code: int | None = None) -> str:
             "resumed": result.resumed,
             "stopped": result.stopped.reason if result.stopped else None,
             "verified": None if result.verification is None else result.verification.exit_code == 0,
+            "files": [{"file": f.file, "profile": f.profile, "rows": f.data_rows} for f in result.report.summary.files],
         },
         sort_keys=True,
     )

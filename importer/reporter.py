@@ -71,7 +71,7 @@ SHEETS: tuple[str, ...] = ("Summary", "Rows", "Errors")
 #: What each exit code tells the user (shown in the Summary and the terminal).
 EXIT_MEANINGS: Mapping[int, str] = {
     0: "Every row was recorded, merged, skipped or planned.",
-    1: "Some rows were rejected or failed: see the Errors sheet for what to do.",
+    1: "Some rows were rejected or failed: the report says what to do for each.",
     2: "Nothing was sent: fix the input, configuration or command.",
     3: "The run stopped early: run the same command again to resume.",
 }
@@ -953,6 +953,8 @@ def render_terminal(report: Report, *, width: int = 80) -> str:
     if s.dry_run:
         title += " - dry run, nothing was sent"
     lines = [title]
+    for info in s.files:
+        lines.append(f"  {info.file}: {info.profile}" + (f", {info.data_rows:,} rows" if info.data_rows else ""))
     label_w = max(len(k) for k in report.counts) + 2
     for outcome, n in report.counts.items():
         lines.append(f"  {outcome:<{label_w}}{n:>9,}")
@@ -977,7 +979,7 @@ def render_terminal(report: Report, *, width: int = 80) -> str:
                 break_on_hyphens=False,
             )
         if len(problems) > 3:
-            lines.append("  More reasons are listed in the report's Errors sheet.")
+            lines.append("  More reasons are listed in the report.")
     lines.append(EXIT_MEANINGS.get(s.exit_code, f"Exit code {s.exit_code}."))
     return "\n".join(line if len(line) <= width else textwrap.shorten(line, width) for line in lines)
 

@@ -228,14 +228,7 @@ def test_preview_of_each_sample(p: Preview, capsys: pytest.CaptureFixture[str]) 
 @pytest.mark.parametrize(
     ("sample", "timezone", "header_row"),
     [
-        pytest.param(
-            "zoom_attendee_report.csv", "America/New_York", 12,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="mapper.map_sheet reports the first section's header (row 6, Host Details), not the "
-                "attendee table's header (row 12) that the column mapping comes from",
-            ),
-        ),
+        ("zoom_attendee_report.csv", "America/New_York", 12),
         ("zoom_registration_report.csv", "America/New_York", 6),
         ("teams_attendance.csv", "America/Chicago", 10),
         ("goto_webinar_attendees.xlsx", "America/New_York", 9),
