@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from itertools import groupby
 
 from .models import STATE_RANK, Batch, Outcome, Participation, Reason, Row, RowRef, State
 
@@ -20,11 +19,6 @@ class MergeResult:
 
     participations: tuple[Participation, ...]
     rows: tuple[Row, ...]
-
-
-def _contact_key(row: Row) -> int | str | None:
-    """Rows of one contact share this key: the vid when known, else the (normalised) email."""
-    return row.vid if row.vid is not None else row.email
 
 
 def _preference(row: Row) -> tuple[int, int, str, int]:
@@ -41,20 +35,23 @@ def merge(rows: Sequence[Row], event_id: str) -> MergeResult:
 
     Every sendable row must have a state, a time and a vid or an email.
     """
-    groups: dict[int | str | None, list[Row]] = {}
+    # A contact's first row is stored bare and becomes a list only when a second one appears:
+    # most contacts have one row, and a million small lists cost time and memory.
+    groups: dict[int | str | None, Row | list[Row]] = {}
     for row in rows:
         if row.outcome is None:
-            key = _contact_key(row)
-            members = groups.get(key)
-            if members is None:
-                groups[key] = [row]
+            key = row.vid if row.vid is not None else row.email
+            seen = groups.get(key)
+            if seen is None:
+                groups[key] = row
+            elif isinstance(seen, list):
+                seen.append(row)
             else:
-                members.append(row)
+                groups[key] = [seen, row]
     replaced: dict[RowRef, Row] = {}
     participations: list[Participation] = []
-    for members in groups.values():
-        if len(members) > 1:
-            members.sort(key=_preference)
+    for group in groups.values():
+        members = sorted(group, key=_preference) if isinstance(group, list) else [group]
         winner = members[0]
         assert winner.state is not None and winner.when_ms is not None
         participations.append(
@@ -64,7 +61,7 @@ def merge(rows: Sequence[Row], event_id: str) -> MergeResult:
                 vid=winner.vid,
                 email=winner.email,
                 when_ms=winner.when_ms,
-                rows=tuple(m.ref for m in members) if len(members) > 1 else (winner.ref,),
+                rows=tuple(m.ref for m in members),
             )
         )
         if len(members) == 1:
@@ -89,21 +86,26 @@ def _batch_id(state: State, by_email: bool, index: int, items: Sequence[Particip
     return f"{state.value}{'-email' if by_email else ''}-{index:04d}-{digest}"
 
 
+def _vid_order(p: Participation) -> int:
+    return p.vid or 0
+
+
+def _email_order(p: Participation) -> str:
+    return p.email or ""
+
+
 def chunk(participations: Iterable[Participation], batch_size: int) -> list[Batch]:
     """Cut participations into batches of at most ``batch_size``, one event, state and endpoint
     per batch.  Batches are full except the last of each group; order is deterministic."""
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
 
-    def group_key(p: Participation) -> tuple[str, int, bool]:
-        return (p.event_id, STATE_RANK[p.state], p.vid is None)
-
-    def item_key(p: Participation) -> tuple[str, int, bool, int, str]:
-        return (*group_key(p), p.vid or 0, p.email or "")
-
+    groups: dict[tuple[str, int, bool], list[Participation]] = {}
+    for p in participations:
+        groups.setdefault((p.event_id, STATE_RANK[p.state], p.vid is None), []).append(p)
     batches: list[Batch] = []
-    for (event_id, _, by_email), group in groupby(sorted(participations, key=item_key), key=group_key):
-        items = list(group)
+    for (event_id, _, by_email), members in sorted(groups.items()):
+        items = sorted(members, key=_email_order) if by_email else sorted(members, key=_vid_order)
         state = items[0].state
         for index, start in enumerate(range(0, len(items), batch_size)):
             part = tuple(items[start : start + batch_size])

@@ -9,11 +9,9 @@ settled ``Row`` with a reason and a message, never an exception.  Only problems 
 
 from __future__ import annotations
 
-import gc
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -23,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .bulk import no_gc
 from .errors import InputError
 from .models import FileInfo, Outcome, Reason, Row, RowRef, State
 from .profiles import Profile, by_name, detect
@@ -105,18 +104,6 @@ def _objects(arr: pa.Array) -> np.ndarray:
 
 def _to_numpy_bool(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return np.asarray(arr.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
-
-
-@contextmanager
-def _no_gc() -> Iterator[None]:
-    """Building a million small frozen objects triggers endless useless GC passes; pause it."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 # --- emails -------------------------------------------------------------------------------------
@@ -217,26 +204,31 @@ def _emails(values: pd.Series) -> _Emails:
 
 # --- contact ids --------------------------------------------------------------------------------
 
-_VID_RE = re.compile(r"(\d+)(?:\.0+)?")
-
 
 def _vids(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Contact ids as ints (None when empty or bad), a mask of cells that are not a valid id, and
-    a mask of rows without a usable id."""
-    codes, uniq = pd.factorize(values)
-    parsed: list[int | None] = []
-    bad: list[bool] = []
-    for text in uniq:
-        t = str(text).strip()
-        m = _VID_RE.fullmatch(t)
-        v = int(m.group(1)) if m else 0
-        ok = m is not None and 0 < v <= MAX_VID
-        parsed.append(v if ok else None)
-        bad.append(bool(t) and not ok)
-    vid = np.empty(len(parsed), dtype=object)
-    vid[:] = parsed
-    none = np.asarray([v is None for v in parsed], dtype=bool)
-    return vid[codes], np.asarray(bad, dtype=bool)[codes], none[codes]
+    a mask of rows without a usable id.  Column-wise on the distinct values (Arrow compute), since
+    a contacts export can hold a million distinct ids."""
+    codes, uniq = _factorize(values)
+    text = pc.utf8_trim_whitespace(uniq)
+    shaped = _to_numpy_bool(pc.match_substring_regex(text, r"^\d+(\.0+)?$"))
+    digits = pc.replace_substring_regex(text, r"\.0+$", "")
+    digits = pc.replace_substring_regex(digits, r"^0+(\d)", r"\1")
+    length = np.asarray(pc.utf8_length(digits).to_numpy(zero_copy_only=False))
+    fits = shaped & (
+        (length < 19)
+        | ((length == 19) & (np.asarray(digits.to_numpy(zero_copy_only=False), dtype=object) <= str(MAX_VID)))
+    )
+    parsed = np.zeros(len(uniq), dtype=np.int64)
+    if fits.any():
+        parsed[fits] = pc.cast(pc.filter(digits, pa.array(fits)), pa.int64()).to_numpy(zero_copy_only=False)
+    ok = fits & (parsed > 0)
+    empty = np.asarray(pc.equal(pc.utf8_length(text), 0).to_numpy(zero_copy_only=False), dtype=bool)
+    vid = np.full(len(uniq), None, dtype=object)
+    vid[ok] = parsed[ok].tolist()
+    none = ~ok
+    bad = ~empty & ~ok
+    return vid[codes], bad[codes], none[codes]
 
 
 # --- times --------------------------------------------------------------------------------------
@@ -999,7 +991,7 @@ def map_sheet(sheet: SheetLike, opts: MapOptions) -> MappedFile:
         email = email.copy()
         email[emails.invalid] = [shown[int(c)] for c in bad_codes]
     file = sheet.file
-    with _no_gc():
+    with no_gc():
         refs = list(map(RowRef, repeat(file), row_numbers.tolist()))
         rows = list(
             map(
@@ -1046,13 +1038,11 @@ def _name_of(text: Mapping[str, pd.Series], i: int) -> str:
     return full
 
 
-def _pairs(values: pd.Series, key: str) -> np.ndarray:
+def _pairs(values: pd.Series, key: str) -> list[tuple[str, str]]:
     """Per row the ``(key, value)`` pair; rows with the same value share one tuple (memory)."""
-    codes, uniq = pd.factorize(values)
-    table = np.empty(len(uniq), dtype=object)
-    for j, u in enumerate(uniq):
-        table[j] = (key, str(u))
-    return table[np.asarray(codes)]
+    codes, uniq = _factorize(values)
+    table = [(key, "" if u is None else u) for u in uniq.to_pylist()]
+    return [table[c] for c in codes.tolist()]
 
 
 def _extras(
@@ -1069,13 +1059,12 @@ def _extras(
     if "first_name" in text or "last_name" in text:
         blank = pd.Series([""] * n, dtype="str")
         first, last = text.get("first_name", blank), text.get("last_name", blank)
-        out = list(zip(_pairs(first, "first_name").tolist(), _pairs(last, "last_name").tolist(), strict=True))
+        out = list(zip(_pairs(first, "first_name"), _pairs(last, "last_name"), strict=True))
         for i in np.flatnonzero(((first == "") & (last == "")).to_numpy(dtype=bool)):
             nm = str(named.iloc[i]) if named is not None else ""
             out[i] = (("name", nm),) if nm else ()
     elif named is not None:
-        pairs = _pairs(named, "name")
-        out = [(pair,) for pair in pairs.tolist()]
+        out = [(pair,) for pair in _pairs(named, "name")]
         for i in np.flatnonzero((named == "").to_numpy(dtype=bool)):
             out[i] = ()
     else:

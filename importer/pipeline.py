@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 
 from . import chunker, sender
+from .bulk import no_gc
 from .config import Config
 from .errors import InputError, RetryableError, StopRun
 from .hubspot import HubSpot
@@ -483,10 +484,11 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
                     else:
                         rows = fill_times(rows, event)
                         rows = resolve(rows, cfg=cfg, client=client, journal=journal, contacts=contacts, log=svc.log)
-                        merged = chunker.merge(rows, cfg.event_id)
-                        done = set() if cfg.force else journal.already_recorded(cfg.event_id, merged.participations)
-                        rows, parts = skip_recorded(merged.rows, merged.participations, done)
-                        batches = chunker.chunk(parts, cfg.effective_batch_size)
+                        with no_gc():
+                            merged = chunker.merge(rows, cfg.event_id)
+                            done = set() if cfg.force else journal.already_recorded(cfg.event_id, merged.participations)
+                            rows, parts = skip_recorded(merged.rows, merged.participations, done)
+                            batches = chunker.chunk(parts, cfg.effective_batch_size)
                         if not cfg.dry_run:
                             run_id = journal.begin(key, {"event_id": cfg.event_id, "files": [f.file for f in files]})
                             journal.save_plan(run_id, rows, batches)
@@ -509,7 +511,8 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
                     stopped = exc
                 except sender.Interrupted:
                     stopped = sender._interrupted()
-                rows = settle(rows, batches, outcomes, dry_run=cfg.dry_run, stopped=stopped)
+                with no_gc():
+                    rows = settle(rows, batches, outcomes, dry_run=cfg.dry_run, stopped=stopped)
                 if cfg.verify and not cfg.dry_run and not stopped:
                     verification = check_recorded(client, cfg.event_id, _recorded_from_rows(rows), counters_before)
                     svc.log(verification.text)
@@ -532,8 +535,9 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
                 report_path=str(report_path),
                 notes=(*_notes(stopped, resumed), *([size_note] if size_note else [])),
             )
-            report = build_report(_in_input_order(rows, files), summary)
-            written = write_report(report, report_path, cfg.report_format)
+            with no_gc():
+                report = build_report(_in_input_order(rows, files), summary)
+                written = write_report(report, report_path, cfg.report_format)
             if run_id and not stopped:
                 journal.finish(run_id, exit_code, str(written))
         if box is not None:

@@ -8,7 +8,6 @@ read any of the three formats back with ``read_report``, so column names are a c
 from __future__ import annotations
 
 import csv
-import gc
 import json
 import os
 import tempfile
@@ -17,7 +16,6 @@ import zipfile
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from functools import partial
@@ -28,6 +26,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .bulk import no_gc
 from .config import REPORT_FORMATS
 from .errors import ImporterError, InputError
 from .models import EventInfo, FileInfo, Outcome, Reason, Row, RunStats
@@ -529,18 +528,6 @@ class _TimeText:
         return f"{base[:19]}.{frac:03d}{base[19:]}" if frac else base
 
 
-@contextmanager
-def _no_gc() -> Iterator[None]:
-    """Building millions of cells would start many full collections that find nothing to free."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 #: How a column's raw values become cells: TEXT (None reads ''), INT (always a number),
 #: VID (a number or None), FLAG (a boolean, yes/no), UTC / LOCAL (epoch ms or None, written as ISO text).
 _TEXT, _INT, _VID, _FLAG, _UTC, _LOCAL = "text", "int", "vid", "flag", "utc", "local"
@@ -747,7 +734,7 @@ def _write_lines(fh: Any, report: Report, cols: _Columns, codec: _Codec, keys: S
 
 
 def _write_csv(report: Report, path: Path) -> None:
-    with path.open("w", encoding="utf-8", newline="") as fh, _no_gc():
+    with path.open("w", encoding="utf-8", newline="") as fh, no_gc():
         fh.write("\ufeff")
         cols = _Columns(report.rows)
         csv.writer(fh).writerow(cols.names)
@@ -756,7 +743,7 @@ def _write_csv(report: Report, path: Path) -> None:
 
 
 def _write_json(report: Report, path: Path) -> None:
-    with path.open("w", encoding="utf-8", newline="\n") as fh, _no_gc():
+    with path.open("w", encoding="utf-8", newline="\n") as fh, no_gc():
         head: dict[str, Any] = {"type": "summary"}
         head.update((key, value) for key, _, value in summary_fields(report) if key)
         fh.write(json.dumps(head, ensure_ascii=False) + "\n")
