@@ -12,6 +12,7 @@ import hashlib
 import json
 import shutil
 import signal
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -390,22 +391,26 @@ def interruptible() -> Iterator[None]:
 
 
 @contextmanager
-def connection(cfg: Config, emails: Sequence[str]) -> Iterator[tuple[Config, Any]]:
-    """With --sandbox, a HubSpot sandbox on 127.0.0.1 for this run, knowing every input email;
-    otherwise the configured portal."""
+def connection(cfg: Config, rows: Sequence[Row]) -> Iterator[tuple[Config, Any]]:
+    """With --sandbox, a HubSpot sandbox on 127.0.0.1 for this run that knows every contact of the
+    input (each email, and each contact id the file gives, with its email when it has one);
+    otherwise the configured portal.
+
+    The sandbox forgets everything when the run ends, so its run also gets a journal of its own
+    that goes with it: a ledger that outlived the sandbox would claim rows were already recorded.
+    """
     if not cfg.sandbox:
         yield cfg, None
         return
     from .sandbox import DEFAULT_TOKEN, Sandbox
 
-    box = Sandbox()
+    known = {(r.email or f"contact-{r.vid}@sandbox.example"): r.vid for r in rows if r.vid is not None}
+    box = Sandbox(contacts=known)
     box.start()
     try:
-        box.add_contacts(emails)
-        yield (
-            replace(cfg, base_url=box.base_url, token=DEFAULT_TOKEN, state_dir=str(Path(cfg.state_dir) / "sandbox")),
-            box,
-        )
+        with tempfile.TemporaryDirectory(prefix="importer-sandbox-") as journal_dir:
+            box.add_contacts(sorted({r.email for r in rows if r.email and r.outcome is None} - set(known)))
+            yield replace(cfg, base_url=box.base_url, token=DEFAULT_TOKEN, state_dir=journal_dir), box
     finally:
         box.stop()
 
@@ -451,7 +456,6 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
     report_path, size_note = choose_format(report_path, len(rows), explicit=bool(cfg.report or cfg.report_format))
     if size_note:
         svc.log(size_note)
-    emails = sorted({r.email for r in rows if r.email}) if cfg.sandbox else []
     stopped: StopRun | None = None
     resumed = False
     run_id = ""
@@ -463,7 +467,8 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
     counters_before: dict[str, int] | None = None
     batches: list[Batch] = []
     outcomes: dict[str, BatchOutcome] = {}
-    with interruptible(), connection(cfg, emails) as (cfg, box):
+    home = Path(cfg.state_dir)
+    with interruptible(), connection(cfg, rows) as (cfg, box):
         with Journal.open(cfg.state_dir, clock=time.time) as journal:
             key = Journal.run_key(cfg.event_id, [(p.name, _sha256(p)) for p in paths], _options_fingerprint(cfg))
             with HubSpot(cfg, transport=svc.transport, clock=svc.clock, sleep=svc.sleep, log=svc.log) as client:
@@ -542,7 +547,8 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
                 journal.finish(run_id, exit_code, str(written))
         if box is not None:
             sandbox_rows = tuple(box.participations(cfg.event_id))
-            sandbox_dump = Path(cfg.state_dir) / "hubspot-sandbox-state.json"
+            sandbox_dump = home / "sandbox-hubspot-state.json"
+            home.mkdir(parents=True, exist_ok=True)
             sandbox_dump.write_text(json.dumps(box.state(), indent=1, sort_keys=True, default=str), encoding="utf-8")
     if not stopped and cfg.done_dir and not cfg.dry_run:
         _move_done(paths, Path(cfg.done_dir))

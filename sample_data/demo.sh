@@ -11,7 +11,7 @@ run() {
     file=$1; shift
     echo "== $file"
     "$importer" run "$here/$file" --event 1001 --sandbox --state-dir demo-reports/.state \
-        --report "demo-reports/${file%.*}.reconciliation.xlsx" "$@"
+        --report "demo-reports/$(echo "$file" | tr . _).reconciliation.xlsx" "$@"
     code=$?
     echo "   exit code $code"
     [ "$code" -gt 1 ] && status=$code
@@ -23,9 +23,9 @@ run goto_webinar_attendees.xlsx --timezone America/New_York
 run eventbrite_orders.csv --timezone America/Los_Angeles
 run luma_guests.csv
 run generic_attendees.csv --timezone America/New_York
-run generic_attendees.xlsx --timezone America/New_York --force
+run generic_attendees.xlsx --timezone America/New_York
 run deutsch_teilnehmer.csv --timezone Europe/Berlin
-run generic_attendees.csv --timezone America/New_York --contacts "$here/hubspot_contacts_export.csv" --force \
+run generic_attendees.csv --timezone America/New_York --contacts "$here/hubspot_contacts_export.csv" \
     --report demo-reports/generic_with_contacts.reconciliation.xlsx
 echo "Reports: $(pwd)/demo-reports/ (exit code 1 above means some rows were rejected, as the samples intend)"
 exit $status

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -229,3 +230,21 @@ def test_bad_files_exit_2_with_one_sentence(
     assert code == 2
     assert name in err and words in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_sandbox_run_needs_no_account_and_repeats_identically(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    src = tmp_path / "attendees.csv"
+    src.write_text(GENERIC, encoding="utf-8")
+    args = ["run", str(src), "--event", "1001", "--timezone", "America/New_York", "--sandbox"]
+    for _ in range(2):  # the sandbox forgets everything, so the second run must not claim "already recorded"
+        assert main(args, environ={}) == 1  # the bad email is still rejected
+        rows = rows_of(tmp_path / "attendees.reconciliation.xlsx")
+        outcomes = sorted(str(r["outcome"]) for r in rows.values())
+        assert outcomes == ["merged", "recorded", "recorded", "recorded", "recorded", "recorded", "rejected"]
+        dump = json.loads((tmp_path / ".importer" / "sandbox-hubspot-state.json").read_text())
+        assert len(dump["participations"]["1001"]) == 5
+    err = capsys.readouterr().err
+    assert "sandbox-hubspot-state.json" in err
