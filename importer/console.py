@@ -33,7 +33,7 @@ class Console:
         self._file = _open_log(log_file) if log_file else None
         self._tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self._bar_shown = False
-        self._start = time.monotonic()
+        self._first: tuple[float, int] | None = None
 
     def log(self, message: str) -> None:
         with self._lock:
@@ -49,25 +49,33 @@ class Console:
             self.stream.write(f"importer: {message}\n")
             self.stream.flush()
 
-    def progress(self, done: int, total: int) -> None:
-        """Batches answered so far; a bar with rate and ETA on a terminal, a line every 10% otherwise."""
+    def progress(self, done: int, total: int, rows: int = 0, rows_total: int = 0) -> None:
+        """Batches (and contacts) answered so far; a bar with rate and ETA on a terminal, a line
+        every 10% otherwise.  Rate and ETA count from the first answer of this run, so a resumed
+        run's earlier batches do not inflate them."""
         if self.quiet or total <= 0:
             return
-        elapsed = max(time.monotonic() - self._start, 1e-6)
-        rate = done / elapsed
+        now = time.monotonic()
+        if self._first is None:
+            self._first = (now, done - 1)
+        elapsed = max(now - self._first[0], 1e-6)
+        rate = (done - self._first[1]) / elapsed
         eta = (total - done) / rate if rate > 0 else 0.0
+        contacts = f"  {rows:,}/{rows_total:,} contacts" if rows_total else ""
         with self._lock:
             if self._tty:
                 width = 30
                 filled = int(width * done / total)
                 bar = "#" * filled + "-" * (width - filled)
-                self.stream.write(f"\r\x1b[2K[{bar}] {done}/{total} batches  {rate:.1f}/s  ETA {eta:.0f}s")
+                self.stream.write(
+                    f"\r\x1b[2K[{bar}] {done}/{total} batches{contacts}  {rate:.1f} batches/s  ETA {eta:.0f}s"
+                )
                 self.stream.flush()
                 self._bar_shown = done < total
                 if done >= total:
                     self.stream.write("\n")
             elif done == total or done % max(1, total // 10) == 0:
-                self.stream.write(f"importer: {done}/{total} batches answered ({rate:.1f}/s)\n")
+                self.stream.write(f"importer: {done}/{total} batches answered{contacts} ({rate:.1f}/s)\n")
                 self.stream.flush()
 
     def close(self) -> None:

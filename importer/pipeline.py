@@ -74,7 +74,7 @@ class Services:
     sleep: Callable[[float], None] = time.sleep
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     log: Callable[[str], None] = _quiet
-    progress: Callable[[int, int], None] | None = None
+    progress: Callable[[int, int, int, int], None] | None = None
     cwd: Path = field(default_factory=Path.cwd)
 
 
@@ -499,15 +499,7 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
                             journal.save_plan(run_id, rows, batches)
                     if not cfg.dry_run:
                         todo = [b for b in batches if b.id not in outcomes]
-                        total = len(batches)
-                        answered = [len(outcomes)]
-
-                        def on_outcome(batch: Batch, outcome: BatchOutcome) -> None:
-                            journal.record_outcome(run_id, outcome, batch)
-                            answered[0] += 1
-                            if svc.progress:
-                                svc.progress(answered[0], total)
-
+                        on_outcome = _recorder(journal, run_id, batches, outcomes, svc.progress)
                         svc.log(f"sending {len(todo)} batches ({sum(len(b.items) for b in todo)} contacts)")
                         result = sender.send(client, todo, concurrency=cfg.concurrency, on_outcome=on_outcome)
                         outcomes.update(result.outcomes)
@@ -563,6 +555,27 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
         sandbox_dump=sandbox_dump,
         verification=verification,
     )
+
+
+def _recorder(
+    journal: Journal,
+    run_id: str,
+    batches: Sequence[Batch],
+    outcomes: dict[str, BatchOutcome],
+    progress: Callable[[int, int, int, int], None] | None,
+) -> Callable[[Batch, BatchOutcome], None]:
+    """The sender's callback: commit each answer to the journal at once, then report progress."""
+    total, contacts = len(batches), sum(len(b.items) for b in batches)
+    done = [len(outcomes), sum(len(b.items) for b in batches if b.id in outcomes)]
+
+    def on_outcome(batch: Batch, outcome: BatchOutcome) -> None:
+        journal.record_outcome(run_id, outcome, batch)
+        done[0] += 1
+        done[1] += len(batch.items)
+        if progress is not None:
+            progress(done[0], total, done[1], contacts)
+
+    return on_outcome
 
 
 def _drop_recorded_elsewhere(
@@ -843,7 +856,7 @@ def retry(cfg: Config, report_path: Path, svc: Services | None = None) -> RunRes
                     client,
                     batches,
                     concurrency=cfg.concurrency,
-                    on_outcome=lambda b, o: journal.record_outcome(run_id, o, b),
+                    on_outcome=_recorder(journal, run_id, batches, {}, svc.progress),
                 )
                 outcomes, stopped = result.outcomes, result.stopped
             except StopRun as exc:

@@ -301,7 +301,7 @@ def test_token_revoked_mid_run_stops_with_exit_3_and_a_new_token_resumes(tmp_pat
         sb.add_contacts(emails())
         cfg = make_config(tmp_path, sb, src, token=old)
 
-        def revoke_after_first(done: int, total: int) -> None:
+        def revoke_after_first(done: int, total: int, *contacts: int) -> None:
             if done == 1:
                 sb.revoke(old)
 
