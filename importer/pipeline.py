@@ -479,21 +479,10 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
                     previous = None if cfg.dry_run else journal.find_unfinished(key)
                     if previous:
                         run_id, resumed = previous, True
-                        rows, batches = journal.load_plan(run_id)
-                        planned = {p.rows[0] for b in batches for p in b.items}
-                        rows = [_unsettle(r) if r.ref in planned else r for r in rows]
-                        outcomes = journal.outcomes(run_id)
-                        if not cfg.force:
-                            rows, batches = _drop_recorded_elsewhere(rows, batches, outcomes, journal, cfg.event_id)
+                        rows, batches, outcomes = resume_plan(journal, run_id, cfg)
                         svc.log(f"resuming run {run_id}: {len(outcomes)} of {len(batches)} batches already answered")
                     else:
-                        rows = fill_times(rows, event)
-                        rows = resolve(rows, cfg=cfg, client=client, journal=journal, contacts=contacts, log=svc.log)
-                        with no_gc():
-                            merged = chunker.merge(rows, cfg.event_id)
-                            done = set() if cfg.force else journal.already_recorded(cfg.event_id, merged.participations)
-                            rows, parts = skip_recorded(merged.rows, merged.participations, done)
-                            batches = chunker.chunk(parts, cfg.effective_batch_size)
+                        rows, batches = plan(rows, cfg, event, client, journal, contacts, svc.log)
                         if not cfg.dry_run:
                             run_id = journal.begin(key, {"event_id": cfg.event_id, "files": [f.file for f in files]})
                             journal.save_plan(run_id, rows, batches)
@@ -507,7 +496,7 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
                 except StopRun as exc:
                     stopped = exc
                 except sender.Interrupted:
-                    stopped = sender._interrupted()
+                    stopped = sender.interrupted()
                 with no_gc():
                     rows = settle(rows, batches, outcomes, dry_run=cfg.dry_run, stopped=stopped)
                 if cfg.verify and not cfg.dry_run and not stopped:
@@ -555,6 +544,37 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
         sandbox_dump=sandbox_dump,
         verification=verification,
     )
+
+
+def plan(
+    rows: Sequence[Row],
+    cfg: Config,
+    event: EventInfo,
+    client: HubSpot,
+    journal: Journal,
+    contacts: Any,
+    log: Callable[[str], None],
+) -> tuple[list[Row], list[Batch]]:
+    """A new run's plan: times filled, contacts resolved, one participation per contact, what the
+    ledger already holds left out, the rest cut into batches."""
+    rows = fill_times(rows, event)
+    rows = resolve(rows, cfg=cfg, client=client, journal=journal, contacts=contacts, log=log)
+    with no_gc():
+        merged = chunker.merge(rows, cfg.event_id)
+        done = set() if cfg.force else journal.already_recorded(cfg.event_id, merged.participations)
+        kept, parts = skip_recorded(merged.rows, merged.participations, done)
+        return kept, chunker.chunk(parts, cfg.effective_batch_size)
+
+
+def resume_plan(journal: Journal, run_id: str, cfg: Config) -> tuple[list[Row], list[Batch], dict[str, BatchOutcome]]:
+    """An interrupted run's plan and answers; planned rows get their outcome again from the answers."""
+    rows, batches = journal.load_plan(run_id)
+    planned = {p.rows[0] for b in batches for p in b.items}
+    rows = [_unsettle(r) if r.ref in planned else r for r in rows]
+    outcomes = journal.outcomes(run_id)
+    if not cfg.force:
+        rows, batches = _drop_recorded_elsewhere(rows, batches, outcomes, journal, cfg.event_id)
+    return rows, batches, outcomes
 
 
 def _recorder(
@@ -862,7 +882,7 @@ def retry(cfg: Config, report_path: Path, svc: Services | None = None) -> RunRes
             except StopRun as exc:
                 event, stopped = EventInfo(object_id=event_id), exc
             except sender.Interrupted:
-                event, stopped = EventInfo(object_id=event_id), sender._interrupted()
+                event, stopped = EventInfo(object_id=event_id), sender.interrupted()
             stats = client.stats
         retried = {r.ref: r for r in settle(retry_rows, batches, outcomes, dry_run=False, stopped=stopped)}
         final = [retried.get(r.ref, r) for r in rows]

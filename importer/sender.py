@@ -121,7 +121,7 @@ def send(
                     done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
                 except Interrupted:
                     stop_flag.set()
-                    stopped = stopped or _interrupted()
+                    stopped = stopped or interrupted()
                     continue
                 for future in done:
                     batch = in_flight.pop(future)
@@ -138,7 +138,7 @@ def send(
                 fill()
         except Interrupted:
             stop_flag.set()
-            stopped = stopped or _interrupted()
+            stopped = stopped or interrupted()
             for future in list(in_flight):
                 batch = in_flight.pop(future)
                 try:
@@ -154,7 +154,8 @@ class _NotStarted(Exception):
     """A queued batch that was never sent because the run is stopping."""
 
 
-def _interrupted() -> StopRun:
+def interrupted() -> StopRun:
+    """The stop an interrupt (Ctrl-C, SIGTERM) becomes: exit 3, and a re-run resumes."""
     return StopRun(
         "Interrupted: the batches in flight were finished and recorded.",
         reason=Reason.INTERRUPTED.value,
