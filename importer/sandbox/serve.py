@@ -47,8 +47,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--port", type=int, default=8765, help="port to listen on (0 picks a free one)")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="delay added to every answer")
-    parser.add_argument("--rate-limit", type=_rate_limit, default=(100, 10_000), metavar="MAX/INTERVAL_MS")
-    parser.add_argument("--daily-limit", type=int, default=250_000)
+    parser.add_argument(
+        "--rate-limit",
+        type=_rate_limit,
+        default=(100, 10_000),
+        metavar="MAX/INTERVAL_MS",
+        help="burst limit per token, e.g. 190/10000 for Pro/Enterprise (default 100/10000)",
+    )
+    parser.add_argument("--daily-limit", type=int, default=250_000, help="requests per day (default 250000)")
     parser.add_argument("--auto-contacts", action="store_true", help="every email looked up exists")
     parser.add_argument("--contacts-file", help="CSV of email,vid rows to preload")
     parser.add_argument("--token", default=DEFAULT_TOKEN, help="the token the sandbox accepts")
