@@ -51,31 +51,30 @@ class Console:
 
     def progress(self, done: int, total: int, rows: int = 0, rows_total: int = 0) -> None:
         """Batches (and contacts) answered so far; a bar with rate and ETA on a terminal, a line
-        every 10% otherwise.  Rate and ETA count from the first answer of this run, so a resumed
-        run's earlier batches do not inflate them."""
+        every 10% otherwise.  The first call is the baseline: rate and ETA count from it, so a
+        resumed run's earlier batches do not inflate them."""
         if self.quiet or total <= 0:
             return
         now = time.monotonic()
         if self._first is None:
-            self._first = (now, done - 1)
-        elapsed = max(now - self._first[0], 1e-6)
-        rate = (done - self._first[1]) / elapsed
-        eta = (total - done) / rate if rate > 0 else 0.0
+            self._first = (now, done)
+        answered, elapsed = done - self._first[1], now - self._first[0]
+        rate = answered / elapsed if answered > 0 and elapsed > 0 else 0.0
+        speed = f"{rate:.1f} batches/s  ETA {(total - done) / rate:.0f}s" if rate else "ETA --"
         contacts = f"  {rows:,}/{rows_total:,} contacts" if rows_total else ""
         with self._lock:
             if self._tty:
                 width = 30
                 filled = int(width * done / total)
                 bar = "#" * filled + "-" * (width - filled)
-                self.stream.write(
-                    f"\r\x1b[2K[{bar}] {done}/{total} batches{contacts}  {rate:.1f} batches/s  ETA {eta:.0f}s"
-                )
+                self.stream.write(f"\r\x1b[2K[{bar}] {done}/{total} batches{contacts}  {speed}")
                 self.stream.flush()
                 self._bar_shown = done < total
                 if done >= total:
                     self.stream.write("\n")
-            elif done == total or done % max(1, total // 10) == 0:
-                self.stream.write(f"importer: {done}/{total} batches answered{contacts} ({rate:.1f}/s)\n")
+            elif answered > 0 and (done == total or done % max(1, total // 10) == 0):
+                per_s = f" ({rate:.1f} batches/s)" if rate else ""
+                self.stream.write(f"importer: {done}/{total} batches answered{contacts}{per_s}\n")
                 self.stream.flush()
 
     def close(self) -> None:

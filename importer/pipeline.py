@@ -595,6 +595,8 @@ def _recorder(
         if progress is not None:
             progress(done[0], total, done[1], contacts)
 
+    if progress is not None:
+        progress(done[0], total, done[1], contacts)  # the baseline the rate and ETA count from
     return on_outcome
 
 
