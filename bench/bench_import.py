@@ -165,7 +165,7 @@ def main() -> int:
         print(f"limit {LIMIT_MAX} requests per {LIMIT_INTERVAL_S:.0f} s, latency {LATENCY_S * 1000:.0f} ms")
         send_part(rows, 8, work, "pool (concurrency 8)")
         send_part(rows, 8, work, "pool, warm cache", warm=True)
-        send_part(rows // 4, 1, work, "one at a time (baseline)")
+        send_part(rows, 1, work, "one at a time (baseline)")
         dry_run_part(100_000 if args.quick else 1_000_000, 20_000 if args.quick else 100_000, work)
     return 0
 
