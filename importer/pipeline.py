@@ -47,6 +47,7 @@ from .models import (
     State,
 )
 from .reporter import (
+    ROW_COLUMNS,
     Report,
     RunSummary,
     build_report,
@@ -788,12 +789,6 @@ def verify(cfg: Config, report_path: Path, svc: Services | None = None) -> Verif
         return check_recorded(client, event_id, _recorded_from_rows(rows))
 
 
-_KNOWN_COLUMNS = {
-    "source_file", "source_row", "email", "vid", "state", "interaction_time_utc", "outcome", "reason", "message",
-    "event_id", "interaction_time_local", "time_source", "merged_into", "batch_id", "correlation_id", "created_contact",
-}  # fmt: skip
-
-
 def _ms_from_iso(text: str) -> int | None:
     if not text:
         return None
@@ -831,7 +826,7 @@ def row_from_report(d: dict[str, str]) -> Row:
             batch_id=d.get("batch_id", ""),
             correlation_id=d.get("correlation_id", ""),
             created_contact=str(d.get("created_contact", "")).lower() in ("true", "yes", "1"),
-            extra=tuple((k, str(v)) for k, v in d.items() if k not in _KNOWN_COLUMNS and v not in (None, "")),
+            extra=tuple((k, str(v)) for k, v in d.items() if k not in ROW_COLUMNS and v not in (None, "")),
         )
     except (KeyError, ValueError) as exc:
         raise InputError(

@@ -52,6 +52,7 @@ MORE_COLUMNS: tuple[str, ...] = (
     "batch_id",
     "correlation_id",
     "created_contact",
+    "profile",
 )
 ROW_COLUMNS: tuple[str, ...] = CORE_COLUMNS + MORE_COLUMNS
 ERROR_COLUMNS: tuple[str, ...] = (
@@ -299,7 +300,9 @@ class _Columns:
     the usual case), so the writers need not look at the names again.
     """
 
-    def __init__(self, rows: Sequence[Row]) -> None:
+    def __init__(self, rows: Sequence[Row], files: Sequence[FileInfo] = ()) -> None:
+        #: each source file's layout profile, so a CSV report (which has no Summary) names it too
+        self.profiles: dict[str, str] = {f.file: f.profile for f in files}
         self.extras: list[tuple[tuple[str, str], ...]] = list(map(attrgetter("extra"), rows))
         self.uniform: tuple[str, ...] | None = _uniform_layout(self.extras)
         self.layouts: list[tuple[str, ...]] = (
@@ -362,6 +365,7 @@ def _text_values(row: Row, cols: _Columns, event: EventInfo, zone: tzinfo | None
         row.batch_id,
         row.correlation_id,
         row.created_contact,
+        cols.profiles.get(row.ref.file, ""),
         *(extra.get(name, "") for name in cols.extra_names),
     ]
 
@@ -580,6 +584,7 @@ def _raw_columns(report: Report, cols: _Columns) -> list[_Column]:
         _Column(_TEXT, attr("batch_id")),
         _Column(_TEXT, attr("correlation_id")),
         _Column(_FLAG, attr("created_contact")),
+        _Column(_TEXT, [cols.profiles.get(f, "") for f in attr("file", refs)]),
     ]
     columns += [_Column(_TEXT, values, many=True) for values in _extra_columns(cols, len(rows))]
     return columns
@@ -736,7 +741,7 @@ def _write_lines(fh: Any, report: Report, cols: _Columns, codec: _Codec, keys: S
 def _write_csv(report: Report, path: Path) -> None:
     with path.open("w", encoding="utf-8", newline="") as fh, no_gc():
         fh.write("\ufeff")
-        cols = _Columns(report.rows)
+        cols = _Columns(report.rows, report.summary.files)
         csv.writer(fh).writerow(cols.names)
         if report.rows:
             _write_lines(fh, report, cols, _CsvCodec(), [""] + [","] * (len(cols.names) - 1), "\r\n")
@@ -748,7 +753,7 @@ def _write_json(report: Report, path: Path) -> None:
         head.update((key, value) for key, _, value in summary_fields(report) if key)
         fh.write(json.dumps(head, ensure_ascii=False) + "\n")
         if report.rows:
-            cols = _Columns(report.rows)
+            cols = _Columns(report.rows, report.summary.files)
             keys = [json.dumps(name, ensure_ascii=False) + ": " for name in cols.names]
             keys = ['{"type": "row", ' + keys[0], *(", " + key for key in keys[1:])]
             _write_lines(fh, report, cols, _JsonCodec(), keys, "}\n")
@@ -858,7 +863,7 @@ def _width(values: Iterator[str], header: str, cap: int = 60) -> int:
 
 def _xlsx_rows(wb: Any, fmt: _Formats, report: Report) -> None:
     ws = wb.add_worksheet("Rows")
-    cols = _Columns(report.rows)
+    cols = _Columns(report.rows, report.summary.files)
     zone = _zone(report.summary.timezone)
     event = report.summary.event
     sample = report.rows[:2000]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import datetime
 from pathlib import Path
@@ -144,6 +146,8 @@ def test_dry_run_sends_nothing_and_plans_every_row(box: Sandbox, tmp_path: Path)
     assert not [r for r in box.requests if "attendance" in r.path]
     text = report.read_text(encoding="utf-8-sig")
     assert text.count(",planned,") == 4
+    lines = list(csv.DictReader(io.StringIO(text)))
+    assert {line["profile"] for line in lines} == {"generic"}  # a CSV report has no Summary, so each line says it
 
 
 @pytest.mark.parametrize(
