@@ -61,7 +61,7 @@ def merge(rows: Sequence[Row], event_id: str) -> MergeResult:
                 vid=winner.vid,
                 email=winner.email,
                 when_ms=winner.when_ms,
-                rows=tuple(m.ref for m in members),
+                rows=tuple(m.ref for m in members) if len(members) > 1 else (winner.ref,),
             )
         )
         if len(members) == 1:
