@@ -1,0 +1,36 @@
+"""The README's first command: the demo imports every sample into the sandbox and writes workbooks."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import openpyxl
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_demo_script_imports_every_sample(tmp_path: Path) -> None:
+    script = Path(sys.executable).parent / "importer"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HUBSPOT_", "IMPORTER_"))}
+    env["IMPORTER"] = str(script)
+    done = subprocess.run(
+        ["sh", str(ROOT / "sample_data" / "demo.sh")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    codes = [line.split()[-1] for line in done.stdout.splitlines() if line.strip().startswith("exit code")]
+    assert len(codes) == 10 and set(codes) <= {"0", "1"}
+    assert "Traceback" not in done.stderr
+    reports = sorted((tmp_path / "demo-reports").glob("*.xlsx"))
+    assert len(reports) == 10
+    for report in reports:
+        wb = openpyxl.load_workbook(report, read_only=True)
+        assert wb.sheetnames == ["Summary", "Rows", "Errors"]
+        assert wb["Rows"].max_row > 1
