@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .bulk import no_gc
+from .bulk import no_gc, release_memory
 from .errors import InputError
 from .models import FileInfo, Outcome, Reason, Row, RowRef, State
 from .profiles import Profile, by_name, detect
@@ -799,8 +799,63 @@ def _display_names(values: pd.Series) -> pd.Series:
     )
 
 
+@dataclass(frozen=True)
+class _RowColumns:
+    """Every field of the rows to build, one array per field (same length, in row order); the
+    object arrays hold the very values the rows will, ``extra`` is already a list of tuples."""
+
+    row: np.ndarray
+    email: np.ndarray
+    vid: np.ndarray
+    state: np.ndarray
+    when: np.ndarray
+    outcome: np.ndarray
+    reason: np.ndarray
+    message: np.ndarray
+    extra: list[tuple[tuple[str, str], ...]]
+
+
+#: Rows built per step: the Python lists of one step's fields stay small next to the rows.
+_BUILD_STEP = 100_000
+
+
 def map_sheet(sheet: SheetLike, opts: MapOptions) -> MappedFile:
-    """Map one loaded sheet to rows (see the module docstring)."""
+    """Map one loaded sheet to rows (see the module docstring).
+
+    The columns are computed first and their temporaries given back to the system before a
+    million ``Row`` objects are built, a step at a time, so the two never need memory together.
+    """
+    with no_gc():
+        info, cols = _map_columns(sheet, opts)
+        release_memory()
+        file = info.file
+        rows: list[Row] = []
+        for a in range(0, info.data_rows, _BUILD_STEP):
+            b = a + _BUILD_STEP
+            rows.extend(
+                map(
+                    Row,
+                    map(RowRef, repeat(file), cols.row[a:b].tolist()),
+                    cols.email[a:b].tolist(),
+                    cols.vid[a:b].tolist(),
+                    cols.state[a:b].tolist(),
+                    cols.when[a:b].tolist(),
+                    repeat("file"),
+                    cols.outcome[a:b].tolist(),
+                    cols.reason[a:b].tolist(),
+                    cols.message[a:b].tolist(),
+                    repeat(None),
+                    repeat(""),
+                    repeat(""),
+                    repeat(False),
+                    cols.extra[a:b],
+                )
+            )
+    return MappedFile(info, rows)
+
+
+def _map_columns(sheet: SheetLike, opts: MapOptions) -> tuple[FileInfo, _RowColumns]:
+    """The mapping itself, column-wise: what is learned about the file and every row's fields."""
     zone = _check_options(opts)
     profile = by_name(opts.profile) if opts.profile else detect(sheet)
     aliases = _AliasIndex(profile, opts.columns)
@@ -973,7 +1028,8 @@ def map_sheet(sheet: SheetLike, opts: MapOptions) -> MappedFile:
                 )
         timed = (chosen >= 0) & ((kinds == AWARE) | ((kinds == NAIVE) & (zone is not None)))
         ms = utc_ms[np.maximum(chosen, 0)]
-        when[timed] = ms[timed].astype(object)
+        # one int object per distinct time, shared by the rows that have it (memory)
+        when[timed] = utc_ms.astype(object)[chosen[timed]]
         now = opts.now_ms if opts.now_ms is not None else int(time.time() * 1000)
         odd = np.flatnonzero(sendable & timed & ((ms < MS_2000) | (ms > now + DAY_MS)))
         if len(odd):
@@ -990,30 +1046,8 @@ def map_sheet(sheet: SheetLike, opts: MapOptions) -> MappedFile:
         shown = {int(c): _show(str(emails.uniq_clean[int(c)]), 120)[1:-1] for c in np.unique(bad_codes)}
         email = email.copy()
         email[emails.invalid] = [shown[int(c)] for c in bad_codes]
-    file = sheet.file
-    with no_gc():
-        refs = list(map(RowRef, repeat(file), row_numbers.tolist()))
-        rows = list(
-            map(
-                Row,
-                refs,
-                email.tolist(),
-                vid.tolist(),
-                state.tolist(),
-                when.tolist(),
-                repeat("file"),
-                outcome.tolist(),
-                reason.tolist(),
-                message.tolist(),
-                repeat(None),
-                repeat(""),
-                repeat(""),
-                repeat(False),
-                extras,
-            )
-        )
     info = FileInfo(
-        file=file,
+        file=sheet.file,
         profile=profile.name,
         encoding=sheet.encoding,
         delimiter=sheet.delimiter,
@@ -1025,7 +1059,18 @@ def map_sheet(sheet: SheetLike, opts: MapOptions) -> MappedFile:
         notes=tuple(notes),
         data_rows=n,
     )
-    return MappedFile(info, rows)
+    cols = _RowColumns(
+        row=row_numbers,
+        email=email,
+        vid=vid,
+        state=state,
+        when=when,
+        outcome=outcome,
+        reason=reason,
+        message=message,
+        extra=extras,
+    )
+    return info, cols
 
 
 def _name_of(text: Mapping[str, pd.Series], i: int) -> str:
@@ -1041,8 +1086,9 @@ def _name_of(text: Mapping[str, pd.Series], i: int) -> str:
 def _pairs(values: pd.Series, key: str) -> list[tuple[str, str]]:
     """Per row the ``(key, value)`` pair; rows with the same value share one tuple (memory)."""
     codes, uniq = _factorize(values)
-    table = [(key, "" if u is None else u) for u in uniq.to_pylist()]
-    return [table[c] for c in codes.tolist()]
+    table = np.fromiter(((key, "" if u is None else u) for u in uniq.to_pylist()), dtype=object, count=len(uniq))
+    pairs: list[tuple[str, str]] = table[codes].tolist()
+    return pairs
 
 
 def _extras(
@@ -1057,10 +1103,16 @@ def _extras(
     out: list[tuple[tuple[str, str], ...]]
     named = _display_names(text["name"]) if "name" in text else None
     if "first_name" in text or "last_name" in text:
-        blank = pd.Series([""] * n, dtype="str")
-        first, last = text.get("first_name", blank), text.get("last_name", blank)
-        out = list(zip(_pairs(first, "first_name"), _pairs(last, "last_name"), strict=True))
-        for i in np.flatnonzero(((first == "") & (last == "")).to_numpy(dtype=bool)):
+        columns: list[list[tuple[str, str]]] = []
+        blank = np.ones(n, dtype=bool)
+        for key in ("first_name", "last_name"):
+            if key in text:
+                columns.append(_pairs(text[key], key))
+                blank &= (text[key] == "").to_numpy(dtype=bool)
+            else:
+                columns.append([(key, "")] * n)
+        out = list(zip(*columns, strict=True))
+        for i in np.flatnonzero(blank):
             nm = str(named.iloc[i]) if named is not None else ""
             out[i] = (("name", nm),) if nm else ()
     elif named is not None:

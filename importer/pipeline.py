@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 
 from . import chunker, sender
-from .bulk import no_gc
+from .bulk import no_gc, release_memory
 from .config import Config
 from .errors import InputError, RetryableError, StopRun
 from .hubspot import HubSpot
@@ -143,11 +143,16 @@ def display_name(path: Path, cwd: Path) -> str:
 
 def read_file(path: Path, cfg: Config, cwd: Path) -> MappedFile:
     """Loader + mapper for one file."""
-    sheet = load(path, sheet=cfg.sheet, max_bytes=int(cfg.max_file_mb * 2**20))
+    with no_gc():  # a workbook's cells arrive as Python objects, a large one's by the million
+        sheet = load(path, sheet=cfg.sheet, max_bytes=int(cfg.max_file_mb * 2**20))
+    release_memory()  # the parser's scratch buffers
     name = display_name(path, cwd)
     if sheet.file != name:
         sheet = replace(sheet, file=name)
-    return map_sheet(sheet, map_options(cfg))
+    mapped = map_sheet(sheet, map_options(cfg))
+    del sheet  # the loaded grid is not needed once mapped: give its memory back
+    release_memory()
+    return mapped
 
 
 def _sha256(path: Path) -> str:
@@ -291,6 +296,10 @@ def skip_recorded(
     return out, [p for p in participations if p.key not in done_keys]
 
 
+#: A sendable row's fate: outcome, reason, message, confirmed vid, correlation id, created, batch id.
+_Verdict = tuple[Outcome, str, str, int | None, str, bool, str]
+
+
 def settle(
     rows: Sequence[Row],
     batches: Sequence[Batch],
@@ -303,66 +312,96 @@ def settle(
 
     This touches every row of a large file once, so each row is rebuilt once, directly, and the
     messages name the state only (the time has its own column)."""
-    planned_text = {s: f"Would be recorded as {s.value} (dry run: nothing was sent)." for s in State}
-    recorded_text = {s: f"Recorded as {s.value}." for s in State}
-    verdicts: dict[RowRef, tuple[Outcome, str, str, int | None, str, bool, str]] = {}
-    not_sent = (
-        stopped.reason if stopped else Reason.INTERRUPTED.value,
-        f"Not sent: {stopped.message if stopped else 'the run stopped before this batch was sent.'} "
-        "Run the same command again to continue.",
-    )
-    for batch in batches:
-        answer = outcomes.get(batch.id)
-        for p in batch.items:
-            ref = p.rows[0]
+    return _apply(rows, _Verdicts.of(batches, outcomes, dry_run=dry_run, stopped=stopped))
+
+
+@dataclass(frozen=True)
+class _Verdicts:
+    """What :func:`settle` tells each sendable row, drawn from the batches first so that a large
+    plan's participations can be let go before the rows are rebuilt."""
+
+    #: keyed by file, then row number: an int key hashes in C, a RowRef's hash is Python code
+    by_file: dict[str, dict[int, _Verdict]]
+    #: for a sendable row that no batch carries
+    unsent: _Verdict
+
+    @classmethod
+    def of(
+        cls, batches: Sequence[Batch], outcomes: dict[str, BatchOutcome], *, dry_run: bool, stopped: StopRun | None
+    ) -> _Verdicts:
+        planned_text = {s: f"Would be recorded as {s.value} (dry run: nothing was sent)." for s in State}
+        recorded_text = {s: f"Recorded as {s.value}." for s in State}
+        verdicts: dict[str, dict[int, _Verdict]] = {}
+        not_sent = (
+            stopped.reason if stopped else Reason.INTERRUPTED.value,
+            f"Not sent: {stopped.message if stopped else 'the run stopped before this batch was sent.'} "
+            "Run the same command again to continue.",
+        )
+        for batch in batches:
+            answer = outcomes.get(batch.id)
+            # Contacts of a batch without a per-contact answer share a verdict tuple per state (memory).
+            shared: dict[State, _Verdict] | None = None
             if dry_run:
-                verdicts[ref] = (
-                    Outcome.PLANNED,
-                    Reason.DRY_RUN.value,
-                    planned_text[p.state],
-                    None,
-                    "",
-                    False,
-                    batch.id,
-                )
+                shared = {
+                    s: (Outcome.PLANNED, Reason.DRY_RUN.value, planned_text[s], None, "", False, batch.id)
+                    for s in State
+                }
             elif answer is None:
-                verdicts[ref] = (Outcome.FAILED, *not_sent, None, "", False, batch.id)
-            elif p.key in answer.recorded:
-                created = p.key in answer.created
-                text = recorded_text[p.state] + (" A new contact was created for this email." if created else "")
-                verdicts[ref] = (
-                    Outcome.RECORDED, "", text, answer.recorded[p.key], answer.correlation_id, created, batch.id
-                )  # fmt: skip
-            else:
-                failure = answer.failed.get(p.key)
-                why = failure.reason if failure else Reason.NOT_IN_RESPONSE.value
-                text = failure.message if failure else "HubSpot's answer did not mention this contact."
-                verdicts[ref] = (Outcome.FAILED, why, text, None, answer.correlation_id, False, batch.id)
+                shared = dict.fromkeys(State, (Outcome.FAILED, *not_sent, None, "", False, batch.id))
+            for p in batch.items:
+                ref = p.rows[0]
+                if shared is not None or answer is None:
+                    assert shared is not None
+                    verdict = shared[p.state]
+                elif p.key in answer.recorded:
+                    created = p.key in answer.created
+                    text = recorded_text[p.state] + (" A new contact was created for this email." if created else "")
+                    verdict = (
+                        Outcome.RECORDED, "", text, answer.recorded[p.key], answer.correlation_id, created, batch.id
+                    )  # fmt: skip
+                else:
+                    failure = answer.failed.get(p.key)
+                    why = failure.reason if failure else Reason.NOT_IN_RESPONSE.value
+                    text = failure.message if failure else "HubSpot's answer did not mention this contact."
+                    verdict = (Outcome.FAILED, why, text, None, answer.correlation_id, False, batch.id)
+                by_row = verdicts.get(ref.file)
+                if by_row is None:
+                    by_row = verdicts[ref.file] = {}
+                by_row[ref.row] = verdict
+        unsent_text = not_sent[1].replace("this batch", "this row")
+        return cls(verdicts, (Outcome.FAILED, not_sent[0], unsent_text, None, "", False, ""))
+
+
+def _apply(rows: Sequence[Row], verdicts: _Verdicts) -> list[Row]:
+    """Every sendable row rebuilt once with its verdict; settled rows pass through."""
+    by_file, unsent = verdicts.by_file, verdicts.unsent
+    no_verdicts: dict[int, _Verdict] = {}
     out: list[Row] = []
+    append = out.append
     for row in rows:
         if row.outcome is not None:
-            out.append(row)
+            append(row)
             continue
-        verdict = verdicts.get(row.ref)
-        if verdict is None:
-            verdict = (Outcome.FAILED, not_sent[0], not_sent[1].replace("this batch", "this row"), None, "", False, "")
-        outcome, reason, message, vid, correlation, created, batch_id = verdict
-        out.append(
+        ref = row.ref
+        outcome, reason, message, vid, correlation, created, batch_id = by_file.get(ref.file, no_verdicts).get(
+            ref.row, unsent
+        )
+        append(
             Row(
-                ref=row.ref,
-                email=row.email,
-                vid=vid if vid is not None else row.vid,
-                state=row.state,
-                when_ms=row.when_ms,
-                time_source=row.time_source,
-                outcome=outcome,
-                reason=reason,
-                message=message,
-                merged_into=row.merged_into,
-                batch_id=batch_id,
-                correlation_id=correlation,
-                created_contact=created,
-                extra=row.extra,
+                ref,
+                row.email,
+                vid if vid is not None else row.vid,
+                row.state,
+                row.when_ms,
+                row.time_source,
+                outcome,
+                reason,
+                message,
+                row.merged_into,
+                batch_id,
+                correlation,
+                created,
+                row.extra,
             )
         )
     return out
@@ -401,16 +440,19 @@ def connection(cfg: Config, rows: Sequence[Row]) -> Iterator[tuple[Config, Any]]
     that goes with it: a ledger that outlived the sandbox would claim rows were already recorded.
     """
     if not cfg.sandbox:
+        del rows  # the run rebuilds its rows: this frame must not keep the first ones alive
         yield cfg, None
         return
     from .sandbox import DEFAULT_TOKEN, Sandbox
 
     known = {(r.email or f"contact-{r.vid}@sandbox.example"): r.vid for r in rows if r.vid is not None}
+    emails = sorted({r.email for r in rows if r.email and r.outcome is None} - set(known))
+    del rows
     box = Sandbox(contacts=known)
     box.start()
     try:
         with tempfile.TemporaryDirectory(prefix="importer-sandbox-") as journal_dir:
-            box.add_contacts(sorted({r.email for r in rows if r.email and r.outcome is None} - set(known)))
+            box.add_contacts(emails)
             yield replace(cfg, base_url=box.base_url, token=DEFAULT_TOKEN, state_dir=journal_dir), box
     finally:
         box.stop()
@@ -492,6 +534,7 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
                         on_outcome = _recorder(journal, run_id, batches, outcomes, svc.progress)
                         svc.log(f"sending {len(todo)} batches ({sum(len(b.items) for b in todo)} contacts)")
                         result = sender.send(client, todo, concurrency=cfg.concurrency, on_outcome=on_outcome)
+                        del todo
                         outcomes.update(result.outcomes)
                         stopped = result.stopped
                 except StopRun as exc:
@@ -499,7 +542,11 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
                 except sender.Interrupted:
                     stopped = sender.interrupted()
                 with no_gc():
-                    rows = settle(rows, batches, outcomes, dry_run=cfg.dry_run, stopped=stopped)
+                    verdicts = _Verdicts.of(batches, outcomes, dry_run=cfg.dry_run, stopped=stopped)
+                    # the verdicts hold every answer: a participation per contact need not live on
+                    batches, outcomes = [], {}
+                    rows = _apply(rows, verdicts)
+                    del verdicts
                 if cfg.verify and not cfg.dry_run and not stopped:
                     verification = check_recorded(client, cfg.event_id, _recorded_from_rows(rows), counters_before)
                     svc.log(verification.text)
