@@ -908,10 +908,7 @@ def retry(cfg: Config, report_path: Path, svc: Services | None = None) -> RunRes
         with HubSpot(cfg, transport=svc.transport, clock=svc.clock, sleep=svc.sleep, log=svc.log) as client:
             try:
                 event = client.get_event(event_id)
-                settled = resolve(retry_rows, cfg=cfg, client=client, journal=journal, log=svc.log)
-                merged = chunker.merge(settled, event_id)
-                batches = chunker.chunk(merged.participations, cfg.effective_batch_size)
-                retry_rows = list(merged.rows)
+                retry_rows, batches = plan(retry_rows, cfg, event, client, journal, None, svc.log)
                 key = Journal.run_key(event_id, [(str(report_path), _sha256(report_path))], {"retry": True})
                 run_id = journal.begin(key, {"event_id": event_id, "retry_of": str(report_path)})
                 journal.save_plan(run_id, retry_rows, batches)
@@ -931,8 +928,9 @@ def retry(cfg: Config, report_path: Path, svc: Services | None = None) -> RunRes
         retried = {r.ref: r for r in settle(retry_rows, batches, outcomes, dry_run=False, stopped=stopped)}
         final = [retried.get(r.ref, r) for r in rows]
         exit_code = 3 if stopped else exit_code_for(final)
+        profiles = {d.get("source_file", ""): d.get("profile", "") for d in table}
         files = tuple(
-            FileInfo(file=name, profile=summary_in.get("profile", "from report"))
+            FileInfo(file=name, profile=profiles.get(name) or "from report")
             for name in dict.fromkeys(r.ref.file for r in rows)
         )
         summary = RunSummary(

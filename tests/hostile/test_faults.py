@@ -404,3 +404,4 @@ def test_retry_command_resends_only_the_failed_rows_once_the_trouble_is_gone(tmp
         assert {r["outcome"] for r in rows.values()} == {"recorded"}
         assert held(sb) == set(emails())
         assert set(sb.write_counts(EVENT).values()) == {1}
+        assert {f.profile for f in result.report.summary.files} == {"generic"}  # the updated report keeps it
