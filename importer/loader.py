@@ -39,8 +39,12 @@ DELIMITERS = (",", ";", "\t", "|")
 SNIFF_BYTES = 64 * 1024
 
 #: Stripped from both ends of every cell: Unicode whitespace (NBSP and narrow NBSP included),
-#: zero-width characters, stray byte-order marks and NULs.
-STRIP_CHARS = "".join(chr(c) for c in range(0x110000) if chr(c).isspace()) + "\u200b\u200c\u200d\u2060\ufeff\x00"
+#: zero-width characters, stray byte-order marks and NULs.  The whitespace is every character
+#: ``str.isspace`` knows, spelled out: scanning all code points at import cost 70 ms a run.
+STRIP_CHARS = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
+    "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000" + "\u200b\u200c\u200d\u2060\ufeff\x00"
+)
 
 # Zip-bomb bounds, checked on the zip directory before any reader sees the workbook.
 ZIP_MAX_TOTAL = 2**30
@@ -638,7 +642,8 @@ def _load_workbook(p: Path, file: str, kind: str, wanted: str | None) -> Sheet:
             rows = _sheet_rows(wb, name, file, kind)
         else:
             name, rows = _choose_sheet(wb, file, kind, notes)
-    columns = _columns_from_rows([[_cell_text(v) for v in row] for row in rows])
+    columns = _workbook_columns(rows)
+    del rows
     frame, row_numbers = _finish(columns)
     if frame.empty:
         raise InputError(f"Sheet '{name}' of {file} is empty: pick another sheet with --sheet, or check the export.")
@@ -706,6 +711,24 @@ def _choose_sheet(
             "(use --sheet to pick another)"
         )
     return chosen
+
+
+def _workbook_columns(rows: list[list[Any]]) -> list[pa.Array]:
+    """The grid as text columns.  Column by column, so a column of text cells (most of a sheet)
+    goes to Arrow as it is and only dates, numbers and blanks pass through :func:`_cell_text`."""
+    if not rows:
+        return []
+    width = max(map(len, rows))
+    if width == 0:
+        return [pa.array([""] * len(rows), type=pa.string())]
+    if min(map(len, rows)) != width:
+        rows = [r if len(r) == width else [*r, *[None] * (width - len(r))] for r in rows]
+    out: list[pa.Array] = []
+    for column in zip(*rows, strict=True):
+        if set(map(type, column)) != {str}:
+            column = tuple(map(_cell_text, column))
+        out.append(pa.array(column, type=pa.string()))
+    return out
 
 
 def _cell_text(v: Any) -> str:

@@ -482,3 +482,11 @@ def test_big_file_with_an_unclosed_quote_is_refused(tmp_path: Path) -> None:
     p = write(tmp_path, "big.csv", data + b'late@x.com,"open\nmore@x.com,M\n')
     with pytest.raises(InputError, match="line 6002"):
         load(p)
+
+
+def test_strip_chars_hold_all_unicode_whitespace() -> None:
+    from importer.loader import STRIP_CHARS
+
+    spaces = {chr(c) for c in range(0x110000) if chr(c).isspace()}
+    assert spaces <= set(STRIP_CHARS)
+    assert set(STRIP_CHARS) - spaces == set("\u200b\u200c\u200d\u2060\ufeff\x00")
