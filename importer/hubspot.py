@@ -387,7 +387,9 @@ class HubSpot:
                 pool=cfg.read_timeout_s,
             ),
             limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
-            verify=True,
+            # Certificates are always checked over https; plain http (only ever this machine, see
+            # config) has none, so its runs skip loading the CA store (20 ms a run).
+            verify=not base_url.startswith("http://"),
             follow_redirects=False,
             headers={"Authorization": f"Bearer {token}", "User-Agent": f"importer/{__version__}"},
             transport=transport,

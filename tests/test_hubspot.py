@@ -259,6 +259,15 @@ def test_plain_http_to_this_machine_is_allowed() -> None:
     assert str(server.requests[0].url).startswith("http://127.0.0.1:8765/marketing/v3/")
 
 
+def test_https_checks_certificates_and_host_names() -> None:
+    """Skipping the CA store for plain http (this machine only) must never reach https."""
+    import ssl
+
+    with HubSpot(config(base_url="https://api.hubapi.com")) as hs:
+        context = hs._http._transport._pool._ssl_context  # type: ignore[attr-defined]
+        assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+
+
 def test_missing_token_says_how_to_set_one() -> None:
     with pytest.raises(InputError) as err:
         HubSpot(config(token=None))
