@@ -1039,6 +1039,7 @@ def _map_columns(sheet: SheetLike, opts: MapOptions) -> tuple[FileInfo, _RowColu
                 + (" and --timezone" if zone is not None else "")
             )
 
+    release_memory()  # the email, id and time temporaries, before the name columns become objects
     extras = _extras(text, n, frame, blocks, keep_raw=opts.keep_raw)
     if emails is not None and emails.invalid.any():
         # The report shows what the file had, so the marketer can find and fix the cell.

@@ -317,7 +317,7 @@ def settle(
 
     This touches every row of a large file once, so each row is rebuilt once, directly, and the
     messages name the state only (the time has its own column)."""
-    return _apply(rows, _Verdicts.of(batches, outcomes, dry_run=dry_run, stopped=stopped))
+    return _apply(list(rows), _Verdicts.of(batches, outcomes, dry_run=dry_run, stopped=stopped))
 
 
 @dataclass(frozen=True)
@@ -377,39 +377,35 @@ class _Verdicts:
         return cls(verdicts, (Outcome.FAILED, not_sent[0], unsent_text, None, "", False, ""))
 
 
-def _apply(rows: Sequence[Row], verdicts: _Verdicts) -> list[Row]:
-    """Every sendable row rebuilt once with its verdict; settled rows pass through."""
+def _apply(rows: list[Row], verdicts: _Verdicts) -> list[Row]:
+    """Every sendable row rebuilt once with its verdict, in place in ``rows`` (which it returns):
+    each old row is let go as its successor is made, so a large run never holds both."""
     by_file, unsent = verdicts.by_file, verdicts.unsent
     no_verdicts: dict[int, _Verdict] = {}
-    out: list[Row] = []
-    append = out.append
-    for row in rows:
+    for i, row in enumerate(rows):
         if row.outcome is not None:
-            append(row)
             continue
         ref = row.ref
         outcome, reason, message, vid, correlation, created, batch_id = by_file.get(ref.file, no_verdicts).get(
             ref.row, unsent
         )
-        append(
-            Row(
-                ref,
-                row.email,
-                vid if vid is not None else row.vid,
-                row.state,
-                row.when_ms,
-                row.time_source,
-                outcome,
-                reason,
-                message,
-                row.merged_into,
-                batch_id,
-                correlation,
-                created,
-                row.extra,
-            )
+        rows[i] = Row(
+            ref,
+            row.email,
+            vid if vid is not None else row.vid,
+            row.state,
+            row.when_ms,
+            row.time_source,
+            outcome,
+            reason,
+            message,
+            row.merged_into,
+            batch_id,
+            correlation,
+            created,
+            row.extra,
         )
-    return out
+    return rows
 
 
 # ---------------------------------------------------------------------------------------------

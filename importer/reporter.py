@@ -572,6 +572,7 @@ def _raw_columns(report: Report, cols: _Columns) -> list[_Column]:
         return list(map(attrgetter(name), of))
 
     refs = attr("ref")
+    files = attr("file", refs)
 
     when = attr("when_ms")
     if None in when and event.start_ms is not None:
@@ -581,7 +582,7 @@ def _raw_columns(report: Report, cols: _Columns) -> list[_Column]:
     if merged.count(None) != len(merged):
         merged = [f"{m.file}:{m.row}" if m is not None else "" for m in merged]
     columns = [
-        _Column(_TEXT, attr("file", refs)),
+        _Column(_TEXT, files),
         _Column(_INT, attr("row", refs), many=True),
         _Column(_TEXT, attr("email"), many=True),
         _Column(_VID, attr("vid"), many=True),
@@ -597,7 +598,7 @@ def _raw_columns(report: Report, cols: _Columns) -> list[_Column]:
         _Column(_TEXT, attr("batch_id")),
         _Column(_TEXT, attr("correlation_id")),
         _Column(_FLAG, attr("created_contact")),
-        _Column(_TEXT, [cols.profiles.get(f, "") for f in attr("file", refs)]),
+        _Column(_TEXT, list(map(cols.profiles.get, files))),  # None (a file not listed) reads ''
     ]
     columns += [_Column(_TEXT, values, many=True) for values in _extra_columns(cols, len(rows))]
     return columns
@@ -664,6 +665,8 @@ class _Codec(ABC):
         elif column.kind == _INT:
             return "", list(map(str, values)), ""
         elif column.kind == _VID:
+            if None not in values:
+                return "", list(map(str, values)), ""
             null = self.null
             return "", [str(v) if v is not None else null for v in values], ""
         else:
