@@ -7,9 +7,10 @@ row: they return a new one (``dataclasses.replace``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from collections.abc import Mapping
+from dataclasses import MISSING, dataclass, field, fields
 from enum import StrEnum
+from typing import Any, TypeVar
 
 
 class State(StrEnum):
@@ -86,17 +87,48 @@ def http_reason(status: int) -> str:
     return f"http_{status}"
 
 
-def _slot_setters(cls: type) -> tuple[Callable[[object, object], None], ...]:
-    """The slot descriptors' ``__set__`` of a frozen dataclass, in field order.
+_T = TypeVar("_T")
 
-    A frozen dataclass's generated ``__init__`` goes through ``object.__setattr__`` once per field;
-    calling the slot descriptors directly builds the object in about half the time, which matters
-    for the classes a large file creates a million of.  Only ``__init__`` may use them.
+
+def _fast_new(cls: type[_T]) -> type[_T]:
+    """Build instances of a frozen slots dataclass about 2.5 times faster; a large file makes
+    millions of the classes this decorates.
+
+    A frozen dataclass's ``__init__`` must go around its own ``__setattr__`` (which refuses)
+    for every field.  Instead, ``__new__`` fills an instance of a private class with the very
+    same slots, where plain attribute stores are the interpreter's fastest path, and then makes
+    it an instance of ``cls`` (allowed because the layouts are identical).  The object that
+    comes out is an ordinary, frozen ``cls``: equality, hashing, ``replace``, copy and pickle
+    behave as the dataclass defines.  The signature is generated from the fields (the same
+    names, order and defaults as the dataclass's own ``__init__``, which is removed).
     """
-    return tuple(cls.__dict__[f.name].__set__ for f in fields(cls))
+    declared = fields(cls)  # type: ignore[arg-type]
+    assert all(f.default_factory is MISSING for f in declared), "only plain defaults are supported"
+    names = [f.name for f in declared]
+    params = ", ".join(f.name if f.default is MISSING else f"{f.name}=_default_{f.name}" for f in declared)
+    stores = "".join(f"    self.{n} = {n}\n" for n in names)
+    source = (
+        f"class _Filler:\n    __slots__ = {tuple(names)!r}\n\n"
+        f"def __new__(cls, {params}):\n    self = _object_new(_Filler)\n{stores}"
+        "    self.__class__ = cls\n    return self\n"
+    )
+    space: dict[str, Any] = {"_object_new": object.__new__}
+    space.update((f"_default_{f.name}", f.default) for f in declared if f.default is not MISSING)
+    exec(source, space)  # the same technique dataclasses uses to write __init__
+    new = space["__new__"]
+    new.__qualname__ = f"{cls.__qualname__}.__new__"
+    cls.__new__ = new  # type: ignore[method-assign]
+    del cls.__init__  # object.__init__ accepts the arguments __new__ took
+
+    def __reduce__(self: object) -> tuple[type, tuple[object, ...]]:
+        return cls, tuple(getattr(self, n) for n in names)
+
+    cls.__reduce__ = __reduce__  # type: ignore[method-assign]  # copy and pickle go through __new__
+    return cls
 
 
-@dataclass(frozen=True, slots=True, order=True, init=False)
+@_fast_new
+@dataclass(frozen=True, slots=True, order=True)
 class RowRef:
     """Where a row came from: the file as the user named it, and the row number a spreadsheet
     app shows (1-based, counting title and header rows)."""
@@ -104,16 +136,9 @@ class RowRef:
     file: str
     row: int
 
-    def __init__(self, file: str, row: int) -> None:
-        s = _ROW_REF_SETTERS
-        s[0](self, file)
-        s[1](self, row)
 
-
-_ROW_REF_SETTERS = _slot_setters(RowRef)
-
-
-@dataclass(frozen=True, slots=True, init=False)
+@_fast_new
+@dataclass(frozen=True, slots=True)
 class Row:
     """One data row of the input on its way through the pipeline.
 
@@ -139,48 +164,13 @@ class Row:
     created_contact: bool = False
     extra: tuple[tuple[str, str], ...] = ()
 
-    def __init__(
-        self,
-        ref: RowRef,
-        email: str | None = None,
-        vid: int | None = None,
-        state: State | None = None,
-        when_ms: int | None = None,
-        time_source: str = "file",
-        outcome: Outcome | None = None,
-        reason: str = "",
-        message: str = "",
-        merged_into: RowRef | None = None,
-        batch_id: str = "",
-        correlation_id: str = "",
-        created_contact: bool = False,
-        extra: tuple[tuple[str, str], ...] = (),
-    ) -> None:
-        s = _ROW_SETTERS
-        s[0](self, ref)
-        s[1](self, email)
-        s[2](self, vid)
-        s[3](self, state)
-        s[4](self, when_ms)
-        s[5](self, time_source)
-        s[6](self, outcome)
-        s[7](self, reason)
-        s[8](self, message)
-        s[9](self, merged_into)
-        s[10](self, batch_id)
-        s[11](self, correlation_id)
-        s[12](self, created_contact)
-        s[13](self, extra)
-
     @property
     def settled(self) -> bool:
         return self.outcome is not None
 
 
-_ROW_SETTERS = _slot_setters(Row)
-
-
-@dataclass(frozen=True, slots=True, init=False)
+@_fast_new
+@dataclass(frozen=True, slots=True)
 class Participation:
     """One contact's participation to send: the winner of its merged rows.
 
@@ -195,24 +185,10 @@ class Participation:
     when_ms: int
     rows: tuple[RowRef, ...]
 
-    def __init__(
-        self, event_id: str, state: State, vid: int | None, email: str | None, when_ms: int, rows: tuple[RowRef, ...]
-    ) -> None:
-        s = _PARTICIPATION_SETTERS
-        s[0](self, event_id)
-        s[1](self, state)
-        s[2](self, vid)
-        s[3](self, email)
-        s[4](self, when_ms)
-        s[5](self, rows)
-
     @property
     def key(self) -> str:
         """What identifies the contact inside a batch answer."""
         return str(self.vid) if self.vid is not None else (self.email or "")
-
-
-_PARTICIPATION_SETTERS = _slot_setters(Participation)
 
 
 @dataclass(frozen=True, slots=True)
