@@ -207,28 +207,38 @@ def _emails(values: pd.Series) -> _Emails:
 
 def _vids(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Contact ids as ints (None when empty or bad), a mask of cells that are not a valid id, and
-    a mask of rows without a usable id.  Column-wise on the distinct values (Arrow compute), since
-    a contacts export can hold a million distinct ids."""
-    codes, uniq = _factorize(values)
-    text = pc.utf8_trim_whitespace(uniq)
+    a mask of rows without a usable id.  Arrow compute over the whole column: ids rarely repeat
+    (a contacts export holds a million distinct ones), so finding the distinct values first
+    would cost more than it saves."""
+    text = pc.utf8_trim_whitespace(_arrow_text(values))
     shaped = _to_numpy_bool(pc.match_substring_regex(text, r"^\d+(\.0+)?$"))
     digits = pc.replace_substring_regex(text, r"\.0+$", "")
     digits = pc.replace_substring_regex(digits, r"^0+(\d)", r"\1")
     length = np.asarray(pc.utf8_length(digits).to_numpy(zero_copy_only=False))
-    fits = shaped & (
-        (length < 19)
-        | ((length == 19) & (np.asarray(digits.to_numpy(zero_copy_only=False), dtype=object) <= str(MAX_VID)))
-    )
-    parsed = np.zeros(len(uniq), dtype=np.int64)
+    fits = shaped & (length < 19)
+    longest = np.flatnonzero(shaped & (length == 19))
+    if len(longest):  # 19 digits may still fit in 63 bits: compare as text
+        fits[longest] = np.asarray(digits.take(pa.array(longest)).to_pylist(), dtype=object) <= str(MAX_VID)
+    parsed = np.zeros(len(text), dtype=np.int64)
     if fits.any():
         parsed[fits] = pc.cast(pc.filter(digits, pa.array(fits)), pa.int64()).to_numpy(zero_copy_only=False)
     ok = fits & (parsed > 0)
     empty = np.asarray(pc.equal(pc.utf8_length(text), 0).to_numpy(zero_copy_only=False), dtype=bool)
-    vid = np.full(len(uniq), None, dtype=object)
+    vid = np.full(len(text), None, dtype=object)
     vid[ok] = parsed[ok].tolist()
-    none = ~ok
-    bad = ~empty & ~ok
-    return vid[codes], bad[codes], none[codes]
+    return vid, ~empty & ~ok, ~ok
+
+
+def _arrow_text(values: pd.Series) -> pa.Array:
+    """A text column as Arrow strings, empty text for missing cells (zero-copy when the column is
+    Arrow-backed already, as the loader's are)."""
+    try:
+        arr = pa.array(values.array)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        arr = None
+    if arr is None or not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        arr = pa.array([None if v is None else str(v) for v in values.tolist()], type=pa.string())
+    return arr.fill_null("")
 
 
 # --- times --------------------------------------------------------------------------------------
@@ -1087,7 +1097,7 @@ def _name_of(text: Mapping[str, pd.Series], i: int) -> str:
 def _pairs(values: pd.Series, key: str) -> list[tuple[str, str]]:
     """Per row the ``(key, value)`` pair; rows with the same value share one tuple (memory)."""
     codes, uniq = _factorize(values)
-    table = np.fromiter(((key, "" if u is None else u) for u in uniq.to_pylist()), dtype=object, count=len(uniq))
+    table = np.fromiter(zip(repeat(key), uniq.fill_null("").to_pylist()), dtype=object, count=len(uniq))
     pairs: list[tuple[str, str]] = table[codes].tolist()
     return pairs
 
