@@ -7,16 +7,17 @@ Everything runs against the bundled sandbox on 127.0.0.1; nothing leaves this ma
 1. 6,000 email rows (about 120 requests) with 150 ms latency and a limit of 20 requests per 2 s:
    achieved request rate against the limit's bound, 429s, requests per 100 rows (cold and warm cache).
 2. The same with one request at a time, the baseline the pool must beat.
-3. Dry runs of a generated 1,000,000-row CSV and a 100,000-row XLSX: rows/s and peak memory, and the
-   XLSX time against pandas + calamine just reading the file.
+3. Dry runs of a generated 1,000,000-row CSV and 100,000-row XLSX workbooks (4 columns, and 15 like a
+   webinar platform's export): rows/s and peak memory, and each workbook's time against pandas +
+   calamine just reading it.  Times are the best of three fresh processes.
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import csv
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -92,14 +93,29 @@ def send_part(rows: int, concurrency: int, work: Path, label: str, warm: bool = 
     )
 
 
-def peak_child(cmd: list[str], env: dict[str, str]) -> tuple[float, float, int]:
-    start = time.monotonic()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    elapsed = time.monotonic() - start
-    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    if proc.returncode not in (0, 1):
-        print(proc.stderr[-2000:])
-    return elapsed, peak_mib, proc.returncode
+#: Timed runs per dry run and per bare read: the fastest counts (the others met a busier machine).
+REPEATS = 3
+
+_PROBE = (
+    "import resource, subprocess, sys, time; t = time.monotonic(); "
+    "p = subprocess.run(sys.argv[1:], capture_output=True, text=True); t = time.monotonic() - t; "
+    "print(t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, p.returncode); "
+    "sys.stderr.write(p.stderr[-2000:] if p.returncode not in (0, 1) else '')"
+)
+
+
+def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float, int]:
+    """Best wall time of ``REPEATS`` fresh processes, their highest peak RSS (MiB), the exit code.
+
+    Each run goes through its own small probe process, so the peak is that run's alone."""
+    best, peak, code = float("inf"), 0.0, 0
+    for _ in range(REPEATS):
+        out = subprocess.run([sys.executable, "-c", _PROBE, *cmd], env=env, capture_output=True, text=True)
+        if out.stderr:
+            print(out.stderr)
+        elapsed, rss_kib, code = out.stdout.split()
+        best, peak = min(best, float(elapsed)), max(peak, int(rss_kib) / 1024)
+    return best, peak, int(code)
 
 
 def big_csv(path: Path, n: int) -> None:
@@ -115,52 +131,74 @@ def big_csv(path: Path, n: int) -> None:
     frame.to_csv(path, index=False)
 
 
+def export_shaped(n: int) -> pd.DataFrame:
+    """The columns of a webinar platform's attendee export (14) plus the contact id, for the wide workbook."""
+    ids = pd.RangeIndex(n)
+    minute = (ids % 60).astype(str).str.zfill(2)
+    return pd.DataFrame(
+        {
+            "First Name": "First" + ids.astype(str),
+            "Last Name": "Last" + (ids % 977).astype(str),
+            "Email": "user" + ids.astype(str) + "@example.com",
+            "Record ID": (ids + 1000).astype(str),  # as after a CRM match: planning, not lookups, is timed
+            "Registration Time": "2024-11-01 09:" + minute + ":00",
+            "Approval Status": "approved",
+            "Join Time": "2024-11-05 15:" + minute + ":00",
+            "Leave Time": "2024-11-05 16:" + minute + ":00",
+            "Time in Session (minutes)": (ids % 90 + 1).astype(str),
+            "Is Guest": "No",
+            "Country/Region Name": "Germany",
+            "Attended": "Yes",
+            "Source Name": "newsletter",
+            "Job Title": "Engineer",
+            "Organization": "Org " + (ids % 5000).astype(str),
+        }
+    )
+
+
 def dry_run_part(csv_rows: int, xlsx_rows: int, work: Path) -> None:
     big = work / "big.csv"
     big_csv(big, csv_rows)
-    xlsx = work / "big.xlsx"
+    narrow = work / "narrow.xlsx"
     small = work / "small.csv"
     big_csv(small, xlsx_rows)
-    pd.read_csv(small, dtype=str).to_excel(xlsx, index=False, engine="xlsxwriter")
+    pd.read_csv(small, dtype=str).to_excel(narrow, index=False, engine="xlsxwriter")
+    wide = work / "wide.xlsx"
+    export_shaped(xlsx_rows).to_excel(wide, index=False, engine="xlsxwriter")
+    cases = (
+        ("dry run CSV (4 columns)", big, csv_rows),
+        ("dry run XLSX (4 columns)", narrow, xlsx_rows),
+        ("dry run XLSX (15 columns)", wide, xlsx_rows),
+    )
     with Sandbox() as box:
         env = {**os.environ, "HUBSPOT_ACCESS_TOKEN": DEFAULT_TOKEN}
-        for label, path, rows in (("dry run CSV", big, csv_rows), ("dry run XLSX", xlsx, xlsx_rows)):
+        for label, path, rows in cases:
             cmd = [
                 sys.executable, "-m", "importer", "run", str(path), "--event", "1001", "--dry-run",
                 "--timezone", "UTC", "--base-url", box.base_url, "--report", str(work / f"{path.stem}.report.csv"),
                 "--state-dir", str(work / f"state-{path.stem}"), "--json",
             ]  # fmt: skip
-            elapsed, _, code = peak_child(cmd, env)
-            peak = _peak_of(cmd, env)
-            print(
+            elapsed, peak, code = timed(cmd, env)
+            line = (
                 f"{label:<28} rows {rows:>8}  time {elapsed:6.2f} s  {rows / elapsed:>10,.0f} rows/s  "
                 f"peak {peak:7.1f} MiB  exit {code}"
             )
-    # Like for like: a fresh process that only imports pandas and reads the workbook.
-    reader = f"import pandas as pd; pd.read_excel({str(xlsx)!r}, engine='calamine', dtype=str)"
-    read, _, _ = peak_child([sys.executable, "-c", reader], dict(os.environ))
-    start = time.monotonic()
-    pd.read_excel(xlsx, engine="calamine", dtype=str)
-    warm = time.monotonic() - start
-    print(
-        f"{'pandas+calamine read XLSX':<28} rows {xlsx_rows:>8}  time {read:6.2f} s (fresh process; {warm:.2f} s warm)"
-    )
-
-
-def _peak_of(cmd: list[str], env: dict[str, str]) -> float:
-    """Peak RSS of one child, measured with a fresh helper process so earlier children do not count."""
-    probe = (
-        "import resource, subprocess, sys; subprocess.run(sys.argv[1:], capture_output=True); "
-        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
-    )
-    out = subprocess.run([sys.executable, "-c", probe, *cmd], env=env, capture_output=True, text=True)
-    return int(out.stdout.strip() or 0) / 1024
+            if path.suffix == ".xlsx":
+                # Like for like: a fresh process that only imports pandas and reads the workbook.
+                reader = f"import pandas as pd; pd.read_excel({str(path)!r}, engine='calamine', dtype=str)"
+                read, _, _ = timed([sys.executable, "-c", reader], env)
+                line += f"  (pandas+calamine read {read:.2f} s: {elapsed / read:.2f}x)"
+            print(line)
+    print(f"(times: the best of {REPEATS} fresh processes; peak: the highest of them)")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller sizes")
     args = parser.parse_args()
+    # Time the program, not the compiler: an installed package has its bytecode compiled already,
+    # but an editable checkout run with PYTHONDONTWRITEBYTECODE would compile it in every process.
+    compileall.compile_dir(ROOT / "importer", quiet=1)
     rows = 1200 if args.quick else 6000
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
