@@ -1,6 +1,6 @@
 """Benchmark: sending at HubSpot's limit, and planning very large files.
 
-Run:  .venv/bin/python bench/bench_import.py            (all parts, about two minutes)
+Run:  .venv/bin/python bench/bench_import.py            (all parts, about three minutes)
       .venv/bin/python bench/bench_import.py --quick    (smaller sizes, for a smoke check)
 
 Everything runs against the bundled sandbox on 127.0.0.1; nothing leaves this machine.
