@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from operator import attrgetter, eq
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -269,6 +270,27 @@ def _extra_from_text(text: str) -> tuple[tuple[str, str], ...]:
 
 
 _INSERT_ROW = f"INSERT INTO plan_rows (run, seq, {_ROW_COLUMNS}) VALUES ({', '.join('?' * 18)})"
+
+
+def _text_ref(ref: tuple[str | bytes, int]) -> tuple[str, int]:
+    """A stored (file, row): a file name kept as bytes (lone surrogates) back as text."""
+    file, row = ref
+    return (file.decode("utf-8", "surrogatepass") if isinstance(file, bytes) else file, row)
+
+
+def _insert_rows(
+    conn: sqlite3.Connection, statement: str, run: int, numbered: Callable[[], Iterable[tuple[int, Row]]]
+) -> None:
+    """Insert ``(seq, row)`` records as a stream: a million rows never become a million records
+    at once.  If some text cannot be stored as SQLite text, what was inserted is rolled back to a
+    savepoint and the stream starts again with every record made storable."""
+    conn.execute("SAVEPOINT rows")
+    try:
+        conn.executemany(statement, (_row_record(run, seq, r) for seq, r in numbered()))
+    except UnicodeEncodeError:
+        conn.execute("ROLLBACK TO rows")
+        conn.executemany(statement, (_storable(_row_record(run, seq, r)) for seq, r in numbered()))
+    conn.execute("RELEASE rows")
 
 
 def _storable(record: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -524,14 +546,9 @@ class Journal:
         batch_records = [(i, _encode(b.id), _encode(batch_to_dict(b))) for i, b in enumerate(batches)]
         with self._tx() as conn:
             run = self._run_num(conn, run_id)
-            row_records = [_row_record(run, i, r) for i, r in enumerate(rows)]
             conn.execute("DELETE FROM plan_rows WHERE run = ?", (run,))
             conn.execute("DELETE FROM plan_batches WHERE run = ?", (run,))
-            try:
-                conn.executemany(_INSERT_ROW, row_records)
-            except UnicodeEncodeError:
-                conn.execute("DELETE FROM plan_rows WHERE run = ?", (run,))
-                conn.executemany(_INSERT_ROW, map(_storable, row_records))
+            _insert_rows(conn, _INSERT_ROW, run, lambda: enumerate(rows))
             conn.executemany(
                 "INSERT INTO plan_batches (run, seq, batch_id, data) VALUES (?, ?, ?, ?)",
                 [(run, *record) for record in batch_records],
@@ -549,31 +566,29 @@ class Journal:
 
     def update_rows(self, run_id: str, rows: Sequence[Row]) -> None:
         """Replace stored rows that have the same ``ref`` (their place in the plan is kept)."""
-        wanted = {(r.ref.file, r.ref.row): r for r in rows}  # plain tuples hash in C, RowRef does not
         with self._tx() as conn:
             run = self._run_num(conn, run_id)
-            records = []
-            seen = set()
-            stored = 0
-            for seq, file, row in conn.execute("SELECT seq, file, row FROM plan_rows WHERE run = ?", (run,)):
-                stored += 1
-                ref = (file.decode("utf-8", "surrogatepass") if type(file) is bytes else file, row)
-                if ref in wanted:
-                    seen.add(ref)
-                    records.append(_row_record(run, seq, wanted[ref]))
-            missing = [ref for ref in wanted if ref not in seen]
-            if missing:
-                raise ValueError(f"Row {missing[0][0]}:{missing[0][1]} is not in the plan of run {run_id}.")
-            whole = len(records) == stored  # the usual case: rewriting beats a million replaces
-            statement = _INSERT_ROW if whole else _INSERT_ROW.replace("INSERT", "INSERT OR REPLACE", 1)
-            if whole:
+            stored = conn.execute("SELECT file, row FROM plan_rows WHERE run = ? ORDER BY seq", (run,))
+            refs = map(attrgetter("file", "row"), map(attrgetter("ref"), rows))
+            in_order = all(map(eq, map(_text_ref, stored), refs))
+            stored.close()
+            count = conn.execute("SELECT COUNT(*) FROM plan_rows WHERE run = ?", (run,)).fetchone()[0]
+            if in_order and count == len(rows):
+                # The usual case, the whole plan in its own order: rewritten as a stream, which
+                # beats a million replaces and never holds a million records.
                 conn.execute("DELETE FROM plan_rows WHERE run = ?", (run,))
-            try:
-                conn.executemany(statement, records)
-            except UnicodeEncodeError:
-                if whole:
-                    conn.execute("DELETE FROM plan_rows WHERE run = ?", (run,))
-                conn.executemany(statement, map(_storable, records))
+                _insert_rows(conn, _INSERT_ROW, run, lambda: enumerate(rows))
+                return
+            wanted = {(r.ref.file, r.ref.row): r for r in rows}  # plain tuples hash in C, RowRef does not
+            pairs: list[tuple[int, Row]] = []
+            for seq, file, row in conn.execute("SELECT seq, file, row FROM plan_rows WHERE run = ?", (run,)):
+                found = wanted.pop(_text_ref((file, row)), None)
+                if found is not None:
+                    pairs.append((seq, found))
+            if wanted:
+                file, row = next(iter(wanted))
+                raise ValueError(f"Row {file}:{row} is not in the plan of run {run_id}.")
+            _insert_rows(conn, _INSERT_ROW.replace("INSERT", "INSERT OR REPLACE", 1), run, lambda: pairs)
 
     # ----------------------------------------------------------------- outcomes and ledger
 

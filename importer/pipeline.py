@@ -353,6 +353,7 @@ class _Verdicts:
                 }
             elif answer is None:
                 shared = dict.fromkeys(State, (Outcome.FAILED, *not_sent, None, "", False, batch.id))
+            recorded: dict[State, _Verdict] = {}
             for p in batch.items:
                 ref = p.rows[0]
                 if shared is not None or answer is None:
@@ -360,10 +361,20 @@ class _Verdicts:
                     verdict = shared[p.state]
                 elif p.key in answer.recorded:
                     created = p.key in answer.created
-                    text = recorded_text[p.state] + (" A new contact was created for this email." if created else "")
-                    verdict = (
-                        Outcome.RECORDED, "", text, answer.recorded[p.key], answer.correlation_id, created, batch.id
-                    )  # fmt: skip
+                    confirmed = answer.recorded[p.key]
+                    if confirmed == p.vid and not created:
+                        # the usual answer: one verdict tuple per batch and state (None keeps the row's vid)
+                        same = recorded.get(p.state)
+                        if same is None:
+                            text = recorded_text[p.state]
+                            same = (Outcome.RECORDED, "", text, None, answer.correlation_id, False, batch.id)
+                            recorded[p.state] = same
+                        verdict = same
+                    else:
+                        text = recorded_text[p.state] + (
+                            " A new contact was created for this email." if created else ""
+                        )
+                        verdict = (Outcome.RECORDED, "", text, confirmed, answer.correlation_id, created, batch.id)
                 else:
                     failure = answer.failed.get(p.key)
                     why = failure.reason if failure else Reason.NOT_IN_RESPONSE.value

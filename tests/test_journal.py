@@ -169,6 +169,15 @@ def test_undecodable_file_name_is_stored_and_updated(journal: Journal) -> None:
     assert journal.load_plan(run_id) == ([settled], [])
 
 
+def test_a_stream_that_meets_an_undecodable_name_midway_is_stored_once(journal: Journal) -> None:
+    refs = [RowRef("a.csv", 2), RowRef("caf\udce9.csv", 3), RowRef("a.csv", 4)]
+    run_id = journal.begin(KEY, {})
+    journal.save_plan(run_id, [Row(ref, email=f"{ref.row}@example.com") for ref in refs], [])
+    settled = [Row(ref, outcome=Outcome.RECORDED, message=f"row {ref.row}") for ref in refs]
+    journal.update_rows(run_id, settled)
+    assert journal.load_plan(run_id) == (settled, [])
+
+
 # --------------------------------------------------------------------------- runs and resuming
 
 
