@@ -89,13 +89,7 @@ def _rows_list(rows: Sequence[int], limit: int = 10) -> str:
 def _factorize(values: pd.Series) -> tuple[np.ndarray, pa.Array]:
     """Codes per row and the distinct values as an Arrow string array (zero-copy when Arrow-backed)."""
     codes, uniq = pd.factorize(values)
-    try:
-        arr = pa.array(uniq.array)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
-        arr = pa.array(np.asarray(uniq, dtype=object), type=pa.string())
-    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-        arr = pa.array([str(v) for v in np.asarray(uniq, dtype=object)], type=pa.string())
-    return np.asarray(codes), arr
+    return np.asarray(codes), _arrow_text(uniq)
 
 
 def _objects(arr: pa.Array) -> np.ndarray:
@@ -229,9 +223,9 @@ def _vids(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return vid, ~empty & ~ok, ~ok
 
 
-def _arrow_text(values: pd.Series) -> pa.Array:
-    """A text column as Arrow strings, empty text for missing cells (zero-copy when the column is
-    Arrow-backed already, as the loader's are)."""
+def _arrow_text(values: pd.Series | pd.Index) -> pa.Array:
+    """Text values as Arrow strings, empty text for missing ones (zero-copy when they are
+    Arrow-backed already, as the loader's columns are)."""
     try:
         arr = pa.array(values.array)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
