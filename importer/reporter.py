@@ -79,6 +79,7 @@ EXIT_MEANINGS: Mapping[int, str] = {
 
 _OUTCOMES: tuple[str, ...] = tuple(o.value for o in Outcome)
 _PROBLEMS = frozenset({Outcome.REJECTED.value, Outcome.FAILED.value})
+_SENT = frozenset({Outcome.RECORDED, Outcome.PLANNED})
 #: OWASP CSV injection: a cell starting with one of these could become a live formula.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _EXCEL_MAX_ROWS = 1_048_576
@@ -101,6 +102,7 @@ _UTC_MS_FORMAT = 'yyyy-mm-dd hh:mm:ss.000"Z"'
 _LOCAL_FORMAT = "yyyy-mm-dd hh:mm:ss"
 _LOCAL_MS_FORMAT = "yyyy-mm-dd hh:mm:ss.000"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_SUMMARY_VALUE_WIDTH = 70
 
 
 class ReportWriteError(ImporterError):
@@ -141,12 +143,14 @@ class Report:
 
 
 def build_report(rows: Sequence[Row], summary: RunSummary) -> Report:
-    """Count the rows per outcome (all six words, zeros included), per state and per reason.
+    """Count the rows per outcome (all six words, zeros included), per reason, and per state of
+    what was recorded (or planned, in a dry run): a rejected row's state was never sent.
 
     Column by column (``Counter`` over ``attrgetter`` runs in C), then one entry per distinct word.
     """
     outcomes = _by_value(Counter(map(attrgetter("outcome"), rows)))
-    states = _by_value(Counter(map(attrgetter("state"), rows)))
+    pairs = Counter(zip(map(attrgetter("outcome"), rows), map(attrgetter("state"), rows), strict=True))
+    states = _by_value(Counter({st: n for (o, st), n in pairs.items() if o in _SENT}))
     reasons = Counter(map(attrgetter("reason"), rows))
     del reasons[""]
     counts = {o: outcomes.get(o, 0) for o in _OUTCOMES}
@@ -385,21 +389,169 @@ def _text_values(row: Row, cols: _Columns, event: EventInfo, zone: tzinfo | None
 
 # --------------------------------------------------------------------------- summary fields
 
+#: Plain words for the outcomes in the Summary's visible column (the keys keep the contract words).
+OUTCOME_LABELS: Mapping[str, str] = {
+    "recorded": "Recorded",
+    "merged": "Merged (same person)",
+    "skipped": "Skipped on purpose",
+    "rejected": "Rejected (data to fix)",
+    "failed": "Failed (not recorded)",
+    "planned": "Planned (dry run)",
+    "unsettled": "Not settled",
+}
+STATE_LABELS: Mapping[str, str] = {"register": "Registered", "attend": "Attended", "cancel": "Cancelled"}
+#: Plain words for the reason codes; a code without one reads as its words (``http_409`` -> "HTTP 409").
+REASON_LABELS: Mapping[str, str] = {
+    Reason.MISSING_EMAIL: "No email or contact ID",
+    Reason.INVALID_EMAIL: "Email not valid",
+    Reason.INVALID_VID: "Contact ID not valid",
+    Reason.CONTACT_NOT_FOUND: "Contact not in HubSpot",
+    Reason.CONFLICTING_CONTACT_ID: "Email and contact ID disagree",
+    Reason.BAD_TIME: "Date not readable",
+    Reason.MISSING_TIME: "No date",
+    Reason.DUPLICATE_CONTACT: "Same person as another row",
+    Reason.HOST: "Host",
+    Reason.PANELIST: "Panelist",
+    Reason.ORGANIZER: "Organizer",
+    Reason.NOT_APPROVED: "Not approved",
+    Reason.TRANSFERRED: "Ticket transferred",
+    Reason.DENIED: "Registration denied",
+    Reason.ALREADY_RECORDED: "Already in HubSpot",
+    Reason.HTTP_400: "Refused by HubSpot as invalid",
+    Reason.HTTP_429: "HubSpot busy (rate limit)",
+    Reason.HTTP_5XX: "HubSpot server error",
+    Reason.NETWORK_ERROR: "Network error",
+    Reason.TIMEOUT: "HubSpot did not answer in time",
+    Reason.REJECTED_BY_HUBSPOT: "Refused by HubSpot",
+    Reason.NOT_IN_RESPONSE: "Not confirmed by HubSpot",
+    Reason.BAD_RESPONSE: "HubSpot's answer unreadable",
+    Reason.TOKEN_REJECTED: "Access token refused",
+    Reason.MISSING_SCOPE: "Private app lacks a scope",
+    Reason.EVENT_NOT_FOUND: "Event not found",
+    Reason.DAILY_LIMIT: "Daily API limit used up",
+    Reason.INTERRUPTED: "Not sent (run stopped)",
+    Reason.DRY_RUN: "Dry run",
+}
+#: Reasons whose fix is a change in the file: the rows go to the "fix and re-import" file.
+FILE_FIXES: Mapping[str, str] = {
+    Reason.MISSING_EMAIL: "Add the person's email (or HubSpot contact ID)",
+    Reason.INVALID_EMAIL: "Correct the email",
+    Reason.INVALID_VID: "Correct the contact ID (the Record ID HubSpot shows) or clear it",
+    Reason.CONFLICTING_CONTACT_ID: "Keep either the email or the contact ID: they name different HubSpot contacts",
+    Reason.BAD_TIME: "Write the date and time like 2024-11-05 15:58",
+    Reason.MISSING_TIME: "Add the date and time",
+}
 
-def summary_fields(report: Report) -> list[tuple[str, str, Any]]:
-    """The Summary content as ``(key, label, value)``; a key of ``""`` marks a section heading."""
+
+def reason_label(reason: str) -> str:
+    if reason in REASON_LABELS:
+        return REASON_LABELS[reason]
+    if reason.startswith("http_"):
+        return f"HubSpot answered HTTP {reason[5:]}"
+    return reason.replace("_", " ").capitalize() or "Not settled"
+
+
+def _n(count: int, one: str, many: str | None = None) -> str:
+    """``1 row`` / ``2,000 rows``."""
+    return f"{count:,} {one if count == 1 else (many or one + 's')}"
+
+
+def problem_rows(report: Report) -> list[Row]:
+    """The rows that need the user: rejected, failed or never settled."""
+    return [row for row in report.rows if row.outcome is None or row.outcome.value in _PROBLEMS]
+
+
+def headline(report: Report) -> str:
+    """One sentence a marketer reads first: what was recorded and how much needs attention."""
+    s, c = report.summary, report.counts
+    event = s.event.name or f"event {s.event.object_id}"
+    attention = c.get("rejected", 0) + c.get("failed", 0) + c.get("unsettled", 0)
+    already = report.by_reason.get(Reason.ALREADY_RECORDED.value, 0)
+    if s.dry_run:
+        first = f"Dry run, nothing was sent: {_n(c.get('planned', 0), 'participation')} would be recorded in {event}."
+    else:
+        first = f"{_n(c.get('recorded', 0), 'participation')} recorded in {event}."
+        if already:
+            first += f" {_n(already, 'row')} already in HubSpot."
+    if s.exit_code == 3:
+        first = f"The run stopped early. {first}"
+    if not report.rows:
+        return f"The file had no rows to import into {event}."
+    if attention:
+        groups = Counter(row.reason for row in problem_rows(report))
+        top = "; ".join(
+            f"{reason_label(reason)}: {n:,}" for reason, n in sorted(groups.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+        )
+        more = "; ..." if len(groups) > 3 else ""
+        return f"{first} {_n(attention, 'row needs', 'rows need')} attention ({top}{more})."
+    return f"{first} Nothing needs attention."
+
+
+def next_step(report: Report, files: Mapping[str, str] | None = None) -> str:
+    """What to do now, in order, naming the files to act on (``files``: kind -> path, see actions)."""
     s = report.summary
+    files = files or {}
+    path = s.report_path or "<report>"
+    retry = f"`importer retry {path}`"
+    if s.exit_code == 3:
+        return "Run the same command again: it sends the rest and skips what is already recorded."
+    groups = Counter(row.reason for row in problem_rows(report))
+    steps: list[str] = []
+    in_file = sum(n for reason, n in groups.items() if reason in FILE_FIXES)
+    if in_file:
+        if "fix" in files:
+            steps.append(f"Correct the {_n(in_file, 'row')} in {files['fix']} and import that file")
+        else:
+            steps.append(f"Correct the {_n(in_file, 'row')} listed on the Errors sheet and run the import again")
+    missing = groups.get(Reason.CONTACT_NOT_FOUND.value, 0)
+    if missing:
+        where = f" (import {files['create']} in HubSpot: Contacts > Import)" if "create" in files else ""
+        steps.append(f"Add the {_n(missing, 'contact')} to HubSpot{where}, then run {retry}")
+    others = sum(groups.values()) - in_file - missing
+    if others:
+        steps.append(f"For the other {_n(others, 'row')}, follow the fix on the Errors sheet")
+    if not steps:
+        if s.dry_run and report.counts.get("planned"):
+            return "Run the same command without --dry-run to send."
+        return "Nothing to do."
+    return "; then ".join([steps[0], *(step[0].lower() + step[1:] for step in steps[1:])]) + "."
+
+
+def summary_fields(report: Report, files: Mapping[str, str] | None = None) -> list[tuple[str, str, Any]]:
+    """The Summary content as ``(key, label, value)``; a key of ``""`` marks a section heading.
+
+    The plain-language lines come first; the keys (a contract: scripts read them) never change.
+    """
+    s = report.summary
+    files = files or {}
+    zone = _zone(s.timezone)
+    sent = "Planned per state" if s.dry_run else "Recorded per state"
     out: list[tuple[str, str, Any]] = [
-        ("", "Event", None),
-        ("event_id", "Event ID", s.event.object_id),
-        ("event_name", "Event name", s.event.name),
-        ("event_start_utc", "Event start (UTC)", iso_utc(s.event.start_ms)),
-        ("", "Input files", None),
+        ("headline", "Result", headline(report)),
+        ("next_step", "What to do", next_step(report, files)),
     ]
+    if "fix" in files:
+        out.append(("fix_file", "Fix and re-import", files["fix"]))
+    if "create" in files:
+        out.append(("create_file", "Contacts to create", files["create"]))
+    out += [
+        ("", "Event", None),
+        ("event_name", "Event", s.event.name),
+        ("event_start_local", "Starts", _local_text(s.event.start_ms, zone)),
+        ("", "Rows", None),
+    ]
+    ordered = sorted(report.counts.items(), key=lambda kv: -kv[1])  # stable: ties keep the usual order
+    out += [(f"outcome_{o}", OUTCOME_LABELS.get(o, o), n) for o, n in ordered]
+    out.append(("total_rows", "Total rows", len(report.rows)))
+    out.append(("", sent, None))
+    out += [(f"state_{k or 'none'}", STATE_LABELS.get(k, k or "(none)"), n) for k, n in report.by_state.items()]
+    out.append(("", "Reasons", None))
+    out += [(f"reason_{k}", reason_label(k), n) for k, n in report.by_reason.items()]
+    out.append(("", "Input files", None))
     for i, f in enumerate(s.files, 1):
         out += [
             (f"file_{i}", f"File {i}", f.file),
-            (f"file_{i}_profile", "  profile", f.profile),
+            (f"file_{i}_profile", "  layout", f.profile),
             (f"file_{i}_encoding", "  encoding", f.encoding or ""),
             (f"file_{i}_sheet", "  sheet", f.sheet or ""),
             (f"file_{i}_date_order", "  date order", f.date_order or ""),
@@ -409,38 +561,45 @@ def summary_fields(report: Report) -> list[tuple[str, str, Any]]:
         ]
     out += [
         ("", "Run", None),
-        ("run_id", "Run ID", s.run_id),
-        ("started_at_utc", "Started (UTC)", _iso_dt(s.started_at)),
-        ("finished_at_utc", "Finished (UTC)", _iso_dt(s.finished_at)),
+        ("started_at_local", "Started", _local_text(_dt_ms(s.started_at), zone)),
+        ("finished_at_local", "Finished", _local_text(_dt_ms(s.finished_at), zone)),
         ("timezone", "Time zone used", s.timezone or ""),
         ("dry_run", "Dry run", s.dry_run),
-        ("", "Outcomes", None),
-    ]
-    out += [(f"outcome_{o}", o, n) for o, n in report.counts.items()]
-    out.append(("total_rows", "total rows", len(report.rows)))
-    out.append(("", "States", None))
-    out += [(f"state_{k or 'none'}", k or "(none)", n) for k, n in report.by_state.items()]
-    out.append(("", "Reasons", None))
-    out += [(f"reason_{k}", k, n) for k, n in report.by_reason.items()]
-    out += [
-        ("", "HubSpot requests", None),
-        ("requests", "Requests made", s.stats.requests),
-        ("http_429", "429 answers (rate limited)", s.stats.http_429),
-        ("retries", "Retries", s.stats.retries),
-        ("lookups", "Contact lookups", s.stats.lookups),
-        ("writes", "Attendance writes", s.stats.writes),
-        ("", "Result", None),
         ("exit_code", "Exit code", s.exit_code),
         ("exit_meaning", "Meaning", EXIT_MEANINGS.get(s.exit_code, "Unexpected exit code.")),
         ("report_path", "Report", s.report_path),
         ("notes", "Notes", "; ".join(s.notes)),
+        ("", "Details", None),
+        ("event_id", "Event ID", s.event.object_id),
+        ("event_start_utc", "Event start (UTC)", iso_utc(s.event.start_ms)),
+        ("run_id", "Run ID", s.run_id),
+        ("started_at_utc", "Started (UTC)", _iso_dt(s.started_at)),
+        ("finished_at_utc", "Finished (UTC)", _iso_dt(s.finished_at)),
+        ("requests", "HubSpot requests made", s.stats.requests),
+        ("http_429", "429 answers (rate limited)", s.stats.http_429),
+        ("retries", "Retries", s.stats.retries),
+        ("lookups", "Contact lookups", s.stats.lookups),
+        ("writes", "Attendance writes", s.stats.writes),
     ]
     return out
 
 
-def _iso_dt(dt: datetime) -> str:
+def _dt_ms(dt: datetime) -> int:
     aware = dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
-    return iso_utc(int(aware.timestamp() * 1000 + (0.5 if aware.timestamp() >= 0 else -0.5)))
+    return int(aware.timestamp() * 1000 + (0.5 if aware.timestamp() >= 0 else -0.5))
+
+
+def _local_text(ms: int | None, zone: tzinfo | None) -> str:
+    """``2024-11-06 10:00:00 CET``: the run's time zone, else this computer's; no milliseconds."""
+    if ms is None:
+        return ""
+    utc = _EPOCH + timedelta(milliseconds=ms)
+    local = utc.astimezone(zone) if zone is not None else utc.astimezone()
+    return local.strftime("%Y-%m-%d %H:%M:%S ") + (local.tzname() or "")
+
+
+def _iso_dt(dt: datetime) -> str:
+    return iso_utc(_dt_ms(dt))
 
 
 def _as_text(value: Any) -> str:
@@ -822,6 +981,12 @@ class _Formats:
         self.title = wb.add_format({"bold": True, "font_size": 14})
         self.section = wb.add_format({"bold": True, "font_color": "#1F4E78", "top": 1})
         self.key = wb.add_format({"font_color": "#A6A6A6"})
+        self.lead = wb.add_format({"bold": True, "font_size": 12, "text_wrap": True, "valign": "top"})
+        self.lead_label = wb.add_format({"bold": True, "font_size": 12, "valign": "top"})
+        self.top = wb.add_format({"valign": "top"})
+        self.count = wb.add_format({"num_format": "#,##0", "align": "left", "valign": "top"})
+        self.wrap = wb.add_format({"text_wrap": True, "valign": "top"})
+        self.wrap_quoted = wb.add_format({"text_wrap": True, "valign": "top", "quote_prefix": True})
         self.guard = wb.add_format({"quote_prefix": True})
         self.utc = wb.add_format({"num_format": _UTC_FORMAT})
         self.utc_ms = wb.add_format({"num_format": _UTC_MS_FORMAT})
@@ -831,6 +996,10 @@ class _Formats:
             name: wb.add_format({"bg_color": fill, "font_color": font})
             for name, (fill, font) in _OUTCOME_COLOURS.items()
         }
+
+    def wrap_guarded(self, text: str) -> Any:
+        """Wrapped text, with Excel's quote prefix when the text could read as a formula."""
+        return self.wrap_quoted if text.startswith(_FORMULA_STARTS) else self.wrap
 
 
 def _put_text(ws: Any, r: int, c: int, text: str, fmt: _Formats, cell_format: Any = None) -> None:
@@ -842,52 +1011,74 @@ def _put_text(ws: Any, r: int, c: int, text: str, fmt: _Formats, cell_format: An
     ws.write_string(r, c, text, cell_format)
 
 
-def _put_value(ws: Any, r: int, c: int, value: Any, fmt: _Formats) -> None:
+def _put_value(ws: Any, r: int, c: int, value: Any, fmt: _Formats, number_format: Any = None) -> None:
     if isinstance(value, bool):
         _put_text(ws, r, c, _as_text(value), fmt)
     elif isinstance(value, int) and abs(value) <= _EXCEL_EXACT_INT:
-        ws.write_number(r, c, value)
+        ws.write_number(r, c, value, number_format)
     elif value is not None:
         _put_text(ws, r, c, str(value), fmt)
 
 
 def _xlsx_summary(wb: Any, fmt: _Formats, report: Report) -> None:
+    """Plain labels in A, values in B, the machine keys in the hidden column C (scripts read them);
+    the headline first, and a bar chart on a log scale so 8 rejected rows show next to 3,992."""
     ws = wb.add_worksheet("Summary")
-    ws.set_column(0, 0, 28)
-    ws.set_column(1, 1, 60)
-    ws.set_column(2, 2, 22, fmt.key)
-    ws.write_string(0, 0, "Reconciliation report", fmt.title)
-    ws.write_string(1, 0, "Item", fmt.header)
-    ws.write_string(1, 1, "Value", fmt.header)
-    ws.write_string(1, 2, "key", fmt.header)
+    _print_setup(ws)
+    ws.set_column(0, 0, 26)
+    ws.set_column(1, 1, _SUMMARY_VALUE_WIDTH)
+    ws.set_column(2, 2, 22, fmt.key, {"hidden": True})
+    s = report.summary
+    ws.write_string(0, 0, f"Import into {s.event.name or 'event ' + s.event.object_id}", fmt.title)
+    ws.write_string(1, 0, "Reconciliation report", fmt.key)
     r = 2
-    outcome_rows: list[int] = []
+    outcome_rows: list[tuple[int, str, int]] = []
     for key, label, value in summary_fields(report):
         if not key:
             ws.write_string(r, 0, label, fmt.section)
             ws.write_blank(r, 1, None, fmt.section)
-            ws.write_blank(r, 2, None, fmt.section)
         else:
-            _put_text(ws, r, 0, label, fmt)
-            _put_value(ws, r, 1, value, fmt)
+            lead = key in ("headline", "next_step")
+            if lead:  # the app fits other rows to their wrapped text; these get room for sure
+                ws.set_row(r, 18 * len(textwrap.wrap(str(value), _SUMMARY_VALUE_WIDTH - 12)))
+            _put_text(ws, r, 0, label, fmt, fmt.lead_label if lead else fmt.top)
+            if isinstance(value, str):
+                _put_text(ws, r, 1, value, fmt, fmt.lead if lead else fmt.wrap_guarded(value))
+            else:
+                _put_value(ws, r, 1, value, fmt, fmt.count)
             ws.write_string(r, 2, key, fmt.key)
-            if key.startswith("outcome_") and key[8:] in _OUTCOME_COLOURS:
-                outcome_rows.append(r)
+            if key.startswith("outcome_") and isinstance(value, int) and value > 0:
+                outcome_rows.append((r, key[8:], value))
         r += 1
-    chart = wb.add_chart({"type": "column"})
+    if not outcome_rows:
+        return
+    first, last = outcome_rows[0][0], outcome_rows[-1][0]
+    chart = wb.add_chart({"type": "bar"})
     chart.add_series(
         {
-            "name": "Rows per outcome",
-            "categories": ["Summary", outcome_rows[0], 0, outcome_rows[-1], 0],
-            "values": ["Summary", outcome_rows[0], 1, outcome_rows[-1], 1],
-            "points": [{"fill": {"color": _OUTCOME_COLOURS[o][1]}} for o in _OUTCOMES],
-            "data_labels": {"value": True},
+            "name": "Rows",
+            "categories": ["Summary", first, 0, last, 0],
+            "values": ["Summary", first, 1, last, 1],
+            "points": [{"fill": {"color": _OUTCOME_COLOURS.get(o, ("", "#7F7F7F"))[1]}} for _, o, _ in outcome_rows],
+            "data_labels": {"value": True, "num_format": "#,##0"},
+            "gap": 60,
         }
     )
-    chart.set_title({"name": "Rows per outcome"})
+    chart.set_title({"name": "Rows per outcome", "name_font": {"size": 12}})
     chart.set_legend({"none": True})
-    chart.set_y_axis({"name": "rows", "major_gridlines": {"visible": True}})
-    ws.insert_chart(1, 4, chart, {"x_scale": 1.2, "y_scale": 1.2})
+    # log scale: every count gets a bar of its own (a 1 starts at 0.5 so it shows too); the labels
+    # carry the numbers, so the axis needs none
+    chart.set_x_axis({"log_base": 10, "min": 0.5, "visible": False, "major_gridlines": {"visible": False}})
+    chart.set_y_axis({"reverse": True})
+    chart.set_size({"width": 520, "height": 60 + 42 * len(outcome_rows)})
+    ws.insert_chart(2, 3, chart, {"x_offset": 10})
+
+
+def _print_setup(ws: Any) -> None:
+    """Printed or saved as PDF, a sheet is as wide as one landscape page."""
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+    ws.set_paper(9)  # A4
 
 
 def _width(values: Iterator[str], header: str, cap: int = 60) -> int:
@@ -897,6 +1088,7 @@ def _width(values: Iterator[str], header: str, cap: int = 60) -> int:
 
 def _xlsx_rows(wb: Any, fmt: _Formats, report: Report) -> None:
     ws = wb.add_worksheet("Rows")
+    _print_setup(ws)
     cols = _Columns(report.rows, report.summary.files)
     zone = _zone(report.summary.timezone)
     event = report.summary.event
@@ -942,6 +1134,7 @@ def _xlsx_rows(wb: Any, fmt: _Formats, report: Report) -> None:
 
 def _xlsx_errors(wb: Any, fmt: _Formats, report: Report) -> None:
     ws = wb.add_worksheet("Errors")
+    _print_setup(ws)
     problems = [i for i, row in enumerate(report.rows) if row.outcome is None or row.outcome.value in _PROBLEMS]
     problems.sort(key=lambda i: report.rows[i].reason)
     groups = Counter(report.rows[i].reason for i in problems)

@@ -179,7 +179,7 @@ def test_iso_utc() -> None:
 
 def test_build_report_counts_every_outcome(report: Report) -> None:
     assert report.counts == {"recorded": 2, "merged": 1, "skipped": 1, "rejected": 2, "failed": 2, "planned": 0}
-    assert report.by_state == {"attend": 5, "register": 3}
+    assert report.by_state == {"attend": 2}  # what was recorded: rejected, failed, merged rows are not counted
     assert report.by_reason["http_429"] == 2
     assert report.by_reason["invalid_email"] == 1
     assert "" not in report.by_reason
@@ -324,7 +324,7 @@ def test_xlsx_summary_and_chart(xlsx: Path) -> None:
     for outcome in Outcome:
         assert f"outcome_{outcome.value}" in by_key
     assert by_key["outcome_planned"] == 0 and by_key["outcome_failed"] == 2
-    assert by_key["state_attend"] == 5 and by_key["reason_http_429"] == 2
+    assert by_key["state_attend"] == 2 and "state_register" not in by_key and by_key["reason_http_429"] == 2
     assert (by_key["requests"], by_key["http_429"], by_key["retries"], by_key["lookups"], by_key["writes"]) == (
         7,
         3,
@@ -346,6 +346,103 @@ def test_xlsx_summary_and_chart(xlsx: Path) -> None:
         drawing_rels = zf.read("xl/drawings/_rels/drawing1.xml.rels").decode()
         assert "chart1.xml" in drawing_rels
         assert "<drawing" in zf.read("xl/worksheets/sheet1.xml").decode()
+
+
+def summary_sheet(path: Path) -> list[tuple[Any, ...]]:
+    return list(load_workbook(path)["Summary"].iter_rows(values_only=True))
+
+
+def by_key_of(path: Path) -> dict[str, Any]:
+    return {r[2]: r[1] for r in summary_sheet(path)[2:] if len(r) > 2 and r[2]}
+
+
+def test_summary_starts_with_a_headline_and_what_to_do(xlsx: Path) -> None:
+    lines = summary_sheet(xlsx)
+    assert lines[0][0] == "Import into Webinar: Pipelines"
+    assert lines[2][:2] == (
+        "Result",
+        "2 participations recorded in Webinar: Pipelines. 4 rows need attention "
+        "(HubSpot busy (rate limit): 2; Contact not in HubSpot: 1; Email not valid: 1).",
+    )
+    assert lines[3][0] == "What to do"
+    assert lines[3][1].startswith(
+        "Correct the 1 row listed on the Errors sheet and run the import again; then add the 1"
+    )
+    assert f"run `importer retry {xlsx}`" in lines[3][1]
+    ws = load_workbook(xlsx)["Summary"]
+    assert ws.column_dimensions["C"].hidden  # the keys scripts read stay, out of sight
+    assert ws.column_dimensions["B"].width >= 60
+
+
+def test_summary_labels_are_plain_words(xlsx: Path) -> None:
+    labels = {r[2]: r[0] for r in summary_sheet(xlsx)[2:] if r[2]}
+    assert labels["outcome_rejected"] == "Rejected (data to fix)"
+    assert labels["reason_contact_not_found"] == "Contact not in HubSpot"
+    assert labels["state_attend"] == "Attended"
+    assert labels["event_name"] == "Event"
+    assert not any("_" in label for label in labels.values())
+
+
+def test_summary_local_times_have_no_milliseconds(tmp_path: Path) -> None:
+    started = datetime(2024, 11, 6, 9, 0, 0, 123000, tzinfo=UTC)
+    path = write_report(build_report(make_rows(), make_summary(started_at=started)), tmp_path / "r.xlsx")
+    by_key = by_key_of(path)
+    assert by_key["started_at_local"] == "2024-11-06 10:00:00 CET"
+    assert by_key["finished_at_local"] == "2024-11-06 10:01:30 CET"
+    assert by_key["event_start_local"] == "2024-11-05 17:00:00 CET"
+    assert by_key["started_at_utc"] == "2024-11-06T09:00:00.123Z"  # the key's value is unchanged
+
+
+def test_summary_chart_shows_small_counts(tmp_path: Path) -> None:
+    ok = [
+        Row(RowRef("a.csv", i), email=f"p{i}@x.co", vid=i, state=State.ATTEND, when_ms=T0, outcome=Outcome.RECORDED)
+        for i in range(2, 3994)
+    ]
+    bad = [
+        Row(RowRef("a.csv", i), email=f"p{i}@x", outcome=Outcome.REJECTED, reason=Reason.INVALID_EMAIL)
+        for i in range(3994, 4002)
+    ]
+    path = write_report(build_report(ok + bad, make_summary()), tmp_path / "r.xlsx")
+    with zipfile.ZipFile(path) as zf:
+        chart = zf.read("xl/charts/chart1.xml").decode()
+    assert '<c:barDir val="bar"/>' in chart
+    assert '<c:logBase val="10"/>' in chart  # 8 next to 3,992 gets a bar of its own
+    assert '<c:showVal val="1"/>' in chart  # and its number
+    # the chart plots only the outcomes that occurred: the first rows of the outcome list
+    ref = re.search(r"<c:val><c:numRef><c:f>Summary!\$B\$(\d+):\$B\$(\d+)</c:f>", chart)
+    assert ref is not None
+    plotted = summary_sheet(path)[int(ref.group(1)) - 1 : int(ref.group(2))]
+    assert [(r[0], r[1]) for r in plotted] == [("Recorded", 3992), ("Rejected (data to fix)", 8)]
+
+
+def test_summary_headline_when_all_is_well_and_on_a_dry_run(tmp_path: Path) -> None:
+    row = Row(RowRef("a.csv", 2), email="a@b.co", vid=1, state=State.ATTEND, when_ms=T0, outcome=Outcome.RECORDED)
+    fine = write_report(build_report([row], make_summary(exit_code=0)), tmp_path / "fine.xlsx")
+    assert by_key_of(fine)["headline"] == "1 participation recorded in Webinar: Pipelines. Nothing needs attention."
+    assert by_key_of(fine)["next_step"] == "Nothing to do."
+    planned = replace(row, outcome=Outcome.PLANNED, reason=Reason.DRY_RUN)
+    dry = by_key_of(write_report(build_report([planned], make_summary(dry_run=True, exit_code=0)), tmp_path / "d.xlsx"))
+    assert dry["headline"].startswith("Dry run, nothing was sent: 1 participation would be recorded")
+    assert dry["next_step"] == "Run the same command without --dry-run to send."
+    assert dry["state_attend"] == 1
+
+
+def test_summary_headline_of_a_stopped_run(tmp_path: Path) -> None:
+    rows = [
+        Row(RowRef("a.csv", 2), email="a@b.co", vid=1, state=State.ATTEND, when_ms=T0, outcome=Outcome.RECORDED),
+        Row(
+            RowRef("a.csv", 3),
+            email="c@b.co",
+            vid=2,
+            state=State.ATTEND,
+            when_ms=T0,
+            outcome=Outcome.FAILED,
+            reason=Reason.INTERRUPTED,
+        ),
+    ]
+    by_key = by_key_of(write_report(build_report(rows, make_summary(exit_code=3)), tmp_path / "s.xlsx"))
+    assert by_key["headline"].startswith("The run stopped early. 1 participation recorded")
+    assert by_key["next_step"].startswith("Run the same command again")
 
 
 def test_xlsx_errors_sheet(xlsx: Path) -> None:
