@@ -177,12 +177,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     retry = sub.add_parser(
         "retry",
-        help="re-send only the rows a report lists as failed",
-        description="Re-send the rows a reconciliation report lists as failed and write an updated report.",
+        help="look up and send again the rows a report lists as failed or not found in HubSpot",
+        description="Look up and send again the rows of a reconciliation report whose fix lies outside the file "
+        "(failed, or contact_not_found after the contact was added) and write an updated report.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     retry.add_argument("report_in", metavar="REPORT")
+    retry.add_argument(
+        "--event", dest="event_id", metavar="OBJECT_ID", help="send to this event instead of the report's"
+    )
     _report_args(retry)
     retry.add_argument(
         "--batch-size", dest="batch_size", type=int, metavar="N", help="inputs per request (at most 100)"

@@ -15,6 +15,7 @@ import signal
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -56,6 +57,7 @@ from .reporter import (
     default_report_path,
     exit_code_for,
     iso_utc,
+    plural,
     read_report,
     write_report,
 )
@@ -898,9 +900,35 @@ def row_from_report(d: dict[str, str]) -> Row:
         ) from None
 
 
+#: Rejections whose fix lies outside the file (in HubSpot), so ``retry`` takes them again.
+RETRY_REJECTED = frozenset({Reason.CONTACT_NOT_FOUND.value})
+
+
+def retryable(row: Row) -> bool:
+    """Rows ``importer retry`` sends again: every failed row (HubSpot refused or was unreachable,
+    the token or a scope was wrong, the run stopped) and rows rejected for a reason fixed in
+    HubSpot (a contact that did not exist yet).  Rows whose data is wrong need the file fixed."""
+    return row.outcome is Outcome.FAILED or (row.outcome is Outcome.REJECTED and row.reason in RETRY_REJECTED)
+
+
+def _retry_line(taken: int, not_found: int, rows: Sequence[Row], batches: Sequence[Batch]) -> str:
+    contacts = sum(len(b.items) for b in batches)
+    why = f" ({not_found} of them not found in HubSpot before)" if not_found else ""
+    still = Counter(r.reason for r in rows if r.outcome is not None and r.outcome is not Outcome.MERGED)
+    left = "".join(f"; {n:,} {_still(reason)}" for reason, n in sorted(still.items()))
+    return (
+        f"retrying {plural(taken, 'row')}{why}: sending {plural(contacts, 'contact')} "
+        f"in {plural(len(batches), 'request')}{left}"
+    )
+
+
+def _still(reason: str) -> str:
+    return "already in HubSpot" if reason == Reason.ALREADY_RECORDED.value else f"still {reason}"
+
+
 def retry(cfg: Config, report_path: Path, svc: Services | None = None) -> RunResult:
-    """``importer retry REPORT``: re-send only the rows the report lists as failed, then write the
-    updated report (in place unless --report says otherwise)."""
+    """``importer retry REPORT``: look up and send again the rows whose fix lay outside the file
+    (:func:`retryable`), then write the updated report (beside the given one unless --report)."""
     svc = svc or Services()
     started = svc.now()
     summary_in, table = read_report(report_path)
@@ -908,12 +936,12 @@ def retry(cfg: Config, report_path: Path, svc: Services | None = None) -> RunRes
     if not event_id:
         raise InputError(f"{report_path} does not name its event.", hint="Pass --event OBJECT_ID.")
     rows = [row_from_report(d) for d in table]
-    failed_refs = {r.ref for r in rows if r.outcome is Outcome.FAILED}
     retry_rows = [
         replace(r, outcome=None, reason="", message="", correlation_id="", batch_id="")
         for r in rows
-        if r.ref in failed_refs and r.state is not None and r.when_ms is not None and (r.vid is not None or r.email)
+        if retryable(r) and r.state is not None and r.when_ms is not None and (r.vid is not None or r.email)
     ]
+    not_found = sum(1 for r in rows if r.reason == Reason.CONTACT_NOT_FOUND.value and retryable(r))
     cfg = replace(cfg, event_id=event_id)
     out_path = Path(cfg.report) if cfg.report else report_path
     stopped: StopRun | None = None
@@ -925,11 +953,12 @@ def retry(cfg: Config, report_path: Path, svc: Services | None = None) -> RunRes
         with HubSpot(cfg, transport=svc.transport, clock=svc.clock, sleep=svc.sleep, log=svc.log) as client:
             try:
                 event = client.get_event(event_id)
+                retry_rows_in = retry_rows
                 retry_rows, batches = plan(retry_rows, cfg, event, client, journal, None, svc.log)
                 key = Journal.run_key(event_id, [(str(report_path), _sha256(report_path))], {"retry": True})
                 run_id = journal.begin(key, {"event_id": event_id, "retry_of": str(report_path)})
                 journal.save_plan(run_id, retry_rows, batches)
-                svc.log(f"retrying {len(retry_rows)} failed rows in {len(batches)} batches")
+                svc.log(_retry_line(len(retry_rows_in), not_found, retry_rows, batches))
                 result = sender.send(
                     client,
                     batches,
@@ -961,7 +990,10 @@ def retry(cfg: Config, report_path: Path, svc: Services | None = None) -> RunRes
             stats=stats,
             exit_code=exit_code,
             report_path=str(out_path),
-            notes=(f"Retry of {report_path}: {len(retry_rows)} failed rows sent again.", *_notes(stopped, False)),
+            notes=(
+                f"Retry of {report_path}: {plural(len(retry_rows), 'row')} looked up and sent again.",
+                *_notes(stopped, False),
+            ),
         )
         report = build_report(final, summary)
         written = write_report(report, out_path, cfg.report_format)

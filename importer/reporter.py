@@ -11,6 +11,8 @@ import copy
 import csv
 import json
 import os
+import re
+import shlex
 import tempfile
 import textwrap
 import zipfile
@@ -224,6 +226,11 @@ def _zone(name: str | None) -> tzinfo | None:
         return None
 
 
+def plural(n: int, noun: str, many: str = "") -> str:
+    """``1 request``, ``2 requests``, ``1,200 contacts``: counts as a person writes them."""
+    return f"{n:,} {noun if n == 1 else many or noun + 's'}"
+
+
 def _where(row: Row) -> str:
     return f"{row.ref.file} row {row.ref.row}"
 
@@ -235,6 +242,7 @@ def fix_for(row: Row, report_path: str = "<report>") -> str:
     """A concrete next step for a row's reason, naming the file and row where the user must look."""
     reason = row.reason
     where = _where(row)
+    report_path = shlex.quote(report_path)
     retry = f"run `importer retry {report_path}`"
     found = f" (found: '{row.email}')" if row.email else ""
     rerun = "then run the same import again (rows already recorded are skipped)"
@@ -269,7 +277,8 @@ def fix_for(row: Row, report_path: str = "<report>") -> str:
         Reason.NETWORK_ERROR: f"Temporary HubSpot problem: {retry} later",
         Reason.TIMEOUT: f"Temporary HubSpot problem: {retry} later",
         Reason.REJECTED_BY_HUBSPOT: (
-            f"HubSpot refused this contact (see the message): fix the contact in HubSpot or {where}, then {retry}"
+            f"HubSpot refused this contact (see the message): fix the contact in HubSpot, then {retry}; "
+            f"or correct {where} and run the same import again"
         ),
         Reason.NOT_IN_RESPONSE: (
             f"HubSpot did not confirm this contact: run `importer verify {report_path}` to check, then {retry}"
@@ -279,10 +288,13 @@ def fix_for(row: Row, report_path: str = "<report>") -> str:
             "if it happens again, give HubSpot support the correlation ID"
         ),
         Reason.TOKEN_REJECTED: f"Create a new private app token and set HUBSPOT_ACCESS_TOKEN, then {retry}",
-        Reason.MISSING_SCOPE: (f"Grant the crm.objects.marketing_events.write scope to the private app, then {retry}"),
+        Reason.MISSING_SCOPE: (
+            f"Add the scope {_scope_in(row.message)} to the private app (Settings > Integrations > Private apps), "
+            f"then {retry}"
+        ),
         Reason.EVENT_NOT_FOUND: (
             "Check the marketing event ID (HubSpot has no such event in this account), "
-            "then run the import again with the right --event"
+            f"then run `importer retry {report_path} --event OBJECT_ID` with the right one"
         ),
         Reason.DAILY_LIMIT: f"HubSpot's daily API limit is used up: {retry} tomorrow",
         Reason.INTERRUPTED: f"The run stopped before this row was sent: {retry} (or the same command again)",
@@ -293,6 +305,12 @@ def fix_for(row: Row, report_path: str = "<report>") -> str:
     if reason.startswith("http_") and reason[5:].isdigit():
         return f"HubSpot answered HTTP {reason[5:]}: read the message, fix the cause, then {retry}"
     return _generic_fix(row, report_path)
+
+
+def _scope_in(message: str) -> str:
+    """The scope a missing_scope message names (the write scope when it names none: sending needs it)."""
+    named = re.findall(r"crm\.[a-z_]+\.[a-z_]+\.(?:read|write)", message)
+    return ", ".join(dict.fromkeys(named)) or "crm.objects.marketing_events.write"
 
 
 def _generic_fix(row: Row, report_path: str) -> str:
@@ -1169,9 +1187,9 @@ def render_terminal(report: Report, *, width: int = 80) -> str:
     """The closing table: counts per outcome, the report path, and the top three reasons with what to do."""
     s = report.summary
     title = f"Event {s.event.object_id}" + (f" ({s.event.name})" if s.event.name else "")
-    if s.dry_run:
-        title += " - dry run, nothing was sent"
     lines = [title]
+    if s.dry_run:
+        lines.append("Dry run: nothing was sent.")
     for info in s.files:
         lines.append(f"  {info.file}: {info.profile}" + (f", {info.data_rows:,} rows" if info.data_rows else ""))
     label_w = max(len(k) for k in report.counts) + 2
@@ -1196,11 +1214,12 @@ def render_terminal(report: Report, *, width: int = 80) -> str:
                 width=width,
                 subsequent_indent="      ",
                 break_on_hyphens=False,
+                break_long_words=False,  # a path or a command is never cut in two
             )
         if len(problems) > 3:
             lines.append("  More reasons are listed in the report.")
     lines.append(EXIT_MEANINGS.get(s.exit_code, f"Exit code {s.exit_code}."))
-    return "\n".join(line if len(line) <= width else textwrap.shorten(line, width) for line in lines)
+    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- reading

@@ -621,7 +621,7 @@ def test_render_terminal(report: Report) -> None:
 def test_render_terminal_all_good(tmp_path: Path) -> None:
     row = Row(RowRef("a.csv", 2), email="a@b.co", vid=1, when_ms=T0, outcome=Outcome.PLANNED, reason=Reason.DRY_RUN)
     text = render_terminal(build_report([row], make_summary(dry_run=True, exit_code=0)), width=60)
-    assert "dry run" in text and "Needs attention" not in text
+    assert "Dry run" in text and "Needs attention" not in text
     assert re.search(r"planned\s+1$", text, re.M)
     assert all(len(line) <= 60 for line in text.splitlines())
 

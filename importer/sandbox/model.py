@@ -235,6 +235,11 @@ class HubSpotModel:
                 "endDateTime": end_text,
             }
 
+    def grant(self, token: str, scopes: Iterable[str]) -> None:
+        """Give a private app's token more scopes (what a user does in HubSpot's settings)."""
+        with self._lock:
+            self._tokens[token] = frozenset(self._tokens.get(token, frozenset())) | frozenset(scopes)
+
     def inject(self, fault: Fault) -> None:
         with self._lock:
             self._faults.add(fault)

@@ -266,6 +266,10 @@ class Sandbox:
         """Create (or replace) a marketing event; ``end`` defaults to one hour after ``start``."""
         self._model.add_event(object_id, name=name, start=start, end=end)
 
+    def grant(self, token: str, scopes: Iterable[str]) -> None:
+        """Add scopes to a token, as a user does in the private app's settings."""
+        self._model.grant(token, scopes)
+
     def inject(self, fault: Fault) -> None:
         """Queue a fault for the next matching API requests."""
         self._model.inject(fault)

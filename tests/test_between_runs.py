@@ -1,0 +1,184 @@
+"""Between runs: every piece of advice the importer prints is followed once, literally, and works.
+
+The runs go through the CLI entry point against the sandbox over real HTTP, from the folder a user
+would be in (the default report name and state folder), with the base URL in the environment as the
+README says, so a command copied from the terminal runs as it is.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from importer.cli import main
+from importer.reporter import read_report
+from importer.sandbox import ALL_SCOPES, DEFAULT_TOKEN, Fault, Sandbox
+
+EVENT = "1001"
+KNOWN = {"alice@example.com": 101, "bob@example.com": 102}
+SOURCE = """Email,Join Time
+alice@example.com,2024-11-05T15:58:03Z
+bob@example.com,2024-11-05T16:00:00Z
+carol@example.com,2024-11-05T16:05:00Z
+"""
+
+
+@pytest.fixture(autouse=True)
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def box() -> Iterator[Sandbox]:
+    with Sandbox(contacts=KNOWN) as sb:
+        yield sb
+
+
+def env_for(sb: Sandbox, token: str = DEFAULT_TOKEN) -> dict[str, str]:
+    return {"HUBSPOT_ACCESS_TOKEN": token, "HUBSPOT_BASE_URL": sb.base_url}
+
+
+def importer(command: str | list[str], environ: dict[str, str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    """Run one command line as typed (``importer ...``); returns the exit code and everything printed."""
+    argv = shlex.split(command) if isinstance(command, str) else command
+    assert argv[0] == "importer"
+    capsys.readouterr()
+    code = main(argv[1:], environ=environ)
+    out = capsys.readouterr()
+    text = out.out + out.err
+    assert "Traceback" not in text and environ["HUBSPOT_ACCESS_TOKEN"] not in text
+    return code, text
+
+
+def commands_in(text: str) -> list[str]:
+    """The commands a message tells the user to run (written between backticks)."""
+    return re.findall(r"`(importer [^`]+)`", " ".join(text.split()))
+
+
+def outcomes(report: Path) -> dict[str, tuple[str, str]]:
+    _, rows = read_report(report)
+    return {r["email"]: (r["outcome"], r["reason"]) for r in rows}
+
+
+def held(sb: Sandbox, event: str = EVENT) -> set[int]:
+    return {p["vid"] for p in sb.participations(event)}
+
+
+def first_run(tmp_path: Path, sb: Sandbox, capsys: pytest.CaptureFixture[str], token: str = DEFAULT_TOKEN) -> str:
+    (tmp_path / "attendees.csv").write_text(SOURCE, encoding="utf-8")
+    code, text = importer(f"importer run attendees.csv --event {EVENT}", env_for(sb, token), capsys)
+    return text
+
+
+def test_a_contact_added_in_hubspot_is_recorded_by_the_retry_the_advice_names(
+    tmp_path: Path, box: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = first_run(tmp_path, box, capsys)
+    report = tmp_path / "attendees.reconciliation.xlsx"
+    assert outcomes(report)["carol@example.com"] == ("rejected", "contact_not_found")
+    retry = [c for c in commands_in(text) if c.startswith("importer retry")]
+    assert retry, text
+    box.add_contacts(["carol@example.com"])
+    code, text = importer(retry[0], env_for(box), capsys)
+    assert code == 0, text
+    assert "1 row" in text and "not found in HubSpot before" in text
+    assert outcomes(report)["carol@example.com"][0] == "recorded"
+    assert held(box) == {101, 102, box.contacts["carol@example.com"]}
+    # the two recorded rows were not sent again
+    assert set(box.write_counts(EVENT).values()) == {1}
+
+
+def test_a_contact_still_missing_keeps_the_advice_and_sends_nothing(
+    tmp_path: Path, box: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first_run(tmp_path, box, capsys)
+    writes = sum(1 for r in box.requests if "/attendance/" in r.path)
+    code, text = importer("importer retry attendees.reconciliation.xlsx", env_for(box), capsys)
+    assert code == 1
+    assert "still contact_not_found" in text
+    assert sum(1 for r in box.requests if "/attendance/" in r.path) == writes
+    assert any(c.startswith("importer retry") for c in commands_in(text))
+
+
+def test_a_scope_granted_then_retry_records_every_row(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    reading = ALL_SCOPES - {"crm.objects.marketing_events.write"}
+    with Sandbox(contacts={**KNOWN, "carol@example.com": 103}, tokens={DEFAULT_TOKEN: reading}) as sb:
+        text = first_run(tmp_path, sb, capsys)
+        report = tmp_path / "attendees.reconciliation.xlsx"
+        assert {o for o, _ in outcomes(report).values()} == {"failed"}
+        assert "crm.objects.marketing_events.write" in text
+        retry = [c for c in commands_in(text) if c.startswith("importer retry")]
+        assert retry, text
+        sb.grant(DEFAULT_TOKEN, ALL_SCOPES)
+        code, text = importer(retry[0], env_for(sb), capsys)
+        assert code == 0, text
+        assert {o for o, _ in outcomes(report).values()} == {"recorded"}
+        assert held(sb) == {101, 102, 103}
+
+
+def test_a_new_token_then_retry_records_every_row(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tokens = {"old-token": ALL_SCOPES, "new-token": ALL_SCOPES}
+    with Sandbox(contacts={**KNOWN, "carol@example.com": 103}, tokens=tokens) as sb:
+        sb.revoke("old-token")
+        text = first_run(tmp_path, sb, capsys, token="old-token")
+        report = tmp_path / "attendees.reconciliation.xlsx"
+        assert {r for _, r in outcomes(report).values()} == {"token_rejected"}
+        assert "HUBSPOT_ACCESS_TOKEN" in text
+        retry = [c for c in commands_in(text) if c.startswith("importer retry")]
+        assert retry, text
+        code, text = importer(retry[0], env_for(sb, "new-token"), capsys)
+        assert code == 0, text
+        assert held(sb) == {101, 102, 103}
+
+
+def test_an_event_gone_then_retry_with_the_right_event(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with Sandbox(contacts={**KNOWN, "carol@example.com": 103}) as sb:
+        sb.inject(Fault("status", path_contains="/attendance/", status=404))
+        text = first_run(tmp_path, sb, capsys)
+        report = tmp_path / "attendees.reconciliation.xlsx"
+        assert {r for _, r in outcomes(report).values()} == {"event_not_found"}
+        retry = [c for c in commands_in(text) if c.startswith("importer retry") and "--event" in c]
+        assert retry, text
+        command = retry[0].replace("OBJECT_ID", "1002")
+        code, text = importer(command, env_for(sb), capsys)
+        assert code == 0, text
+        assert held(sb, "1002") == {101, 102, 103}
+        assert held(sb, EVENT) == set()
+
+
+def test_hubspot_down_then_retry_later(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with Sandbox(contacts={**KNOWN, "carol@example.com": 103}) as sb:
+        sb.inject(Fault("status", path_contains="/attendance/", status=503))
+        (tmp_path / "attendees.csv").write_text(SOURCE, encoding="utf-8")
+        environ = {**env_for(sb), "IMPORTER_RETRY_ATTEMPTS": "1"}
+        code, text = importer(f"importer run attendees.csv --event {EVENT}", environ, capsys)
+        assert code == 1
+        report = tmp_path / "attendees.reconciliation.xlsx"
+        assert {r for _, r in outcomes(report).values()} == {"http_5xx"}
+        retry = [c for c in commands_in(text) if c.startswith("importer retry")]
+        assert retry, text
+        code, text = importer(retry[0], env_for(sb), capsys)
+        assert code == 0, text
+        assert held(sb) == {101, 102, 103}
+
+
+def test_a_corrected_email_then_the_same_import_again_records_only_that_row(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with Sandbox(contacts={**KNOWN, "carol@example.com": 103}) as sb:
+        src = tmp_path / "attendees.csv"
+        src.write_text(SOURCE.replace("carol@example.com", "carol@@example.com"), encoding="utf-8")
+        command = f"importer run attendees.csv --event {EVENT}"
+        code, text = importer(command, env_for(sb), capsys)
+        assert code == 1
+        assert "Correct the email in attendees.csv row 4" in " ".join(text.split())
+        assert "run the same import again" in " ".join(text.split())
+        src.write_text(SOURCE, encoding="utf-8")
+        code, text = importer(command, env_for(sb), capsys)
+        assert code == 0, text
+        assert held(sb) == {101, 102, 103}
+        assert set(sb.write_counts(EVENT).values()) == {1}
