@@ -27,6 +27,7 @@ from .models import FileInfo, Outcome, Reason, Row, RowRef, State
 from .profiles import Profile, by_name, detect
 from .profiles.base import (
     ALIASES,
+    DAY_FIRST_LANGS,
     FIELDS,
     HEAD_LINES,
     KEY_FIELDS,
@@ -571,7 +572,7 @@ def _date_order(scan: _TimeScan, opts: MapOptions, file: str, langs: set[str], p
     if not open_.any():
         return _Order(False)
     example = _show(texts[int(np.flatnonzero(open_)[0])].as_py())
-    if langs & {"de", "fr", "es"}:
+    if langs & DAY_FIRST_LANGS:
         day_first, why = True, "the headers are not English"
     elif scan.dotted[numeric].all():
         day_first, why = True, "dates written with dots are day-first"
@@ -616,6 +617,7 @@ class _AliasIndex:
                 self.index[norm_header(text)] = (name, -1, "")
         for name, text in overrides.items():
             self.index[norm_header(text)] = (name, -2, "")
+        self.last = profile.last_column
         self.key_texts = {
             text.strip().lower() for name, entries in ALIASES.items() if name in KEY_FIELDS for text, _ in entries
         } | {text.strip().lower() for name, text in overrides.items() if name in KEY_FIELDS}
@@ -630,7 +632,7 @@ class _AliasIndex:
             if got is None:
                 continue
             name, rank, lang = got
-            if name not in hits or rank < hits[name][0]:
+            if name not in hits or rank < hits[name][0] or (rank == hits[name][0] and name in self.last):
                 hits[name] = (rank, col, lang)
         return hits
 
@@ -862,6 +864,8 @@ def _map_columns(sheet: SheetLike, opts: MapOptions) -> tuple[FileInfo, _RowColu
     """The mapping itself, column-wise: what is learned about the file and every row's fields."""
     zone = _check_options(opts)
     profile = by_name(opts.profile) if opts.profile else detect(sheet)
+    if profile.refuse:
+        raise InputError(f"{sheet.file}: {profile.refuse}", hint=profile.refuse_hint)
     aliases = _AliasIndex(profile, opts.columns)
     blocks, notes = _locate(sheet, aliases, profile)
     notes = [*sheet.notes, *notes]

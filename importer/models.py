@@ -78,6 +78,7 @@ class Reason(StrEnum):
     DRY_RUN = "dry_run"
     # skipped by a platform rule (mapper)
     DENIED = "denied"
+    WAITING_ROOM = "waiting_room"
 
 
 def http_reason(status: int) -> str:

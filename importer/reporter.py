@@ -270,6 +270,9 @@ def fix_for(row: Row, report_path: str = "<report>") -> str:
         Reason.NOT_APPROVED: "Nothing to do: registrations not approved are skipped; approve them first to record them",
         Reason.TRANSFERRED: "Nothing to do: transferred tickets are skipped; the new holder's row counts",
         Reason.DENIED: "Nothing to do: denied registrations are skipped on purpose; approve them first to record them",
+        Reason.WAITING_ROOM: (
+            "Nothing to do: time in the waiting room is not attendance; the person's admitted row counts"
+        ),
         Reason.ALREADY_RECORDED: "Nothing to do: HubSpot already has this participation",
         Reason.HTTP_400: f"HubSpot refused this row as invalid: check the message, fix {where}, {rerun}",
         Reason.HTTP_429: f"Temporary HubSpot problem: {retry} later",

@@ -655,6 +655,121 @@ def hubspot_contacts_export() -> bytes:
     return _csv_text(rows).encode("utf-8")
 
 
+def zoom_meeting_participants() -> bytes:
+    """The 2021 participants export: meeting block, a blank line, then the participants with Guest and
+    Recording Consent (header as in public copies of the export, e.g. Lightbridge-KS/zoomclass)."""
+    rows: list[list[str]] = [
+        ["Meeting ID", "Topic", "Start Time", "End Time", "User Email", "Duration (Minutes)", "Participants"],
+        [
+            "81234567890",
+            "Customer Roundtable",
+            "11/07/2024 09:55:12 AM",
+            "11/07/2024 11:02:40 AM",
+            "olivia.host@example.com",
+            "68",
+            "7",
+        ],
+        ["", "", "", "", "", "", ""],
+        ["Name (Original Name)", "User Email", "Join Time", "Leave Time", "Duration (Minutes)", "Guest", "Recording Consent"],
+    ]
+    people = [
+        ("Olivia Host", "olivia.host@example.com", "09:55:12 AM", "11:02:40 AM", "68", "No", ""),
+        ("Jane Doe", "jane.doe@example.com", "10:31:05 AM", "11:00:00 AM", "29", "Yes", "Y"),  # rejoin listed first
+        ("Jane Doe", "jane.doe@example.com", "09:58:40 AM", "10:29:10 AM", "31", "Yes", "Y"),
+        ("Carlos R (Carlos Ruiz)", "Carlos.Ruiz@Example.org", "10:00:03 AM", "11:01:00 AM", "61", "Yes", "Y"),
+        ("Mei Chen", "mei.chen@example.net", "10:02:15 AM", "10:45:00 AM", "43", "No", "Y"),
+        ("iPhone de Ahmed", "", "10:05:00 AM", "10:20:00 AM", "15", "Yes", ""),
+        ("Lena Fischer", "lena.fischer@example.org", "10:12:44 AM", "11:02:00 AM", "50", "Yes", "Y"),
+    ]
+    for name, email, join, leave, mins, guest, consent in people:
+        rows.append([name, email, f"11/07/2024 {join}", f"11/07/2024 {leave}", mins, guest, consent])
+    return b"\xef\xbb\xbf" + _csv_text(rows).encode("utf-8")
+
+
+def zoom_participants_current() -> bytes:
+    """Today's portal export: lower-case headers, Email, a waiting-room line per admitted guest."""
+    rows: list[list[str]] = [
+        ["Topic", "ID", "Duration (minutes)", "Start time", "End time", "Participants"],
+        ["Partner Office Hours", "852 1848 6288", "62", "11/14/2024 02:00:05 PM", "11/14/2024 03:02:11 PM", "4"],
+        [],
+        [
+            "Name (original name)",
+            "Email",
+            "Join time",
+            "Leave time",
+            "Duration (minutes)",
+            "Guest",
+            "Recording disclaimer response",
+            "In waiting room",
+        ],
+        ["Tom Lee", "tom.lee@example.net", "11/14/2024 01:58:30 PM", "11/14/2024 02:00:01 PM", "2", "Yes", "", "Yes"],
+        ["Tom Lee", "tom.lee@example.net", "11/14/2024 02:00:02 PM", "11/14/2024 03:00:00 PM", "60", "Yes", "OK", "No"],
+        ["Ana S (Ana Silva)", "ana.silva@example.com", "11/14/2024 02:01:10 PM", "11/14/2024 03:02:11 PM", "61",
+         "Yes", "OK", "No"],
+        ["Grace Kim", "grace.kim@example.com", "11/14/2024 02:03:27 PM", "11/14/2024 02:40:00 PM", "37", "Yes", "OK",
+         "No"],
+        ["Omar Haddad", "omar.haddad@example.org", "11/14/2024 01:59:00 PM", "11/14/2024 02:05:00 PM", "6", "Yes", "",
+         "Yes"],
+    ]
+    return b"\xef\xbb\xbf" + _csv_text(rows).encode("utf-8")
+
+
+def zoom_participants_japanese() -> bytes:
+    """The Japanese portal's export (header as in yu-9824/zoom_participant's example), year-first dates."""
+    rows = [
+        ["名前 (元の名前)", "ユーザーメール", "参加時刻", "退出時刻", "所要時間（分）"],
+        ["山田 太郎", "taro.yamada@example.jp", "2024/12/10 8:35", "2024/12/10 12:39", "245"],
+        ["佐藤 花子", "hanako.sato@example.jp", "2024/12/10 9:01", "2024/12/10 9:56", "55"],
+        ["山田 太郎", "taro.yamada@example.jp", "2024/12/10 12:40", "2024/12/10 12:45", "5"],
+        ["鈴木 一郎 (Ichiro)", "ichiro.suzuki@example.jp", "2024/12/10 10:13", "2024/12/10 12:39", "146"],
+    ]
+    return b"\xef\xbb\xbf" + _csv_text(rows).encode("utf-8")
+
+
+def zoom_participants_with_meeting_data() -> bytes:
+    """"Export with meeting data": the meeting's columns, then the participant's, on every line; the host's
+    User Email comes first (column list as microsoft/vivainsights_zoom_int documents it)."""
+    head = (
+        "Topic,Meeting ID,User Name,User Email,Department,Group,Has Zoom Rooms,Creation Time,Start Time,End Time,"
+        "Duration (Minutes),Participants,Name (Original Name),User Email,Join Time,Leave Time,Duration (Minutes),"
+        "Guest,Recording Consent,In Waiting Room"
+    ).split(",")
+    meeting = ["Quarterly Review", "852 1848 6288", "Olivia Host", "olivia.host@example.com", "Sales", "EMEA", "No",
+               "15/11/2024 08:12", "21/11/2024 14:00", "21/11/2024 15:01", "61", "3"]  # fmt: skip
+    people = [
+        ("Jonas Weber", "jonas.weber@example.org", "21/11/2024 14:00", "21/11/2024 15:01", "61", "No", "", "No"),
+        ("Lena Fischer", "lena.fischer@example.org", "21/11/2024 14:04", "21/11/2024 14:58", "54", "Yes", "", "No"),
+        ("Priya Patel", "priya.patel@example.org", "21/11/2024 13:58", "21/11/2024 14:01", "3", "Yes", "", "Yes"),
+    ]
+    rows = [head] + [[*meeting, *p[:4], p[4], p[5], p[6], p[7]] for p in people]
+    return _csv_text(rows).encode("utf-8")
+
+
+def zoom_registrants() -> bytes:
+    """A webinar's registrants with their personal join links (the issue's header)."""
+    rows = [["Webinar ID", "Display Name", "Attendee Email", "Attendee Join Link"]]
+    for name, email, token in [
+        ("Jane Doe", "jane.doe@example.com", "a1"),
+        ("Carlos Ruiz", "carlos.ruiz@example.org", "b2"),
+        ("Mei Chen", "mei.chen@example.net", "c3"),
+        ("Sam Noshow", "sam.noshow@example.com", "d4"),
+    ]:
+        rows.append(["812 3456 7890", name, email, f"https://example.zoom.us/w/81234567890?tk={token}"])
+    return _csv_text(rows).encode("utf-8")
+
+
+def teams_meeting_attendance_list() -> bytes:
+    """Teams' legacy meetingAttendanceList.csv: UTF-16, tabs, a line per join or leave, no emails."""
+    rows = [
+        ["Full Name", "User Action", "Timestamp"],
+        ["Megan Organizer", "Joined", "11/13/2024, 1:58:40 PM"],
+        ["Tom Lee", "Joined before", "11/13/2024, 2:01:10 PM"],
+        ["Ana Silva", "Joined", "11/13/2024, 2:02:33 PM"],
+        ["Tom Lee", "Left", "11/13/2024, 2:30:00 PM"],
+    ]
+    return b"\xff\xfe" + _csv_text(rows, delimiter="\t").encode("utf-16-le")
+
+
 def main() -> None:
     texts = {
         "zoom_attendee_report.csv": zoom_attendee_report(),
@@ -665,6 +780,12 @@ def main() -> None:
         "generic_attendees.csv": generic_attendees_csv(),
         "deutsch_teilnehmer.csv": deutsch_teilnehmer(),
         "hubspot_contacts_export.csv": hubspot_contacts_export(),
+        "zoom_meeting_participants.csv": zoom_meeting_participants(),
+        "zoom_participants_current.csv": zoom_participants_current(),
+        "zoom_participants_ja.csv": zoom_participants_japanese(),
+        "zoom_participants_meeting_data.csv": zoom_participants_with_meeting_data(),
+        "zoom_registrants.csv": zoom_registrants(),
+        "teams_meetingAttendanceList.csv": teams_meeting_attendance_list(),
     }
     for name, data in texts.items():
         (HERE / name).write_bytes(data)

@@ -26,10 +26,10 @@ def test_demo_script_imports_every_sample(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     codes = [line.split()[-1] for line in done.stdout.splitlines() if line.strip().startswith("exit code")]
-    assert len(codes) == 10 and set(codes) <= {"0", "1"}
+    assert len(codes) == 15 and set(codes) <= {"0", "1"}
     assert "Traceback" not in done.stderr
     reports = sorted((tmp_path / "demo-reports").glob("*.xlsx"))
-    assert len(reports) == 10
+    assert len(reports) == 15
     for report in reports:
         wb = openpyxl.load_workbook(report, read_only=True)
         assert wb.sheetnames == ["Summary", "Rows", "Errors"]

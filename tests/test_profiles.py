@@ -28,7 +28,14 @@ CASES = {
     "generic_attendees.xlsx": ("generic", "America/New_York", None, None),
     "deutsch_teilnehmer.csv": ("generic", "Europe/Berlin", "cp1252", ";"),
     "hubspot_contacts_export.csv": ("hubspot_contacts", None, "utf-8", ","),
+    "zoom_meeting_participants.csv": ("zoom_meeting_participants", "America/New_York", "utf-8-sig", ","),
+    "zoom_participants_current.csv": ("zoom_meeting_participants", "America/New_York", "utf-8-sig", ","),
+    "zoom_participants_ja.csv": ("zoom_meeting_participants", "Asia/Tokyo", "utf-8-sig", ","),
+    "zoom_participants_meeting_data.csv": ("zoom_meeting_participants", "Europe/London", "utf-8", ","),
+    "zoom_registrants.csv": ("zoom_registrants", None, "utf-8", ","),
 }
+#: samples the run refuses as they are (exit 2 before anything is sent), by the profile that says why
+REFUSED = {"teams_meetingAttendanceList.csv": "teams_attendance_list"}
 
 
 def via_loader(name: str, **opts: object) -> MappedFile:
@@ -63,6 +70,21 @@ def test_sample_detected_and_fully_accounted(name: str) -> None:
         assert type(r.state) is State and (r.outcome is None or type(r.outcome) is Outcome)
         assert type(r.reason) is str and (r.vid is None or type(r.vid) is int)
         assert r.when_ms is None or type(r.when_ms) is int
+
+
+@pytest.mark.parametrize("name", sorted([*CASES, *REFUSED]))
+def test_sample_detected_as_its_own_profile_and_no_other(name: str) -> None:
+    """Detection table: the sample's own profile scores strictly above every other one."""
+    want = CASES[name][0] if name in CASES else REFUSED[name]
+    sheet = load(SAMPLES / name)
+    scores = {p.name: p.matches(sheet) for p in PROFILES}
+    assert detect(sheet).name == want
+    assert all(score < scores[want] for other, score in scores.items() if other != want), scores
+
+
+def test_every_sample_is_in_a_detection_table() -> None:
+    samples = {p.name for p in SAMPLES.iterdir() if p.suffix in (".csv", ".xlsx")}
+    assert samples == set(CASES) | set(REFUSED)
 
 
 @pytest.mark.parametrize("name", sorted(n for n, c in CASES.items() if c[2] is not None))

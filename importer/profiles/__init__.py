@@ -11,6 +11,9 @@ from . import (
     hubspot_contacts,
     luma_guests,
     teams_attendance,
+    teams_attendance_list,
+    zoom_meeting_participants,
+    zoom_registrants,
     zoom_registration,
     zoom_webinar_attendee,
 )
@@ -18,8 +21,11 @@ from .base import Profile, SheetLike
 
 PROFILES: list[Profile] = [
     zoom_webinar_attendee.PROFILE,
+    zoom_meeting_participants.PROFILE,
     zoom_registration.PROFILE,
+    zoom_registrants.PROFILE,
     teams_attendance.PROFILE,
+    teams_attendance_list.PROFILE,
     goto_webinar_attendee.PROFILE,
     eventbrite_attendees.PROFILE,
     luma_guests.PROFILE,

@@ -32,12 +32,18 @@ FIELDS = (
     "first_name",
     "last_name",
     "name",
+    "waiting_room",
 )
 TIME_FIELDS = ("join_time", "registration_time", "cancel_time")
 KEY_FIELDS = ("email", "vid")
 
-# Header aliases per field, best first; a language tag marks headers that imply day-first dates.
+# Header aliases per field, best first, tagged with their language.  The other languages are the
+# words Zoom, Teams and Webex use for these columns in their Japanese, Chinese, Korean, Portuguese,
+# Italian, Dutch and Polish interfaces (README, "Formats it recognises").
 _EN, _DE, _FR, _ES = "en", "de", "fr", "es"
+_IT, _NL, _PL, _PT, _JA, _ZH, _KO = "it", "nl", "pl", "pt", "ja", "zh", "ko"
+#: Languages whose numeric dates are day-first (13/11/2024); ja/zh/ko write year first.
+DAY_FIRST_LANGS = frozenset({_DE, _FR, _ES, _IT, _NL, _PL, _PT})
 ALIASES: Mapping[str, tuple[tuple[str, str], ...]] = {
     "email": (
         ("Email", _EN),
@@ -61,6 +67,34 @@ ALIASES: Mapping[str, tuple[tuple[str, str], ...]] = {
         ("Correo", _ES),
         ("Dirección de correo electrónico", _ES),
         ("Email del asistente", _ES),
+        ("Benutzer-E-Mail", _DE),
+        ("E-mail de l'utilisateur", _FR),
+        ("Correo electrónico del usuario", _ES),
+        ("E-mail", _IT),
+        ("Indirizzo e-mail", _IT),
+        ("E-mail utente", _IT),
+        ("Posta elettronica", _IT),
+        ("E-mailadres", _NL),
+        ("E-mail gebruiker", _NL),
+        ("E-mailadres van gebruiker", _NL),
+        ("Adres e-mail", _PL),
+        ("E-mail użytkownika", _PL),
+        ("Endereço de e-mail", _PT),
+        ("E-mail do usuário", _PT),
+        ("E-mail do utilizador", _PT),
+        ("ユーザーメール", _JA),
+        ("メールアドレス", _JA),
+        ("メール", _JA),
+        ("電子メール", _JA),
+        ("用户邮箱", _ZH),
+        ("用户电子邮件", _ZH),
+        ("电子邮件", _ZH),
+        ("邮箱", _ZH),
+        ("電子郵件", _ZH),
+        ("使用者電子郵件", _ZH),
+        ("사용자 이메일", _KO),
+        ("이메일", _KO),
+        ("이메일 주소", _KO),
     ),
     "vid": (
         ("vid", _EN),
@@ -105,6 +139,36 @@ ALIASES: Mapping[str, tuple[tuple[str, str], ...]] = {
         ("Hora de ingreso", _ES),
         ("Primera unión", _ES),
         ("Primera entrada", _ES),
+        ("Joined", _EN),
+        ("Time joined", _EN),
+        ("Joined at", _EN),
+        ("Join time (UTC)", _EN),
+        ("Beitrittszeitpunkt", _DE),
+        ("Heure de participation", _FR),
+        ("Ora di ingresso", _IT),
+        ("Orario di ingresso", _IT),
+        ("Primo ingresso", _IT),
+        ("Ora di partecipazione", _IT),
+        ("Deelnametijd", _NL),
+        ("Tijd van deelname", _NL),
+        ("Eerste deelname", _NL),
+        ("Czas dołączenia", _PL),
+        ("Godzina dołączenia", _PL),
+        ("Pierwsze dołączenie", _PL),
+        ("Horário de entrada", _PT),
+        ("Hora de entrada", _PT),
+        ("Primeira entrada", _PT),
+        ("Hora de ingresso", _PT),
+        ("参加時刻", _JA),
+        ("参加時間", _JA),
+        ("最初の参加", _JA),
+        ("加入时间", _ZH),
+        ("首次加入", _ZH),
+        ("加入時間", _ZH),
+        ("首次加入時間", _ZH),
+        ("참가 시간", _KO),
+        ("처음 참가", _KO),
+        ("참가 시각", _KO),
     ),
     "registration_time": (
         ("Registration Time", _EN),
@@ -125,6 +189,26 @@ ALIASES: Mapping[str, tuple[tuple[str, str], ...]] = {
         ("Fecha de registro", _ES),
         ("Fecha de inscripción", _ES),
         ("Hora de registro", _ES),
+        ("Registration date", _EN),
+        ("Registered on", _EN),
+        ("Data di registrazione", _IT),
+        ("Ora di registrazione", _IT),
+        ("Data di iscrizione", _IT),
+        ("Registratiedatum", _NL),
+        ("Registratietijd", _NL),
+        ("Inschrijfdatum", _NL),
+        ("Data rejestracji", _PL),
+        ("Czas rejestracji", _PL),
+        ("Data de inscrição", _PT),
+        ("Hora de inscrição", _PT),
+        ("Horário de registro", _PT),
+        ("Data de registro", _PT),
+        ("登録時間", _JA),
+        ("登録日時", _JA),
+        ("注册时间", _ZH),
+        ("註冊時間", _ZH),
+        ("등록 시간", _KO),
+        ("등록 일시", _KO),
     ),
     "cancel_time": (
         ("Cancellation Time", _EN),
@@ -147,6 +231,20 @@ ALIASES: Mapping[str, tuple[tuple[str, str], ...]] = {
         ("Présent", _FR),
         ("Asistió", _ES),
         ("Asistencia", _ES),
+        ("Partecipato", _IT),
+        ("Presente", _IT),
+        ("Aanwezig", _NL),
+        ("Deelgenomen", _NL),
+        ("Obecny", _PL),
+        ("Uczestniczył", _PL),
+        ("Compareceu", _PT),
+        ("Participou", _PT),
+        ("出席", _JA),
+        ("参加済み", _JA),
+        ("已参加", _ZH),
+        ("出席", _ZH),
+        ("참석", _KO),
+        ("참석 여부", _KO),
     ),
     "state_text": (
         ("Attendee Status", _EN),
@@ -167,6 +265,13 @@ ALIASES: Mapping[str, tuple[tuple[str, str], ...]] = {
         ("Rolle", _DE),
         ("Rôle", _FR),
         ("Rol", _ES),
+        ("Ruolo", _IT),
+        ("Rol", _NL),
+        ("Rola", _PL),
+        ("Função", _PT),
+        ("役割", _JA),
+        ("角色", _ZH),
+        ("역할", _KO),
     ),
     "first_name": (
         ("First Name", _EN),
@@ -176,6 +281,12 @@ ALIASES: Mapping[str, tuple[tuple[str, str], ...]] = {
         ("Vorname", _DE),
         ("Prénom", _FR),
         ("Nombre", _ES),
+        ("Nome", _IT),
+        ("Voornaam", _NL),
+        ("Imię", _PL),
+        ("Primeiro nome", _PT),
+        ("名", _JA),
+        ("名字", _ZH),
     ),
     "last_name": (
         ("Last Name", _EN),
@@ -188,12 +299,21 @@ ALIASES: Mapping[str, tuple[tuple[str, str], ...]] = {
         ("Nom de famille", _FR),
         ("Apellido", _ES),
         ("Apellidos", _ES),
+        ("Cognome", _IT),
+        ("Achternaam", _NL),
+        ("Nazwisko", _PL),
+        ("Sobrenome", _PT),
+        ("Apelido", _PT),
+        ("姓", _JA),
+        ("姓氏", _ZH),
+        ("성", _KO),
     ),
     "name": (
         ("Name", _EN),
         ("Full Name", _EN),
         ("Display Name", _EN),
         ("User Name (Original Name)", _EN),
+        ("Name (Original Name)", _EN),
         ("User Name", _EN),
         ("Attendee Name", _EN),
         ("Participant", _EN),
@@ -202,6 +322,41 @@ ALIASES: Mapping[str, tuple[tuple[str, str], ...]] = {
         ("Nom complet", _FR),
         ("Participant(e)", _FR),
         ("Nombre completo", _ES),
+        ("Name (ursprünglicher Name)", _DE),
+        ("Nom (nom d'origine)", _FR),
+        ("Nombre (nombre original)", _ES),
+        ("Nome (nome originale)", _IT),
+        ("Nome e cognome", _IT),
+        ("Naam (oorspronkelijke naam)", _NL),
+        ("Naam", _NL),
+        ("Volledige naam", _NL),
+        ("Imię i nazwisko (oryginalna nazwa)", _PL),
+        ("Nazwa (oryginalna nazwa)", _PL),
+        ("Imię i nazwisko", _PL),
+        ("Nome (nome original)", _PT),
+        ("Nome completo", _PT),
+        ("名前 (元の名前)", _JA),
+        ("名前", _JA),
+        ("氏名", _JA),
+        ("名称（原始名称）", _ZH),
+        ("姓名（原始姓名）", _ZH),
+        ("名称", _ZH),
+        ("姓名", _ZH),
+        ("이름(원래 이름)", _KO),
+        ("이름", _KO),
+    ),
+    "waiting_room": (
+        ("In Waiting Room", _EN),
+        ("Im Warteraum", _DE),
+        ("Dans la salle d'attente", _FR),
+        ("En la sala de espera", _ES),
+        ("In sala d'attesa", _IT),
+        ("In wachtruimte", _NL),
+        ("W poczekalni", _PL),
+        ("Na sala de espera", _PT),
+        ("待機室", _JA),
+        ("在等候室中", _ZH),
+        ("대기실", _KO),
     ),
 }
 
@@ -326,7 +481,10 @@ class Profile:
     """A platform layout: how to recognise it, extra header aliases, and its row rules.
 
     ``leave_out`` says which sections (by normalised label) are not attendee data; ``platform`` names
-    the export in notes and messages.
+    the export in notes and messages.  ``last_column`` names fields whose header appears twice (the
+    meeting's host, then the participant) where the later column is the one to read.  A layout
+    that can never be imported as it is (no emails at all) sets ``refuse`` to the sentence that
+    says so and ``refuse_hint`` to where the usable report is downloaded.
     """
 
     name: str
@@ -335,6 +493,9 @@ class Profile:
     aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     leave_out: Callable[[str], bool] = field(default=lambda label: False)
     platform: str = ""
+    last_column: frozenset[str] = frozenset()
+    refuse: str = ""
+    refuse_hint: str = ""
 
 
 # --- shared status vocabulary -----------------------------------------------------------------
@@ -436,3 +597,8 @@ def has_all(keys: set[str], *headers: str) -> bool:
 
 def count_in(keys: set[str], *headers: str) -> int:
     return sum(norm_header(h) in keys for h in headers)
+
+
+def any_alias(keys: set[str], name: str) -> bool:
+    """Whether any shared header alias of field ``name`` is among ``keys``."""
+    return any(norm_header(text) in keys for text, _ in ALIASES[name])

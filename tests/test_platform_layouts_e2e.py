@@ -1,0 +1,100 @@
+"""More platform exports, as downloaded, through ``importer run`` against the sandbox.
+
+Same contract as ``test_layouts_e2e``: every report row's state, outcome, reason and UTC time, and
+exactly the participations HubSpot holds, computed here from the wall clock the file shows.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import test_layouts_e2e as layouts
+from test_layouts_e2e import EVENT, SAMPLES, Case, R, report_rows
+
+from importer.cli import main
+from importer.sandbox import DEFAULT_TOKEN, Sandbox
+
+NY, TOKYO, LONDON = "America/New_York", "Asia/Tokyo", "Europe/London"
+
+ZOOM_MEETING_2021 = (
+    R(5, "olivia.host@example.com", "attend", "2024-11-07 09:55:12"),
+    R(6, "jane.doe@example.com", "attend", "2024-11-07 10:31:05", "merged", "duplicate_contact", into=7),
+    R(7, "jane.doe@example.com", "attend", "2024-11-07 09:58:40"),  # the earliest join carries the attendance
+    R(8, "carlos.ruiz@example.org", "attend", "2024-11-07 10:00:03"),
+    R(9, "mei.chen@example.net", "attend", "2024-11-07 10:02:15"),
+    R(10, None, "attend", "2024-11-07 10:05:00", "rejected", "missing_email"),  # a guest without an email
+    R(11, "lena.fischer@example.org", "attend", "2024-11-07 10:12:44"),
+)
+ZOOM_MEETING_CURRENT = (
+    R(5, "tom.lee@example.net", "attend", "2024-11-14 13:58:30", "skipped", "waiting_room"),
+    R(6, "tom.lee@example.net", "attend", "2024-11-14 14:00:02"),
+    R(7, "ana.silva@example.com", "attend", "2024-11-14 14:01:10"),
+    R(8, "grace.kim@example.com", "attend", "2024-11-14 14:03:27"),
+    R(9, "omar.haddad@example.org", "attend", "2024-11-14 13:59:00", "skipped", "waiting_room"),  # never admitted
+)
+ZOOM_MEETING_JA = (
+    R(2, "taro.yamada@example.jp", "attend", "2024-12-10 08:35"),
+    R(3, "hanako.sato@example.jp", "attend", "2024-12-10 09:01"),
+    R(4, "taro.yamada@example.jp", "attend", "2024-12-10 12:40", "merged", "duplicate_contact", into=2),
+    R(5, "ichiro.suzuki@example.jp", "attend", "2024-12-10 10:13"),
+)
+ZOOM_MEETING_DATA = (  # the participant's User Email (second column of that name), day-first dates
+    R(2, "jonas.weber@example.org", "attend", "2024-11-21 14:00"),
+    R(3, "lena.fischer@example.org", "attend", "2024-11-21 14:04"),
+    R(4, "priya.patel@example.org", "attend", "2024-11-21 13:58", "skipped", "waiting_room"),
+)
+ZOOM_REGISTRANTS = (  # a join-link list proves registrations only, at no time of its own
+    R(2, "jane.doe@example.com", "register", None),
+    R(3, "carlos.ruiz@example.org", "register", None),
+    R(4, "mei.chen@example.net", "register", None),
+    R(5, "sam.noshow@example.com", "register", None),
+)
+
+CASES = {
+    "zoom-meeting-2021": Case("zoom_meeting_participants.csv", NY, "zoom_meeting_participants", ZOOM_MEETING_2021, 5),
+    "zoom-meeting-current": Case("zoom_participants_current.csv", NY, "zoom_meeting_participants",
+                                 ZOOM_MEETING_CURRENT, 3),
+    "zoom-meeting-japanese": Case("zoom_participants_ja.csv", TOKYO, "zoom_meeting_participants", ZOOM_MEETING_JA, 3),
+    "zoom-meeting-with-meeting-data": Case("zoom_participants_meeting_data.csv", LONDON, "zoom_meeting_participants",
+                                           ZOOM_MEETING_DATA, 2),
+    "zoom-registrants": Case("zoom_registrants.csv", None, "zoom_registrants", ZOOM_REGISTRANTS, 4),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(CASES.values()), ids=list(CASES))
+def test_platform_sample_imports_as_downloaded(
+    case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    layouts.test_sample_imports_as_downloaded(case, tmp_path, monkeypatch, capsys)
+
+
+def _run(sample: str, tmp_path: Path, *extra: str) -> tuple[int, Path, list, list]:
+    report = tmp_path / "report.xlsx"
+    with Sandbox(events={EVENT: {"startDateTime": layouts.EVENT_START}}) as box:
+        box.add_contacts(["jane.doe@example.com", "carlos.ruiz@example.org"])
+        code = main(
+            ["run", str(SAMPLES / sample), "--event", EVENT, "--report", str(report),
+             "--state-dir", str(tmp_path / "state"), "--base-url", box.base_url, *extra],
+            environ={"HUBSPOT_ACCESS_TOKEN": DEFAULT_TOKEN},
+        )  # fmt: skip
+        return code, report, box.requests, box.participations(EVENT)
+
+
+def test_zoom_participant_names_are_kept(tmp_path: Path) -> None:
+    code, report, _, _ = _run("zoom_meeting_participants.csv", tmp_path, "--timezone", NY)
+    rows = report_rows(report)
+    assert code == 1  # the guest without an email
+    assert [rows[n]["name"] for n in (5, 8, 10)] == ["Olivia Host", "Carlos R (Carlos Ruiz)", "iPhone de Ahmed"]
+    assert "iPhone de Ahmed" in str(rows[10]["message"])
+
+
+def test_teams_legacy_attendance_list_stops_and_says_which_report_has_emails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, report, requests, stored = _run("teams_meetingAttendanceList.csv", tmp_path, "--timezone", "UTC")
+    err = capsys.readouterr().err
+    assert code == 2
+    assert requests == [] and stored == [] and not report.exists()
+    assert "no email addresses" in err and "nothing was sent" in err
+    assert "Attendance" in err and "Download" in err
