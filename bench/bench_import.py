@@ -58,7 +58,10 @@ def send_part(rows: int, concurrency: int, work: Path, label: str, warm: bool = 
     src = work / f"emails_{rows}.csv"
     emails = write_email_csv(src, rows)
     with Sandbox(
-        latency_s=LATENCY_S, rate_limit_max=LIMIT_MAX, rate_limit_interval_ms=int(LIMIT_INTERVAL_S * 1000)
+        events=["1001"],
+        latency_s=LATENCY_S,
+        rate_limit_max=LIMIT_MAX,
+        rate_limit_interval_ms=int(LIMIT_INTERVAL_S * 1000),
     ) as box:
         box.add_contacts(emails)
         state = work / f"state-{label}"
@@ -172,7 +175,7 @@ def dry_run_part(csv_rows: int, xlsx_rows: int, work: Path) -> None:
         ("dry run XLSX (4 columns)", narrow, xlsx_rows),
         ("dry run XLSX (15 columns)", wide, xlsx_rows),
     )
-    with Sandbox() as box:
+    with Sandbox(events=["1001"]) as box:
         env = {**os.environ, "HUBSPOT_ACCESS_TOKEN": DEFAULT_TOKEN}
         for label, path, rows in cases:
             cmd = [
@@ -201,7 +204,7 @@ def real_import_part(rows: int, work: Path) -> None:
     if not big.exists():
         big_csv(big, rows)
     contacts = {f"user{i}@example.com": i + 1000 for i in range(rows)}
-    with Sandbox(contacts=contacts, rate_limit_max=10**6, daily_limit=10**9) as box:
+    with Sandbox(events=["1001"], contacts=contacts, rate_limit_max=10**6, daily_limit=10**9) as box:
         env = {**os.environ, "HUBSPOT_ACCESS_TOKEN": DEFAULT_TOKEN}
         cmd = [
             sys.executable, "-m", "importer", "run", str(big), "--event", "1001", "--timezone", "UTC",

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, config
+from .config import API_VERSIONS, DEFAULT_API_VERSION
 from .console import Console
 from .errors import ImporterError, InputError
 
@@ -44,6 +45,12 @@ def _connection_args(p: argparse.ArgumentParser, *, sandbox: bool = False) -> No
         dest="base_url",
         metavar="URL",
         help="HubSpot API base URL (default https://api.hubapi.com; env HUBSPOT_BASE_URL)",
+    )
+    p.add_argument(
+        "--api-version",
+        dest="api_version",
+        choices=API_VERSIONS,
+        help=f"HubSpot API version the paths use (default {DEFAULT_API_VERSION}; setting api_version)",
     )
     if sandbox:
         p.add_argument(

@@ -24,6 +24,11 @@ API_BATCH_CAP = 100
 STATES = ("auto", "register", "attend", "cancel")
 REPORT_FORMATS = ("xlsx", "csv", "json")
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
+#: HubSpot API versions the client can speak: the legacy numbered paths and the date-based ones.
+API_VERSIONS = ("v3", "2026-03", "2026-09")
+#: Date-based (v1-v3 become unsupported in September 2027) and the newest whose marketing-events
+#: contract declares the contact id int64; README "API version" says why not 2026-09.
+DEFAULT_API_VERSION = "2026-03"
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,7 @@ class Config:
     keep_raw: bool = False
     json_output: bool = False
     base_url: str = DEFAULT_BASE_URL
+    api_version: str = DEFAULT_API_VERSION
     token: str | None = field(default=None, repr=False)
     token_file: str | None = None
     batch_size: int = API_BATCH_CAP
@@ -249,6 +255,11 @@ def validate(cfg: Config) -> Config:
         raise InputError("rate_limit_reserve_pct must be between 0 and 99.")
     if cfg.rate_limit_max < 1 or cfg.rate_limit_interval_ms < 1:
         raise InputError("rate_limit_max and rate_limit_interval_ms must be positive.")
+    if cfg.api_version not in API_VERSIONS:
+        raise InputError(
+            f"api_version {cfg.api_version!r} is not one HubSpot serves to this importer.",
+            hint=f"Use one of {', '.join(API_VERSIONS)} (default {DEFAULT_API_VERSION}).",
+        )
     check_base_url(cfg.base_url)
     return cfg
 

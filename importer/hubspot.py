@@ -25,7 +25,7 @@ import httpx
 import tenacity
 
 from . import __version__
-from .config import API_BATCH_CAP, Config, check_base_url
+from .config import API_BATCH_CAP, API_VERSIONS, Config, check_base_url
 from .errors import BatchRejected, InputError, RetryableError, StopRun
 from .models import Batch, BatchOutcome, EventInfo, Failure, Reason, RunStats, http_reason
 from .ratelimit import RateLimiter
@@ -335,6 +335,51 @@ def _as_ms(value: object) -> int | None:
     return int(moment.timestamp() * 1000)
 
 
+def _segment(value: object) -> str:
+    return quote(str(value).strip(), safe="")
+
+
+@dataclass(frozen=True, slots=True)
+class ApiPaths:
+    """Every path the importer calls, for one API version: the only place paths are built.
+
+    ``v3`` is HubSpot's legacy numbered scheme (``/marketing/v3/marketing-events``,
+    ``/crm/v3/objects/contacts``); the date-based versions put the date after the API's name
+    (``/marketing/marketing-events/2026-03``, ``/crm/objects/2026-03/contacts``).
+    """
+
+    version: str
+
+    def __post_init__(self) -> None:
+        if self.version not in API_VERSIONS:
+            raise ValueError(f"unknown HubSpot API version {self.version!r}")
+
+    @property
+    def _events(self) -> str:
+        if self.version == "v3":
+            return "/marketing/v3/marketing-events"
+        return f"/marketing/marketing-events/{self.version}"
+
+    @property
+    def contacts_batch_read(self) -> str:
+        if self.version == "v3":
+            return "/crm/v3/objects/contacts/batch/read"
+        return f"/crm/objects/{self.version}/contacts/batch/read"
+
+    def event(self, event_id: str) -> str:
+        return f"{self._events}/{_segment(event_id)}"
+
+    def attendance(self, event_id: str, state: str, *, by_email: bool) -> str:
+        verb = "email-create" if by_email else "create"
+        return f"{self._events}/{_segment(event_id)}/attendance/{_segment(state)}/{verb}"
+
+    def counters(self, event_id: str) -> str:
+        return f"{self._events}/participations/{_segment(event_id)}"
+
+    def breakdown(self, event_id: str) -> str:
+        return f"{self._events}/participations/{_segment(event_id)}/breakdown"
+
+
 class HubSpot:
     """One synchronous HubSpot client shared by every thread of a run."""
 
@@ -360,6 +405,7 @@ class HubSpot:
             )
         self._cfg = cfg
         self._token = token
+        self._paths = ApiPaths(cfg.api_version)
         self._clock = clock
         self._sleep = sleep
         self._log = log
@@ -569,7 +615,7 @@ class HubSpot:
             raise InputError("No marketing event id given.", hint=EVENT_ID_HINT)
         call = _Call("event", SCOPE_EVENTS_READ, expect_results=False, event_id=event_id)
         try:
-            answer = self._read(call, f"/marketing/v3/marketing-events/{quote(event_id, safe='')}")
+            answer = self._read(call, self._paths.event(event_id))
         except StopRun as exc:
             if exc.reason != Reason.EVENT_NOT_FOUND:
                 raise
@@ -601,7 +647,7 @@ class HubSpot:
         answer = self._send(
             _Call("contacts/batch/read", SCOPE_CONTACTS_READ),
             "POST",
-            "/crm/v3/objects/contacts/batch/read",
+            self._paths.contacts_batch_read,
             payload={
                 "idProperty": "email",
                 "inputs": [{"id": e} for e in wanted],
@@ -644,13 +690,12 @@ class HubSpot:
                 raise ValueError(f"batch {batch.id} is sent by vid but has a participation without vid")
             inputs = [{"vid": p.vid, "interactionDateTime": p.when_ms, "properties": {}} for p in batch.items]
         state = str(batch.state)
-        verb = "email-create" if batch.by_email else "create"
         call = _Call(
             f"attendance/{state}" + ("/email-create" if batch.by_email else ""),
             SCOPE_EVENTS_WRITE,
             event_id=batch.event_id,
         )
-        path = f"/marketing/v3/marketing-events/{quote(batch.event_id, safe='')}/attendance/{state}/{verb}"
+        path = self._paths.attendance(batch.event_id, state, by_email=batch.by_email)
         self._bump("writes")
         try:
             answer = self._send(call, "POST", path, payload={"inputs": inputs})
@@ -672,7 +717,7 @@ class HubSpot:
         ``state`` filters (REGISTERED|ATTENDED|CANCELLED|NO_SHOW, or register|attend|cancel).
         """
         call = _Call("participations", SCOPE_EVENTS_READ, event_id=event_id)
-        path = f"/marketing/v3/marketing-events/participations/{quote(str(event_id), safe='')}/breakdown"
+        path = self._paths.breakdown(str(event_id))
         params: dict[str, Any] = {"limit": API_BATCH_CAP}
         if state:
             params["state"] = _BREAKDOWN_STATES.get(str(state).lower(), str(state).upper())
@@ -700,7 +745,7 @@ class HubSpot:
     def counters(self, event_id: str) -> dict[str, int]:
         """HubSpot's participation counters for the event (attended, registered, cancelled, noShows)."""
         call = _Call("participations/counters", SCOPE_EVENTS_READ, expect_results=False, event_id=event_id)
-        answer = self._read(call, f"/marketing/v3/marketing-events/participations/{quote(str(event_id), safe='')}")
+        answer = self._read(call, self._paths.counters(str(event_id)))
         out: dict[str, int] = {}
         for key, value in answer.body.items():
             number = _as_int(value)

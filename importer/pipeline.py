@@ -446,9 +446,9 @@ def interruptible() -> Iterator[None]:
 
 @contextmanager
 def connection(cfg: Config, rows: Sequence[Row]) -> Iterator[tuple[Config, Any]]:
-    """With --sandbox, a HubSpot sandbox on 127.0.0.1 for this run that knows every contact of the
-    input (each email, and each contact id the file gives, with its email when it has one);
-    otherwise the configured portal.
+    """With --sandbox, a HubSpot sandbox on 127.0.0.1 for this run that holds the one event the run
+    names and knows every contact of the input (each email, and each contact id the file gives, with
+    its email when it has one); otherwise the configured portal.
 
     The sandbox forgets everything when the run ends, so its run also gets a journal of its own
     that goes with it: a ledger that outlived the sandbox would claim rows were already recorded.
@@ -462,7 +462,7 @@ def connection(cfg: Config, rows: Sequence[Row]) -> Iterator[tuple[Config, Any]]
     known = {(r.email or f"contact-{r.vid}@sandbox.example"): r.vid for r in rows if r.vid is not None}
     emails = sorted({r.email for r in rows if r.email and r.outcome is None} - set(known))
     del rows
-    box = Sandbox(contacts=known)
+    box = Sandbox(contacts=known, events=[cfg.event_id] if cfg.event_id.isdigit() else [])
     box.start()
     try:
         with tempfile.TemporaryDirectory(prefix="importer-sandbox-") as journal_dir:
@@ -526,6 +526,8 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
     outcomes: dict[str, BatchOutcome] = {}
     home = Path(cfg.state_dir)
     with interruptible(), connection(cfg, rows) as (cfg, box):
+        if box is not None:
+            svc.log(f"sandbox: created marketing event {cfg.event_id} at {cfg.base_url} for this run only")
         with Journal.open(cfg.state_dir, clock=time.time) as journal:
             key = Journal.run_key(cfg.event_id, [(p.name, _sha256(p)) for p in paths], _options_fingerprint(cfg))
             with HubSpot(cfg, transport=svc.transport, clock=svc.clock, sleep=svc.sleep, log=svc.log) as client:

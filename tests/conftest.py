@@ -39,7 +39,7 @@ def fake_time() -> FakeTime:
 
 @pytest.fixture
 def sandbox() -> Iterator[Sandbox]:
-    box = Sandbox()
+    box = Sandbox(events=["1001"])
     box.start()
     try:
         yield box

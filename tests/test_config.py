@@ -67,6 +67,7 @@ def test_token_file_and_its_permissions_warning(tmp_path: Path) -> None:
         ({"base_url": "http://api.example.com"}, "Refusing plain http"),
         ({"base_url": "ftp://x"}, "not an http"),
         ({"concurrency": 0}, "concurrency"),
+        ({"api_version": "v4"}, "api_version 'v4'"),
     ],
 )
 def test_bad_values_are_input_errors(flags: dict[str, object], message: str) -> None:
@@ -96,3 +97,12 @@ def test_example_config_is_valid_and_documents_every_setting() -> None:
     documented = set(re.findall(r"^#?\s*([a-z_]+)\s*=", text, flags=re.M))
     missing = {f.name for f in fields(config.Config)} - documented - {"token", "debug", "sandbox", "columns"}
     assert missing == set()
+
+
+def test_api_version_comes_from_file_env_and_flag(tmp_path: Path) -> None:
+    toml = tmp_path / "c.toml"
+    toml.write_text('api_version = "v3"\n')
+    assert config.build({"config": str(toml)}, environ={}).api_version == "v3"
+    env = {"IMPORTER_API_VERSION": "2026-09"}
+    assert config.build({"config": str(toml)}, environ=env).api_version == "2026-09"
+    assert config.build({"config": str(toml), "api_version": "2026-03"}, environ=env).api_version == "2026-03"

@@ -29,7 +29,7 @@ T_NEW_ONE = 1730822400000  # 2024-11-05T16:00:00Z
 
 @pytest.fixture
 def box() -> Iterator[Sandbox]:
-    with Sandbox(contacts=KNOWN) as sb:
+    with Sandbox(events=["1001"], contacts=KNOWN) as sb:
         yield sb
 
 

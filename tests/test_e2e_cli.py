@@ -55,7 +55,8 @@ def rows_of(report: Path) -> dict[int, dict[str, object]]:
 @pytest.fixture
 def box() -> Sandbox:
     sb = Sandbox(
-        contacts={"alice@example.com": 101, "bob@example.com": 102, "carol@example.com": 5005, "dan@example.com": 7007}
+        events=["1001"],
+        contacts={"alice@example.com": 101, "bob@example.com": 102, "carol@example.com": 5005, "dan@example.com": 7007},
     )
     sb.start()
     yield sb
@@ -117,7 +118,7 @@ def test_large_file_never_sends_more_than_100_inputs(tmp_path: Path) -> None:
     emails = [f"p{i}@example.com" for i in range(250)]
     src = tmp_path / "big.csv"
     src.write_text("Email,Join Time\n" + "".join(f"{e},2024-11-05T15:00:00Z\n" for e in emails))
-    with Sandbox() as sb:
+    with Sandbox(events=["1001"]) as sb:
         sb.add_contacts(emails)
         code = main(
             ["run", str(src), "--event", "1001", "--base-url", sb.base_url, "--report", str(tmp_path / "r.csv"),
@@ -178,7 +179,7 @@ def test_token_and_scope_problems_stop_with_exit_3(
 ) -> None:
     src = tmp_path / "a.csv"
     src.write_text("Email,Join Time\nalice@example.com,2024-11-05T15:00:00Z\n")
-    with Sandbox(tokens=tokens, contacts={"alice@example.com": 1}) as sb:
+    with Sandbox(events=["1001"], tokens=tokens, contacts={"alice@example.com": 1}) as sb:
         got = main(
             ["run", str(src), "--event", "1001", "--base-url", sb.base_url, "--report", str(tmp_path / "r.csv"),
              "--state-dir", str(tmp_path / "st")],
@@ -195,7 +196,7 @@ def test_token_and_scope_problems_stop_with_exit_3(
 def test_unknown_event_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     src = tmp_path / "a.csv"
     src.write_text("Email,Join Time\nalice@example.com,2024-11-05T15:00:00Z\n")
-    with Sandbox(any_event=False) as sb:
+    with Sandbox() as sb:
         args = ["run", str(src), "--event", "424242", "--base-url", sb.base_url, "--state-dir", str(tmp_path / "s")]
         code = main(args,
                     environ={"HUBSPOT_ACCESS_TOKEN": DEFAULT_TOKEN})  # fmt: skip
@@ -252,3 +253,34 @@ def test_sandbox_run_needs_no_account_and_repeats_identically(
         assert len(dump["participations"]["1001"]) == 5
     err = capsys.readouterr().err
     assert "sandbox-hubspot-state.json" in err
+    assert "sandbox: created marketing event 1001" in err
+
+
+@pytest.mark.parametrize(
+    ("version", "events_prefix", "contacts_prefix"),
+    [
+        ("v3", "/marketing/v3/marketing-events/", "/crm/v3/objects/contacts/"),
+        ("2026-03", "/marketing/marketing-events/2026-03/", "/crm/objects/2026-03/contacts/"),
+        ("2026-09", "/marketing/marketing-events/2026-09/", "/crm/objects/2026-09/contacts/"),
+    ],
+)
+def test_run_and_verify_in_every_api_version(
+    version: str, events_prefix: str, contacts_prefix: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Lookup, record by vid and by email (created contacts), counters and breakdown, on each version's paths,
+    with contact ids past 2^31 as real portals issue them."""
+    src = tmp_path / "a.csv"
+    src.write_text("Email,Join Time\nalice@example.com,2024-11-05T15:00:00Z\nnew@example.com,2024-11-05T15:01:00Z\n")
+    report = tmp_path / "r.csv"
+    with Sandbox(events=["1001"], contacts={"alice@example.com": 86097279137}) as sb:
+        common = ["--base-url", sb.base_url, "--api-version", version]
+        run = ["run", str(src), "--event", "1001", "--report", str(report), "--state-dir", str(tmp_path / "s")]
+        env = {"HUBSPOT_ACCESS_TOKEN": DEFAULT_TOKEN}
+        assert main([*run, "--create-missing", "--verify", *common], environ=env) == 0
+        assert main(["verify", str(report), *common], environ=env) == 0
+        paths = {r.path for r in sb.requests}
+        vids = {p["email"]: p["vid"] for p in sb.participations("1001")}
+    assert vids["alice@example.com"] == 86097279137 and vids["new@example.com"] > 2**32
+    assert all(p.startswith((events_prefix, contacts_prefix)) for p in paths), paths
+    assert {p.rsplit("/", 1)[-1] for p in paths} >= {"1001", "create", "email-create", "read", "breakdown"}
+    assert capsys.readouterr().out.count("2 of 2 recorded contacts are visible in HubSpot") == 2

@@ -256,7 +256,7 @@ def test_plain_http_to_this_machine_is_allowed() -> None:
     server = Server(reply(200, {"attended": 1}))
     with HubSpot(config(base_url="http://127.0.0.1:8765"), transport=httpx.MockTransport(server)) as hs:
         assert hs.counters("123") == {"attended": 1}
-    assert str(server.requests[0].url).startswith("http://127.0.0.1:8765/marketing/v3/")
+    assert str(server.requests[0].url).startswith("http://127.0.0.1:8765/marketing/marketing-events/2026-03/")
 
 
 def test_https_checks_certificates_and_host_names() -> None:
@@ -302,7 +302,7 @@ def test_record_sends_vids_and_reads_partial_success() -> None:
     outcome = hs.record(vid_batch(1, 2, 3, 4))
     request = server.requests[0]
     assert request.method == "POST"
-    assert request.url.path == "/marketing/v3/marketing-events/123/attendance/attend/create"
+    assert request.url.path == "/marketing/marketing-events/2026-03/123/attendance/attend/create"
     assert request.headers["Authorization"] == f"Bearer {TOKEN}"
     assert request.headers["User-Agent"] == f"importer/{__version__}"
     assert server.body() == {
@@ -331,7 +331,7 @@ def test_record_by_email_uses_email_create_and_matches_case_insensitively() -> N
     outcome = client(server).record(
         batch(participation(email="ann@example.COM"), participation(email="bob@example.com"), by_email=True)
     )
-    assert server.requests[0].url.path == "/marketing/v3/marketing-events/123/attendance/attend/email-create"
+    assert server.requests[0].url.path == "/marketing/marketing-events/2026-03/123/attendance/attend/email-create"
     assert server.body()["inputs"][0] == {
         "email": "ann@example.COM",
         "interactionDateTime": 1730818683000,
@@ -613,7 +613,7 @@ def test_read_contacts_all_found() -> None:
     found, missing = hs.read_contacts(["A@Example.com"])
     assert found == {"a@example.com": 1501}
     assert missing == set()
-    assert server.requests[0].url.path == "/crm/v3/objects/contacts/batch/read"
+    assert server.requests[0].url.path == "/crm/objects/2026-03/contacts/batch/read"
     assert server.body() == {
         "idProperty": "email",
         "inputs": [{"id": "a@example.com"}],
@@ -676,7 +676,7 @@ def test_get_event() -> None:
     }
     server = Server(reply(200, body))
     event = client(server).get_event("123")
-    assert server.requests[0].url.path == "/marketing/v3/marketing-events/123"
+    assert server.requests[0].url.path == "/marketing/marketing-events/2026-03/123"
     assert (event.object_id, event.name) == ("123", "Autumn webinar")
     assert event.start_ms == 1730818800000
     assert event.end_ms == 1730822400000
@@ -692,7 +692,7 @@ def test_get_event_404_is_an_input_error_pointing_at_the_event_url() -> None:
 def test_get_event_quotes_the_id_into_the_path() -> None:
     server = Server(reply(200, {"objectId": "x"}))
     client(server).get_event("12/../34")
-    assert server.requests[0].url.raw_path == b"/marketing/v3/marketing-events/12%2F..%2F34"
+    assert server.requests[0].url.raw_path == b"/marketing/marketing-events/2026-03/12%2F..%2F34"
 
 
 def test_get_event_names_the_read_scope() -> None:
@@ -733,7 +733,7 @@ def test_participations_pages_through_the_cursor() -> None:
     assert [r["vid"] for r in rows] == [1, 2, 3]
     assert rows[0] == {"vid": 1, "email": "a@example.com", "state": "ATTENDED", "occurred_at": 1730818683000}
     first, second = server.requests
-    assert first.url.path == "/marketing/v3/marketing-events/participations/123/breakdown"
+    assert first.url.path == "/marketing/marketing-events/2026-03/participations/123/breakdown"
     assert dict(first.url.params) == {"limit": "100", "state": "ATTENDED"}
     assert dict(second.url.params) == {"limit": "100", "state": "ATTENDED", "after": "CUR1"}
 
@@ -749,7 +749,7 @@ def test_participations_refuses_a_cursor_that_loops() -> None:
 def test_counters() -> None:
     server = Server(reply(200, {"attended": 3, "registered": 5, "cancelled": 0, "noShows": 2}))
     assert client(server).counters("123") == {"attended": 3, "registered": 5, "cancelled": 0, "noShows": 2}
-    assert server.requests[0].url.path == "/marketing/v3/marketing-events/participations/123"
+    assert server.requests[0].url.path == "/marketing/marketing-events/2026-03/participations/123"
 
 
 def test_counters_on_an_unknown_event_stop_the_run() -> None:
@@ -834,3 +834,51 @@ def test_the_token_never_appears_in_messages_logs_or_repr() -> None:
         texts.append(str(err.value))
     assert logs and len(texts) > 40
     assert not [t for t in texts + logs if TOKEN in t or "secret" in t]
+
+
+_READ_OK = {"status": "COMPLETE", "results": []}
+PATHS = {
+    "v3": {
+        "event": "/marketing/v3/marketing-events/123",
+        "counters": "/marketing/v3/marketing-events/participations/123",
+        "breakdown": "/marketing/v3/marketing-events/participations/123/breakdown",
+        "create": "/marketing/v3/marketing-events/123/attendance/attend/create",
+        "email-create": "/marketing/v3/marketing-events/123/attendance/attend/email-create",
+        "contacts": "/crm/v3/objects/contacts/batch/read",
+    },
+    "2026-03": {
+        "event": "/marketing/marketing-events/2026-03/123",
+        "counters": "/marketing/marketing-events/2026-03/participations/123",
+        "breakdown": "/marketing/marketing-events/2026-03/participations/123/breakdown",
+        "create": "/marketing/marketing-events/2026-03/123/attendance/attend/create",
+        "email-create": "/marketing/marketing-events/2026-03/123/attendance/attend/email-create",
+        "contacts": "/crm/objects/2026-03/contacts/batch/read",
+    },
+    "2026-09": {
+        "event": "/marketing/marketing-events/2026-09/123",
+        "counters": "/marketing/marketing-events/2026-09/participations/123",
+        "breakdown": "/marketing/marketing-events/2026-09/participations/123/breakdown",
+        "create": "/marketing/marketing-events/2026-09/123/attendance/attend/create",
+        "email-create": "/marketing/marketing-events/2026-09/123/attendance/attend/email-create",
+        "contacts": "/crm/objects/2026-09/contacts/batch/read",
+    },
+}
+
+
+@pytest.mark.parametrize("version", sorted(PATHS))
+def test_every_endpoint_uses_the_configured_api_version(version: str) -> None:
+    """HubSpot's date-based paths put the version after the API's name; v3 keeps the legacy form."""
+    server = Server(lambda request: reply(200, {"objectId": "123", "attended": 0, "total": 0, **_READ_OK}))
+    hs = client(server, api_version=version)
+    hs.get_event("123")
+    hs.counters("123")
+    list(hs.participations("123"))
+    hs.record(vid_batch(1))
+    hs.record(batch(participation(email="a@example.com"), by_email=True))
+    hs.read_contacts(["a@example.com"])
+    sent = [r.url.path for r in server.requests]
+    assert sent == [PATHS[version][k] for k in ("event", "counters", "breakdown", "create", "email-create", "contacts")]
+
+
+def test_the_default_api_version_is_date_based() -> None:
+    assert Config().api_version == "2026-03"

@@ -292,7 +292,7 @@ def test_sample_imports_as_downloaded(
 
 def test_german_export_keeps_its_umlauts_and_day_first_dates(tmp_path: Path) -> None:
     report = tmp_path / "de.xlsx"
-    with Sandbox() as box:
+    with Sandbox(events=[EVENT]) as box:
         box.add_contacts(w.email for w in GERMAN if w.email)
         code = main(
             ["run", str(SAMPLES / "deutsch_teilnehmer.csv"), "--event", EVENT, "--timezone", "Europe/Berlin",
@@ -311,7 +311,7 @@ def test_german_export_keeps_its_umlauts_and_day_first_dates(tmp_path: Path) -> 
 def test_contacts_file_conflict_names_both_ids_and_spares_lookups(tmp_path: Path) -> None:
     """--contacts: covered emails are never looked up; an email with two ids is not guessed."""
     report = tmp_path / "c.xlsx"
-    with Sandbox(contacts=CONTACT_IDS) as box:
+    with Sandbox(events=[EVENT], contacts=CONTACT_IDS) as box:
         code = main(
             ["run", str(SAMPLES / "generic_attendees.csv"), "--event", EVENT, "--timezone", "America/New_York",
              "--contacts", str(SAMPLES / "hubspot_contacts_export.csv"), "--base-url", box.base_url,

@@ -59,7 +59,7 @@ def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def box() -> Iterator[Sandbox]:
     """About ten requests a second with 0.2 s per answer: a 500-row run takes a couple of seconds."""
-    sb = Sandbox(contacts=CONTACTS, latency_s=0.2, rate_limit_max=10, rate_limit_interval_ms=1000)
+    sb = Sandbox(events=[EVENT], contacts=CONTACTS, latency_s=0.2, rate_limit_max=10, rate_limit_interval_ms=1000)
     sb.start()
     try:
         yield sb
@@ -217,7 +217,7 @@ def test_daily_limit_stops_with_exit_3_and_resumes_once_it_is_lifted(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     src = write_attendees(tmp_path)
-    with Sandbox(contacts=CONTACTS) as box:
+    with Sandbox(events=[EVENT], contacts=CONTACTS) as box:
         first_stops_on_daily_limit(box, src, tmp_path, capsys)
         second = main(args(src, box.base_url, tmp_path, "second.xlsx"), environ={"HUBSPOT_ACCESS_TOKEN": DEFAULT_TOKEN})
         assert second == 0, capsys.readouterr().err
@@ -233,7 +233,7 @@ def test_retry_after_a_stop_then_the_same_run_again_sends_nothing(
     (a scheduled job, a colleague) must not send those rows a second time."""
     src = write_attendees(tmp_path)
     env = {"HUBSPOT_ACCESS_TOKEN": DEFAULT_TOKEN}
-    with Sandbox(contacts=CONTACTS) as box:
+    with Sandbox(events=[EVENT], contacts=CONTACTS) as box:
         first_stops_on_daily_limit(box, src, tmp_path, capsys)
         retried = main(
             ["retry", str(tmp_path / "first.xlsx"), "--base-url", box.base_url, "--state-dir", str(tmp_path / "state")],
@@ -256,7 +256,7 @@ def test_daily_budget_used_up_then_the_next_day_records_exactly_the_rest(
     day is a fresh sandbox on the same address that knows the same contacts by the same ids."""
     src = write_attendees(tmp_path)
     env = {"HUBSPOT_ACCESS_TOKEN": DEFAULT_TOKEN}
-    day1 = Sandbox(contacts=CONTACTS, daily_limit=12)
+    day1 = Sandbox(events=[EVENT], contacts=CONTACTS, daily_limit=12)
     url = day1.start()
     try:
         first = main(args(src, url, tmp_path, "first.xlsx"), environ=env)
@@ -273,7 +273,7 @@ def test_daily_budget_used_up_then_the_next_day_records_exactly_the_rest(
     assert len(first_held) == 6 * BATCH
 
     port = int(url.rsplit(":", 1)[1])
-    day2 = Sandbox(contacts=CONTACTS, port=port)
+    day2 = Sandbox(events=[EVENT], contacts=CONTACTS, port=port)
     day2.start()
     try:
         second = main(args(src, day2.base_url, tmp_path, "second.xlsx"), environ=env)

@@ -54,6 +54,16 @@ def subscribers(*vids: Any, when: Any = 1730818683000) -> dict[str, Any]:
     return {"inputs": [{"vid": vid, "interactionDateTime": when, "properties": {}} for vid in vids]}
 
 
+def lookup(*emails: str) -> dict[str, Any]:
+    """A contacts batch read by email, shaped as the contract requires."""
+    return {
+        "idProperty": "email",
+        "inputs": [{"id": e} for e in emails],
+        "properties": ["email"],
+        "propertiesWithHistory": [],
+    }
+
+
 def client(sb: Sandbox, token: str | None = DEFAULT_TOKEN, **kwargs: Any) -> httpx.Client:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     kwargs.setdefault("timeout", 5)
@@ -63,7 +73,7 @@ def client(sb: Sandbox, token: str | None = DEFAULT_TOKEN, **kwargs: Any) -> htt
 
 @pytest.fixture
 def sb() -> Iterator[Sandbox]:
-    with Sandbox(contacts=CONTACTS) as sandbox:
+    with Sandbox(events=[EVENT], contacts=CONTACTS) as sandbox:
         yield sandbox
 
 
@@ -98,10 +108,10 @@ def test_revoked_token_answers_401(sb: Sandbox, api: httpx.Client) -> None:
 
 
 def test_missing_scope_is_403_naming_the_scope() -> None:
-    with Sandbox(tokens={"reader": frozenset({"crm.objects.contacts.read"})}, contacts=CONTACTS) as sb:
+    with Sandbox(events=[EVENT], tokens={"reader": frozenset({"crm.objects.contacts.read"})}, contacts=CONTACTS) as sb:
         with client(sb, "reader") as c:
             r = c.post(CREATE, json=subscribers(1501))
-            ok = c.post(READ, json={"idProperty": "email", "inputs": [{"id": "a@example.com"}], "properties": []})
+            ok = c.post(READ, json=lookup("a@example.com"))
     assert r.status_code == 403
     body = r.json()
     assert body["category"] == "MISSING_SCOPES"
@@ -122,23 +132,47 @@ def test_all_scopes_and_default_token() -> None:
 # ---------------------------------------------------------------- events and attendance create
 
 
-def test_get_event_known_default_and_unknown() -> None:
-    sb = Sandbox(any_event=False)
+def test_only_created_events_exist_on_every_endpoint() -> None:
+    sb = Sandbox(contacts=CONTACTS, events={"7": {"eventName": "Seeded"}})
     sb.add_event("42", name="Launch webinar", start="2024-11-05T15:00:00Z")
+    email = {"inputs": [{"email": "a@example.com", "interactionDateTime": 1}]}
     with sb, client(sb) as c:
         known = c.get("/marketing/v3/marketing-events/42")
-        unknown = c.get("/marketing/v3/marketing-events/43")
-        create = c.post("/marketing/v3/marketing-events/43/attendance/attend/create", json=subscribers(1))
+        seeded = c.get("/marketing/v3/marketing-events/7")
+        answers = {
+            "event": c.get("/marketing/v3/marketing-events/43"),
+            "counters": c.get("/marketing/v3/marketing-events/participations/43"),
+            "breakdown": c.get("/marketing/v3/marketing-events/participations/43/breakdown"),
+            "create": c.post("/marketing/v3/marketing-events/43/attendance/attend/create", json=subscribers(1501)),
+            "email-create": c.post("/marketing/v3/marketing-events/43/attendance/attend/email-create", json=email),
+            "dated": c.get("/marketing/marketing-events/2026-09/participations/43"),
+        }
     assert known.status_code == 200
     assert known.json()["eventName"] == "Launch webinar"
     assert known.json()["endDateTime"] == "2024-11-05T16:00:00Z"
-    assert (unknown.status_code, unknown.json()["category"]) == (404, "OBJECT_NOT_FOUND")
-    assert create.status_code == 404
+    assert seeded.json()["eventName"] == "Seeded"
+    assert {name: (r.status_code, r.json()["category"]) for name, r in answers.items()} == {
+        name: (404, "OBJECT_NOT_FOUND") for name in answers
+    }
+    assert sb.participations("43") == []
+    assert "a@example.com" in sb.contacts and len(sb.contacts) == len(CONTACTS)
 
 
-def test_any_event_accepts_digits_only(api: httpx.Client) -> None:
-    assert api.get("/marketing/v3/marketing-events/987654").json()["objectId"] == "987654"
-    assert api.get("/marketing/v3/marketing-events/abc").status_code == 404
+def test_events_given_as_ids_get_a_default_name_and_bad_ids_are_refused() -> None:
+    with Sandbox(events=["1001", "1002"]) as sb, client(sb) as c:
+        names = [c.get(f"/marketing/v3/marketing-events/{i}").json()["eventName"] for i in ("1001", "1002")]
+    assert names == ["Sandbox event 1001", "Sandbox event 1002"]
+    for bad in ("abc", str(2**63)):
+        with pytest.raises(ValueError):
+            Sandbox(events=[bad])
+
+
+def test_event_ids_past_int64_are_400_where_the_contract_says_int64(api: httpx.Client) -> None:
+    too_big = str(2**63)
+    assert api.get(f"/marketing/v3/marketing-events/participations/{too_big}").status_code == 400
+    assert api.get(f"/marketing/v3/marketing-events/participations/{too_big}/breakdown").status_code == 400
+    assert api.get("/marketing/v3/marketing-events/participations/abc").status_code == 400
+    assert api.get(f"/marketing/v3/marketing-events/{too_big}").status_code == 404
 
 
 def test_create_records_and_answers_200(sb: Sandbox, api: httpx.Client) -> None:
@@ -167,7 +201,9 @@ def test_more_than_100_inputs_is_400_and_nothing_recorded(sb: Sandbox, api: http
         subscribers(1501, -3),
         subscribers(1501, True),
         subscribers(1501, when="2024-11-05"),
-        {"inputs": [{"vid": 1501, "interactionDateTime": 1}]},
+        subscribers(1501, 2**63),
+        {"inputs": [{"vid": 1501, "interactionDateTime": 1, "properties": {"note": 3}}]},
+        {"inputs": [{"vid": 1501}]},
         {"nope": []},
     ],
 )
@@ -188,21 +224,45 @@ def test_bad_state_in_path_is_400(api: httpx.Client) -> None:
     assert r.status_code == 400
 
 
-def test_unknown_vids_give_partial_success_with_ids(sb: Sandbox, api: httpx.Client) -> None:
+def test_inputs_without_properties_are_accepted(sb: Sandbox, api: httpx.Client) -> None:
+    by_vid = api.post(CREATE, json={"inputs": [{"vid": 1501, "interactionDateTime": 1}]})
+    by_email = api.post(EMAIL_CREATE, json={"inputs": [{"email": "b@example.com", "interactionDateTime": 2}]})
+    assert (by_vid.status_code, by_email.status_code) == (200, 200)
+    assert {(p["vid"], p["state"]) for p in sb.participations(EVENT)} == {(1501, "attend"), (1502, "register")}
+
+
+def test_unknown_vids_give_partial_success_with_ids_as_the_contract_declares(sb: Sandbox, api: httpx.Client) -> None:
     r = api.post(CREATE, json=subscribers(1501, 999, 998))
-    assert r.status_code == 207
+    assert r.status_code == 200
     body = r.json()
     assert [item["vid"] for item in body["results"]] == [1501]
+    assert body["numErrors"] == len(body["errors"]) == 1
     ids = [i for error in body["errors"] for i in error["context"]["ids"]]
     assert sorted(ids) == ["998", "999"]
     assert [p["vid"] for p in sb.participations(EVENT)] == [1501]
 
 
-def test_partial_status_is_configurable() -> None:
-    with Sandbox(contacts=CONTACTS, partial_status=200) as sb, client(sb) as c:
-        r = c.post(CREATE, json=subscribers(1501, 999))
+def test_partial_207_fault_answers_multi_status_and_still_applies(sb: Sandbox, api: httpx.Client) -> None:
+    sb.inject(Fault("partial_207", path_contains="/attendance/"))
+    partial = api.post(CREATE, json=subscribers(1501, 999))
+    sb.inject(Fault("partial_207", path_contains="/attendance/"))
+    complete = api.post(CREATE, json=subscribers(1502))
+    assert partial.status_code == 207
+    assert partial.json()["errors"][0]["context"]["ids"] == ["999"]
+    assert complete.status_code == 200
+    assert [p["vid"] for p in sb.participations(EVENT)] == [1501, 1502]
+
+
+def test_one_malformed_email_fails_alone(sb: Sandbox, api: httpx.Client) -> None:
+    inputs = [{"email": e, "interactionDateTime": 5} for e in ("a@example.com", "not-an-email", "x@y")]
+    r = api.post(EMAIL_CREATE, json={"inputs": inputs})
     assert r.status_code == 200
-    assert r.json()["errors"][0]["context"]["ids"] == ["999"]
+    body = r.json()
+    assert [item["email"] for item in body["results"]] == ["a@example.com"]
+    assert body["errors"][0]["context"]["ids"] == ["not-an-email", "x@y"]
+    assert [p["email"] for p in sb.participations(EVENT)] == ["a@example.com"]
+    bad_props = [{"email": "b@example.com", "interactionDateTime": 5, "contactProperties": {"n": 1}}]
+    assert api.post(EMAIL_CREATE, json={"inputs": bad_props}).status_code == 400
 
 
 def test_rewrites_are_counted_and_keep_the_last_time(sb: Sandbox, api: httpx.Client) -> None:
@@ -215,7 +275,7 @@ def test_rewrites_are_counted_and_keep_the_last_time(sb: Sandbox, api: httpx.Cli
 
 
 def test_poison_vid_fails_the_whole_batch_without_naming_it() -> None:
-    with Sandbox(contacts=CONTACTS, poison_vids=[1502]) as sb, client(sb) as c:
+    with Sandbox(events=[EVENT], contacts=CONTACTS, poison_vids=[1502]) as sb, client(sb) as c:
         bad = c.post(CREATE, json=subscribers(1501, 1502))
         good = c.post(CREATE, json=subscribers(1501, 1503))
     assert bad.status_code == 400
@@ -235,45 +295,73 @@ def test_lose_participation_forgets_it(sb: Sandbox, api: httpx.Client) -> None:
 
 
 def test_batch_read_by_email_all_found_is_200(api: httpx.Client) -> None:
-    body = {"idProperty": "email", "inputs": [{"id": "A@Example.com"}, {"id": "b@example.com"}], "properties": []}
-    r = api.post(READ, json=body)
+    r = api.post(READ, json=lookup("A@Example.com", "b@example.com"))
     assert r.status_code == 200
     found = {item["properties"]["email"]: item["id"] for item in r.json()["results"]}
     assert found == {"a@example.com": "1501", "b@example.com": "1502"}
 
 
-def test_batch_read_unknown_email_is_207_and_not_created(sb: Sandbox, api: httpx.Client) -> None:
-    body = {"idProperty": "email", "inputs": [{"id": "a@example.com"}, {"id": "nobody@example.com"}]}
-    r = api.post(READ, json=body)
-    assert r.status_code == 207
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        (READ, 207),
+        ("/crm/objects/2026-03/contacts/batch/read", 207),
+        ("/crm/objects/2026-09/contacts/batch/read", 200),
+    ],
+)
+def test_batch_read_unknown_email_is_partial_and_not_created(
+    sb: Sandbox, api: httpx.Client, path: str, status: int
+) -> None:
+    """207 where the version's contract declares it (v3, 2026-03); 2026-09 declares only 200."""
+    r = api.post(path, json=lookup("a@example.com", "nobody@example.com"))
+    assert r.status_code == status
     assert r.json()["errors"][0]["context"]["ids"] == ["nobody@example.com"]
     assert r.json()["errors"][0]["category"] == "OBJECT_NOT_FOUND"
     assert "nobody@example.com" not in sb.contacts
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"propertiesWithHistory": None},
+        {"propertiesWithHistory": ["email"], "inputs": [{"id": f"p{i}@example.com"} for i in range(51)]},
+        {"properties": "email"},
+    ],
+)
+def test_batch_read_refuses_what_hubspot_refuses(api: httpx.Client, change: dict[str, Any]) -> None:
+    body = lookup("a@example.com") | change
+    if body["propertiesWithHistory"] is None:
+        del body["propertiesWithHistory"]
+    assert (api.post(READ, json=body).json()["category"]) == "VALIDATION_ERROR"
+    fifty = lookup(*[f"p{i}@example.com" for i in range(50)]) | {"propertiesWithHistory": ["email"]}
+    assert api.post(READ, json=fifty).status_code == 207
+
+
 def test_batch_read_by_id_when_no_id_property(api: httpx.Client) -> None:
-    r = api.post(READ, json={"inputs": [{"id": "1503"}, {"id": "77"}], "properties": ["email"]})
+    r = api.post(
+        READ, json={"inputs": [{"id": "1503"}, {"id": "77"}], "properties": ["email"], "propertiesWithHistory": []}
+    )
     assert r.status_code == 207
     assert [item["properties"]["email"] for item in r.json()["results"]] == ["c@example.com"]
     assert r.json()["errors"][0]["context"]["ids"] == ["77"]
 
 
 def test_batch_read_over_100_is_400(api: httpx.Client) -> None:
-    body = {"idProperty": "email", "inputs": [{"id": f"p{i}@example.com"} for i in range(101)]}
-    assert api.post(READ, json=body).status_code == 400
+    assert api.post(READ, json=lookup(*[f"p{i}@example.com" for i in range(101)])).status_code == 400
 
 
 def test_auto_contacts_makes_every_email_exist_with_a_stable_vid() -> None:
-    body = {"idProperty": "email", "inputs": [{"id": "new@example.com"}]}
+    body = lookup("new@example.com")
     vids = []
     for _ in range(2):
-        with Sandbox(auto_contacts=True) as sb, client(sb) as c:
+        with Sandbox(events=[EVENT], auto_contacts=True) as sb, client(sb) as c:
             first = c.post(READ, json=body).json()["results"][0]["id"]
             again = c.post(READ, json=body).json()["results"][0]["id"]
             assert first == again
             assert c.post(CREATE, json=subscribers(int(first))).status_code == 200
             vids.append(first)
     assert vids[0] == vids[1]
+    assert 2**32 < int(vids[0]) < 2**63, "ids of the size real portals issue, so an int32 mistake shows"
 
 
 def test_email_create_creates_missing_contacts(sb: Sandbox, api: httpx.Client) -> None:
@@ -321,6 +409,7 @@ def test_breakdown_pages_and_filters(sb: Sandbox, api: httpx.Client) -> None:
         if "paging" not in page:
             break
         after = page["paging"]["next"]["after"]
+        assert not after.isdigit(), "cursors are opaque strings, as HubSpot's are"
     assert len(seen) == len(set(seen)) == 16
 
     registered = api.get(BREAKDOWN, params={"state": "REGISTERED"}).json()
@@ -330,7 +419,9 @@ def test_breakdown_pages_and_filters(sb: Sandbox, api: httpx.Client) -> None:
     by_id = api.get(BREAKDOWN, params={"contactIdentifier": "1502"}).json()
     assert by_id["total"] == 1
     assert by_id["results"][0]["properties"]["occurredAt"] == 1730818683000
-    assert len(api.get(BREAKDOWN, params={"limit": 500}).json()["results"]) == 16
+    assert len(api.get(BREAKDOWN, params={"limit": 100}).json()["results"]) == 16
+    assert api.get(BREAKDOWN, params={"limit": 101}).status_code == 400
+    assert api.get(BREAKDOWN, params={"after": "17"}).status_code == 400
     assert api.get(BREAKDOWN, params={"state": "SLEEPING"}).status_code == 400
 
     counters = api.get(COUNTERS).json()
@@ -340,7 +431,7 @@ def test_breakdown_pages_and_filters(sb: Sandbox, api: httpx.Client) -> None:
 @settings(max_examples=10, deadline=None)
 @given(count=st.integers(min_value=0, max_value=25), limit=st.integers(min_value=1, max_value=12))
 def test_breakdown_paging_returns_everything_once(count: int, limit: int) -> None:
-    with Sandbox() as sb, client(sb) as c:
+    with Sandbox(events=[EVENT]) as sb, client(sb) as c:
         vids = list(sb.add_contacts([f"x{i}@example.com" for i in range(count)]).values())
         if vids:
             c.post(CREATE, json=subscribers(*vids))
@@ -360,7 +451,7 @@ def test_breakdown_paging_returns_everything_once(count: int, limit: int) -> Non
 
 def test_ten_secondly_limit_with_headers_and_window_slide() -> None:
     clock = FakeClock()
-    with Sandbox(rate_limit_max=5, rate_limit_interval_ms=500, clock=clock) as sb, client(sb) as c:
+    with Sandbox(events=[EVENT], rate_limit_max=5, rate_limit_interval_ms=500, clock=clock) as sb, client(sb) as c:
         answers = [c.get(f"/marketing/v3/marketing-events/{EVENT}") for _ in range(6)]
         assert [r.status_code for r in answers] == [200] * 5 + [429]
         assert [r.headers["X-HubSpot-RateLimit-Remaining"] for r in answers[:5]] == ["4", "3", "2", "1", "0"]
@@ -377,9 +468,9 @@ def test_ten_secondly_limit_with_headers_and_window_slide() -> None:
 
 def test_limit_is_per_token_and_errors_count() -> None:
     tokens = {"one": ALL_SCOPES, "two": ALL_SCOPES}
-    with Sandbox(tokens=tokens, rate_limit_max=2, clock=FakeClock()) as sb:
+    with Sandbox(events=[EVENT], tokens=tokens, rate_limit_max=2, clock=FakeClock()) as sb:
         with client(sb, "one") as one, client(sb, "two") as two:
-            assert one.post(CREATE, json=subscribers(999999)).status_code == 207
+            assert one.post(CREATE, json=subscribers(999999)).status_code == 200
             assert one.get("/marketing/v3/marketing-events/abc").status_code == 404
             assert one.get(COUNTERS).status_code == 429
             assert two.get(COUNTERS).status_code == 200
@@ -387,7 +478,10 @@ def test_limit_is_per_token_and_errors_count() -> None:
 
 def test_external_load_and_retry_after() -> None:
     clock = FakeClock()
-    with Sandbox(rate_limit_max=10, external_load=8, retry_after=True, clock=clock) as sb, client(sb) as c:
+    with (
+        Sandbox(events=[EVENT], rate_limit_max=10, external_load=8, retry_after=True, clock=clock) as sb,
+        client(sb) as c,
+    ):
         first = c.get(COUNTERS)
         assert first.headers["X-HubSpot-RateLimit-Remaining"] == "1"
         c.get(COUNTERS)
@@ -396,8 +490,17 @@ def test_external_load_and_retry_after() -> None:
     assert limited.headers["Retry-After"] == "10"
 
 
+def test_daily_headers_can_be_left_out_as_for_oauth_tokens() -> None:
+    with Sandbox(events=[EVENT], daily_limit=2, daily_headers=False) as sb, client(sb) as c:
+        answers = [c.get(COUNTERS) for _ in range(3)]
+    assert [r.status_code for r in answers] == [200, 200, 429]
+    assert answers[2].json()["policyName"] == "DAILY"
+    assert all("X-HubSpot-RateLimit-Max" in r.headers for r in answers)
+    assert not any(h.startswith("x-hubspot-ratelimit-daily") for r in answers for h in r.headers)
+
+
 def test_daily_limit() -> None:
-    with Sandbox(daily_limit=3) as sb, client(sb) as c:
+    with Sandbox(events=[EVENT], daily_limit=3) as sb, client(sb) as c:
         answers = [c.get(COUNTERS) for _ in range(4)]
     assert [r.status_code for r in answers] == [200, 200, 200, 429]
     assert answers[2].headers["X-HubSpot-RateLimit-Daily-Remaining"] == "0"
@@ -550,7 +653,7 @@ def test_concurrent_writes_are_all_counted(sb: Sandbox) -> None:
 
 
 def test_stop_cuts_kept_alive_connections_quickly() -> None:
-    sb = Sandbox()
+    sb = Sandbox(events=[EVENT])
     sb.start()
     with client(sb) as c:
         assert c.get(COUNTERS).status_code == 200
@@ -572,10 +675,27 @@ def test_serve_main_rejects_bad_options(tmp_path: Path, capsys: pytest.CaptureFi
     assert "contacts file" in capsys.readouterr().err
 
 
+def test_serve_main_refuses_bad_events(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        serve.main(["--event", "spring"])
+    assert exit_info.value.code == 2
+    bad = tmp_path / "events.csv"
+    bad.write_text("objectId,eventName\n1001,Autumn\nspring,Oops\n")
+    assert serve.main(["--events-file", str(bad), "--port", "0"]) == 2
+    assert "events file" in capsys.readouterr().err
+    times = tmp_path / "times.csv"
+    times.write_text("1001,Autumn,next tuesday\n")
+    assert serve.main(["--events-file", str(times), "--port", "0"]) == 2
+    assert "ISO 8601" in capsys.readouterr().err
+
+
 def test_serve_runs_until_sigterm(tmp_path: Path) -> None:
     contacts = tmp_path / "contacts.csv"
     contacts.write_text("email,vid\nA@example.com,4242\n")
+    events = tmp_path / "events.csv"
+    events.write_text("objectId,eventName,startDateTime\n1003,Winter summit,2025-01-20T09:00:00Z\n")
     args = ["--port", "0", "--rate-limit", "20/2000", "--contacts-file", str(contacts), "--token", "tok"]
+    args += ["--event", "1001", "--event", "1002=Spring webinar", "--events-file", str(events), "--no-daily-headers"]
     proc = subprocess.Popen(
         [sys.executable, "-m", "importer.sandbox", *args],
         stdout=subprocess.PIPE,
@@ -589,13 +709,25 @@ def test_serve_runs_until_sigterm(tmp_path: Path) -> None:
         token = proc.stdout.readline().strip()
         assert base_url.startswith("http://127.0.0.1:")
         assert token == "tok"
-        body = {"idProperty": "email", "inputs": [{"id": "a@example.com"}]}
-        r = httpx.post(base_url + READ, json=body, headers={"Authorization": "Bearer tok"}, timeout=5)
+        r = httpx.post(
+            base_url + READ, json=lookup("a@example.com"), headers={"Authorization": "Bearer tok"}, timeout=5
+        )
         assert r.json()["results"][0]["id"] == "4242"
         assert r.headers["X-HubSpot-RateLimit-Max"] == "20"
+        assert "X-HubSpot-RateLimit-Daily" not in r.headers
+        auth = {"Authorization": "Bearer tok"}
+        names = {
+            i: httpx.get(f"{base_url}/marketing/v3/marketing-events/{i}", headers=auth, timeout=5)
+            .json()
+            .get("eventName")
+            for i in ("1001", "1002", "1003", "1004")
+        }
+        assert names == {"1001": "Sandbox event 1001", "1002": "Spring webinar", "1003": "Winter summit", "1004": None}
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=5) == 0
         assert proc.stdout.read() == ""
+        assert proc.stderr is not None
+        assert "1002 (Spring webinar)" in proc.stderr.read()
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -25,7 +25,9 @@ SECOND = "Email,Join Time\ncarol@example.com,2024-11-05 11:05:00\n"
 
 @pytest.fixture
 def box() -> Iterator[Sandbox]:
-    with Sandbox(contacts={"alice@example.com": 101, "bob@example.com": 102, "carol@example.com": 103}) as sb:
+    with Sandbox(
+        events=["1001"], contacts={"alice@example.com": 101, "bob@example.com": 102, "carol@example.com": 103}
+    ) as sb:
         yield sb
 
 

@@ -26,7 +26,7 @@ carol@example.com,2024-11-05T16:05:00Z
 
 @pytest.fixture
 def box() -> Iterator[Sandbox]:
-    with Sandbox(contacts=CONTACTS) as sb:
+    with Sandbox(events=["1001"], contacts=CONTACTS) as sb:
         yield sb
 
 
@@ -144,7 +144,7 @@ def test_run_with_verify_json_says_verified(box: Sandbox, tmp_path: Path, capsys
 def test_verify_pages_through_more_than_100_participations(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     emails = [f"p{i:03d}@example.com" for i in range(250)]
     source = "Email,Join Time\n" + "".join(f"{e},2024-11-05T15:00:00Z\n" for e in emails)
-    with Sandbox() as sb:
+    with Sandbox(events=["1001"]) as sb:
         vids = sb.add_contacts(emails)
         report = tmp_path / "r.csv"
         assert run_import(sb, tmp_path, report, source=source)[0] == 0
@@ -169,6 +169,7 @@ def test_verify_event_override_and_missing_report(
 ) -> None:
     report = tmp_path / "r.csv"
     assert run_import(box, tmp_path, report)[0] == 0
+    box.add_event("2002")
     code, text = verify(box, report, capsys, "--event", "2002")  # nothing was recorded in that event
     assert code == 1
     assert len(missing_lines(text)) == 3
@@ -181,7 +182,7 @@ def test_verify_event_override_and_missing_report(
 def test_verify_keeps_contact_ids_beyond_double_precision(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A vid above 2**53 read back from the report must stay the same contact (no float rounding)."""
     big = 2**53 + 1
-    with Sandbox(contacts={"big@example.com": big}) as sb:
+    with Sandbox(events=["1001"], contacts={"big@example.com": big}) as sb:
         report = tmp_path / "r.csv"
         assert run_import(sb, tmp_path, report, source=f"Record ID,Join Time\n{big},2024-11-05T15:00:00Z\n")[0] == 0
         assert [p["vid"] for p in sb.participations("1001")] == [big]

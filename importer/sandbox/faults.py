@@ -21,6 +21,7 @@ FAULT_KINDS = frozenset(
         "unauthorized",
         "bad_batch",
         "drop_one",
+        "partial_207",
     }
 )
 
@@ -49,6 +50,8 @@ class Fault:
     - ``unauthorized``: 401; not applied.
     - ``bad_batch``: 400 VALIDATION_ERROR that names no input; not applied.
     - ``drop_one``: apply, but silently leave the first contact out of the answer and of storage.
+    - ``partial_207``: apply; an attendance answer with errors comes back 207 Multi-Status instead of
+      the 200 the contract declares (what older sandboxes and some HubSpot endpoints send).
     """
 
     kind: str

@@ -7,9 +7,12 @@ sits behind one lock, so the threaded HTTP server can call it from many threads.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import math
+import re
 import threading
 import time
 import uuid
@@ -35,8 +38,16 @@ BREAKDOWN_STATE = {"register": "REGISTERED", "attend": "ATTENDED", "cancel": "CA
 BREAKDOWN_FILTERS = frozenset({"REGISTERED", "ATTENDED", "CANCELLED", "NO_SHOW"})
 DEFAULT_START = "2024-11-05T15:00:00Z"
 
-_EVENTS_PREFIX = ("marketing", "v3", "marketing-events")
-_CONTACTS_READ = ("crm", "v3", "objects", "contacts", "batch", "read")
+#: The API versions the sandbox serves (the same ones the importer can be set to).
+API_VERSIONS = ("v3", "2026-03", "2026-09")
+#: Batch-read answers with missing contacts: 207 where the version's contract declares it, else 200.
+_READ_PARTIAL_STATUS = {"v3": 207, "2026-03": 207, "2026-09": 200}
+INT64_MAX = 2**63 - 1
+#: Batch reads that ask for property history take at most this many inputs.
+HISTORY_CAP = 50
+#: Contacts the sandbox creates get ids of the size real portals issue (11 digits, past 2^31 and 2^32).
+_VID_FLOOR = 10_000_000_000
+_VID_SPAN = 90_000_000_000
 _JSON = "application/json;charset=utf-8"
 _SCOPES_LINK = "https://developers.hubspot.com/scopes"
 _AUTH_MISSING = (
@@ -150,6 +161,51 @@ def _validation(message: str) -> ApiError:
     return ApiError(400, "VALIDATION_ERROR", message)
 
 
+_EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_UNKNOWN_VIDS = "Could not find contacts with the given vids; they may be deleted or not exist."
+_BAD_EMAILS = "Invalid email address; these inputs were not recorded."
+
+
+def _string_map(item: Mapping[str, Any], key: str) -> bool:
+    """An optional ``{name: text}`` object (HubSpot refuses property values that are not strings)."""
+    value = item.get(key, {})
+    return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+
+
+def _input_error(category: str, message: str, ids: list[str]) -> dict[str, Any]:
+    """One ``errors[]`` entry of a batch answer, naming its inputs in ``context.ids``."""
+    return {
+        "status": "error",
+        "category": category,
+        "message": message,
+        "context": {"ids": ids},
+        "errors": [],
+        "links": {},
+    }
+
+
+def _check_int64_path(text: str) -> None:
+    """A ``marketingEventId`` path parameter is an int64: anything else is a 400, as HubSpot answers."""
+    if not text.isdigit() or int(text) > INT64_MAX:
+        raise _validation(f"Unable to parse marketingEventId {text!r} as a 64-bit number.")
+
+
+def _cursor(offset: int) -> str:
+    """An opaque paging cursor, as HubSpot's are (clients must pass it back, never compute it)."""
+    return base64.urlsafe_b64encode(f"sandbox:{offset}".encode()).decode().rstrip("=")
+
+
+def _cursor_offset(cursor: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        text = ""
+    prefix, _, number = text.partition(":")
+    if prefix != "sandbox" or not number.isdigit():
+        raise _validation("The 'after' cursor is not valid; pass back the one the previous page gave.")
+    return int(number)
+
+
 def _inputs_of(body: Any) -> list[Any]:
     """The ``inputs`` list of a batch body, or a 400 like HubSpot's."""
     if not isinstance(body, dict) or not isinstance(body.get("inputs"), list):
@@ -169,13 +225,12 @@ class HubSpotModel:
         tokens: Mapping[str, frozenset[str]] | None = None,
         contacts: Mapping[str, int] | None = None,
         auto_contacts: bool = False,
-        events: Mapping[str, Mapping[str, Any]] | None = None,
-        any_event: bool = True,
+        events: Mapping[str, Mapping[str, Any]] | Iterable[str] | None = None,
         rate_limit_max: int = 100,
         rate_limit_interval_ms: int = 10_000,
         daily_limit: int = 250_000,
+        daily_headers: bool = True,
         latency_s: float = 0.0,
-        partial_status: int = 207,
         retry_after: bool = False,
         external_load: int = 0,
         poison_vids: Iterable[int] = (),
@@ -190,14 +245,13 @@ class HubSpotModel:
         self._contact_created: dict[int, str] = {}
         self._auto_contacts = auto_contacts
         self._events: dict[str, dict[str, Any]] = {}
-        self._any_event = any_event
         self._max = rate_limit_max
         self._interval_s = rate_limit_interval_ms / 1000.0
         self._interval_ms = rate_limit_interval_ms
         self._daily_limit = daily_limit
         self._daily_used = 0
+        self._daily_headers = daily_headers
         self._latency_s = latency_s
-        self._partial_status = partial_status
         self._retry_after = retry_after
         self._external_load = external_load
         self._poison = frozenset(poison_vids)
@@ -210,10 +264,13 @@ class HubSpotModel:
         self._born = iso(time.time())
         for email, vid in (contacts or {}).items():
             self._put_contact(email, int(vid))
-        for object_id, info in (events or {}).items():
+        seeds: Iterable[tuple[str, Mapping[str, Any]]] = (
+            events.items() if isinstance(events, Mapping) else ((e, {}) for e in events or ())
+        )
+        for object_id, info in seeds:
             self.add_event(
-                object_id,
-                name=str(info.get("eventName", f"Sandbox event {object_id}")),
+                str(object_id),
+                name=str(info.get("eventName", "")),
                 start=str(info.get("startDateTime", DEFAULT_START)),
                 end=info.get("endDateTime"),
             )
@@ -225,9 +282,16 @@ class HubSpotModel:
             return {email: self._ensure_contact(email) for email in emails}
 
     def add_event(self, object_id: str, name: str = "", start: str = DEFAULT_START, end: str | None = None) -> None:
-        _parse_iso(start)
-        end_text = end if end is not None else _iso_plus_hour(start)
-        _parse_iso(end_text)
+        if not str(object_id).isdigit() or int(object_id) > INT64_MAX:
+            raise ValueError(f"a marketing event's object id is a number below 2^63, not {object_id!r}")
+        try:
+            _parse_iso(start)
+            end_text = end if end is not None else _iso_plus_hour(start)
+            _parse_iso(end_text)
+        except ValueError:
+            raise ValueError(
+                f"event {object_id}: start and end must be ISO 8601 times such as {DEFAULT_START}"
+            ) from None
         with self._lock:
             self._events[str(object_id)] = {
                 "eventName": name or f"Sandbox event {object_id}",
@@ -416,11 +480,18 @@ class HubSpotModel:
         return None
 
     def _rl_headers(self, token: str | None) -> tuple[tuple[str, str], ...]:
+        """The X-HubSpot-RateLimit-* headers; the daily pair only when ``daily_headers`` (HubSpot
+        leaves it out for OAuth tokens, so a client must manage without)."""
         used = len(self._window(token)) if token is not None and token in self._tokens else 0
-        return (
+        burst = (
             ("X-HubSpot-RateLimit-Max", str(self._max)),
             ("X-HubSpot-RateLimit-Remaining", str(max(0, self._max - self._external_load - used))),
             ("X-HubSpot-RateLimit-Interval-Milliseconds", str(self._interval_ms)),
+        )
+        if not self._daily_headers:
+            return burst
+        return (
+            *burst,
             ("X-HubSpot-RateLimit-Daily", str(self._daily_limit)),
             ("X-HubSpot-RateLimit-Daily-Remaining", str(max(0, self._daily_limit - self._daily_used))),
         )
@@ -454,12 +525,17 @@ class HubSpotModel:
     # ------------------------------------------------------------------ routing
 
     def _route(self, method: str, path: str) -> _Route:
+        """Find the handler for a path in any served version (``/marketing/v3/marketing-events/...``,
+        ``/marketing/marketing-events/2026-03/...``, ``/crm/v3/objects/contacts/...``,
+        ``/crm/objects/2026-09/contacts/...``); a version HubSpot does not serve is a 404."""
         segments = tuple(unquote(s) for s in path.strip("/").split("/"))
         found: _Route | None = None
-        if segments == _CONTACTS_READ:
-            found = _Route("POST", READ_CONTACTS, lambda body, q, kind: self._batch_read(body))
-        elif segments[:3] == _EVENTS_PREFIX:
-            rest = segments[3:]
+        version, rest = _versioned(segments)
+        if version is not None and rest == ("crm", "objects", "contacts", "batch", "read"):
+            partial = _READ_PARTIAL_STATUS[version]
+            found = _Route("POST", READ_CONTACTS, lambda body, q, kind: self._batch_read(body, partial))
+        elif version is not None and rest[:2] == ("marketing", "marketing-events"):
+            rest = rest[2:]
             if len(rest) == 2 and rest[0] == "participations":
                 found = _Route("GET", READ_EVENTS, lambda body, q, kind: self._counters(rest[1]))
             elif len(rest) == 3 and rest[0] == "participations" and rest[2] == "breakdown":
@@ -490,8 +566,8 @@ class HubSpotModel:
         key = email.strip().lower()
         if key in self._vid_by_email:
             return self._vid_by_email[key]
-        digest = int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big")
-        vid = 100_000 + digest % 900_000_000
+        digest = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big")
+        vid = _VID_FLOOR + digest % _VID_SPAN
         while vid in self._email_by_vid:
             vid += 1
         self._vid_by_email[key] = vid
@@ -514,8 +590,18 @@ class HubSpotModel:
             "archived": False,
         }
 
-    def _batch_read(self, body: Any) -> tuple[int, dict[str, Any]]:
+    def _batch_read(self, body: Any, partial_status: int) -> tuple[int, dict[str, Any]]:
         inputs = _inputs_of(body)
+        history = body.get("propertiesWithHistory")
+        if not isinstance(history, list) or not all(isinstance(p, str) for p in history):
+            raise _validation("Invalid input JSON: 'propertiesWithHistory' is required (a list of property names).")
+        if history and len(inputs) > HISTORY_CAP:
+            raise _validation(
+                f"Batch read with propertiesWithHistory cannot exceed {HISTORY_CAP} inputs (got {len(inputs)})."
+            )
+        properties = body.get("properties", [])
+        if not isinstance(properties, list) or not all(isinstance(p, str) for p in properties):
+            raise _validation("Invalid input JSON: 'properties' must be a list of property names.")
         by_email = body.get("idProperty") == "email"
         found: dict[int, None] = {}
         missing: list[str] = []
@@ -551,7 +637,7 @@ class HubSpotModel:
                 "links": {},
             }
         ]
-        return 207, payload
+        return partial_status, payload
 
     @staticmethod
     def _batch_payload(results: list[dict[str, Any]]) -> dict[str, Any]:
@@ -561,14 +647,10 @@ class HubSpotModel:
     # ------------------------------------------------------------------ events and participations
 
     def _event(self, object_id: str) -> dict[str, Any]:
+        """A created event, or HubSpot's 404: only events created (``add_event``, ``events=``,
+        ``importer sandbox --event``) exist."""
         if object_id in self._events:
             return self._events[object_id]
-        if self._any_event and object_id.isdigit():
-            return {
-                "eventName": f"Sandbox event {object_id}",
-                "startDateTime": DEFAULT_START,
-                "endDateTime": _iso_plus_hour(DEFAULT_START),
-            }
         raise ApiError(
             404,
             "OBJECT_NOT_FOUND",
@@ -605,8 +687,7 @@ class HubSpotModel:
         }
 
     def _counters(self, event_id: str) -> tuple[int, dict[str, Any]]:
-        if not event_id.isdigit():
-            raise _validation(f"Unable to parse marketingEventId {event_id!r} as a number.")
+        _check_int64_path(event_id)
         self._event(event_id)
         counts = self._state_counts(event_id)
         return 200, {
@@ -621,17 +702,13 @@ class HubSpotModel:
         return sorted(records.items(), key=lambda item: (item[0][0], STATES.index(item[0][1])))
 
     def _breakdown(self, event_id: str, query: Mapping[str, list[str]]) -> tuple[int, dict[str, Any]]:
-        if not event_id.isdigit():
-            raise _validation(f"Unable to parse marketingEventId {event_id!r} as a number.")
+        _check_int64_path(event_id)
         info = self._event(event_id)
         limit_text = query.get("limit", ["10"])[-1]
-        after_text = query.get("after", ["0"])[-1]
-        if not limit_text.isdigit() or int(limit_text) < 1:
-            raise _validation("limit must be a positive whole number.")
-        if not after_text.isdigit():
-            raise _validation("The 'after' cursor is not valid.")
-        limit = min(int(limit_text), BATCH_CAP)
-        offset = int(after_text)
+        if not limit_text.isdigit() or not 1 <= int(limit_text) <= BATCH_CAP:
+            raise _validation(f"limit must be a whole number from 1 to {BATCH_CAP}, not {limit_text!r}.")
+        limit = int(limit_text)
+        offset = _cursor_offset(query["after"][-1]) if "after" in query else 0
         state_filter = query.get("state", [""])[-1].upper()
         if state_filter and state_filter not in BREAKDOWN_FILTERS:
             raise _validation(f"state must be one of {', '.join(sorted(BREAKDOWN_FILTERS))}.")
@@ -658,7 +735,7 @@ class HubSpotModel:
         ]
         payload: dict[str, Any] = {"total": len(rows), "results": results}
         if offset + limit < len(rows):
-            payload["paging"] = {"next": {"after": str(offset + limit)}}
+            payload["paging"] = {"next": {"after": _cursor(offset + limit)}}
         return 200, payload
 
     def _record(self, event_id: str, vid: int, state: str, when: int) -> None:
@@ -683,8 +760,8 @@ class HubSpotModel:
         for item in inputs:
             if not isinstance(item, dict):
                 raise _validation("Invalid input JSON: every input must be an object.")
-            vid, when, props = item.get("vid"), item.get("interactionDateTime"), item.get("properties")
-            if not _is_int(vid) or vid <= 0 or not _is_int(when) or not isinstance(props, dict):
+            vid, when = item.get("vid"), item.get("interactionDateTime")
+            if not _is_int(vid) or not 0 < vid <= INT64_MAX or not _is_int(when) or not _string_map(item, "properties"):
                 raise _validation(
                     "Invalid input JSON: Cannot build MarketingEventSubscriber, "
                     "some of required attributes are not set or not valid."
@@ -702,23 +779,11 @@ class HubSpotModel:
                 continue
             self._record(event_id, vid, state, when)
             results[vid] = None
-        payload = self._batch_payload([{"vid": vid} for vid in results])
-        if not unknown:
-            return 200, payload
-        payload["numErrors"] = 1
-        payload["errors"] = [
-            {
-                "status": "error",
-                "category": "OBJECT_NOT_FOUND",
-                "message": "Could not find contacts with the given vids; they may be deleted or not exist.",
-                "context": {"ids": unknown},
-                "errors": [],
-                "links": {},
-            }
-        ]
-        return self._partial_status, payload
+        errors = [_input_error("OBJECT_NOT_FOUND", _UNKNOWN_VIDS, unknown)] if unknown else []
+        return self._batch_answer([{"vid": vid} for vid in results], errors, kind)
 
     def _email_create(self, event_id: str, state: str, body: Any, kind: str | None) -> tuple[int, dict[str, Any]]:
+        """Record by email, creating contacts that do not exist; a malformed address fails alone."""
         self._check_state(state)
         inputs = _inputs_of(body)
         pairs: list[tuple[str, int]] = []
@@ -726,13 +791,11 @@ class HubSpotModel:
             if not isinstance(item, dict):
                 raise _validation("Invalid input JSON: every input must be an object.")
             email, when = item.get("email"), item.get("interactionDateTime")
-            props, contact_props = item.get("properties"), item.get("contactProperties")
             if (
                 not isinstance(email, str)
-                or "@" not in email
                 or not _is_int(when)
-                or not isinstance(props, dict)
-                or not isinstance(contact_props, dict)
+                or not _string_map(item, "properties")
+                or not _string_map(item, "contactProperties")
             ):
                 raise _validation(
                     "Invalid input JSON: Cannot build MarketingEventEmailSubscriber, "
@@ -741,13 +804,30 @@ class HubSpotModel:
             pairs.append((email, when))
         self._event(event_id)
         results: dict[int, str] = {}
+        malformed: list[str] = []
         for index, (email, when) in enumerate(pairs):
+            if not _EMAIL_SHAPE.fullmatch(email.strip()):
+                malformed.append(email)
+                continue
             vid = self._ensure_contact(email)
             if kind == "drop_one" and index == 0:
                 continue
             self._record(event_id, vid, state, when)
             results[vid] = self._email_by_vid[vid]
-        return 200, self._batch_payload([{"vid": vid, "email": email} for vid, email in results.items()])
+        errors = [_input_error("VALIDATION_ERROR", _BAD_EMAILS, malformed)] if malformed else []
+        return self._batch_answer([{"vid": vid, "email": email} for vid, email in results.items()], errors, kind)
+
+    def _batch_answer(
+        self, results: list[dict[str, Any]], errors: list[dict[str, Any]], kind: str | None
+    ) -> tuple[int, dict[str, Any]]:
+        """An attendance answer as the contract declares it: 200, with ``numErrors`` and ``errors``
+        when some inputs failed; the ``partial_207`` fault answers such a batch 207 instead."""
+        payload = self._batch_payload(results)
+        if not errors:
+            return 200, payload
+        payload["numErrors"] = len(errors)
+        payload["errors"] = errors
+        return (207 if kind == "partial_207" else 200), payload
 
     # ------------------------------------------------------------------ control endpoints
 
@@ -786,12 +866,31 @@ class HubSpotModel:
                         start=str(body.get("startDateTime", DEFAULT_START)),
                         end=body.get("endDateTime"),
                     )
-                except ValueError:
-                    raise _validation("startDateTime and endDateTime must be ISO 8601 times.") from None
+                except ValueError as exc:
+                    raise _validation(f"{exc}.") from None
                 return Answer(201, _dumps({"objectId": body["objectId"]}), headers)
             raise ApiError(404, "OBJECT_NOT_FOUND", f"No sandbox control endpoint {method} {path}.")
         except ApiError as error:
             return self._error(error, correlation_id, headers)
+
+
+def _versioned(segments: tuple[str, ...]) -> tuple[str | None, tuple[str, ...]]:
+    """Split a path into its API version and the path without it.
+
+    ``("marketing", "v3", "marketing-events", ...)`` and ``("marketing", "marketing-events",
+    "2026-03", ...)`` both give ``("marketing", "marketing-events", ...)``; CRM objects likewise.
+    """
+    if len(segments) >= 3 and segments[0] == "marketing":
+        if segments[1] == "v3" and segments[2] == "marketing-events":
+            return "v3", ("marketing", "marketing-events", *segments[3:])
+        if segments[1] == "marketing-events" and segments[2] in API_VERSIONS and segments[2] != "v3":
+            return segments[2], ("marketing", "marketing-events", *segments[3:])
+    if len(segments) >= 3 and segments[0] == "crm":
+        if segments[1] == "v3" and segments[2] == "objects":
+            return "v3", ("crm", "objects", *segments[3:])
+        if segments[1] == "objects" and segments[2] in API_VERSIONS and segments[2] != "v3":
+            return segments[2], ("crm", "objects", *segments[3:])
+    return None, segments
 
 
 @dataclass(frozen=True, slots=True)

@@ -162,9 +162,13 @@ class Sandbox:
     """A fake HubSpot on ``127.0.0.1`` for tests and ``importer run --sandbox``.
 
     Defaults mirror a Free/Starter portal: 100 requests per 10 s per token, 250k per day, one token
-    (:data:`DEFAULT_TOKEN`) holding every scope the importer needs, and every all-digit event id
-    existing.  Requests refused with 401 or 429 do not count against the limits; every other API
-    request does.  Writes are stored per (event, vid, state); a re-write keeps the newest
+    (:data:`DEFAULT_TOKEN`) holding every scope the importer needs.  Marketing events exist only
+    once created (``events=`` ids or ``{id: {"eventName", "startDateTime", "endDateTime"}}``, or
+    :meth:`add_event`); any other id answers 404 as HubSpot does.  Contacts it creates get 11-digit
+    ids, as real portals issue.  Every API version the importer speaks is served (``v3``,
+    ``2026-03``, ``2026-09`` paths).  ``daily_headers=False`` leaves out the daily rate-limit headers,
+    as HubSpot does for OAuth tokens.  Requests refused with 401 or 429 do not count against the
+    limits; every other API request does.  Writes are stored per (event, vid, state); a re-write keeps the newest
     ``interactionDateTime`` sent and counts one more write.  ``clock`` (monotonic seconds) drives the
     rate-limit window and ``RequestLog.t``, so tests can move time instead of sleeping.  Use it as a
     context manager, or call :meth:`start` / :meth:`stop`.
@@ -175,13 +179,12 @@ class Sandbox:
         tokens: Mapping[str, frozenset[str]] | None = None,
         contacts: Mapping[str, int] | None = None,
         auto_contacts: bool = False,
-        events: Mapping[str, dict[str, Any]] | None = None,
-        any_event: bool = True,
+        events: Mapping[str, Mapping[str, Any]] | Iterable[str] | None = None,
         rate_limit_max: int = 100,
         rate_limit_interval_ms: int = 10_000,
         daily_limit: int = 250_000,
+        daily_headers: bool = True,
         latency_s: float = 0.0,
-        partial_status: int = 207,
         retry_after: bool = False,
         external_load: int = 0,
         poison_vids: Iterable[int] = (),
@@ -193,12 +196,11 @@ class Sandbox:
             contacts=contacts,
             auto_contacts=auto_contacts,
             events=events,
-            any_event=any_event,
             rate_limit_max=rate_limit_max,
             rate_limit_interval_ms=rate_limit_interval_ms,
             daily_limit=daily_limit,
+            daily_headers=daily_headers,
             latency_s=latency_s,
-            partial_status=partial_status,
             retry_after=retry_after,
             external_load=external_load,
             poison_vids=poison_vids,

@@ -22,7 +22,8 @@ from typing import Any
 import pytest
 
 from importer import config, pipeline
-from importer.hubspot import BACKOFF_CAP_S
+from importer.config import DEFAULT_API_VERSION
+from importer.hubspot import BACKOFF_CAP_S, ApiPaths
 from importer.reporter import read_report
 from importer.sandbox import ALL_SCOPES, DEFAULT_TOKEN, Fault, Sandbox
 
@@ -30,7 +31,7 @@ EVENT = "1001"
 ROWS = 250
 ATTEND = "/attendance/"
 LOOKUP = "/contacts/batch/read"
-EVENT_GET = f"/marketing-events/{EVENT}"
+EVENT_GET = ApiPaths(DEFAULT_API_VERSION).event(EVENT)
 ATTEMPTS = 4
 BUDGET_S = 120.0
 WHEN = "2024-11-05T15:00:00Z"
@@ -273,7 +274,7 @@ def second_run(cfg: config.Config, sb: Sandbox, fake_time: Any, tmp_path: Path, 
 @pytest.mark.parametrize("name", list(TRANSIENT))
 def test_transient_trouble_is_retried_and_every_row_lands(name: str, tmp_path: Path, fake_time: Any) -> None:
     case = TRANSIENT[name]
-    with Sandbox() as sb:
+    with Sandbox(events=[EVENT]) as sb:
         cfg, _ = first_run(case, tmp_path, fake_time, sb)
         assert held(sb) == set(emails())
         if case.rerun:
@@ -285,7 +286,7 @@ def test_lasting_trouble_fails_rows_with_the_reason_and_a_rerun_records_them(
     name: str, tmp_path: Path, fake_time: Any
 ) -> None:
     case = PERSISTENT[name]
-    with Sandbox() as sb:
+    with Sandbox(events=[EVENT]) as sb:
         cfg, _ = first_run(case, tmp_path, fake_time, sb)
         rows = report_rows(Path(cfg.report or ""))
         told = f"after {case.tries} attempt"
@@ -296,7 +297,7 @@ def test_lasting_trouble_fails_rows_with_the_reason_and_a_rerun_records_them(
 
 def test_token_revoked_mid_run_stops_with_exit_3_and_a_new_token_resumes(tmp_path: Path, fake_time: Any) -> None:
     old, new = "pat-na1-old-0000-revoked", "pat-na1-new-1111-fresh"
-    with Sandbox(tokens={old: ALL_SCOPES, new: ALL_SCOPES}) as sb:
+    with Sandbox(events=[EVENT], tokens={old: ALL_SCOPES, new: ALL_SCOPES}) as sb:
         src = write_attendees(tmp_path)
         sb.add_contacts(emails())
         cfg = make_config(tmp_path, sb, src, token=old)
@@ -330,7 +331,7 @@ def test_token_revoked_mid_run_stops_with_exit_3_and_a_new_token_resumes(tmp_pat
 
 
 def test_daily_limit_mid_run_stops_with_exit_3_and_the_next_run_resumes(tmp_path: Path, fake_time: Any) -> None:
-    with Sandbox() as sb:
+    with Sandbox(events=[EVENT]) as sb:
         src = write_attendees(tmp_path)
         sb.add_contacts(emails())
         cfg = make_config(tmp_path, sb, src)
@@ -357,7 +358,7 @@ def test_daily_limit_mid_run_stops_with_exit_3_and_the_next_run_resumes(tmp_path
 
 
 def test_event_unreachable_stops_before_sending_and_reports_every_row(tmp_path: Path, fake_time: Any) -> None:
-    with Sandbox() as sb:
+    with Sandbox(events=[EVENT]) as sb:
         src = write_attendees(tmp_path)
         sb.add_contacts(emails())
         cfg = make_config(tmp_path, sb, src)
@@ -374,7 +375,7 @@ def test_event_unreachable_stops_before_sending_and_reports_every_row(tmp_path: 
 def test_lookup_outlasting_the_retries_reports_its_rows_failed(tmp_path: Path, fake_time: Any) -> None:
     """The first lookup of 100 emails keeps failing: those rows must still reach the report, failed
     with the reason (or the run stops), never vanish in an error without a report."""
-    with Sandbox() as sb:
+    with Sandbox(events=[EVENT]) as sb:
         src = write_attendees(tmp_path)
         sb.add_contacts(emails())
         cfg = make_config(tmp_path, sb, src)
@@ -391,7 +392,7 @@ def test_lookup_outlasting_the_retries_reports_its_rows_failed(tmp_path: Path, f
 def test_retry_command_resends_only_the_failed_rows_once_the_trouble_is_gone(tmp_path: Path, fake_time: Any) -> None:
     """``importer retry REPORT`` after a 5xx storm: the failed batch goes again, nothing else."""
     case = PERSISTENT["5xx outlasting the attempts"]
-    with Sandbox() as sb:
+    with Sandbox(events=[EVENT]) as sb:
         cfg, _ = first_run(case, tmp_path, fake_time, sb)
         report = Path(cfg.report or "")
         before = len(writes(sb))

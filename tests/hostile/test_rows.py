@@ -106,7 +106,7 @@ def write_xlsx(path: Path) -> None:
 
 @pytest.fixture
 def box() -> Iterator[Sandbox]:
-    with Sandbox(auto_contacts=True, contacts={"max@example.com": MAX_VID}) as sb:
+    with Sandbox(events=["1001"], auto_contacts=True, contacts={"max@example.com": MAX_VID}) as sb:
         yield sb
 
 
@@ -149,7 +149,7 @@ def test_a_large_vid_survives_the_report(fmt: str, tmp_path: Path) -> None:
     src = tmp_path / "big.csv"
     src.write_text(f"Record ID,Join Time\n{MAX_VID},{T}\n{2**53 + 1},{T}\n", encoding="utf-8")
     report = tmp_path / f"report.{fmt}"
-    with Sandbox(contacts={"max@example.com": MAX_VID, "odd@example.com": 2**53 + 1}) as sb:
+    with Sandbox(events=["1001"], contacts={"max@example.com": MAX_VID, "odd@example.com": 2**53 + 1}) as sb:
         code = main(
             ["run", str(src), "--event", "1001", "--base-url", sb.base_url, "--report", str(report),
              "--state-dir", str(tmp_path / "state")],
@@ -255,7 +255,7 @@ def test_loader_and_mapper_account_for_every_row(table: tuple[list[str], list[li
 
 @pytest.fixture(scope="module")
 def auto_box() -> Iterator[Sandbox]:
-    with Sandbox(auto_contacts=True) as sb:
+    with Sandbox(events=["1001"], auto_contacts=True) as sb:
         yield sb
 
 

@@ -51,7 +51,9 @@ def _everything_written(root: Path) -> Iterator[tuple[str, bytes]]:
 
 @pytest.fixture
 def box() -> Iterator[Sandbox]:
-    with Sandbox(tokens={SECRET: ALL_SCOPES}, contacts={e: 1000 + i for i, e in enumerate(PEOPLE)}) as sb:
+    with Sandbox(
+        events=["1001"], tokens={SECRET: ALL_SCOPES}, contacts={e: 1000 + i for i, e in enumerate(PEOPLE)}
+    ) as sb:
         yield sb
 
 
@@ -228,7 +230,7 @@ def test_reports_never_hold_live_formulas(tmp_path: Path) -> None:
         for i, name in enumerate(RISKY):
             out.writerow([PEOPLE[i], name, name, T])
         out.writerow(['=HYPERLINK("http://x")@example.com', "Bad", "Email", T])
-    with Sandbox(contacts={e: 1000 + i for i, e in enumerate(PEOPLE)}) as sb:
+    with Sandbox(events=["1001"], contacts={e: 1000 + i for i, e in enumerate(PEOPLE)}) as sb:
         for fmt in ("xlsx", "csv"):
             code = main(
                 ["run", str(src), "--event", "1001", "--base-url", sb.base_url, "--report", str(tmp_path / f"r.{fmt}"),
@@ -260,7 +262,7 @@ def test_raw_columns_stay_out_of_reports_and_journal_unless_keep_raw(tmp_path: P
     src.write_text(
         f"Email,First Name,Phone,Company,Join Time\n{PEOPLE[0]},Ann,{phone},{company},{T}\n", encoding="utf-8"
     )
-    with Sandbox(contacts={PEOPLE[0]: 1000}) as sb:
+    with Sandbox(events=["1001"], contacts={PEOPLE[0]: 1000}) as sb:
         for keep in (False, True):
             out = tmp_path / ("kept" if keep else "plain")
             for fmt in ("xlsx", "csv", "json"):
