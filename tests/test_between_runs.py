@@ -34,7 +34,7 @@ def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def box() -> Iterator[Sandbox]:
-    with Sandbox(contacts=KNOWN) as sb:
+    with Sandbox(events=[EVENT], contacts=KNOWN) as sb:
         yield sb
 
 
@@ -106,7 +106,7 @@ def test_a_contact_still_missing_keeps_the_advice_and_sends_nothing(
 
 def test_a_scope_granted_then_retry_records_every_row(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     reading = ALL_SCOPES - {"crm.objects.marketing_events.write"}
-    with Sandbox(contacts={**KNOWN, "carol@example.com": 103}, tokens={DEFAULT_TOKEN: reading}) as sb:
+    with Sandbox(events=[EVENT], contacts={**KNOWN, "carol@example.com": 103}, tokens={DEFAULT_TOKEN: reading}) as sb:
         text = first_run(tmp_path, sb, capsys)
         report = tmp_path / "attendees.reconciliation.xlsx"
         assert {o for o, _ in outcomes(report).values()} == {"failed"}
@@ -122,7 +122,7 @@ def test_a_scope_granted_then_retry_records_every_row(tmp_path: Path, capsys: py
 
 def test_a_new_token_then_retry_records_every_row(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     tokens = {"old-token": ALL_SCOPES, "new-token": ALL_SCOPES}
-    with Sandbox(contacts={**KNOWN, "carol@example.com": 103}, tokens=tokens) as sb:
+    with Sandbox(events=[EVENT], contacts={**KNOWN, "carol@example.com": 103}, tokens=tokens) as sb:
         sb.revoke("old-token")
         text = first_run(tmp_path, sb, capsys, token="old-token")
         report = tmp_path / "attendees.reconciliation.xlsx"
@@ -136,7 +136,7 @@ def test_a_new_token_then_retry_records_every_row(tmp_path: Path, capsys: pytest
 
 
 def test_an_event_gone_then_retry_with_the_right_event(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    with Sandbox(contacts={**KNOWN, "carol@example.com": 103}) as sb:
+    with Sandbox(events=[EVENT, "1002"], contacts={**KNOWN, "carol@example.com": 103}) as sb:
         sb.inject(Fault("status", path_contains="/attendance/", status=404))
         text = first_run(tmp_path, sb, capsys)
         report = tmp_path / "attendees.reconciliation.xlsx"
@@ -151,7 +151,7 @@ def test_an_event_gone_then_retry_with_the_right_event(tmp_path: Path, capsys: p
 
 
 def test_hubspot_down_then_retry_later(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    with Sandbox(contacts={**KNOWN, "carol@example.com": 103}) as sb:
+    with Sandbox(events=[EVENT], contacts={**KNOWN, "carol@example.com": 103}) as sb:
         sb.inject(Fault("status", path_contains="/attendance/", status=503))
         (tmp_path / "attendees.csv").write_text(SOURCE, encoding="utf-8")
         environ = {**env_for(sb), "IMPORTER_RETRY_ATTEMPTS": "1"}
@@ -169,7 +169,7 @@ def test_hubspot_down_then_retry_later(tmp_path: Path, capsys: pytest.CaptureFix
 def test_a_corrected_email_then_the_same_import_again_records_only_that_row(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with Sandbox(contacts={**KNOWN, "carol@example.com": 103}) as sb:
+    with Sandbox(events=[EVENT], contacts={**KNOWN, "carol@example.com": 103}) as sb:
         src = tmp_path / "attendees.csv"
         src.write_text(SOURCE.replace("carol@example.com", "carol@@example.com"), encoding="utf-8")
         command = f"importer run attendees.csv --event {EVENT}"
