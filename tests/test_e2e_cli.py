@@ -13,7 +13,7 @@ import openpyxl
 import pytest
 
 from importer.cli import main
-from importer.sandbox import DEFAULT_TOKEN, Sandbox
+from importer.sandbox import DEFAULT_TOKEN, Fault, Sandbox
 
 CONTRACT = [
     "source_file",
@@ -284,3 +284,34 @@ def test_run_and_verify_in_every_api_version(
     assert all(p.startswith((events_prefix, contacts_prefix)) for p in paths), paths
     assert {p.rsplit("/", 1)[-1] for p in paths} >= {"1001", "create", "email-create", "read", "breakdown"}
     assert capsys.readouterr().out.count("2 of 2 recorded contacts are visible in HubSpot") == 2
+
+
+@pytest.mark.parametrize("multi_status", [False, True], ids=["200 with errors (the contract)", "207 (fault)"])
+def test_partial_attendance_answer_fails_only_the_named_contact(
+    multi_status: bool, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """HubSpot answers a batch with an unknown contact id 200 + numErrors + errors[].context.ids;
+    some answers come as 207.  Either way the named row fails, the others are recorded."""
+    src = tmp_path / "a.csv"
+    src.write_text("Email,Record ID,Join Time\nalice@example.com,86097279137,2024-11-05T15:00:00Z\n"
+                   "ghost@example.com,86097279999,2024-11-05T15:00:00Z\n")  # fmt: skip
+    with Sandbox(events=["1001"], contacts={"alice@example.com": 86097279137}) as sb:
+        if multi_status:
+            sb.inject(Fault("partial_207", path_contains="/attendance/"))
+        code = main(
+            ["run", str(src), "--event", "1001", "--base-url", sb.base_url, "--report", str(tmp_path / "r.csv"),
+             "--state-dir", str(tmp_path / "s")],
+            environ={"HUBSPOT_ACCESS_TOKEN": DEFAULT_TOKEN},
+        )  # fmt: skip
+        statuses = [r.status for r in sb.requests if "/attendance/" in r.path]
+        held = [p["vid"] for p in sb.participations("1001")]
+    assert code == 1, capsys.readouterr().err
+    assert statuses == [207 if multi_status else 200]
+    assert held == [86097279137]
+    with (tmp_path / "r.csv").open(encoding="utf-8-sig") as handle:
+        rows = {r["email"]: r for r in csv.DictReader(handle)}
+    assert (rows["alice@example.com"]["outcome"], rows["alice@example.com"]["vid"]) == ("recorded", "86097279137")
+    assert (rows["ghost@example.com"]["outcome"], rows["ghost@example.com"]["reason"]) == (
+        "failed",
+        "rejected_by_hubspot",
+    )
