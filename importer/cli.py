@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
+import shutil
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -221,7 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_NOT_SETTINGS = {"command", "files", "file", "rows", "report_in", "config"}
+_NOT_SETTINGS = {"command", "files", "file", "rows", "report_in", "config", "typed"}
 
 
 def _flags(ns: argparse.Namespace) -> dict[str, Any]:
@@ -250,6 +252,7 @@ def main(argv: Sequence[str] | None = None, *, environ: dict[str, str] | None = 
             )
         parser = build_parser()
         ns = parser.parse_args(args)
+        ns.typed = "importer " + shlex.join(args)  # the command as typed, for "run it again" advice
         if ns.command is None:
             parser.print_help()
             return 2
@@ -297,10 +300,7 @@ def _cmd_run(ns: argparse.Namespace, cfg: config.Config, console: Console) -> in
 
     result = pipeline.run(cfg, pipeline.Services(log=console.log, progress=console.progress))
     if result.stopped is not None:
-        left = sum(1 for r in result.report.rows if r.outcome == "failed" and r.reason == result.stopped.reason)
-        console.log(
-            f"stopped: {result.stopped} {left} rows are not sent yet; the same command sends them when run again."
-        )
+        console.log(f"stopped: {result.stopped.message}")
     if cfg.sandbox:
         console.log(
             f"sandbox: HubSpot recorded {len(result.sandbox_participations)} participations for event {cfg.event_id}; "
@@ -312,8 +312,13 @@ def _cmd_run(ns: argparse.Namespace, cfg: config.Config, console: Console) -> in
     if cfg.json_output:
         print(pipeline.summary_line(result, exit_code))
     else:
-        print(render_terminal(result.report))
+        print(render_terminal(result.report, width=_width(), command=ns.typed, kept=str(result.report_copy or "")))
     return exit_code
+
+
+def _width() -> int:
+    """The terminal's width for the closing text (80 when it cannot tell), never narrower than 60."""
+    return max(60, shutil.get_terminal_size((80, 24)).columns)
 
 
 def _cmd_inspect(ns: argparse.Namespace, cfg: config.Config, console: Console) -> int:
@@ -331,7 +336,7 @@ def _cmd_retry(ns: argparse.Namespace, cfg: config.Config, console: Console) -> 
     if cfg.json_output:
         print(pipeline.summary_line(result, result.exit_code))
     else:
-        print(render_terminal(result.report))
+        print(render_terminal(result.report, width=_width(), command=ns.typed, kept=str(result.report_copy or "")))
     return result.exit_code
 
 

@@ -646,6 +646,23 @@ class Journal:
             item.key for vid, group in by_vid.items() for item in group if (vid, str(item.state), item.when_ms) in known
         }
 
+    def recorded_when(self, event_id: str, vids: Iterable[int]) -> dict[tuple[int, str, int], tuple[str, float, str]]:
+        """When and by which run the ledger's participations of ``vids`` were confirmed:
+        ``(vid, state, when_ms) -> (run id, confirmed at (epoch s), that run's report path)``.
+        A run id is ``""`` when the run that recorded it is no longer known."""
+        out: dict[tuple[int, str, int], tuple[str, float, str]] = {}
+        wanted = sorted({int(v) for v in vids})
+        with self._read() as conn:
+            for chunk in _chunks(wanted):
+                marks = ",".join("?" * len(chunk))
+                for vid, state, when_ms, run_id, recorded, report in conn.execute(
+                    "SELECT l.vid, l.state, l.when_ms, r.run_id, l.recorded, r.report_path FROM ledger l "
+                    f"LEFT JOIN runs r ON r.num = l.run WHERE l.event_id = ? AND l.vid IN ({marks})",
+                    (event_id, *chunk),
+                ):
+                    out[(int(vid), str(state), int(when_ms))] = (run_id or "", float(recorded), report or "")
+        return out
+
     # ----------------------------------------------------------------- contact lookup cache
 
     def cache_get(self, emails: Iterable[str], ttl_s: float) -> dict[str, int]:

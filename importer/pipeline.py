@@ -48,6 +48,7 @@ from .models import (
     RunStats,
     State,
 )
+from .report_names import keep_report, latest_name, stamp_of, stamped_name
 from .reporter import (
     ROW_COLUMNS,
     Report,
@@ -59,7 +60,6 @@ from .reporter import (
     iso_utc,
     plural,
     read_report,
-    write_report,
 )
 
 LOOKUP_CAP = 100
@@ -91,6 +91,8 @@ class RunResult:
     report_path: Path | None
     run_id: str
     stopped: StopRun | None = None
+    #: this run's own, run-stamped copy of the report (``report_path`` names the latest)
+    report_copy: Path | None = None
     resumed: bool = False
     sandbox_participations: tuple[dict[str, Any], ...] = ()
     sandbox_dump: Path | None = None
@@ -221,14 +223,14 @@ def resolve(
         found.update(cached)
         remaining = [e for e in remaining if e not in cached]
         if cached:
-            log(f"{len(cached)} contact ids taken from the lookup cache")
+            log(f"{plural(len(cached), 'contact id')} taken from the lookup cache")
     missing: set[str] = set()
     unreachable: dict[str, RetryableError] = {}
     if remaining:
         if client is None:
             raise InputError("Contacts must be looked up by email but no HubSpot connection is configured.")
         chunks = [remaining[i : i + LOOKUP_CAP] for i in range(0, len(remaining), LOOKUP_CAP)]
-        log(f"looking up {len(remaining)} emails in HubSpot ({len(chunks)} requests)")
+        log(f"looking up {plural(len(remaining), 'email')} in HubSpot ({plural(len(chunks), 'request')})")
 
         def lookup(emails: list[str]) -> tuple[dict[str, int], set[str], RetryableError | None]:
             try:
@@ -495,7 +497,7 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
     mapped = [read_file(p, cfg, svc.cwd) for p in paths]
     files = tuple(m.info for m in mapped)
     for info in files:
-        svc.log(f"{info.file}: {info.data_rows} rows, profile {info.profile}")
+        svc.log(f"{info.file}: {plural(info.data_rows, 'row')}, profile {info.profile}")
         for note in info.notes:
             svc.log(f"{info.file}: {note}")
     contacts = None
@@ -539,7 +541,10 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
                     if previous:
                         run_id, resumed = previous, True
                         rows, batches, outcomes = resume_plan(journal, run_id, cfg)
-                        svc.log(f"resuming run {run_id}: {len(outcomes)} of {len(batches)} batches already answered")
+                        svc.log(
+                            f"resuming run {run_id}: {len(outcomes):,} of "
+                            f"{plural(len(batches), 'request')} already answered"
+                        )
                     else:
                         rows, batches = plan(rows, cfg, event, client, journal, contacts, svc.log)
                         if not cfg.dry_run:
@@ -548,7 +553,10 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
                     if not cfg.dry_run:
                         todo = [b for b in batches if b.id not in outcomes]
                         on_outcome = _recorder(journal, run_id, batches, outcomes, svc.progress)
-                        svc.log(f"sending {len(todo)} batches ({sum(len(b.items) for b in todo)} contacts)")
+                        svc.log(
+                            f"sending {plural(sum(len(b.items) for b in todo), 'participation')} "
+                            f"in {plural(len(todo), 'request')}"
+                        )
                         result = sender.send(client, todo, concurrency=cfg.concurrency, on_outcome=on_outcome)
                         del todo
                         outcomes.update(result.outcomes)
@@ -573,7 +581,7 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
             if verification is not None and verification.exit_code and exit_code == 0:
                 exit_code = 1
             summary = RunSummary(
-                run_id=run_id or f"dry-run-{started.strftime('%Y%m%dT%H%M%SZ')}",
+                run_id=run_id or f"{'dry-run' if cfg.dry_run else 'not-started'}-{stamp_of(started)}",
                 event=event,
                 files=files,
                 started_at=started,
@@ -587,9 +595,11 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
             )
             with no_gc():
                 report = build_report(_in_input_order(rows, files), summary)
-                written = write_report(report, report_path, cfg.report_format)
+                kept = stamped_name(report_path, summary.run_id)
+                svc.log(f"writing the report ({plural(len(rows), 'row')})")
+                written = keep_report(report, report_path, kept, cfg.report_format)
             if run_id and not stopped:
-                journal.finish(run_id, exit_code, str(written))
+                journal.finish(run_id, exit_code, str(kept))
         if box is not None:
             sandbox_rows = tuple(box.participations(cfg.event_id))
             sandbox_dump = home / "sandbox-hubspot-state.json"
@@ -601,6 +611,7 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
         exit_code=exit_code,
         report=report,
         report_path=written,
+        report_copy=kept,
         run_id=summary.run_id,
         stopped=stopped,
         resumed=resumed,
@@ -627,6 +638,8 @@ def plan(
         merged = chunker.merge(rows, cfg.event_id)
         done = set() if cfg.force else journal.already_recorded(cfg.event_id, merged.participations)
         kept, parts = skip_recorded(merged.rows, merged.participations, done)
+        if done:
+            kept = say_when_recorded(kept, journal, cfg.event_id)
         return kept, chunker.chunk(parts, cfg.effective_batch_size)
 
 
@@ -682,7 +695,35 @@ def _drop_recorded_elsewhere(
         if items:
             keep.append(replace(b, items=items))
     rows, _ = skip_recorded(rows, todo, done)
-    return rows, keep
+    return say_when_recorded(rows, journal, event_id), keep
+
+
+def say_when_recorded(rows: list[Row], journal: Journal, event_id: str) -> list[Row]:
+    """Rows found already recorded tell when and by which run, from the ledger."""
+    found = [
+        i
+        for i, r in enumerate(rows)
+        if r.outcome is Outcome.SKIPPED and r.reason == Reason.ALREADY_RECORDED.value and r.vid is not None
+    ]
+    if not found:
+        return rows
+    known = journal.recorded_when(event_id, (rows[i].vid for i in found if rows[i].vid is not None))
+    by_contact = {(vid, state): origin for (vid, state, _), origin in sorted(known.items())}
+    for i in found:
+        row = rows[i]
+        state = row.state.value if row.state is not None else ""
+        origin = known.get((row.vid or 0, state, row.when_ms or 0)) or by_contact.get((row.vid or 0, state))
+        if origin is None:
+            continue
+        run_id, at, _ = origin
+        when = datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        by = f"run {run_id}" if run_id else "an earlier run"
+        rows[i] = replace(
+            row,
+            message=f"Already in HubSpot: recorded as {state} on {when} by {by}; nothing to do "
+            "(use --force to send it again).",
+        )
+    return rows
 
 
 def _unsettle(row: Row) -> Row:
@@ -728,6 +769,7 @@ def summary_line(result: RunResult, exit_code: int | None = None) -> str:
             "run_id": result.run_id,
             "exit_code": result.exit_code if exit_code is None else exit_code,
             "report": str(result.report_path) if result.report_path else None,
+            "report_copy": str(result.report_copy) if result.report_copy else None,
             "counts": dict(result.report.counts),
             "by_reason": dict(result.report.by_reason),
             "resumed": result.resumed,
@@ -837,11 +879,16 @@ def check_recorded(
     return VerifyResult(exit_code=1 if missing else 0, text="\n".join(lines), missing=missing, counters=counters)
 
 
+def in_hubspot(row: Row) -> bool:
+    """Recorded by this run, or found already recorded by an earlier one: HubSpot should show it."""
+    return row.outcome is Outcome.RECORDED or (
+        row.outcome is Outcome.SKIPPED and row.reason == Reason.ALREADY_RECORDED.value
+    )
+
+
 def _recorded_from_rows(rows: Sequence[Row]) -> list[tuple[int, str, State]]:
     return [
-        (r.vid, r.email or "", r.state)
-        for r in rows
-        if r.outcome is Outcome.RECORDED and r.vid is not None and r.state is not None
+        (r.vid, r.email or "", r.state) for r in rows if in_hubspot(r) and r.vid is not None and r.state is not None
     ]
 
 
@@ -945,7 +992,7 @@ def retry(cfg: Config, report_path: Path, svc: Services | None = None) -> RunRes
     ]
     not_found = sum(1 for r in rows if r.reason == Reason.CONTACT_NOT_FOUND.value and retryable(r))
     cfg = replace(cfg, event_id=event_id)
-    out_path = Path(cfg.report) if cfg.report else report_path
+    out_path = Path(cfg.report) if cfg.report else latest_name(report_path)
     stopped: StopRun | None = None
     outcomes: dict[str, BatchOutcome] = {}
     batches: list[Batch] = []
@@ -982,7 +1029,7 @@ def retry(cfg: Config, report_path: Path, svc: Services | None = None) -> RunRes
             for name in dict.fromkeys(r.ref.file for r in rows)
         )
         summary = RunSummary(
-            run_id=run_id or "retry",
+            run_id=run_id or f"retry-{stamp_of(started)}",
             event=event,
             files=files,
             started_at=started,
@@ -998,10 +1045,18 @@ def retry(cfg: Config, report_path: Path, svc: Services | None = None) -> RunRes
             ),
         )
         report = build_report(final, summary)
-        written = write_report(report, out_path, cfg.report_format)
+        kept = stamped_name(out_path, summary.run_id)
+        written = keep_report(report, out_path, kept, cfg.report_format)
         if run_id and not stopped:
-            journal.finish(run_id, exit_code, str(written))
-    return RunResult(exit_code=exit_code, report=report, report_path=written, run_id=summary.run_id, stopped=stopped)
+            journal.finish(run_id, exit_code, str(kept))
+    return RunResult(
+        exit_code=exit_code,
+        report=report,
+        report_path=written,
+        report_copy=kept,
+        run_id=summary.run_id,
+        stopped=stopped,
+    )
 
 
 __all__ = [

@@ -1186,43 +1186,150 @@ def _xlsx_errors(wb: Any, fmt: _Formats, report: Report) -> None:
 # --------------------------------------------------------------------------- terminal
 
 
-def render_terminal(report: Report, *, width: int = 80) -> str:
-    """The closing table: counts per outcome, the report path, and the top three reasons with what to do."""
+#: Failed rows that never left this machine: the run stopped before sending them (the outcome
+#: word stays ``failed``; the terminal shows them as "not sent yet", not as a failure).
+NOT_SENT_REASONS = frozenset(
+    {
+        Reason.INTERRUPTED.value,
+        Reason.TOKEN_REJECTED.value,
+        Reason.MISSING_SCOPE.value,
+        Reason.DAILY_LIMIT.value,
+        Reason.EVENT_NOT_FOUND.value,
+    }
+)
+
+
+def not_sent(row: Row) -> bool:
+    return row.outcome is Outcome.FAILED and row.reason in NOT_SENT_REASONS
+
+
+def render_terminal(report: Report, *, width: int = 80, command: str = "", kept: str = "") -> str:
+    """The closing table: counts per outcome, the report path, the top three reasons with what to do,
+    and last the next step with the exact command (``command`` is the command line as typed)."""
     s = report.summary
-    title = f"Event {s.event.object_id}" + (f" ({s.event.name})" if s.event.name else "")
-    lines = [title]
+    event = f"{s.event.name} (event {s.event.object_id})" if s.event.name else f"Event {s.event.object_id}"
+    lines = [event]
+    if s.event.start_ms is not None:
+        lines.append(f"  starts {iso_utc(s.event.start_ms)[:16].replace('T', ' ')} UTC")
     if s.dry_run:
         lines.append("Dry run: nothing was sent.")
     for info in s.files:
-        lines.append(f"  {info.file}: {info.profile}" + (f", {info.data_rows:,} rows" if info.data_rows else ""))
-    label_w = max(len(k) for k in report.counts) + 2
+        sheet = f", sheet {info.sheet}" if info.sheet else ""
+        lines.append(
+            f"  {info.file}{sheet}: {info.profile}" + (f", {plural(info.data_rows, 'row')}" if info.data_rows else "")
+        )
+    already = report.by_reason.get(Reason.ALREADY_RECORDED.value, 0)
+    unsent = sum(1 for row in report.rows if not_sent(row)) if report.counts.get("failed") else 0
+    shown: list[tuple[str, int]] = []
     for outcome, n in report.counts.items():
-        lines.append(f"  {outcome:<{label_w}}{n:>9,}")
+        if outcome == Outcome.SKIPPED.value:
+            shown += [("already in HubSpot", already), ("skipped", n - already)]
+        elif outcome == Outcome.FAILED.value:
+            shown += [("failed", n - unsent), ("not sent yet", unsent)]
+        else:
+            shown.append((outcome, n))
+    label_w = max(len(k) for k, _ in shown) + 2
+    lines += [f"  {label:<{label_w}}{n:>9,}" for label, n in shown]
     lines.append(f"  {'total':<{label_w}}{len(report.rows):>9,}")
     lines.append(f"Report: {s.report_path}")
+    if kept and kept != s.report_path:
+        lines.append(f"  this run's copy, kept: {kept}")
     problems: Counter[str] = Counter()
     first: dict[str, Row] = {}
     for row in report.rows:
-        if row.outcome is None or row.outcome.value in _PROBLEMS:
+        if (row.outcome is None or row.outcome.value in _PROBLEMS) and not not_sent(row):
             problems[row.reason] += 1
             first.setdefault(row.reason, row)
     if problems:
         total = sum(problems.values())
-        lines.append(f"Needs attention: {total:,} row{'s' if total != 1 else ''} rejected or failed.")
+        lines.append(f"Needs attention: {plural(total, 'row')} rejected or failed.")
         for reason, n in sorted(problems.items(), key=lambda kv: (-kv[1], kv[0]))[:3]:
             example = first[reason]
             head = f"  {reason or 'unsettled'} ({n:,}, first at {_where(example)}): "
-            lines += textwrap.wrap(
-                head + fix_for(example, s.report_path or "<report>"),
-                width=width,
-                subsequent_indent="      ",
-                break_on_hyphens=False,
-                break_long_words=False,  # a path or a command is never cut in two
-            )
+            lines += _wrap(head + fix_for(example, s.report_path or "<report>"), width)
         if len(problems) > 3:
             lines.append("  More reasons are listed in the report.")
-    lines.append(EXIT_MEANINGS.get(s.exit_code, f"Exit code {s.exit_code}."))
+    if report.rows and not s.dry_run and not unsent and not report.counts.get(Outcome.RECORDED.value):
+        lines += _wrap(_why_nobody(report, already, unsent), width)
+    if s.exit_code != 3:  # a stop's meaning is the next step below
+        lines.append(EXIT_MEANINGS.get(s.exit_code, f"Exit code {s.exit_code}."))
+    lines += _wrap("Next: " + _next_command(report, problems, unsent, command), width)
     return "\n".join(lines)
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    return textwrap.wrap(
+        text,
+        width=width,
+        subsequent_indent="      ",
+        break_on_hyphens=False,
+        break_long_words=False,  # a path or a command is never cut in two
+    )
+
+
+def _why_nobody(report: Report, already: int, unsent: int) -> str:
+    """A run that records nobody says why."""
+    c = report.counts
+    parts = [
+        (already, "already in HubSpot"),
+        (unsent, "not sent yet"),
+        (c.get("rejected", 0), "rejected"),
+        (c.get("failed", 0) - unsent, "failed"),
+        (c.get("skipped", 0) - already, "skipped by rule (hosts, panelists, denied...)"),
+        (c.get("merged", 0), "merged into another row"),
+    ]
+    said = [f"{n:,} {what}" for n, what in parts if n]
+    if already and already + c.get("merged", 0) == len(report.rows):
+        return f"Nobody new to record: every contact of the file was already in HubSpot ({', '.join(said)})."
+    return "Nobody was recorded: " + (", ".join(said) or "the file has no row to send") + "."
+
+
+def _next_command(report: Report, problems: Counter[str], unsent: int, command: str) -> str:
+    """The one next step, with the exact command to type."""
+    s = report.summary
+    path = shlex.quote(s.report_path or "<report>")
+    again = f"`{command}`" if command else "the same command"
+    if unsent:
+        stop = next(row for row in report.rows if not_sent(row))
+        if stop.reason == Reason.EVENT_NOT_FOUND.value:
+            return (
+                f"{plural(unsent, 'row is', 'rows are')} not sent yet: HubSpot has no such event; check the event id, "
+                f"then run `importer retry {path} --event OBJECT_ID` with the right one."
+            )
+        fix = _unsent_fix(stop.reason)
+        return (
+            f"{plural(unsent, 'row is', 'rows are')} not sent yet ({stop.reason}): {fix + ', then ' if fix else ''}"
+            f"run the same command again to send them: {again}."
+        )
+    if s.dry_run:
+        planned = report.counts.get(Outcome.PLANNED.value, 0)
+        real = shlex.join(w for w in shlex.split(command) if w != "--dry-run") if command else ""
+        how = f": `{real}`" if real else ""
+        return f"run without --dry-run to send {plural(planned, 'participation')}{how}"
+    missing = problems.get(Reason.CONTACT_NOT_FOUND.value, 0)
+    in_file = sum(n for reason, n in problems.items() if reason in FILE_FIXES)
+    retryable = sum(problems.values()) - missing - in_file
+    steps = []
+    if missing:
+        steps.append(
+            f"{plural(missing, 'contact is', 'contacts are')} not in HubSpot: add {'it' if missing == 1 else 'them'}, "
+            f"then `importer retry {path}`"
+        )
+    if retryable:
+        steps.append(f"{plural(retryable, 'row')} failed: follow the fix above, then `importer retry {path}`")
+    if in_file:
+        steps.append(f"correct {plural(in_file, 'row')} in the file as the report says, then run {again}")
+    if steps:
+        return "; ".join(steps) + "."
+    return "nothing to do."
+
+
+def _unsent_fix(reason: str) -> str:
+    return {
+        Reason.TOKEN_REJECTED.value: "set a new private app token in HUBSPOT_ACCESS_TOKEN",
+        Reason.MISSING_SCOPE.value: "add the missing scope to the private app (see above)",
+        Reason.DAILY_LIMIT.value: "wait until HubSpot's daily limit resets at midnight (the portal's time zone)",
+    }.get(reason, "")
 
 
 # --------------------------------------------------------------------------- reading

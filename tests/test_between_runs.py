@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from importer.cli import main
-from importer.reporter import read_report
+from importer.pipeline import row_from_report
+from importer.reporter import fix_for, read_report
 from importer.sandbox import ALL_SCOPES, DEFAULT_TOKEN, Fault, Sandbox
 
 EVENT = "1001"
@@ -57,6 +58,11 @@ def importer(command: str | list[str], environ: dict[str, str], capsys: pytest.C
 def commands_in(text: str) -> list[str]:
     """The commands a message tells the user to run (written between backticks)."""
     return re.findall(r"`(importer [^`]+)`", " ".join(text.split()))
+
+
+def next_line(text: str) -> str:
+    """The closing "Next:" step (it may wrap over several lines)."""
+    return text[text.index("Next: ") :].split("\nimporter: ")[0]
 
 
 def outcomes(report: Path) -> dict[str, tuple[str, str]]:
@@ -111,10 +117,10 @@ def test_a_scope_granted_then_retry_records_every_row(tmp_path: Path, capsys: py
         report = tmp_path / "attendees.reconciliation.xlsx"
         assert {o for o, _ in outcomes(report).values()} == {"failed"}
         assert "crm.objects.marketing_events.write" in text
-        retry = [c for c in commands_in(text) if c.startswith("importer retry")]
-        assert retry, text
+        again = commands_in(next_line(text))
+        assert again == ["importer run attendees.csv --event 1001"], text
         sb.grant(DEFAULT_TOKEN, ALL_SCOPES)
-        code, text = importer(retry[0], env_for(sb), capsys)
+        code, text = importer(again[0], env_for(sb), capsys)
         assert code == 0, text
         assert {o for o, _ in outcomes(report).values()} == {"recorded"}
         assert held(sb) == {101, 102, 103}
@@ -127,8 +133,9 @@ def test_a_new_token_then_retry_records_every_row(tmp_path: Path, capsys: pytest
         text = first_run(tmp_path, sb, capsys, token="old-token")
         report = tmp_path / "attendees.reconciliation.xlsx"
         assert {r for _, r in outcomes(report).values()} == {"token_rejected"}
-        assert "HUBSPOT_ACCESS_TOKEN" in text
-        retry = [c for c in commands_in(text) if c.startswith("importer retry")]
+        assert "HUBSPOT_ACCESS_TOKEN" in next_line(text)
+        _, rows = read_report(report)
+        retry = [c for c in commands_in(fix_for(row_from_report(rows[0]), str(report))) if "retry" in c]
         assert retry, text
         code, text = importer(retry[0], env_for(sb, "new-token"), capsys)
         assert code == 0, text
@@ -141,7 +148,7 @@ def test_an_event_gone_then_retry_with_the_right_event(tmp_path: Path, capsys: p
         text = first_run(tmp_path, sb, capsys)
         report = tmp_path / "attendees.reconciliation.xlsx"
         assert {r for _, r in outcomes(report).values()} == {"event_not_found"}
-        retry = [c for c in commands_in(text) if c.startswith("importer retry") and "--event" in c]
+        retry = [c for c in commands_in(next_line(text)) if c.startswith("importer retry") and "--event" in c]
         assert retry, text
         command = retry[0].replace("OBJECT_ID", "1002")
         code, text = importer(command, env_for(sb), capsys)
@@ -182,3 +189,48 @@ def test_a_corrected_email_then_the_same_import_again_records_only_that_row(
         assert code == 0, text
         assert held(sb) == {101, 102, 103}
         assert set(sb.write_counts(EVENT).values()) == {1}
+
+
+def test_reports_are_never_overwritten_and_a_rerun_says_who_recorded_what(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with Sandbox(contacts={**KNOWN, "carol@example.com": 103}) as sb:
+        (tmp_path / "attendees.csv").write_text(SOURCE, encoding="utf-8")
+        command = f"importer run attendees.csv --event {EVENT}"
+        code, first_text = importer(command, env_for(sb), capsys)
+        assert code == 0
+        latest = tmp_path / "attendees.reconciliation.xlsx"
+        first = [p for p in tmp_path.glob("attendees.reconciliation.*.xlsx")]
+        assert len(first) == 1 and str(first[0]) in first_text
+        run_id = first[0].name.split(".")[2]
+
+        code, text = importer(command, env_for(sb), capsys)
+        assert code == 0
+        assert re.search(r"already in HubSpot\s+3$", text, re.M), text
+        assert "Nobody new to record" in text
+        code, _ = importer(command + " --dry-run", env_for(sb), capsys)
+        assert code == 0
+
+        kept = sorted(tmp_path.glob("attendees.reconciliation.*.xlsx"))
+        assert len(kept) == 3
+        assert {o for o, _ in outcomes(first[0]).values()} == {"recorded"}  # the first run's report survives
+        _, rows = read_report(latest)  # the plain name is the latest (the dry run's)
+        assert {r["reason"] for r in rows} == {"already_recorded"}
+        assert all(f"by run {run_id}" in r["message"] and " UTC " in r["message"] for r in rows)
+
+        code, text = importer("importer verify attendees.reconciliation.xlsx", env_for(sb), capsys)
+        assert code == 0 and "3 of 3" in text, text
+        sb.lose_participation(EVENT, 102)
+        code, text = importer("importer verify attendees.reconciliation.xlsx", env_for(sb), capsys)
+        assert code == 1 and "bob@example.com" in text
+
+
+def test_a_report_not_kept_under_a_run_stamp_is_set_aside_not_replaced(
+    tmp_path: Path, box: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = tmp_path / "attendees.reconciliation.xlsx"
+    old.write_bytes(b"an older version's report")
+    first_run(tmp_path, box, capsys)
+    saved = list(tmp_path.glob("attendees.reconciliation.saved-*.xlsx"))
+    assert len(saved) == 1 and saved[0].read_bytes() == b"an older version's report"
+    assert outcomes(old)["alice@example.com"][0] == "recorded"

@@ -615,7 +615,10 @@ def test_render_terminal(report: Report) -> None:
     assert "Needs attention: 4 rows rejected or failed." in text
     assert text.index("http_429 (2") < text.index("contact_not_found (1") < text.index("invalid_email (1")
     assert "Temporary HubSpot problem" in text
-    assert "rejected or failed" in text.splitlines()[-1]
+    assert "rejected or failed" in text[: text.index("Next: ")].splitlines()[-1]
+    assert "1 contact is not in HubSpot: add it, then `importer retry " in " ".join(
+        text[text.index("Next: ") :].split()
+    )
 
 
 def test_render_terminal_all_good(tmp_path: Path) -> None:
