@@ -194,7 +194,7 @@ def test_a_corrected_email_then_the_same_import_again_records_only_that_row(
 def test_reports_are_never_overwritten_and_a_rerun_says_who_recorded_what(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with Sandbox(contacts={**KNOWN, "carol@example.com": 103}) as sb:
+    with Sandbox(events=[EVENT], contacts={**KNOWN, "carol@example.com": 103}) as sb:
         (tmp_path / "attendees.csv").write_text(SOURCE, encoding="utf-8")
         command = f"importer run attendees.csv --event {EVENT}"
         code, first_text = importer(command, env_for(sb), capsys)
