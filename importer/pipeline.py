@@ -707,7 +707,7 @@ def say_when_recorded(rows: list[Row], journal: Journal, event_id: str) -> list[
     ]
     if not found:
         return rows
-    known = journal.recorded_when(event_id, (rows[i].vid for i in found if rows[i].vid is not None))
+    known = journal.recorded_when(event_id, [vid for i in found if (vid := rows[i].vid) is not None])
     by_contact = {(vid, state): origin for (vid, state, _), origin in sorted(known.items())}
     for i in found:
         row = rows[i]
