@@ -20,6 +20,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from .errors import InputError
 
 DEFAULT_BASE_URL = "https://api.hubapi.com"
+#: Where a HubSpot user makes and edits the token the importer uses (messages name it).
+SERVICE_KEYS_PAGE = "Development > Keys > Service keys"
+PRIVATE_APPS_PAGE = "Settings > Integrations > Private apps"
+KEY_PLACES = f"{SERVICE_KEYS_PAGE}; a legacy private app: {PRIVATE_APPS_PAGE}"
 API_BATCH_CAP = 100
 STATES = ("auto", "register", "attend", "cancel")
 REPORT_FORMATS = ("xlsx", "csv", "json")

@@ -25,7 +25,7 @@ import httpx
 import tenacity
 
 from . import __version__
-from .config import API_BATCH_CAP, API_VERSIONS, Config, check_base_url
+from .config import API_BATCH_CAP, API_VERSIONS, KEY_PLACES, SERVICE_KEYS_PAGE, Config, check_base_url
 from .errors import BatchRejected, InputError, RetryableError, StopRun
 from .models import Batch, BatchOutcome, EventInfo, Failure, Reason, RunStats, http_reason
 from .ratelimit import RateLimiter
@@ -39,7 +39,10 @@ OK, PARTIAL, RETRY, REJECT, STOP = "ok", "partial", "retry", "reject", "stop"
 DEFAULT_RATE_WINDOW_S = 10.0
 BACKOFF_BASE_S = 0.5
 BACKOFF_CAP_S = 30.0
-NO_TOKEN_MESSAGE = "No HubSpot token: set HUBSPOT_ACCESS_TOKEN (a private app token) or token_file in the config."
+NO_TOKEN_MESSAGE = (
+    "No HubSpot token: set HUBSPOT_ACCESS_TOKEN (a service key, or a legacy private app token) "
+    "or token_file in the config."
+)
 EVENT_ID_HINT = "The event id is the number in the event's URL in HubSpot (Marketing > Events, open the event)."
 
 _TOKEN_SHAPE = re.compile(r"[\x21-\x7e]+")
@@ -186,7 +189,7 @@ def classify(status: int, headers: Mapping[str, str], body: object, *, expect_re
             STOP,
             Reason.TOKEN_REJECTED,
             "HubSpot refused the access token (it is expired, revoked or belongs to another portal); "
-            "set a new HUBSPOT_ACCESS_TOKEN (a private app token) and run again.",
+            f"create a service key in HubSpot ({SERVICE_KEYS_PAGE}), set HUBSPOT_ACCESS_TOKEN to it and run again.",
         )
     if status == 403:
         scopes = _scopes(body)
@@ -211,12 +214,12 @@ def _scope_message(scopes: Sequence[str]) -> str:
     if scopes:
         names = ", ".join(scopes)
         return (
-            f"The HubSpot private app lacks the scope {names}; add it to the app in HubSpot "
-            "(Settings > Integrations > Private apps), then run again."
+            f"The HubSpot service key or private app lacks the scope {names}; add it in HubSpot "
+            f"({KEY_PLACES}), then run again."
         )
     return (
-        "The HubSpot private app lacks a scope this call needs; check the app's scopes in HubSpot "
-        "(Settings > Integrations > Private apps), then run again."
+        "The HubSpot service key or private app lacks a scope this call needs; check its scopes in HubSpot "
+        f"({KEY_PLACES}), then run again."
     )
 
 
@@ -401,7 +404,7 @@ class HubSpot:
         if not _TOKEN_SHAPE.fullmatch(token):
             raise InputError(
                 "The HubSpot token contains spaces, line breaks or non-ASCII characters; "
-                "copy it again from the private app's page in HubSpot."
+                f"copy it again from HubSpot ({KEY_PLACES})."
             )
         self._cfg = cfg
         self._token = token

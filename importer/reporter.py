@@ -30,7 +30,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .bulk import no_gc
-from .config import REPORT_FORMATS
+from .config import KEY_PLACES, REPORT_FORMATS, SERVICE_KEYS_PAGE
 from .errors import ImporterError, InputError
 from .models import EventInfo, FileInfo, Outcome, Reason, Row, RunStats
 
@@ -290,10 +290,11 @@ def fix_for(row: Row, report_path: str = "<report>") -> str:
             f"HubSpot's answer could not be read: run `importer verify {report_path}`, then {retry}; "
             "if it happens again, give HubSpot support the correlation ID"
         ),
-        Reason.TOKEN_REJECTED: f"Create a new private app token and set HUBSPOT_ACCESS_TOKEN, then {retry}",
+        Reason.TOKEN_REJECTED: (
+            f"Create a service key in HubSpot ({SERVICE_KEYS_PAGE}), set HUBSPOT_ACCESS_TOKEN to it, then {retry}"
+        ),
         Reason.MISSING_SCOPE: (
-            f"Add the scope {_scope_in(row.message)} to the private app (Settings > Integrations > Private apps), "
-            f"then {retry}"
+            f"Add the scope {_scope_in(row.message)} to the service key or private app ({KEY_PLACES}), then {retry}"
         ),
         Reason.EVENT_NOT_FOUND: (
             "Check the marketing event ID (HubSpot has no such event in this account), "
@@ -447,7 +448,7 @@ REASON_LABELS: Mapping[str, str] = {
     Reason.NOT_IN_RESPONSE: "Not confirmed by HubSpot",
     Reason.BAD_RESPONSE: "HubSpot's answer unreadable",
     Reason.TOKEN_REJECTED: "Access token refused",
-    Reason.MISSING_SCOPE: "Private app lacks a scope",
+    Reason.MISSING_SCOPE: "Token lacks a scope",
     Reason.EVENT_NOT_FOUND: "Event not found",
     Reason.DAILY_LIMIT: "Daily API limit used up",
     Reason.INTERRUPTED: "Not sent (run stopped)",

@@ -272,7 +272,8 @@ def test_missing_token_says_how_to_set_one() -> None:
     with pytest.raises(InputError) as err:
         HubSpot(config(token=None))
     assert str(err.value) == (
-        "No HubSpot token: set HUBSPOT_ACCESS_TOKEN (a private app token) or token_file in the config."
+        "No HubSpot token: set HUBSPOT_ACCESS_TOKEN (a service key, or a legacy private app token) "
+        "or token_file in the config."
     )
 
 
