@@ -901,6 +901,7 @@ def verify(cfg: Config, report_path: Path, svc: Services | None = None) -> Verif
         raise InputError(f"{report_path} does not name its event.", hint="Pass --event OBJECT_ID.")
     rows = [row_from_report(d) for d in table]
     with HubSpot(cfg, transport=svc.transport, clock=svc.clock, sleep=svc.sleep, log=svc.log) as client:
+        client.get_event(event_id)  # a wrong --event is an input error (exit 2), not a stop to resume
         return check_recorded(client, event_id, _recorded_from_rows(rows))
 
 

@@ -174,6 +174,10 @@ def test_verify_event_override_and_missing_report(
     assert code == 1
     assert len(missing_lines(text)) == 3
 
+    code, text = verify(box, report, capsys, "--event", "4242")  # no such event in the portal
+    assert code == 2
+    assert "HubSpot has no marketing event 4242" in text and len(text.strip().splitlines()) == 1
+
     code, text = verify(box, tmp_path / "nope.xlsx", capsys)
     assert code == 2
     assert "nope.xlsx" in text and len(text.strip().splitlines()) == 1
