@@ -1,4 +1,4 @@
-"""Pure planning of what is sent: merge rows into one participation per contact, then batch.
+"""Pure planning of what is sent: one participation per contact and state, then batches.
 
 No HTTP, no files.  Merging needs resolved contact ids, so the pipeline calls :func:`merge` after
 the lookups; :func:`chunk` then cuts the participations into API-sized batches.
@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from operator import attrgetter
 
-from .models import STATE_RANK, Batch, Outcome, Participation, Reason, Row, RowRef, State
+from .models import STATE_RANK, Batch, Outcome, Participation, Reason, Row, RowRef, State, part_when, settle_part
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,65 +22,100 @@ class MergeResult:
     rows: tuple[Row, ...]
 
 
-def _preference(row: Row) -> tuple[int, int, str, int]:
-    """Sort key of the row that carries a contact's participation: higher state first, then the
-    earliest time, then source order (so the choice is deterministic)."""
-    assert row.state is not None and row.when_ms is not None
-    return (-STATE_RANK[row.state], row.when_ms, row.ref.file, row.ref.row)
+_Key = int | str | None
+_Groups = dict[_Key, Row | list[Row]]
+
+
+def _add(groups: _Groups, key: _Key, row: Row) -> None:
+    # A group's first row is stored bare and becomes a list only when a second one appears:
+    # most contacts have one row per state, and a million small lists cost time and memory.
+    seen = groups.get(key)
+    if seen is None:
+        groups[key] = row
+    elif isinstance(seen, list):
+        seen.append(row)
+    else:
+        groups[key] = [seen, row]
 
 
 def merge(rows: Sequence[Row], event_id: str) -> MergeResult:
-    """Fold the sendable rows of one contact into one participation (attend beats register beats
-    cancel; the earliest time of the winning state).  The other rows become ``merged`` and point
-    at the row that carries the outcome.  Settled rows pass through untouched.
+    """One participation per (contact, state): the earliest time of that state among the rows that
+    prove it (then source order, so the choice is deterministic).  A row proves up to two
+    participations (its own and ``also``); each one that another row carries becomes ``merged``
+    and points at that row.  A contact is its vid, or its email when it has none.
 
-    Every sendable row must have a state, a time and a vid or an email.
+    No ``cancel`` is sent for a contact that, in the same input, still holds a live registration
+    or attendance (a sendable row of its own in ``register`` or ``attend``): those are ``skipped``
+    (``still_registered``).  Settled participations pass through untouched.
     """
-    # A contact's first row is stored bare and becomes a list only when a second one appears:
-    # most contacts have one row, and a million small lists cost time and memory.
-    groups: dict[int | str | None, Row | list[Row]] = {}
+    attend: _Groups = {}
+    register: _Groups = {}
+    cancel: _Groups = {}
+    live: dict[_Key, Row] = {}  # contacts with a live registration or attendance, and one such row
     for row in rows:
+        key = row.vid if row.vid is not None else row.email
         if row.outcome is None:
-            key = row.vid if row.vid is not None else row.email
-            seen = groups.get(key)
-            if seen is None:
-                groups[key] = row
-            elif isinstance(seen, list):
-                seen.append(row)
+            st = row.state
+            if st is State.ATTEND:
+                _add(attend, key, row)
+            elif st is State.REGISTER:
+                _add(register, key, row)
             else:
-                groups[key] = [seen, row]
-    replaced: dict[RowRef, Row] = {}
+                _add(cancel, key, row)
+            if st is not State.CANCEL and key not in live:
+                live[key] = row
+        also = row.also
+        if also is not None and also.outcome is None:
+            st = also.state
+            _add(attend if st is State.ATTEND else register if st is State.REGISTER else cancel, key, row)
+    changed: dict[RowRef, Row] = {}
     participations: list[Participation] = []
     add = participations.append
-    for group in groups.values():
-        if not isinstance(group, list):
-            assert group.state is not None and group.when_ms is not None
-            add(Participation(event_id, group.state, group.vid, group.email, group.when_ms, (group.ref,)))
-            continue
-        members = sorted(group, key=_preference)
-        winner = members[0]
-        assert winner.state is not None and winner.when_ms is not None
-        add(
-            Participation(
-                event_id=event_id,
-                state=winner.state,
-                vid=winner.vid,
-                email=winner.email,
-                when_ms=winner.when_ms,
-                rows=tuple(m.ref for m in members),
-            )
-        )
-        where = f"{winner.ref.file} row {winner.ref.row}"
-        for other in members[1:]:
-            replaced[other.ref] = replace(
-                other,
-                outcome=Outcome.MERGED,
-                reason=Reason.DUPLICATE_CONTACT.value,
-                message=f"Same contact as {where}, which carries the outcome; nothing to do.",
-                merged_into=winner.ref,
-            )
-    out = tuple(replaced.get(r.ref, r) for r in rows) if replaced else tuple(rows)
+    for state, groups in ((State.ATTEND, attend), (State.REGISTER, register), (State.CANCEL, cancel)):
+        for key, group in groups.items():
+            holder = live.get(key) if state is State.CANCEL else None
+            if holder is not None:
+                where = f"{holder.ref.file} row {holder.ref.row}"
+                for member in group if isinstance(group, list) else (group,):
+                    _settle(
+                        changed,
+                        member,
+                        state,
+                        Outcome.SKIPPED,
+                        Reason.STILL_REGISTERED.value,
+                        f"Not sent as cancel: the same contact still holds a registration or attendance "
+                        f"({where}); nothing to do.",
+                    )
+                continue
+            if not isinstance(group, list):
+                when = part_when(group, state)
+                assert when is not None
+                add(Participation(event_id, state, group.vid, group.email, when, (group.ref,)))
+                continue
+            ranked = sorted(((part_when(m, state), m.ref.file, m.ref.row, m) for m in group), key=_first_three)
+            when, _, _, winner = ranked[0]
+            assert when is not None
+            add(Participation(event_id, state, winner.vid, winner.email, when, tuple(m[3].ref for m in ranked)))
+            where = f"{winner.ref.file} row {winner.ref.row}"
+            text = f"Same contact as {where}, which carries its {state.value} participation; nothing to do."
+            for *_, other in ranked[1:]:
+                _settle(
+                    changed, other, state, Outcome.MERGED, Reason.DUPLICATE_CONTACT.value, text, merged_into=winner.ref
+                )
+    out = tuple(changed.get(r.ref, r) for r in rows) if changed else tuple(rows)
     return MergeResult(participations=tuple(participations), rows=out)
+
+
+def _first_three(item: tuple[int | None, str, int, Row]) -> tuple[int | None, str, int]:
+    return item[0], item[1], item[2]
+
+
+def _settle(
+    changed: dict[RowRef, Row], row: Row, state: State, outcome: Outcome, reason: str, message: str, **more: object
+) -> None:
+    """Settle one participation of ``row``, building on what this merge already changed in it."""
+    current = changed.get(row.ref, row)
+    changed[row.ref] = settle_part(current, state, outcome, reason, message, **more)
 
 
 def _batch_id(state: State, by_email: bool, index: int, items: Sequence[Participation]) -> str:

@@ -32,9 +32,9 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from .errors import InputError, StopRun
-from .models import Batch, BatchOutcome, Failure, Outcome, Participation, Row, RowRef, State
+from .models import Also, Batch, BatchOutcome, Failure, Outcome, Participation, Row, RowRef, State
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DB_NAME = "journal.sqlite3"
 LOCK_NAME = "journal.lock"
 LOCK_INFO_NAME = "journal.lock.json"
@@ -105,8 +105,11 @@ CREATE TABLE contact_cache (
 ) WITHOUT ROWID;
 """
 
-#: ``user_version`` -> script that brings the schema to the next version (none yet beyond the first).
-_MIGRATIONS: dict[int, str] = {0: _SCHEMA_V1}
+#: Version 2: a row's second participation (``Row.also``, as compact JSON; NULL when it has none).
+_SCHEMA_V2 = "ALTER TABLE plan_rows ADD COLUMN also TEXT"
+
+#: ``user_version`` -> script that brings the schema to the next version.
+_MIGRATIONS: dict[int, str] = {0: _SCHEMA_V1, 1: _SCHEMA_V2}
 
 
 # --------------------------------------------------------------------------- serialization
@@ -137,6 +140,7 @@ def row_to_dict(row: Row) -> dict[str, Any]:
         "correlation_id": row.correlation_id,
         "created_contact": row.created_contact,
         "extra": [[k, v] for k, v in row.extra],
+        "also": None if row.also is None else _also_to_list(row.also),
     }
 
 
@@ -157,6 +161,37 @@ def row_from_dict(data: Mapping[str, Any]) -> Row:
         correlation_id=data["correlation_id"],
         created_contact=bool(data["created_contact"]),
         extra=tuple((str(k), str(v)) for k, v in data["extra"]),
+        also=None if data.get("also") is None else _also_from_list(data["also"]),
+    )
+
+
+def _also_to_list(also: Also) -> list[Any]:
+    merged = also.merged_into
+    return [
+        also.state.value,
+        also.when_ms,
+        also.time_source,
+        None if also.outcome is None else also.outcome.value,
+        also.reason,
+        also.message,
+        None if merged is None else [merged.file, merged.row],
+        also.batch_id,
+        also.correlation_id,
+    ]
+
+
+def _also_from_list(data: Sequence[Any]) -> Also:
+    state, when_ms, source, outcome, reason, message, merged, batch_id, correlation_id = data
+    return Also(
+        State(state),
+        when_ms,
+        source,
+        None if outcome is None else Outcome(outcome),
+        reason,
+        message,
+        None if merged is None else RowRef(merged[0], merged[1]),
+        batch_id,
+        correlation_id,
     )
 
 
@@ -225,7 +260,7 @@ def outcome_from_dict(data: Mapping[str, Any]) -> BatchOutcome:
 _UNIT, _RECORD = "\x1f", "\x1e"
 _ROW_COLUMNS = (
     "file, row, email, vid, state, when_ms, time_source, outcome, reason, message,"
-    " merged_file, merged_row, batch_id, correlation_id, created_contact, extra"
+    " merged_file, merged_row, batch_id, correlation_id, created_contact, extra, also"
 )
 
 
@@ -251,6 +286,7 @@ def _row_record(run: int, seq: int, r: Row) -> tuple[Any, ...]:
         r.correlation_id,
         r.created_contact,
         _extra_text(r.extra) if r.extra else None,
+        None if r.also is None else _encode(_also_to_list(r.also)),
     )
 
 
@@ -269,7 +305,7 @@ def _extra_from_text(text: str) -> tuple[tuple[str, str], ...]:
     return tuple(zip(parts[::2], parts[1::2], strict=True))
 
 
-_INSERT_ROW = f"INSERT INTO plan_rows (run, seq, {_ROW_COLUMNS}) VALUES ({', '.join('?' * 18)})"
+_INSERT_ROW = f"INSERT INTO plan_rows (run, seq, {_ROW_COLUMNS}) VALUES ({', '.join('?' * 19)})"
 
 
 def _text_ref(ref: tuple[str | bytes, int]) -> tuple[str, int]:
@@ -312,9 +348,25 @@ def _row_from_record(record: Sequence[Any]) -> Row:
     """Inverse of :func:`_row_record` (without run and seq)."""
     if type(record[0]) is bytes:
         record = [v.decode("utf-8", "surrogatepass") if type(v) is bytes else v for v in record]
-    file, row, email, vid, state, when_ms, source, outcome, reason, message, mfile, mrow, bid, cid, created, extra = (
-        record
-    )
+    (
+        file,
+        row,
+        email,
+        vid,
+        state,
+        when_ms,
+        source,
+        outcome,
+        reason,
+        message,
+        mfile,
+        mrow,
+        bid,
+        cid,
+        created,
+        extra,
+        also,
+    ) = record
     return Row(
         RowRef(file, row),
         email,
@@ -330,6 +382,7 @@ def _row_from_record(record: Sequence[Any]) -> Row:
         cid,
         bool(created),
         _extra_from_text(extra) if extra else (),
+        None if also is None else _also_from_list(json.loads(also)),
     )
 
 
@@ -622,8 +675,8 @@ class Journal:
         answers = [outcome_from_dict(json.loads(data)) for (data,) in found]
         return {answer.batch_id: answer for answer in answers}
 
-    def already_recorded(self, event_id: str, items: Sequence[Participation]) -> set[str]:
-        """Keys of the participations whose (event, state, vid, time) HubSpot already confirmed."""
+    def already_recorded(self, event_id: str, items: Sequence[Participation]) -> set[tuple[str, State]]:
+        """``(key, state)`` of the participations whose (event, state, vid, time) HubSpot already confirmed."""
         with self._read() as conn:
             if conn.execute("SELECT 1 FROM ledger WHERE event_id = ? LIMIT 1", (event_id,)).fetchone() is None:
                 return set()  # the usual first run of an event: no need to look at every item
@@ -643,7 +696,10 @@ class Journal:
                     )
                 )
         return {
-            item.key for vid, group in by_vid.items() for item in group if (vid, str(item.state), item.when_ms) in known
+            (item.key, item.state)
+            for vid, group in by_vid.items()
+            for item in group
+            if (vid, str(item.state), item.when_ms) in known
         }
 
     def recorded_when(self, event_id: str, vids: Iterable[int]) -> dict[tuple[int, str, int], tuple[str, float, str]]:

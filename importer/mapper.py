@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 
 from .bulk import no_gc, release_memory
 from .errors import InputError
-from .models import FileInfo, Outcome, Reason, Row, RowRef, State
+from .models import Also, FileInfo, Outcome, Reason, Row, RowRef, State
 from .profiles import Profile, by_name, detect
 from .profiles.base import (
     ALIASES,
@@ -819,6 +819,7 @@ class _RowColumns:
     reason: np.ndarray
     message: np.ndarray
     extra: list[tuple[tuple[str, str], ...]]
+    also: np.ndarray
 
 
 #: Rows built per step: the Python lists of one step's fields stay small next to the rows.
@@ -855,6 +856,7 @@ def map_sheet(sheet: SheetLike, opts: MapOptions) -> MappedFile:
                     repeat(""),
                     repeat(False),
                     cols.extra[a:b],
+                    cols.also[a:b].tolist(),
                 )
             )
     return MappedFile(info, rows)
@@ -919,11 +921,11 @@ def _map_columns(sheet: SheetLike, opts: MapOptions) -> tuple[FileInfo, _RowColu
         state = state.copy()
         state[decision.reason == ""] = State(opts.state)
 
-    # which time each row uses: its state's column
+    # which time each row uses: its state's column (a cancellation never takes the order date: with
+    # no cancellation time it is the event's start)
     chosen = np.full(n, -1, dtype=np.int64)
     chosen_field = np.full(n, "", dtype=object)
-    cancel_from = "cancel_time" if "cancel_time" in time_codes else "registration_time"
-    for st, t in ((State.ATTEND, "join_time"), (State.REGISTER, "registration_time"), (State.CANCEL, cancel_from)):
+    for st, t in ((State.ATTEND, "join_time"), (State.REGISTER, "registration_time"), (State.CANCEL, "cancel_time")):
         if t in time_codes:
             mask = state == st
             chosen[mask] = time_codes[t][mask]
@@ -932,6 +934,13 @@ def _map_columns(sheet: SheetLike, opts: MapOptions) -> tuple[FileInfo, _RowColu
         kinds = np.where(chosen >= 0, scan.kind[np.maximum(chosen, 0)], EMPTY)
     else:
         kinds = np.zeros(n, dtype=np.int8)
+    # An attendee or a cancellation with a registration time also proves a registration at that time
+    # (HubSpot keeps one participation per state); a forced --state means one participation per row.
+    reg = np.full(n, -1, dtype=np.int64)
+    if scan is not None and "registration_time" in time_codes and opts.state == "auto":
+        second = (state == State.ATTEND) | (state == State.CANCEL)
+        reg[second] = time_codes["registration_time"][second]
+    reg_kinds = np.where(reg >= 0, scan.kind[np.maximum(reg, 0)], EMPTY) if scan is not None else kinds
 
     emails = _emails(text["email"]) if "email" in text else None
     if "vid" in text:
@@ -1013,10 +1022,13 @@ def _map_columns(sheet: SheetLike, opts: MapOptions) -> tuple[FileInfo, _RowColu
 
     sendable = outcome == None  # noqa: E711 - element-wise comparison
     when = np.full(n, None, dtype=object)
+    also = np.full(n, None, dtype=object)
     if scan is not None:
         naive_rows = sendable & (kinds == NAIVE)
-        if naive_rows.any() and zone is None:
-            example = scan.texts[int(chosen[np.flatnonzero(naive_rows)[0]])].as_py()
+        naive_reg = sendable & (reg_kinds == NAIVE)
+        if (naive_rows.any() or naive_reg.any()) and zone is None:
+            first = int(chosen[np.flatnonzero(naive_rows)[0]]) if naive_rows.any() else int(reg[naive_reg][0])
+            example = scan.texts[first].as_py()
             raise InputError(
                 f"{sheet.file} has times without a time zone (e.g. {_show(example)}); "
                 "pass --timezone, e.g. --timezone America/New_York",
@@ -1027,7 +1039,7 @@ def _map_columns(sheet: SheetLike, opts: MapOptions) -> tuple[FileInfo, _RowColu
             naive_u = np.flatnonzero(scan.kind == NAIVE)
             local, special = _localize(scan.ms[naive_u], zone)
             utc_ms[naive_u] = local
-            used = np.isin(naive_u, chosen[naive_rows]) & special
+            used = np.isin(naive_u, np.concatenate([chosen[naive_rows], reg[naive_reg]])) & special
             if used.any():
                 ex = ", ".join(_show(scan.texts[int(i)].as_py()) for i in naive_u[used][:3])
                 notes.append(
@@ -1037,7 +1049,9 @@ def _map_columns(sheet: SheetLike, opts: MapOptions) -> tuple[FileInfo, _RowColu
         timed = (chosen >= 0) & ((kinds == AWARE) | ((kinds == NAIVE) & (zone is not None)))
         ms = utc_ms[np.maximum(chosen, 0)]
         # one int object per distinct time, shared by the rows that have it (memory)
-        when[timed] = utc_ms.astype(object)[chosen[timed]]
+        as_objects = utc_ms.astype(object)
+        when[timed] = as_objects[chosen[timed]]
+        _registrations(also, sendable, reg, reg_kinds, as_objects, scan, zone is not None, row_numbers, columns)
         now = opts.now_ms if opts.now_ms is not None else int(time.time() * 1000)
         odd = np.flatnonzero(sendable & timed & ((ms < MS_2000) | (ms > now + DAY_MS)))
         if len(odd):
@@ -1078,8 +1092,46 @@ def _map_columns(sheet: SheetLike, opts: MapOptions) -> tuple[FileInfo, _RowColu
         reason=reason,
         message=message,
         extra=extras,
+        also=also,
     )
     return info, cols
+
+
+def _registrations(
+    also: np.ndarray,
+    sendable: np.ndarray,
+    reg: np.ndarray,
+    kinds: np.ndarray,
+    utc_ms: np.ndarray,
+    scan: _TimeScan,
+    zoned: bool,
+    row_numbers: np.ndarray,
+    columns: Mapping[str, str],
+) -> None:
+    """Fill ``also`` with the registration each sendable attendee or cancellation row proves by its
+    registration time; one that cannot be read is that participation's rejection, not the row's."""
+    timed = sendable & ((kinds == AWARE) | ((kinds == NAIVE) & zoned))
+    made: dict[int, Also] = {}  # one object per distinct time (memory)
+    for i in np.flatnonzero(timed):
+        code = int(reg[i])
+        found = made.get(code)
+        if found is None:
+            found = made[code] = Also(State.REGISTER, utc_ms[code])
+        also[i] = found
+    header = columns.get("registration_time", "registration_time")
+    for i in np.flatnonzero(sendable & (kinds == BAD)):
+        code = int(reg[i])
+        also[i] = Also(
+            State.REGISTER,
+            None,
+            outcome=Outcome.REJECTED,
+            reason=Reason.BAD_TIME.value,
+            message=(
+                f"Registration time {_show(scan.texts[code].as_py())} in row {row_numbers[i]} ({header}) "
+                f"{scan.why.get(code, 'could not be read as a date and time')}; correct it or clear the cell "
+                "(the attendance or cancellation is sent without it)."
+            ),
+        )
 
 
 def _name_of(text: Mapping[str, pd.Series], i: int) -> str:

@@ -8,7 +8,7 @@ row: they return a new one (``dataclasses.replace``).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields, replace
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -21,7 +21,7 @@ class State(StrEnum):
     CANCEL = "cancel"
 
 
-#: When rows of one contact merge, the higher rank wins (attend beats register beats cancel).
+#: A fixed order of the states (batches are cut per state in this order).
 STATE_RANK: Mapping[State, int] = {State.CANCEL: 0, State.REGISTER: 1, State.ATTEND: 2}
 
 
@@ -60,6 +60,7 @@ class Reason(StrEnum):
     NOT_APPROVED = "not_approved"
     TRANSFERRED = "transferred"
     ALREADY_RECORDED = "already_recorded"
+    STILL_REGISTERED = "still_registered"
     # failed: HubSpot refused it or could not be reached
     HTTP_400 = "http_400"
     HTTP_429 = "http_429"
@@ -151,6 +152,25 @@ class RowRef:
 
 @_fast_init
 @dataclass(frozen=True, slots=True)
+class Also:
+    """The second participation a row proves, with its own fate: an attendee's or a cancelled
+    ticket's registration (``register`` at the file's registration time).  HubSpot keeps one
+    participation per contact and state, so a row can prove two; the row's own fields hold the
+    other one."""
+
+    state: State
+    when_ms: int | None
+    time_source: str = "file"
+    outcome: Outcome | None = None
+    reason: str = ""
+    message: str = ""
+    merged_into: RowRef | None = None
+    batch_id: str = ""
+    correlation_id: str = ""
+
+
+@_fast_init
+@dataclass(frozen=True, slots=True)
 class Row:
     """One data row of the input on its way through the pipeline.
 
@@ -159,6 +179,10 @@ class Row:
     ``when_ms`` is ``None`` when the file gives no time: the pipeline then uses the event's start
     (``time_source`` says which).  ``extra`` holds a few identifying source columns (names) for the
     report, never the whole raw row.
+
+    ``state`` .. ``correlation_id`` describe one participation the row proves and its fate; ``also``
+    the second one when the row proves two (see :class:`Also`).  The two are equals: every stage
+    treats both, and a settled row shows its worst participation first (:func:`worst_first`).
     """
 
     ref: RowRef
@@ -175,16 +199,102 @@ class Row:
     correlation_id: str = ""
     created_contact: bool = False
     extra: tuple[tuple[str, str], ...] = ()
+    also: Also | None = None
 
     @property
     def settled(self) -> bool:
-        return self.outcome is not None
+        """Every participation of the row has its fate."""
+        return self.outcome is not None and (self.also is None or self.also.outcome is not None)
+
+
+def is_open(row: Row) -> bool:
+    """Some participation of the row still waits for its fate."""
+    return row.outcome is None or (row.also is not None and row.also.outcome is None)
+
+
+def part_when(row: Row, state: State) -> int | None:
+    """The time of the row's participation in ``state``."""
+    if row.state is state:
+        return row.when_ms
+    assert row.also is not None and row.also.state is state
+    return row.also.when_ms
+
+
+def settle_part(row: Row, state: State, outcome: Outcome, reason: str, message: str, **more: Any) -> Row:
+    """The row with its participation in ``state`` settled (``more``: merged_into, time_source...)."""
+    if row.state is state:
+        return replace(row, outcome=outcome, reason=reason, message=message, **more)
+    assert row.also is not None and row.also.state is state, (row.ref, state)
+    return replace(row, also=replace(row.also, outcome=outcome, reason=reason, message=message, **more))
+
+
+def settle_row(row: Row, outcome: Outcome, reason: str, message: str, correlation_id: str = "") -> Row:
+    """The row with every open participation settled alike (the contact cannot be resolved, ...)."""
+    also = row.also
+    if also is not None and also.outcome is None:
+        also = replace(also, outcome=outcome, reason=reason, message=message, correlation_id=correlation_id)
+    if row.outcome is None:
+        return replace(row, outcome=outcome, reason=reason, message=message, correlation_id=correlation_id, also=also)
+    return replace(row, also=also)
+
+
+#: How much a participation's outcome needs the user: the row shows its neediest one first.
+_NEED: Mapping[Outcome | None, int] = {
+    Outcome.MERGED: 0,
+    Outcome.SKIPPED: 1,
+    Outcome.RECORDED: 2,
+    Outcome.PLANNED: 3,
+    Outcome.REJECTED: 4,
+    Outcome.FAILED: 5,
+    None: 6,
+}
+
+
+def swapped(row: Row) -> Row:
+    """The row with its two participations exchanged (the one in ``also`` comes first)."""
+    a = row.also
+    assert a is not None
+    second = Also(
+        row.state,  # type: ignore[arg-type]  # a row with two participations has a state
+        row.when_ms,
+        row.time_source,
+        row.outcome,
+        row.reason,
+        row.message,
+        row.merged_into,
+        row.batch_id,
+        row.correlation_id,
+    )
+    return replace(
+        row,
+        state=a.state,
+        when_ms=a.when_ms,
+        time_source=a.time_source,
+        outcome=a.outcome,
+        reason=a.reason,
+        message=a.message,
+        merged_into=a.merged_into,
+        batch_id=a.batch_id,
+        correlation_id=a.correlation_id,
+        also=second,
+    )
+
+
+def worst_first(row: Row) -> Row:
+    """The row with the participation that most needs the user first, so the row's ``outcome``
+    is ``recorded`` only when all of its participations are (merged or skipped ones count as
+    done), and its reason and message say what to do.  Ties keep the order."""
+    a = row.also
+    if a is not None and _NEED[a.outcome] > _NEED[row.outcome]:
+        return swapped(row)
+    return row
 
 
 @_fast_init
 @dataclass(frozen=True, slots=True)
 class Participation:
-    """One contact's participation to send: the winner of its merged rows.
+    """One contact's participation in one state, to send: the earliest of the rows that prove it
+    (``rows[0]`` carries it, the others are merged into it).
 
     ``vid`` is set for the ``create`` endpoint; ``email`` alone (``vid is None``) is only sent
     through ``email-create`` (``--create-missing``).

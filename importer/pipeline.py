@@ -36,6 +36,7 @@ from .journal import Journal
 from .loader import load
 from .mapper import MapOptions, MappedFile, map_sheet
 from .models import (
+    Also,
     Batch,
     BatchOutcome,
     EventInfo,
@@ -47,10 +48,14 @@ from .models import (
     RowRef,
     RunStats,
     State,
+    is_open,
+    settle_part,
+    settle_row,
+    worst_first,
 )
 from .report_names import keep_report, latest_name, stamp_of, stamped_name
 from .reporter import (
-    ROW_COLUMNS,
+    REPORT_COLUMNS,
     Report,
     RunSummary,
     build_report,
@@ -172,29 +177,36 @@ def _sha256(path: Path) -> str:
 # planning
 
 
+_NO_TIME = (
+    "The file gives no time for this row and the event has no start date in HubSpot; "
+    "add the time to the file or a start date to the event."
+)
+
+
 def fill_times(rows: Sequence[Row], event: EventInfo) -> list[Row]:
-    """Rows whose file gives no time for their state take the event's start."""
-    if None not in map(attrgetter("when_ms"), rows):
+    """Participations whose file gives no time for their state take the event's start."""
+    if None not in map(attrgetter("when_ms"), rows) and not any(map(attrgetter("also"), rows)):
         return list(rows)
     out: list[Row] = []
     for row in rows:
         if row.outcome is None and row.when_ms is None:
             if event.start_ms is None:
-                row = replace(
-                    row,
-                    outcome=Outcome.REJECTED,
-                    reason=Reason.MISSING_TIME.value,
-                    message="The file gives no time for this row and the event has no start date in HubSpot; "
-                    "add the time to the file or a start date to the event.",
-                )
+                row = replace(row, outcome=Outcome.REJECTED, reason=Reason.MISSING_TIME.value, message=_NO_TIME)
             else:
                 row = replace(row, when_ms=event.start_ms, time_source="event_start")
+        also = row.also
+        if also is not None and also.outcome is None and also.when_ms is None:
+            if event.start_ms is None:
+                also = replace(also, outcome=Outcome.REJECTED, reason=Reason.MISSING_TIME.value, message=_NO_TIME)
+            else:
+                also = replace(also, when_ms=event.start_ms, time_source="event_start")
+            row = replace(row, also=also)
         out.append(row)
     return out
 
 
 def _reject(row: Row, reason: Reason, message: str) -> Row:
-    return replace(row, outcome=Outcome.REJECTED, reason=reason.value, message=message)
+    return settle_row(row, Outcome.REJECTED, reason.value, message)
 
 
 def resolve(
@@ -209,7 +221,7 @@ def resolve(
     """Give every sendable row a contact id: the file's own, the --contacts map, the cache, then
     HubSpot's batch read by email (each distinct email once, 100 a call).  Unknown emails are
     rejected, or left for email-create with --create-missing."""
-    wanted = sorted({r.email for r in rows if r.outcome is None and r.vid is None and r.email})
+    wanted = sorted({r.email for r in rows if r.vid is None and r.email and is_open(r)})
     if not wanted:
         return list(rows)  # every sendable row has its contact id already
     found: dict[str, int] = {}
@@ -251,7 +263,7 @@ def resolve(
             journal.cache_put({e: v for e, v in found.items() if e in asked})
     out: list[Row] = []
     for row in rows:
-        if row.outcome is None and row.vid is None and row.email:
+        if row.vid is None and row.email and is_open(row):
             if row.email in conflicts:
                 ids = ", ".join(str(i) for i in conflicts[row.email])
                 row = _reject(
@@ -264,13 +276,12 @@ def resolve(
                 row = replace(row, vid=found[row.email])
             elif row.email in unreachable:
                 error = unreachable[row.email]
-                row = replace(
+                row = settle_row(
                     row,
-                    outcome=Outcome.FAILED,
-                    reason=error.reason,
-                    message=f"The contact could not be looked up ({error.message}); "
-                    "run importer retry on this report later.",
-                    correlation_id=error.correlation_id,
+                    Outcome.FAILED,
+                    error.reason,
+                    f"The contact could not be looked up ({error.message}); run importer retry on this report later.",
+                    error.correlation_id,
                 )
             elif not cfg.create_missing:
                 row = _reject(
@@ -284,25 +295,30 @@ def resolve(
 
 
 def skip_recorded(
-    rows: Sequence[Row], participations: Sequence[Participation], done_keys: set[str]
+    rows: Sequence[Row], participations: Sequence[Participation], done: set[tuple[str, State]]
 ) -> tuple[list[Row], list[Participation]]:
-    """Participations the ledger already holds (same event, state, vid and time) are not sent again."""
-    if not done_keys:
+    """Participations the ledger already holds (same event, state, vid and time: ``done`` has
+    their ``(key, state)``) are not sent again."""
+    if not done:
         return list(rows), list(participations)
-    skipped_refs = {p.rows[0] for p in participations if p.key in done_keys}
-    out = [
-        replace(
-            r,
-            outcome=Outcome.SKIPPED,
-            reason=Reason.ALREADY_RECORDED.value,
-            message="An earlier run already recorded this contact with the same state and time; "
-            "nothing to do (use --force to send it again).",
-        )
-        if r.ref in skipped_refs and r.outcome is None
-        else r
-        for r in rows
-    ]
-    return out, [p for p in participations if p.key not in done_keys]
+    skipped: dict[RowRef, list[State]] = {}
+    kept: list[Participation] = []
+    for p in participations:
+        if (p.key, p.state) in done:
+            skipped.setdefault(p.rows[0], []).append(p.state)
+        else:
+            kept.append(p)
+    out = list(rows)
+    text = (
+        "An earlier run already recorded this contact with the same state and time; "
+        "nothing to do (use --force to send it again)."
+    )
+    for i, r in enumerate(out):
+        for state in skipped.get(r.ref, ()):
+            if (r.outcome if r.state is state else r.also.outcome if r.also is not None else None) is None:
+                r = settle_part(r, state, Outcome.SKIPPED, Reason.ALREADY_RECORDED.value, text)
+        out[i] = r
+    return out, kept
 
 
 #: A sendable row's fate: outcome, reason, message, confirmed vid, correlation id, created, batch id.
@@ -329,8 +345,11 @@ class _Verdicts:
     """What :func:`settle` tells each sendable row, drawn from the batches first so that a large
     plan's participations can be let go before the rows are rebuilt."""
 
-    #: keyed by file, then row number: an int key hashes in C, a RowRef's hash is Python code
-    by_file: dict[str, dict[int, _Verdict]]
+    #: per state (attend, register, cancel), keyed by file, then row number: an int key hashes
+    #: in C, a RowRef's hash is Python code
+    attend: dict[str, dict[int, _Verdict]]
+    register: dict[str, dict[int, _Verdict]]
+    cancel: dict[str, dict[int, _Verdict]]
     #: for a sendable row that no batch carries
     unsent: _Verdict
 
@@ -340,7 +359,7 @@ class _Verdicts:
     ) -> _Verdicts:
         planned_text = {s: f"Would be recorded as {s.value} (dry run: nothing was sent)." for s in State}
         recorded_text = {s: f"Recorded as {s.value}." for s in State}
-        verdicts: dict[str, dict[int, _Verdict]] = {}
+        per_state: dict[State, dict[str, dict[int, _Verdict]]] = {s: {} for s in State}
         not_sent = (
             stopped.reason if stopped else Reason.INTERRUPTED.value,
             f"Not sent: {stopped.message if stopped else 'the run stopped before this batch was sent.'} "
@@ -358,6 +377,7 @@ class _Verdicts:
             elif answer is None:
                 shared = dict.fromkeys(State, (Outcome.FAILED, *not_sent, None, "", False, batch.id))
             recorded: dict[State, _Verdict] = {}
+            verdicts = per_state[batch.state]
             for p in batch.items:
                 ref = p.rows[0]
                 if shared is not None or answer is None:
@@ -389,25 +409,53 @@ class _Verdicts:
                     by_row = verdicts[ref.file] = {}
                 by_row[ref.row] = verdict
         unsent_text = not_sent[1].replace("this batch", "this row")
-        return cls(verdicts, (Outcome.FAILED, not_sent[0], unsent_text, None, "", False, ""))
+        unsent = (Outcome.FAILED, not_sent[0], unsent_text, None, "", False, "")
+        return cls(per_state[State.ATTEND], per_state[State.REGISTER], per_state[State.CANCEL], unsent)
+
+    def get(self, ref: RowRef, state: State | None) -> _Verdict:
+        table = self.attend if state is State.ATTEND else self.register if state is State.REGISTER else self.cancel
+        found = table.get(ref.file)
+        return self.unsent if found is None else found.get(ref.row, self.unsent)
 
 
 def _apply(rows: list[Row], verdicts: _Verdicts) -> list[Row]:
-    """Every sendable row rebuilt once with its verdict, in place in ``rows`` (which it returns):
-    each old row is let go as its successor is made, so a large run never holds both."""
-    by_file, unsent = verdicts.by_file, verdicts.unsent
-    no_verdicts: dict[int, _Verdict] = {}
+    """Every sendable row rebuilt once with its verdicts, in place in ``rows`` (which it returns):
+    each old row is let go as its successor is made, so a large run never holds both.  A row
+    with two participations shows the one that most needs the user first."""
+    get = verdicts.get
     for i, row in enumerate(rows):
-        if row.outcome is not None:
+        also = row.also
+        if also is not None and also.outcome is None:
+            a_outcome, a_reason, a_message, a_vid, a_correlation, a_created, a_batch = get(row.ref, also.state)
+            also = Also(
+                also.state,
+                also.when_ms,
+                also.time_source,
+                a_outcome,
+                a_reason,
+                a_message,
+                also.merged_into,
+                a_batch,
+                a_correlation,
+            )
+            if row.outcome is not None:
+                vid = a_vid if a_vid is not None else row.vid
+                rows[i] = worst_first(
+                    replace(row, vid=vid, created_contact=row.created_contact or a_created, also=also)
+                )
+                continue
+        elif row.outcome is not None:
             continue
+        else:
+            a_vid, a_created = None, False
         ref = row.ref
-        outcome, reason, message, vid, correlation, created, batch_id = by_file.get(ref.file, no_verdicts).get(
-            ref.row, unsent
-        )
-        rows[i] = Row(
+        outcome, reason, message, vid, correlation, created, batch_id = get(ref, row.state)
+        if vid is None:
+            vid = a_vid if a_vid is not None else row.vid
+        new = Row(
             ref,
             row.email,
-            vid if vid is not None else row.vid,
+            vid,
             row.state,
             row.when_ms,
             row.time_source,
@@ -417,9 +465,11 @@ def _apply(rows: list[Row], verdicts: _Verdicts) -> list[Row]:
             row.merged_into,
             batch_id,
             correlation,
-            created,
+            created or a_created,
             row.extra,
+            also,
         )
+        rows[i] = new if also is None else worst_first(new)
     return rows
 
 
@@ -646,8 +696,11 @@ def plan(
 def resume_plan(journal: Journal, run_id: str, cfg: Config) -> tuple[list[Row], list[Batch], dict[str, BatchOutcome]]:
     """An interrupted run's plan and answers; planned rows get their outcome again from the answers."""
     rows, batches = journal.load_plan(run_id)
-    planned = {p.rows[0] for b in batches for p in b.items}
-    rows = [_unsettle(r) if r.ref in planned else r for r in rows]
+    planned: dict[RowRef, list[State]] = {}
+    for b in batches:
+        for p in b.items:
+            planned.setdefault(p.rows[0], []).append(b.state)
+    rows = [_unsettle(r, planned[r.ref]) if r.ref in planned else r for r in rows]
     outcomes = journal.outcomes(run_id)
     if not cfg.force:
         rows, batches = _drop_recorded_elsewhere(rows, batches, outcomes, journal, cfg.event_id)
@@ -691,7 +744,7 @@ def _drop_recorded_elsewhere(
         if b.id in outcomes:
             keep.append(b)
             continue
-        items = tuple(p for p in b.items if p.key not in done)
+        items = tuple(p for p in b.items if (p.key, p.state) not in done)
         if items:
             keep.append(replace(b, items=items))
     rows, _ = skip_recorded(rows, todo, done)
@@ -726,10 +779,17 @@ def say_when_recorded(rows: list[Row], journal: Journal, event_id: str) -> list[
     return rows
 
 
-def _unsettle(row: Row) -> Row:
-    """A planned row of a resumed run gets its outcome again from the batch answers."""
-    if row.outcome in (Outcome.RECORDED, Outcome.FAILED):
-        return replace(row, outcome=None, reason="", message="", correlation_id="", created_contact=False)
+_ANSWERED = (Outcome.RECORDED, Outcome.FAILED)
+
+
+def _unsettle(row: Row, states: Sequence[State]) -> Row:
+    """The planned participations (``states``) of a resumed run's row get their outcome again from
+    the batch answers."""
+    also = row.also
+    if also is not None and also.state in states and also.outcome in _ANSWERED:
+        row = replace(row, also=replace(also, outcome=None, reason="", message="", correlation_id=""))
+    if row.state in states and row.outcome in _ANSWERED:
+        row = replace(row, outcome=None, reason="", message="", correlation_id="", created_contact=False)
     return row
 
 
@@ -813,15 +873,28 @@ def inspect(path: Path, cfg: Config, *, rows: int = 10, cwd: Path | None = None)
     lines.append("")
     lines.append(f"{'row':>6}  {'email':<34} {'vid':>10}  {'state':<8} {'time (UTC)':<24} outcome")
     for row in preview[: max(0, rows)]:
-        when = iso_utc(row.when_ms) if row.when_ms is not None else ("event start" if row.outcome is None else "")
-        status = row.outcome.value + (f" ({row.reason})" if row.reason else "") if row.outcome else "to send"
-        if row.merged_into is not None:
-            status += f" into row {row.merged_into.row}"
         lines.append(
             f"{row.ref.row:>6}  {(row.email or '')[:34]:<34} {row.vid if row.vid is not None else '':>10}  "
-            f"{row.state.value if row.state else '':<8} {when:<24} {status}"
+            + _preview_part(row.state, row.when_ms, row.outcome, row.reason, row.merged_into)
         )
+        if row.also is not None:  # the row's second participation, on a line of its own
+            a = row.also
+            lines.append(
+                f"{'':>6}  {'+ also':<34} {'':>10}  "
+                + _preview_part(a.state, a.when_ms, a.outcome, a.reason, a.merged_into)
+            )
     return "\n".join(lines)
+
+
+def _preview_part(
+    state: State | None, when_ms: int | None, outcome: Outcome | None, reason: str, merged_into: RowRef | None
+) -> str:
+    """One participation of a preview line: state, time (UTC) and what will happen to it."""
+    when = iso_utc(when_ms) if when_ms is not None else ("event start" if outcome is None else "")
+    status = outcome.value + (f" ({reason})" if reason else "") if outcome else "to send"
+    if merged_into is not None:
+        status += f" into row {merged_into.row}"
+    return f"{state.value if state else '':<8} {when:<24} {status}"
 
 
 def _merge_preview(rows: Sequence[Row]) -> list[Row]:
@@ -866,7 +939,7 @@ def check_recorded(
     )
     lines = [
         f"verify: event {event_id}: {len(recorded) - len(missing)} of {len(recorded)} "
-        "recorded contacts are visible in HubSpot"
+        "recorded participations (contact and state) are visible in HubSpot"
     ]
     if before is not None:
         lines.append("counters before: " + ", ".join(f"{k} {v}" for k, v in sorted(before.items())))
@@ -879,17 +952,25 @@ def check_recorded(
     return VerifyResult(exit_code=1 if missing else 0, text="\n".join(lines), missing=missing, counters=counters)
 
 
-def in_hubspot(row: Row) -> bool:
-    """Recorded by this run, or found already recorded by an earlier one: HubSpot should show it."""
-    return row.outcome is Outcome.RECORDED or (
-        row.outcome is Outcome.SKIPPED and row.reason == Reason.ALREADY_RECORDED.value
-    )
+def in_hubspot(outcome: Outcome | None, reason: str) -> bool:
+    """A participation recorded by this run, or found already recorded by an earlier one: HubSpot
+    should show it."""
+    return outcome is Outcome.RECORDED or (outcome is Outcome.SKIPPED and reason == Reason.ALREADY_RECORDED.value)
 
 
 def _recorded_from_rows(rows: Sequence[Row]) -> list[tuple[int, str, State]]:
-    return [
-        (r.vid, r.email or "", r.state) for r in rows if in_hubspot(r) and r.vid is not None and r.state is not None
+    """Every participation the rows say HubSpot holds, as (vid, email, state)."""
+    out = [
+        (r.vid, r.email or "", r.state)
+        for r in rows
+        if in_hubspot(r.outcome, r.reason) and r.vid is not None and r.state is not None
     ]
+    out += [
+        (r.vid, r.email or "", r.also.state)
+        for r in rows
+        if r.also is not None and in_hubspot(r.also.outcome, r.also.reason) and r.vid is not None
+    ]
+    return out
 
 
 def verify(cfg: Config, report_path: Path, svc: Services | None = None) -> VerifyResult:
@@ -925,6 +1006,21 @@ def _whole(text: str) -> int:
     return int(text) if text.isdigit() else int(float(text))
 
 
+def _also_from_report(d: dict[str, str]) -> Also | None:
+    """The second participation of a report line (the ``also_*`` columns), if it has one."""
+    if not d.get("also_state"):
+        return None
+    return Also(
+        State(d["also_state"]),
+        _ms_from_iso(d.get("also_time_utc", "")),
+        d.get("also_time_source") or "file",
+        Outcome(d["also_outcome"]) if d.get("also_outcome") else None,
+        d.get("also_reason", ""),
+        d.get("also_message", ""),
+        _ref_from_text(d.get("also_merged_into", "")),
+    )
+
+
 def row_from_report(d: dict[str, str]) -> Row:
     """A report line back into a Row (for retry and verify)."""
     try:
@@ -942,7 +1038,8 @@ def row_from_report(d: dict[str, str]) -> Row:
             batch_id=d.get("batch_id", ""),
             correlation_id=d.get("correlation_id", ""),
             created_contact=str(d.get("created_contact", "")).lower() in ("true", "yes", "1"),
-            extra=tuple((k, str(v)) for k, v in d.items() if k not in ROW_COLUMNS and v not in (None, "")),
+            extra=tuple((k, str(v)) for k, v in d.items() if k not in REPORT_COLUMNS and v not in (None, "")),
+            also=_also_from_report(d),
         )
     except (KeyError, ValueError) as exc:
         raise InputError(
@@ -954,11 +1051,32 @@ def row_from_report(d: dict[str, str]) -> Row:
 RETRY_REJECTED = frozenset({Reason.CONTACT_NOT_FOUND.value})
 
 
+def _retryable_part(outcome: Outcome | None, reason: str) -> bool:
+    return outcome is Outcome.FAILED or (outcome is Outcome.REJECTED and reason in RETRY_REJECTED)
+
+
 def retryable(row: Row) -> bool:
-    """Rows ``importer retry`` sends again: every failed row (HubSpot refused or was unreachable,
-    the token or a scope was wrong, the run stopped) and rows rejected for a reason fixed in
-    HubSpot (a contact that did not exist yet).  Rows whose data is wrong need the file fixed."""
-    return row.outcome is Outcome.FAILED or (row.outcome is Outcome.REJECTED and row.reason in RETRY_REJECTED)
+    """Rows ``importer retry`` sends again: every row with a failed participation (HubSpot refused
+    or was unreachable, the token or a scope was wrong, the run stopped) and rows rejected for a
+    reason fixed in HubSpot (a contact that did not exist yet).  Rows whose data is wrong need the
+    file fixed."""
+    also = row.also
+    return _retryable_part(row.outcome, row.reason) or (also is not None and _retryable_part(also.outcome, also.reason))
+
+
+def _reopen(row: Row) -> Row | None:
+    """The row with its retryable participations open again (to be sent again), or None when it
+    has none that can be sent: none to retry, or no time, state or contact to send."""
+    if row.vid is None and not row.email:
+        return None
+    opened = False
+    also = row.also
+    if also is not None and _retryable_part(also.outcome, also.reason) and also.when_ms is not None:
+        also = replace(also, outcome=None, reason="", message="", correlation_id="", batch_id="")
+        row, opened = replace(row, also=also), True
+    if _retryable_part(row.outcome, row.reason) and row.state is not None and row.when_ms is not None:
+        row, opened = replace(row, outcome=None, reason="", message="", correlation_id="", batch_id=""), True
+    return row if opened else None
 
 
 def _retry_line(taken: int, not_found: int, rows: Sequence[Row], batches: Sequence[Batch]) -> str:
@@ -986,11 +1104,7 @@ def retry(cfg: Config, report_path: Path, svc: Services | None = None) -> RunRes
     if not event_id:
         raise InputError(f"{report_path} does not name its event.", hint="Pass --event OBJECT_ID.")
     rows = [row_from_report(d) for d in table]
-    retry_rows = [
-        replace(r, outcome=None, reason="", message="", correlation_id="", batch_id="")
-        for r in rows
-        if retryable(r) and r.state is not None and r.when_ms is not None and (r.vid is not None or r.email)
-    ]
+    retry_rows = [again for r in rows if (again := _reopen(r)) is not None]
     not_found = sum(1 for r in rows if r.reason == Reason.CONTACT_NOT_FOUND.value and retryable(r))
     cfg = replace(cfg, event_id=event_id)
     out_path = Path(cfg.report) if cfg.report else latest_name(report_path)

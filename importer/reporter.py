@@ -58,6 +58,20 @@ MORE_COLUMNS: tuple[str, ...] = (
     "profile",
 )
 ROW_COLUMNS: tuple[str, ...] = CORE_COLUMNS + MORE_COLUMNS
+#: A row's second participation (an attendee's registration, say), when some row of the report
+#: proves two; they follow ``MORE_COLUMNS``.  The first participation, in the core columns, is the
+#: one that most needs the user, so ``outcome`` is ``recorded`` only when both are.
+ALSO_COLUMNS: tuple[str, ...] = (
+    "also_state",
+    "also_time_utc",
+    "also_outcome",
+    "also_reason",
+    "also_message",
+    "also_time_source",
+    "also_merged_into",
+)
+#: Every column the importer itself writes (the rest are source columns).
+REPORT_COLUMNS: tuple[str, ...] = ROW_COLUMNS + ALSO_COLUMNS
 ERROR_COLUMNS: tuple[str, ...] = (
     "reason",
     "count_in_group",
@@ -274,6 +288,9 @@ def fix_for(row: Row, report_path: str = "<report>") -> str:
             "Nothing to do: time in the waiting room is not attendance; the person's admitted row counts"
         ),
         Reason.ALREADY_RECORDED: "Nothing to do: HubSpot already has this participation",
+        Reason.STILL_REGISTERED: (
+            "Nothing to do: the same contact registered or attended in another row, so no cancel is sent"
+        ),
         Reason.HTTP_400: f"HubSpot refused this row as invalid: check the message, fix {where}, {rerun}",
         Reason.HTTP_429: f"Temporary HubSpot problem: {retry} later",
         Reason.HTTP_5XX: f"Temporary HubSpot problem: {retry} later",
@@ -340,7 +357,9 @@ class _Columns:
         self.layouts: list[tuple[str, ...]] = (
             [] if self.uniform is not None else list(map(tuple, map(partial(map, itemgetter(0)), self.extras)))
         )
-        reserved = set(ROW_COLUMNS) | {"type"}
+        #: whether some row proves two participations (the ``also_*`` columns are written then)
+        self.also: bool = any(map(attrgetter("also"), rows))
+        reserved = set(REPORT_COLUMNS) | {"type"}
         seen: dict[str, str] = {}
         for layout in [self.uniform] if self.uniform is not None else dict.fromkeys(self.layouts):
             for name in layout:
@@ -350,7 +369,7 @@ class _Columns:
                         label = f"{label} (source)"
                     seen[name] = label
         self.extra_names: tuple[str, ...] = tuple(seen)
-        self.names: tuple[str, ...] = ROW_COLUMNS + tuple(seen.values())
+        self.names: tuple[str, ...] = ROW_COLUMNS + (ALSO_COLUMNS if self.also else ()) + tuple(seen.values())
 
     def part(self, start: int, stop: int) -> _Columns:
         """The same columns for rows ``start:stop`` only."""
@@ -405,8 +424,35 @@ def _text_values(row: Row, cols: _Columns, event: EventInfo, zone: tzinfo | None
         row.correlation_id,
         row.created_contact,
         cols.profiles.get(row.ref.file, ""),
+        *(_also_texts(row, event) if cols.also else ()),
         *(extra.get(name, "") for name in cols.extra_names),
     ]
+
+
+_NO_ALSO: tuple[Any, ...] = ("", None, "", "", "", "", "")
+
+
+def _also_values(row: Row, event: EventInfo) -> tuple[Any, ...]:
+    """The ``also_*`` values of a row, the time as epoch ms (empty when it proves one participation)."""
+    a = row.also
+    if a is None:
+        return _NO_ALSO
+    ms = a.when_ms if a.when_ms is not None or a.time_source == "file" else event.start_ms
+    return (
+        a.state.value,
+        ms,
+        a.outcome.value if a.outcome is not None else "",
+        a.reason,
+        a.message,
+        a.time_source,
+        f"{a.merged_into.file}:{a.merged_into.row}" if a.merged_into is not None else "",
+    )
+
+
+def _also_texts(row: Row, event: EventInfo) -> list[Any]:
+    values = list(_also_values(row, event))
+    values[1] = iso_utc(values[1])
+    return values
 
 
 # --------------------------------------------------------------------------- summary fields
@@ -781,8 +827,31 @@ def _raw_columns(report: Report, cols: _Columns) -> list[_Column]:
         _Column(_FLAG, attr("created_contact")),
         _Column(_TEXT, list(map(cols.profiles.get, files))),  # None (a file not listed) reads ''
     ]
+    if cols.also:
+        columns += _also_columns(rows, event)
     columns += [_Column(_TEXT, values, many=True) for values in _extra_columns(cols, len(rows))]
     return columns
+
+
+def _also_columns(rows: Sequence[Row], event: EventInfo) -> list[_Column]:
+    """The ``also_*`` columns, in :data:`ALSO_COLUMNS` order."""
+    values = list(zip(*(_also_values(r, event) for r in rows), strict=True)) if rows else [()] * len(ALSO_COLUMNS)
+    state, when, outcome, reason, message, source, merged = (list(v) for v in values)
+    return [
+        _Column(_TEXT, state),
+        _Column(_UTC, when),
+        _Column(_TEXT, outcome),
+        _Column(_TEXT, reason),
+        _Column(_TEXT, message),
+        _Column(_TEXT, source),
+        _Column(_TEXT, merged),
+    ]
+
+
+def _ms_from_iso(text: str) -> int | None:
+    if not text:
+        return None
+    return round((datetime.fromisoformat(text.replace("Z", "+00:00")) - _EPOCH) / timedelta(milliseconds=1))
 
 
 def _extra_columns(cols: _Columns, n: int) -> list[list[str]]:
@@ -1128,6 +1197,7 @@ def _xlsx_rows(wb: Any, fmt: _Formats, report: Report) -> None:
     i_utc, i_local, i_outcome = (
         cols.names.index(n) for n in ("interaction_time_utc", "interaction_time_local", "outcome")
     )
+    i_also = cols.names.index("also_time_utc") if cols.also else -1
     write_number, write_datetime = ws.write_number, ws.write_datetime
     for r, row in enumerate(report.rows, 1):
         values = _text_values(row, cols, event, zone)
@@ -1143,6 +1213,12 @@ def _xlsx_rows(wb: Any, fmt: _Formats, report: Report) -> None:
                     write_datetime(r, c, local, fmt.local_ms if ms % 1000 else fmt.local)
             elif c == i_outcome:
                 _put_text(ws, r, c, value, fmt, fmt.outcome.get(value))
+            elif c == i_also:
+                if value:
+                    also_ms = _ms_from_iso(value)
+                    assert also_ms is not None
+                    also_utc = (_EPOCH + timedelta(milliseconds=also_ms)).replace(tzinfo=None)
+                    write_datetime(r, c, also_utc, fmt.utc_ms if also_ms % 1000 else fmt.utc)
             elif isinstance(value, bool):
                 _put_text(ws, r, c, _as_text(value), fmt)
             elif isinstance(value, int):

@@ -84,8 +84,8 @@ PREVIEWS = [
         ((2, "jane.doe@example.com", "", "register", "2024-11-29 22:28", "to send"),
          (3, "carlos.ruiz@example.org", "", "attend", None, "to send"),
          (4, "mei.chen@example.net", "", "attend", None, "to send"),
-         (5, "ahmed.khan@example.com", "", "cancel", "2024-12-01 14:12", "to send"),
-         (6, "lena.fischer@example.org", "", "cancel", "2024-12-01 18:30", "to send"),
+         (5, "ahmed.khan@example.com", "", "cancel", None, "to send"),  # no cancellation time: the event's start
+         (6, "lena.fischer@example.org", "", "cancel", None, "to send"),
          (7, "tom.baker@example.net", "", "register", "2024-12-02 10:00", "skipped (transferred)")),
     ),
     Preview(
@@ -194,7 +194,14 @@ def table(text: str) -> list[str]:
     """The preview's row lines (after the table header)."""
     lines = text.splitlines()
     start = next(i for i, line in enumerate(lines) if re.match(r"^\s*row\s+email\s", line))
-    return [line for line in lines[start + 1 :] if line.strip()]
+    return [line for line in lines[start + 1 :] if line.strip() and not line.strip().startswith("+ also")]
+
+
+def also_lines(text: str) -> list[str]:
+    """The preview's lines for a row's second participation (each under its row's line)."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if re.match(r"^\s*row\s+email\s", line))
+    return [line.split("+ also", 1)[1].strip() for line in lines[start + 1 :] if line.strip().startswith("+ also")]
 
 
 def row_pattern(row: int, email: str, vid: str, state: str, when: str, status: str) -> re.Pattern[str]:
@@ -223,6 +230,24 @@ def test_preview_of_each_sample(p: Preview, capsys: pytest.CaptureFixture[str]) 
     assert len(lines) == len(p.first)
     for line, (row, email, vid, state, when, status) in zip(lines, p.first, strict=True):
         assert row_pattern(row, email, vid, state, utc_text(when, p.timezone), status).match(line), line
+
+
+def test_preview_shows_the_registration_an_attendee_or_a_cancellation_also_proves(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, _ = inspect(capsys, str(SAMPLES / "eventbrite_orders.csv"), "--timezone", "America/Los_Angeles")
+    assert code == 0
+    # rows 3, 4 (Checked In), 5 (Not Attending) and 6 (Refunded) registered at their order date
+    assert also_lines(out)[:4] == [
+        f"register {utc_text(when, 'America/Los_Angeles'):<24} to send"
+        for when in ("2024-11-30 08:05", "2024-11-30 09:41", "2024-12-01 14:12", "2024-12-01 18:30")
+    ]
+    code, out, _ = inspect(capsys, str(SAMPLES / "zoom_attendee_report.csv"), "--timezone", "America/New_York")
+    # Jane Doe's rejoin (row 14) repeats her registration: merged into row 13 like her attendance
+    assert also_lines(out)[:2] == [
+        f"register {utc_text('2024-10-28 09:14:22', 'America/New_York'):<24} to send",
+        f"register {utc_text('2024-10-28 09:14:22', 'America/New_York'):<24} merged (duplicate_contact) into row 13",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from hypothesis import strategies as st
 
 from importer.errors import InputError, StopRun
 from importer.journal import (
+    _SCHEMA_V1,
     DB_NAME,
     SCHEMA_VERSION,
     Journal,
@@ -28,7 +30,7 @@ from importer.journal import (
     row_from_dict,
     row_to_dict,
 )
-from importer.models import Batch, BatchOutcome, Failure, Outcome, Participation, Reason, Row, RowRef, State
+from importer.models import Also, Batch, BatchOutcome, Failure, Outcome, Participation, Reason, Row, RowRef, State
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENT = "123456"
@@ -302,7 +304,7 @@ def test_prune_drops_old_finished_plans_but_keeps_ledger_and_resumable_runs(jour
     assert journal.load_plan(ids[0]) == ([], []) and journal.outcomes(ids[2]) == {}
     assert journal.load_plan(ids[1]) == (rows, batches), "a stopped (exit 3) run stays resumable"
     assert journal.load_plan(ids[3]) == (rows, batches)
-    assert journal.already_recorded(EVENT, batches[0].items) == {"100", "101"}
+    assert journal.already_recorded(EVENT, batches[0].items) == {(i.key, i.state) for i in batches[0].items}
 
 
 # --------------------------------------------------------------------------- ledger
@@ -317,7 +319,7 @@ def test_ledger_knows_exactly_the_confirmed_state_and_time(journal: Journal) -> 
     run_id = journal.begin(KEY, {})
     journal.record_outcome(run_id, outcome, batch)
 
-    assert journal.already_recorded(EVENT, [p1, p2, p3]) == {"1", "2"}
+    assert journal.already_recorded(EVENT, [p1, p2, p3]) == {("1", State.ATTEND), ("2", State.ATTEND)}
     moved = Participation(EVENT, State.ATTEND, 1, None, 1_001, ())
     other_state = Participation(EVENT, State.REGISTER, 2, None, 2_000, ())
     assert journal.already_recorded(EVENT, [moved, other_state]) == set()
@@ -333,7 +335,7 @@ def test_ledger_learns_the_vid_of_an_email_create(journal: Journal) -> None:
     run_id = journal.begin(KEY, {})
     journal.record_outcome(run_id, outcome, batch)
     later = Participation(EVENT, State.REGISTER, 777, "new@example.com", 9_000, ())
-    assert journal.already_recorded(EVENT, [later]) == {"777"}
+    assert journal.already_recorded(EVENT, [later]) == {("777", State.REGISTER)}
 
 
 def test_ledger_lookup_handles_many_items(journal: Journal) -> None:
@@ -341,7 +343,7 @@ def test_ledger_lookup_handles_many_items(journal: Journal) -> None:
     batch = Batch("big", EVENT, State.ATTEND, False, items)
     run_id = journal.begin(KEY, {})
     journal.record_outcome(run_id, BatchOutcome("big", 200, {i.key: i.vid or 0 for i in items[::2]}, {}), batch)
-    assert journal.already_recorded(EVENT, items) == {i.key for i in items[::2]}
+    assert journal.already_recorded(EVENT, items) == {(i.key, State.ATTEND) for i in items[::2]}
 
 
 def test_record_outcome_refuses_a_mismatched_batch(journal: Journal) -> None:
@@ -388,6 +390,37 @@ def test_database_is_in_wal_mode_with_versioned_schema(journal: Journal) -> None
     finally:
         raw.close()
     assert (journal.state_dir / DB_NAME).stat().st_mode & 0o077 == 0, "the journal holds emails: owner only"
+
+
+def test_a_row_with_two_participations_keeps_both_fates(journal: Journal) -> None:
+    also = Also(
+        State.REGISTER, 900, "file", Outcome.MERGED, Reason.DUPLICATE_CONTACT, "Same contact.", RowRef("b.csv", 4),
+        "register-0000-x", "c-1",
+    )  # fmt: skip
+    row = Row(RowRef("a.csv", 2), email="a@example.com", vid=5, state=State.ATTEND, when_ms=1_000, also=also)
+    run_id = journal.begin(KEY, {})
+    journal.save_plan(run_id, [row], [])
+    assert journal.load_plan(run_id) == ([row], [])
+    settled = replace(row, outcome=Outcome.RECORDED, also=replace(also, outcome=Outcome.FAILED, reason="http_5xx"))
+    journal.update_rows(run_id, [settled])
+    assert journal.load_plan(run_id) == ([settled], [])
+    assert row_from_dict(row_to_dict(settled)) == settled
+
+
+def test_a_version_1_journal_is_upgraded_and_keeps_its_plans(tmp_path: Path) -> None:
+    raw = sqlite3.connect(tmp_path / DB_NAME)
+    raw.executescript(_SCHEMA_V1)
+    raw.execute("PRAGMA user_version = 1")
+    raw.execute("INSERT INTO runs (num, run_id, key, started, meta) VALUES (1, 'r1', 'k', 0, '{}')")
+    raw.execute(
+        "INSERT INTO plan_rows VALUES (1, 0, 'a.csv', 2, 'a@example.com', 5, 'attend', 1000, 'file', NULL, '', '',"
+        " NULL, NULL, '', '', 0, NULL)"
+    )
+    raw.commit()
+    raw.close()
+    with Journal.open(tmp_path) as j:
+        rows, _ = j.load_plan("r1")
+    assert rows == [Row(RowRef("a.csv", 2), email="a@example.com", vid=5, state=State.ATTEND, when_ms=1000)]
 
 
 def test_journal_from_a_newer_version_is_refused(tmp_path: Path) -> None:
@@ -463,7 +496,9 @@ print(run_id, flush=True)
         assert j.find_unfinished(KEY) == run_id
         assert j.load_plan(run_id) == (rows, batches)
         assert j.outcomes(run_id) == {b.id: all_recorded(b) for b in batches[:2]}
-        assert j.already_recorded(EVENT, [i for b in batches for i in b.items]) == {"100", "101", "102", "103"}
+        assert j.already_recorded(EVENT, [i for b in batches for i in b.items]) == {
+            (i.key, i.state) for b in batches for i in b.items if i.vid in (100, 101, 102, 103)
+        }
 
 
 @pytest.mark.parametrize(
@@ -487,8 +522,10 @@ def test_plain_text_states_are_stored_like_enum_states(journal: Journal) -> None
     journal.save_plan(run_id, [row], [batch])
     journal.record_outcome(run_id, BatchOutcome("b", 200, {"5": 5}, {}), batch)
     assert journal.load_plan(run_id) == ([row], [batch])
-    assert journal.already_recorded(EVENT, [Participation(EVENT, State.ATTEND, 5, None, 1_000, ())]) == {"5"}
-    assert journal.already_recorded(EVENT, [item]) == {"5"}
+    assert journal.already_recorded(EVENT, [Participation(EVENT, State.ATTEND, 5, None, 1_000, ())]) == {
+        ("5", State.ATTEND)
+    }
+    assert journal.already_recorded(EVENT, [item]) == {("5", State.ATTEND)}
 
 
 def test_updating_every_row_keeps_plan_order(journal: Journal) -> None:

@@ -39,6 +39,8 @@ class Want:
     outcome: str = "recorded"
     reason: str | None = None
     into: int | None = None
+    #: the second participation the row proves: (state, when, outcome, merged into row)
+    also: tuple[str, str, str, int | None] | None = None
 
 
 def R(
@@ -49,8 +51,13 @@ def R(
     outcome: str = "recorded",
     reason: str | None = None,
     into: int | None = None,
+    reg: str | None = None,
+    reg_outcome: str = "recorded",
+    reg_into: int | None = None,
 ) -> Want:
-    return Want(row, email, state, when, outcome, reason, into)
+    """``reg``: the row also proves a registration at that time (``reg_outcome``, ``reg_into``)."""
+    also = None if reg is None else ("register", reg, reg_outcome, reg_into)
+    return Want(row, email, state, when, outcome, reason, into, also)
 
 
 @dataclass(frozen=True)
@@ -88,13 +95,25 @@ def cell_ms(value: Any) -> int:
 ZOOM_ATTENDEES = (
     R(7, "olivia.host@example.com", "attend", "2024-11-05 10:50:02", "skipped", "host"),
     R(10, "pat.panel@example.org", "attend", "2024-11-05 10:52:10", "skipped", "panelist"),
-    R(13, "jane.doe@example.com", "attend", "2024-11-05 10:58:03"),
-    R(14, "jane.doe@example.com", "attend", "2024-11-05 11:45:30", "merged", "duplicate_contact", into=13),
-    R(15, "carlos.ruiz@example.org", "attend", "2024-11-05 10:59:47"),  # 11/05/2024 10:59:47 AM, mixed case
-    R(16, "mei.chen@example.net", "attend", "2024-11-05 11:02:15"),
-    R(17, "ahmed.khan@example.com", "attend", "2024-11-05 11:05:09"),
-    R(18, "lena.fischer@example.org", "attend", "2024-11-05 10:56:30"),
-    R(19, "tom.baker@example.net", "attend", "2024-11-05 11:10:45"),
+    # an attendee also registered, at the Registration Time (still daylight time in October)
+    R(13, "jane.doe@example.com", "attend", "2024-11-05 10:58:03", reg="2024-10-28 09:14:22"),
+    R(
+        14,
+        "jane.doe@example.com",
+        "attend",
+        "2024-11-05 11:45:30",
+        "merged",
+        "duplicate_contact",
+        into=13,
+        reg="2024-10-28 09:14:22",
+        reg_outcome="merged",
+        reg_into=13,
+    ),
+    R(15, "carlos.ruiz@example.org", "attend", "2024-11-05 10:59:47", reg="2024-10-29 16:02:11"),  # 12-hour clock
+    R(16, "mei.chen@example.net", "attend", "2024-11-05 11:02:15", reg="2024-10-30 11:20:00"),
+    R(17, "ahmed.khan@example.com", "attend", "2024-11-05 11:05:09", reg="2024-11-01 08:45:33"),
+    R(18, "lena.fischer@example.org", "attend", "2024-11-05 10:56:30", reg="2024-11-02 19:03:41"),
+    R(19, "tom.baker@example.net", "attend", "2024-11-05 11:10:45", reg="2024-11-03 07:30:12"),
     R(20, "sam.noshow@example.com", "register", "2024-11-04 15:22:08"),  # Attended No: registration time
     R(21, "priya.patel@example.org", "register", "2024-11-04 17:41:55"),
     R(22, "rex.denied@example.net", "register", "2024-11-04 18:00:00", "skipped", "denied"),
@@ -117,37 +136,39 @@ TEAMS = (
     R(18, "omar.haddad@example.org", "attend", "2024-11-13 14:03:03"),
 )  # the In-Meeting Activities section (Tom Lee's rejoin) adds no rows
 GOTO = (
-    R(10, "ana.silva@example.com", "attend", "2024-11-19 11:01"),  # date cell: the run's --timezone
-    R(11, "tom.lee@example.net", "attend", "2024-11-19 11:03"),
-    R(12, "grace.kim@example.com", "attend", "2024-11-19 11:02 EST"),  # text with a zone abbreviation
-    R(13, "jonas.weber@example.org", "attend", "2024-11-19 11:09"),
-    R(14, "omar.haddad@example.org", "attend", "2024-11-19 11:15"),
-    R(15, "mei.chen@example.net", "attend", "2024-11-19 11:00"),
+    R(10, "ana.silva@example.com", "attend", "2024-11-19 11:01", reg="2024-11-12 09:30 EST"),  # date cell: --timezone
+    R(11, "tom.lee@example.net", "attend", "2024-11-19 11:03", reg="2024-11-13 14:15 EST"),
+    R(12, "grace.kim@example.com", "attend", "2024-11-19 11:02 EST", reg="2024-11-14 10:05 EST"),  # zone in the text
+    R(13, "jonas.weber@example.org", "attend", "2024-11-19 11:09", reg="2024-11-15 16:45 EST"),
+    R(14, "omar.haddad@example.org", "attend", "2024-11-19 11:15", reg="2024-11-15 17:00 EST"),
+    R(15, "mei.chen@example.net", "attend", "2024-11-19 11:00", reg="2024-11-16 08:20 EST"),
     R(16, "sam.noshow@example.com", "register", "2024-11-17 12:00 EST"),
     R(17, "priya.patel@example.org", "register", "2024-11-18 19:10 EST"),
     R(18, "lena.fischer@example.org", "register", "2024-11-18 21:55 EST"),
 )
 EVENTBRITE = (
     R(2, "jane.doe@example.com", "register", "2024-11-29 22:28"),  # Attending: registered at the order date
-    R(3, "carlos.ruiz@example.org", "attend", None),  # Checked In: attended, the export has no time
-    R(4, "mei.chen@example.net", "attend", None),
-    R(5, "ahmed.khan@example.com", "cancel", "2024-12-01 14:12"),  # Not Attending
-    R(6, "lena.fischer@example.org", "cancel", "2024-12-01 18:30"),  # Refunded
+    # Checked In: attended (the export has no time: the event's start), registered at the order date
+    R(3, "carlos.ruiz@example.org", "attend", None, reg="2024-11-30 08:05"),
+    R(4, "mei.chen@example.net", "attend", None, reg="2024-11-30 09:41"),
+    # Not Attending, Refunded: cancelled at the event's start (never the order date), registered at the order date
+    R(5, "ahmed.khan@example.com", "cancel", None, reg="2024-12-01 14:12"),
+    R(6, "lena.fischer@example.org", "cancel", None, reg="2024-12-01 18:30"),
     R(7, "tom.baker@example.net", "register", "2024-12-02 10:00", "skipped", "transferred"),
     R(8, "grace.kim@example.com", "register", "2024-12-02 10:02"),
     R(9, "omar.haddad@example.org", "register", "2024-12-03 07:55"),
-    R(10, "ana.silva@example.com", "attend", None),
+    R(10, "ana.silva@example.com", "attend", None, reg="2024-12-03 16:20"),
     R(11, "jonas.weber@example.org", "register", "2024-12-04 12:48"),
 )
 LUMA = (
-    R(2, "jane.doe@example.com", "attend", "2024-12-03T17:58:40Z"),  # approved + checked in
+    R(2, "jane.doe@example.com", "attend", "2024-12-03T17:58:40Z", reg="2024-11-20T14:03:11.204Z"),  # checked in
     R(3, "carlos.ruiz@example.org", "register", "2024-11-21T09:12:45.871Z"),  # approved, no check-in
-    R(4, "mei.chen@example.net", "attend", "2024-12-03T18:02:13Z"),
+    R(4, "mei.chen@example.net", "attend", "2024-12-03T18:02:13Z", reg="2024-11-22T16:40:02.015Z"),
     R(5, "ahmed.khan@example.com", "register", "2024-11-23T11:11:11.111Z", "skipped", "not_approved"),  # declined
     R(6, "lena.fischer@example.org", "register", "2024-11-24T08:00:59.300Z", "skipped", "not_approved"),  # waitlist
     R(7, "tom.baker@example.net", "register", "2024-11-25T19:20:30.400Z", "skipped", "not_approved"),
     R(8, "grace.kim@example.com", "register", "2024-11-26T13:14:15.500Z", "skipped", "not_approved"),
-    R(9, "omar.haddad@example.org", "attend", "2024-12-03T18:10:00Z"),
+    R(9, "omar.haddad@example.org", "attend", "2024-12-03T18:10:00Z", reg="2024-11-27T10:10:10.600Z"),
     R(10, "ana.silva@example.com", "register", "2024-11-28T07:07:07.700Z"),
 )
 GENERIC = (
@@ -172,13 +193,14 @@ RECORD_IDS = {
     "ana.silva@example.com": 1210,
 }
 GERMAN = (
-    R(2, "juergen.mueller@example.com", "attend", "2024-10-22 17:04"),  # Teilgenommen Ja, 22.10.2024 (CEST)
-    R(3, "aenne.schroeder@example.org", "attend", "2024-10-22 17:01"),
+    # Teilgenommen Ja, 22.10.2024 (CEST): attended, and registered at the Anmeldedatum
+    R(2, "juergen.mueller@example.com", "attend", "2024-10-22 17:04", reg="2024-10-15 09:12"),
+    R(3, "aenne.schroeder@example.org", "attend", "2024-10-22 17:01", reg="2024-10-16 11:30"),
     R(4, "bjoern.weiss@example.net", "register", "2024-10-17 08:45"),  # Nein: Anmeldedatum
-    R(5, "soeren.gross@example.com", "attend", "2024-10-22 17:10"),
+    R(5, "soeren.gross@example.com", "attend", "2024-10-22 17:10", reg="2024-10-18 14:20"),
     R(6, "zoe.baecker@example.org", "register", "2024-10-19 19:05"),
-    R(7, "lukas.koehler@example.net", "attend", "2024-10-22 17:03"),
-    R(8, "hannah.fuss@example.com", "attend", "2024-10-22 17:20"),
+    R(7, "lukas.koehler@example.net", "attend", "2024-10-22 17:03", reg="2024-10-20 07:55"),
+    R(8, "hannah.fuss@example.com", "attend", "2024-10-22 17:20", reg="2024-10-21 21:40"),
 )
 # hubspot_contacts_export.csv: one id per email, except omar.haddad (1209 and 1219); a row without email
 CONTACT_IDS = {
@@ -271,11 +293,23 @@ def test_sample_imports_as_downloaded(
             assert got["merged_into"] == f"{src}:{want.into}", where
         if want.outcome != "recorded":
             assert got["message"], where
+        if want.also is None:
+            assert got.get("also_state") in (None, ""), where
+        else:
+            state, when, outcome, into = want.also
+            assert (got["also_state"], got["also_outcome"]) == (state, outcome), where
+            assert cell_ms(got["also_time_utc"]) == epoch_ms(when, case.timezone), where
+            assert got["also_merged_into"] == (f"{src}:{into}" if into else None), where
 
-    recorded = [w for w in case.rows if w.outcome == "recorded"]
-    expected = {(known[str(w.email)], w.state, epoch_ms(w.when, case.timezone)) for w in recorded}
+    expected = {
+        (known[str(w.email)], w.state, epoch_ms(w.when, case.timezone)) for w in case.rows if w.outcome == "recorded"
+    } | {
+        (known[str(w.email)], w.also[0], epoch_ms(w.also[1], case.timezone))
+        for w in case.rows
+        if w.also is not None and w.also[2] == "recorded"
+    }
     assert {(p["vid"], p["state"], p["occurred_at"]) for p in stored} == expected
-    assert len(stored) == len(recorded)
+    assert len(stored) == len(expected)
     assert code == (1 if any(w.outcome in ("rejected", "failed") for w in case.rows) else 0)
 
     lookups = [r.inputs for r in requests if r.path.endswith("/contacts/batch/read")]

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from importer.errors import InputError
 from importer.loader import Sheet
 from importer.mapper import MapOptions, map_sheet, normalize_email
-from importer.models import Outcome, Reason, State
+from importer.models import Also, Outcome, Reason, State
 from importer.profiles.base import ALIASES, norm_header
 
 NOW = 1_735_689_600_000  # 2025-01-01T00:00:00Z
@@ -303,11 +303,12 @@ def test_no_timezone_error_only_when_needed() -> None:
     # the naive time belongs to a row that is not sent (bad email): no zone needed
     rows = rows_of('Email,Join Time\nbad@@example.com,"Nov 5, 2024 10:58:03"\nok@example.com,2024-11-05T10:00:00Z\n')
     assert [r.outcome for r in rows] == [Outcome.REJECTED, None]
-    # registration time without a zone is not needed for an attendee
-    rows = rows_of(
-        "Email,Attended,Join Time,Registration Time\na@example.com,Yes,2024-11-05T10:00:00Z,2024-11-01 09:00\n"
-    )
-    assert rows[0].when_ms == ms("2024-11-05T10:00:00Z")
+    # an attendee's registration time is sent too (its own participation), so it needs the zone
+    with pytest.raises(InputError, match="'2024-11-01 09:00'"):
+        rows_of("Email,Attended,Join Time,Registration Time\na@example.com,Yes,2024-11-05T10:00:00Z,2024-11-01 09:00\n")
+    # ... but not a no-show's join time, which is never sent
+    rows = rows_of("Email,Attended,Join Time,Registration Time\na@example.com,No,2024-11-05 10:00,2024-11-01T09:00Z\n")
+    assert (rows[0].state, rows[0].when_ms, rows[0].also) == (State.REGISTER, ms("2024-11-01T09:00:00Z"), None)
 
 
 def test_odd_years_are_noted() -> None:
@@ -367,9 +368,44 @@ def test_forced_state_uses_its_time_and_keeps_skips() -> None:
     assert (a.state, a.when_ms) == (State.REGISTER, ms("2024-11-01T09:00:00Z"))
     assert (b.outcome, b.reason) == (Outcome.SKIPPED, Reason.DENIED)
     (c, _) = rows_of(text, state="cancel")
-    assert (c.state, c.when_ms) == (State.CANCEL, ms("2024-11-01T09:00:00Z"))
+    assert (c.state, c.when_ms) == (State.CANCEL, None)  # never the registration time: the event's start
+    assert a.also is None and c.also is None  # a forced state is one participation per row
     (d, _) = rows_of(text.replace("Join Time", "Other"), state="attend")
     assert (d.state, d.when_ms) == (State.ATTEND, None)
+
+
+def test_an_attendee_or_a_cancellation_with_a_registration_time_also_registers() -> None:
+    text = (
+        "Email,Attendee Status,Order Date,Check-in Time\n"
+        "a@example.com,Checked In,2024-11-01T09:00:00Z,2024-11-05T10:00:00Z\n"
+        "b@example.com,Attending,2024-11-02T09:00:00Z,\n"
+        "c@example.com,Refunded,2024-11-03T09:00:00Z,\n"
+        "d@example.com,Checked In,,2024-11-05T10:01:00Z\n"
+        "e@example.com,Checked In,yesterday-ish,2024-11-05T10:02:00Z\n"
+    )
+    a, b, c, d, e = rows_of(text)
+    assert (a.state, a.when_ms, a.also) == (
+        State.ATTEND,
+        ms("2024-11-05T10:00:00Z"),
+        Also(State.REGISTER, ms("2024-11-01T09:00:00Z")),
+    )
+    assert (b.state, b.when_ms, b.also) == (State.REGISTER, ms("2024-11-02T09:00:00Z"), None)
+    # a cancellation: cancel at the event's start (no cancellation time), register at the order date
+    assert (c.state, c.when_ms, c.also) == (State.CANCEL, None, Also(State.REGISTER, ms("2024-11-03T09:00:00Z")))
+    assert (d.state, d.outcome, d.also) == (State.ATTEND, None, None)  # no registration time, no registration
+    assert e.outcome is None and e.also is not None  # a bad registration time rejects only the registration
+    assert (e.also.state, e.also.outcome, e.also.reason) == (State.REGISTER, Outcome.REJECTED, Reason.BAD_TIME)
+    assert "'yesterday-ish' in row 6 (Order Date)" in e.also.message
+
+
+def test_a_cancellation_time_is_the_cancel_time() -> None:
+    text = (
+        "Email,Status,Registration Date,Cancelled At\n"
+        "a@example.com,cancelled,2024-11-01T09:00:00Z,2024-11-04T09:00:00Z\n"
+    )
+    (a,) = rows_of(text)
+    assert (a.state, a.when_ms) == (State.CANCEL, ms("2024-11-04T09:00:00Z"))
+    assert a.also == Also(State.REGISTER, ms("2024-11-01T09:00:00Z"))
 
 
 def test_status_words() -> None:

@@ -37,7 +37,8 @@ def test_dry_run_plans_every_sendable_row_and_leaves_the_others() -> None:
     assert out["a.csv", 2].outcome is Outcome.PLANNED and out["a.csv", 2].reason == Reason.DRY_RUN.value
     assert out["a.csv", 2].batch_id.startswith("attend-")
     assert out["b.csv", 3].message == "Would be recorded as cancel (dry run: nothing was sent)."
-    assert out["a.csv", 4].outcome is Outcome.MERGED  # settled by merge, passes through
+    assert out["a.csv", 4].outcome is Outcome.PLANNED  # the same contact's registration: a participation too
+    assert out["a.csv", 4].batch_id.startswith("register-")
     assert out["b.csv", 2].outcome is Outcome.REJECTED and out["b.csv", 2].message == "bad email"
 
 
@@ -87,7 +88,7 @@ def test_a_stop_names_its_reason_on_every_unsent_row() -> None:
     stop = StopRun("HubSpot's daily limit is used up.", reason=Reason.DAILY_LIMIT.value)
     out = settle(rows, batches, {}, dry_run=False, stopped=stop)
     unsent = [r for r in out if r.outcome is Outcome.FAILED]
-    assert len(unsent) == 3
+    assert len(unsent) == 4
     assert {r.reason for r in unsent} == {"daily_limit"}
     assert all("daily limit is used up" in r.message for r in unsent)
 
