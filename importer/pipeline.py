@@ -916,7 +916,7 @@ _HUBSPOT_STATE = {State.ATTEND: "ATTENDED", State.REGISTER: "REGISTERED", State.
 
 @dataclass(frozen=True)
 class VerifyResult:
-    """Which recorded contacts HubSpot does not show (exit 1 when any)."""
+    """Which recorded participations (contact and state) HubSpot does not show (exit 1 when any)."""
 
     exit_code: int
     text: str

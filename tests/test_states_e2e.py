@@ -72,11 +72,11 @@ def breakdown(box: Sandbox) -> set[tuple[int, str, int]]:
     """What HubSpot's participations breakdown lists, read over HTTP as any client would."""
     url = f"{box.base_url}/marketing/v3/marketing-events/participations/{EVENT}/breakdown"
     got: set[tuple[int, str, int]] = set()
-    after = "0"
+    params = {"limit": "100"}
     while True:
-        page = httpx.get(
-            url, params={"limit": "100", "after": after}, headers={"Authorization": f"Bearer {DEFAULT_TOKEN}"}
-        ).json()
+        answer = httpx.get(url, params=params, headers={"Authorization": f"Bearer {DEFAULT_TOKEN}"})
+        assert answer.status_code == 200, answer.text
+        page = answer.json()
         for item in page["results"]:
             state = {"REGISTERED": "register", "ATTENDED": "attend", "CANCELLED": "cancel"}[
                 item["properties"]["attendanceState"]
@@ -84,7 +84,7 @@ def breakdown(box: Sandbox) -> set[tuple[int, str, int]]:
             got.add((int(item["associations"]["contact"]["contactId"]), state, int(item["properties"]["occurredAt"])))
         if "paging" not in page:
             return got
-        after = page["paging"]["next"]["after"]
+        params = {"limit": "100", "after": page["paging"]["next"]["after"]}
 
 
 def rows_of(path: Path) -> dict[tuple[str, int], dict[str, Any]]:
