@@ -283,7 +283,9 @@ def test_run_and_verify_in_every_api_version(
     assert vids["alice@example.com"] == 86097279137 and vids["new@example.com"] > 2**32
     assert all(p.startswith((events_prefix, contacts_prefix)) for p in paths), paths
     assert {p.rsplit("/", 1)[-1] for p in paths} >= {"1001", "create", "email-create", "read", "breakdown"}
-    assert capsys.readouterr().out.count("2 of 2 recorded participations (contact and state) are visible in HubSpot") == 2
+    assert (
+        capsys.readouterr().out.count("2 of 2 recorded participations (contact and state) are visible in HubSpot") == 2
+    )
 
 
 @pytest.mark.parametrize("multi_status", [False, True], ids=["200 with errors (the contract)", "207 (fault)"])
