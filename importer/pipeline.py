@@ -751,31 +751,44 @@ def _drop_recorded_elsewhere(
     return say_when_recorded(rows, journal, event_id), keep
 
 
+def _already(outcome: Outcome | None, reason: str) -> bool:
+    return outcome is Outcome.SKIPPED and reason == Reason.ALREADY_RECORDED.value
+
+
 def say_when_recorded(rows: list[Row], journal: Journal, event_id: str) -> list[Row]:
-    """Rows found already recorded tell when and by which run, from the ledger."""
+    """Participations found already recorded tell when and by which run, from the ledger."""
     found = [
         i
         for i, r in enumerate(rows)
-        if r.outcome is Outcome.SKIPPED and r.reason == Reason.ALREADY_RECORDED.value and r.vid is not None
+        if r.vid is not None
+        and (_already(r.outcome, r.reason) or (r.also is not None and _already(r.also.outcome, r.also.reason)))
     ]
     if not found:
         return rows
     known = journal.recorded_when(event_id, [vid for i in found if (vid := rows[i].vid) is not None])
     by_contact = {(vid, state): origin for (vid, state, _), origin in sorted(known.items())}
-    for i in found:
-        row = rows[i]
-        state = row.state.value if row.state is not None else ""
-        origin = known.get((row.vid or 0, state, row.when_ms or 0)) or by_contact.get((row.vid or 0, state))
+
+    def said(vid: int, state: State | None, when_ms: int | None) -> str | None:
+        name = state.value if state is not None else ""
+        origin = known.get((vid, name, when_ms or 0)) or by_contact.get((vid, name))
         if origin is None:
-            continue
+            return None
         run_id, at, _ = origin
         when = datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         by = f"run {run_id}" if run_id else "an earlier run"
-        rows[i] = replace(
-            row,
-            message=f"Already in HubSpot: recorded as {state} on {when} by {by}; nothing to do "
-            "(use --force to send it again).",
+        return (
+            f"Already in HubSpot: recorded as {name} on {when} by {by}; nothing to do (use --force to send it again)."
         )
+
+    for i in found:
+        row = rows[i]
+        vid = row.vid or 0
+        if _already(row.outcome, row.reason) and (text := said(vid, row.state, row.when_ms)) is not None:
+            row = replace(row, message=text)
+        a = row.also
+        if a is not None and _already(a.outcome, a.reason) and (text := said(vid, a.state, a.when_ms)) is not None:
+            row = replace(row, also=replace(a, message=text))
+        rows[i] = row
     return rows
 
 

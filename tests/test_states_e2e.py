@@ -217,3 +217,5 @@ def test_a_stopped_run_resumes_per_participation_and_a_rerun_sends_nothing(tmp_p
         again = rows_of(tmp_path / "again.csv")
         jane = again["zoom_attendee_report.csv", 13]
         assert (jane["outcome"], jane["reason"], jane["also_outcome"]) == ("skipped", "already_recorded", "skipped")
+        assert jane["message"].startswith("Already in HubSpot: recorded as attend on ")
+        assert jane["also_message"].startswith("Already in HubSpot: recorded as register on ")
