@@ -632,6 +632,7 @@ def test_control_endpoints_drive_a_sandbox_without_auth(sb: Sandbox) -> None:
         assert api.get(COUNTERS, headers={"Authorization": "Bearer wrong"}).status_code == 401
         state = control.get("/_sandbox/state").json()
     assert state["participations"][EVENT][0]["email"] == "new@example.com"
+    assert state["events"]["77"]["eventName"] == "Demo" and EVENT in state["events"]
     assert state["write_counts"][EVENT] == [{"vid": added["new@example.com"], "state": "attend", "count": 1}]
     assert state["requests"] == 4
     assert state["http_429"] == 0

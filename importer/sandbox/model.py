@@ -342,6 +342,7 @@ class HubSpotModel:
         with self._lock:
             events = sorted(set(self._store) | set(self._writes))
             return {
+                "events": {object_id: dict(info) for object_id, info in sorted(self._events.items())},
                 "participations": {event: self.participations(event) for event in events},
                 "write_counts": {
                     event: [
