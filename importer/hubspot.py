@@ -358,6 +358,11 @@ class ApiPaths:
             raise ValueError(f"unknown HubSpot API version {self.version!r}")
 
     @property
+    def vid_max(self) -> int:
+        """The largest contact id the version's marketing-events contract declares (2026-09: int32)."""
+        return 2**31 - 1 if self.version == "2026-09" else 2**63 - 1
+
+    @property
     def _events(self) -> str:
         if self.version == "v3":
             return "/marketing/v3/marketing-events"
@@ -426,6 +431,7 @@ class HubSpot:
         self._counts = {"requests": 0, "http_429": 0, "retries": 0, "lookups": 0, "writes": 0}
         self._daily: int | None = None
         self._daily_left: int | None = None
+        self._warned_vid = False
         pool = max(1, cfg.concurrency) + 2
         self._http = httpx.Client(
             base_url=base_url,
@@ -692,6 +698,7 @@ class HubSpot:
             if any(p.vid is None for p in batch.items):
                 raise ValueError(f"batch {batch.id} is sent by vid but has a participation without vid")
             inputs = [{"vid": p.vid, "interactionDateTime": p.when_ms, "properties": {}} for p in batch.items]
+            self._warn_past_contract(batch)
         state = str(batch.state)
         call = _Call(
             f"attendance/{state}" + ("/email-create" if batch.by_email else ""),
@@ -712,6 +719,20 @@ class HubSpot:
                 correlation_id=exc.correlation_id,
             )
         return _outcome(batch, answer)
+
+    def _warn_past_contract(self, batch: Batch) -> None:
+        """Say once when a contact id exceeds what the version's contract declares (README "API version")."""
+        limit = self._paths.vid_max
+        if self._warned_vid or all((p.vid or 0) <= limit for p in batch.items):
+            return
+        with self._lock:
+            if self._warned_vid:
+                return
+            self._warned_vid = True
+        self._say(
+            f"warning: api_version {self._paths.version} declares contact ids as 32-bit numbers and this import "
+            f"sends larger ones; if HubSpot refuses them, run again with --api-version 2026-03"
+        )
 
     def participations(self, event_id: str, state: str | None = None) -> Iterator[dict[str, Any]]:
         """Every participation HubSpot holds for the event, page by page.

@@ -883,3 +883,21 @@ def test_every_endpoint_uses_the_configured_api_version(version: str) -> None:
 
 def test_the_default_api_version_is_date_based() -> None:
     assert Config().api_version == "2026-03"
+
+
+@pytest.mark.parametrize(("version", "warned"), [("2026-09", True), ("2026-03", False), ("v3", False)])
+def test_ids_past_the_versions_contract_are_sent_with_one_warning(version: str, warned: bool) -> None:
+    """2026-09's contract declares vid int32; real ids exceed it.  The ids go as they are (never
+    narrowed) and the log says once what to do if HubSpot refuses them."""
+    server = Server(lambda request: reply(200, {"status": "COMPLETE", "results": server.body()["inputs"]}))
+    logs: list[str] = []
+    hs = client(server, logs=logs, api_version=version)
+    assert hs.record(vid_batch(2**31 - 1)).recorded
+    assert not logs
+    for _ in range(2):
+        assert set(hs.record(vid_batch(86097279137, 5)).recorded.values()) == {86097279137, 5}
+    assert server.body()["inputs"][0]["vid"] == 86097279137
+    assert [line for line in logs if "32-bit" in line] == (
+        ["warning: api_version 2026-09 declares contact ids as 32-bit numbers and this import sends larger ones; "
+         "if HubSpot refuses them, run again with --api-version 2026-03"] if warned else []
+    )  # fmt: skip
