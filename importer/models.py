@@ -80,6 +80,7 @@ class Reason(StrEnum):
     # skipped by a platform rule (mapper)
     DENIED = "denied"
     WAITING_ROOM = "waiting_room"
+    PLACEHOLDER_EMAIL = "placeholder_email"
 
 
 def http_reason(status: int) -> str:

@@ -287,6 +287,9 @@ def fix_for(row: Row, report_path: str = "<report>") -> str:
         Reason.WAITING_ROOM: (
             "Nothing to do: time in the waiting room is not attendance; the person's admitted row counts"
         ),
+        Reason.PLACEHOLDER_EMAIL: (
+            "Nothing to do unless you know who it was: a guest's placeholder address matches no contact"
+        ),
         Reason.ALREADY_RECORDED: "Nothing to do: HubSpot already has this participation",
         Reason.STILL_REGISTERED: (
             "Nothing to do: the same contact registered or attended in another row, so no cancel is sent"

@@ -770,6 +770,25 @@ def teams_meeting_attendance_list() -> bytes:
     return b"\xff\xfe" + _csv_text(rows, delimiter="\t").encode("utf-16-le")
 
 
+def webex_attendees() -> bytes:
+    """Webex attendee report: a line per session joined (breakouts repeat people), guest placeholders."""
+    head = ["Meeting Name", "Meeting Start Time", "Meeting End Time", "Session Name", "Display Name",
+            "Attendee Email", "Join Time", "Leave Time", "Attendance Duration"]  # fmt: skip
+    meeting = ["Partner Enablement", "11/20/2024 10:00 AM", "11/20/2024 11:05 AM"]
+    people = [
+        ("Main session", "Ana Silva", "ana.silva@example.com", "11/20/2024 10:01 AM", "11/20/2024 11:05 AM", "64 mins"),
+        ("Breakout session 1", "Ana Silva", "ana.silva@example.com", "11/20/2024 10:30 AM", "11/20/2024 10:45 AM",
+         "15 mins"),
+        ("Main session", "Jonas Weber", "Jonas.Weber@example.org", "11/20/2024 09:58 AM", "11/20/2024 11:00 AM",
+         "62 mins"),
+        ("Main session", "Guest 7", "b5f0c1d2@guest.webex.localhost", "11/20/2024 10:07 AM", "11/20/2024 10:20 AM",
+         "13 mins"),
+        ("Main session", "Mei Chen", "mei.chen@example.net", "11/20/2024 10:12 AM", "11/20/2024 10:55 AM", "43 mins"),
+    ]
+    rows = [head] + [[*meeting, *p] for p in people]
+    return _csv_text(rows).encode("utf-8")
+
+
 def main() -> None:
     texts = {
         "zoom_attendee_report.csv": zoom_attendee_report(),
@@ -786,6 +805,7 @@ def main() -> None:
         "zoom_participants_meeting_data.csv": zoom_participants_with_meeting_data(),
         "zoom_registrants.csv": zoom_registrants(),
         "teams_meetingAttendanceList.csv": teams_meeting_attendance_list(),
+        "webex_attendees.csv": webex_attendees(),
     }
     for name, data in texts.items():
         (HERE / name).write_bytes(data)

@@ -50,6 +50,13 @@ ZOOM_REGISTRANTS = (  # a join-link list proves registrations only, at no time o
     R(4, "mei.chen@example.net", "register", None),
     R(5, "sam.noshow@example.com", "register", None),
 )
+WEBEX = (
+    R(2, "ana.silva@example.com", "attend", "2024-11-20 10:01"),
+    R(3, "ana.silva@example.com", "attend", "2024-11-20 10:30", "merged", "duplicate_contact", into=2),  # breakout
+    R(4, "jonas.weber@example.org", "attend", "2024-11-20 09:58"),
+    R(5, "b5f0c1d2@guest.webex.localhost", "attend", "2024-11-20 10:07", "skipped", "placeholder_email"),
+    R(6, "mei.chen@example.net", "attend", "2024-11-20 10:12"),
+)
 
 CASES = {
     "zoom-meeting-2021": Case("zoom_meeting_participants.csv", NY, "zoom_meeting_participants", ZOOM_MEETING_2021, 5),
@@ -58,6 +65,7 @@ CASES = {
     "zoom-meeting-japanese": Case("zoom_participants_ja.csv", TOKYO, "zoom_meeting_participants", ZOOM_MEETING_JA, 3),
     "zoom-meeting-with-meeting-data": Case("zoom_participants_meeting_data.csv", LONDON, "zoom_meeting_participants",
                                            ZOOM_MEETING_DATA, 2),
+    "webex": Case("webex_attendees.csv", "America/Chicago", "webex_attendees", WEBEX, 3),
     "zoom-registrants": Case("zoom_registrants.csv", None, "zoom_registrants", ZOOM_REGISTRANTS, 4),
 }  # fmt: skip
 
