@@ -21,7 +21,7 @@ from typing import Any
 from . import __version__, config
 from .config import API_VERSIONS, DEFAULT_API_VERSION
 from .console import Console
-from .errors import ImporterError, InputError
+from .errors import Declined, ImporterError, InputError
 
 EPILOG = """exit codes:
   0  every row recorded, merged or skipped by rule
@@ -145,6 +145,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         default=None,
         help="do everything but write: the report shows what would be sent",
+    )
+    run.add_argument(
+        "--yes",
+        "-y",
+        action="store_true",
+        default=None,
+        help="send without the question a terminal gets first (never asked when stdin is not a terminal)",
     )
     run.add_argument(
         "--force", action="store_true", default=None, help="send again what an earlier run already recorded"
@@ -298,7 +305,14 @@ def _cmd_run(ns: argparse.Namespace, cfg: config.Config, console: Console) -> in
     from . import pipeline
     from .reporter import render_terminal
 
-    result = pipeline.run(cfg, pipeline.Services(log=console.log, progress=console.progress))
+    ask = console.confirm if _asks(cfg) else None
+    try:
+        result = pipeline.run(cfg, pipeline.Services(log=console.log, progress=console.progress, confirm=ask))
+    except Declined as exc:
+        console.log(str(exc))
+        if cfg.json_output:
+            print(json.dumps({"exit_code": exc.exit_code, "declined": True, "sent": 0}))
+        return exc.exit_code
     if result.stopped is not None:
         console.log(f"stopped: {result.stopped.message}")
     if cfg.sandbox:
@@ -314,6 +328,12 @@ def _cmd_run(ns: argparse.Namespace, cfg: config.Config, console: Console) -> in
     else:
         print(render_terminal(result.report, width=_width(), command=ns.typed, kept=str(result.report_copy or "")))
     return exit_code
+
+
+def _asks(cfg: config.Config) -> bool:
+    """Ask before sending only a person at a terminal: never cron or CI (stdin not a terminal),
+    never with --yes, never for a dry run (it sends nothing)."""
+    return not cfg.yes and not cfg.dry_run and bool(getattr(sys.stdin, "isatty", lambda: False)())
 
 
 def _width() -> int:

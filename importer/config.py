@@ -51,6 +51,7 @@ class Config:
     sheet: str | None = None
     day_first: bool | None = None
     dry_run: bool = False
+    yes: bool = False
     sandbox: bool = False
     force: bool = False
     no_cache: bool = False

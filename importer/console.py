@@ -11,6 +11,9 @@ from pathlib import Path
 from typing import TextIO
 
 from .errors import InputError
+from .models import EventInfo
+from .preview import Preview
+from .sender import Interrupted
 
 
 def _open_log(path: str) -> TextIO:
@@ -21,6 +24,10 @@ def _open_log(path: str) -> TextIO:
         return target.open("a", encoding="utf-8")
     except OSError as exc:
         raise InputError(f"Cannot write the log file {target}: {exc.strerror}.", hint="Check log_file.") from None
+
+
+def _stamp() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Console:
@@ -38,8 +45,7 @@ class Console:
     def log(self, message: str) -> None:
         with self._lock:
             if self._file:
-                stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-                self._file.write(f"{stamp} {message}\n")
+                self._file.write(f"{_stamp()} {message}\n")
                 self._file.flush()
             if self.quiet:
                 return
@@ -76,6 +82,27 @@ class Console:
                 per_s = f" ({rate:.1f} batches/s)" if rate else ""
                 self.stream.write(f"importer: {done}/{total} batches answered{contacts}{per_s}\n")
                 self.stream.flush()
+
+    def confirm(self, preview: Preview, event: EventInfo) -> bool:
+        """Show what is about to be sent and ask; only ``y`` or ``yes`` sends (Enter, ``n``, end of
+        input and Ctrl-C send nothing)."""
+        with self._lock:
+            if self._bar_shown:
+                self.stream.write("\r\x1b[2K")
+                self._bar_shown = False
+            self.stream.write(preview.text + "\n" + preview.question(event))
+            self.stream.flush()
+            try:
+                answer = sys.stdin.readline()
+            except (KeyboardInterrupt, Interrupted, OSError):
+                answer = ""
+            if not answer.endswith("\n"):
+                self.stream.write("\n")
+        yes = answer.strip().lower() in ("y", "yes")
+        if self._file:
+            self._file.write(f"{_stamp()} asked: {preview.question(event).strip()} {'yes' if yes else 'no'}\n")
+            self._file.flush()
+        return yes
 
     def close(self) -> None:
         if self._file:

@@ -4,6 +4,7 @@
     ├── InputError      (fatal)   exit 2: nothing was sent; fix the input, config or usage
     ├── StopRun         (fatal)   exit 3: stopped early (token, scope, daily limit, interrupt);
     │                             running the same command again resumes
+    ├── Declined        (fatal)   exit 3: the person said no before sending; nothing was sent
     ├── RetryableError  (retry)   a transient answer (429, 5xx, network); the retry policy decides
     └── BatchRejected   (skip)    HubSpot refused this one request for good; its rows fail,
                                   the run goes on
@@ -47,6 +48,12 @@ class StopRun(ImporterError):
         super().__init__(message, hint=hint)
         self.reason = reason
         self.correlation_id = correlation_id
+
+
+class Declined(ImporterError):
+    """The person answered no when asked before sending: nothing was sent; asking again is safe (exit 3)."""
+
+    exit_code = 3
 
 
 class RetryableError(ImporterError):

@@ -30,7 +30,7 @@ import httpx
 from . import chunker, sender
 from .bulk import no_gc, release_memory
 from .config import Config
-from .errors import InputError, RetryableError, StopRun
+from .errors import Declined, InputError, RetryableError, StopRun
 from .hubspot import HubSpot
 from .journal import Journal
 from .loader import load
@@ -53,6 +53,7 @@ from .models import (
     settle_row,
     worst_first,
 )
+from .preview import Preview, build_preview
 from .report_names import keep_report, latest_name, stamp_of, stamped_name
 from .reporter import (
     REPORT_COLUMNS,
@@ -84,6 +85,8 @@ class Services:
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     log: Callable[[str], None] = _quiet
     progress: Callable[[int, int, int, int], None] | None = None
+    #: asked before the first write with what is about to be sent; False sends nothing (``Declined``)
+    confirm: Callable[[Preview, EventInfo], bool] | None = None
     cwd: Path = field(default_factory=Path.cwd)
 
 
@@ -591,6 +594,9 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
                     if previous:
                         run_id, resumed = previous, True
                         rows, batches, outcomes = resume_plan(journal, run_id, cfg)
+                        todo_now = [b for b in batches if b.id not in outcomes]
+                        _ask(svc, cfg, event, files, rows, todo_now, client)
+                        del todo_now
                         svc.log(
                             f"resuming run {run_id}: {len(outcomes):,} of "
                             f"{plural(len(batches), 'request')} already answered"
@@ -598,6 +604,7 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
                     else:
                         rows, batches = plan(rows, cfg, event, client, journal, contacts, svc.log)
                         if not cfg.dry_run:
+                            _ask(svc, cfg, event, files, rows, batches, client)
                             run_id = journal.begin(key, {"event_id": cfg.event_id, "files": [f.file for f in files]})
                             journal.save_plan(run_id, rows, batches)
                     if not cfg.dry_run:
@@ -669,6 +676,26 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
         sandbox_dump=sandbox_dump,
         verification=verification,
     )
+
+
+def _ask(
+    svc: Services,
+    cfg: Config,
+    event: EventInfo,
+    files: Sequence[FileInfo],
+    rows: Sequence[Row],
+    batches: Sequence[Batch],
+    client: HubSpot,
+) -> None:
+    """On a terminal, show what is about to be sent and ask; participations cannot be deleted."""
+    if svc.confirm is None or cfg.dry_run or not batches:
+        return
+    preview = build_preview(event, files, rows, batches, client.limiter.limit, cfg.concurrency)
+    if not svc.confirm(preview, event):
+        raise Declined(
+            "Nothing was sent.",
+            hint="Run the same command again to be asked again, or add --yes to send without the question.",
+        )
 
 
 def plan(
