@@ -8,12 +8,13 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from .errors import InputError
-from .models import EventInfo
-from .preview import Preview
-from .sender import Interrupted
+
+if TYPE_CHECKING:  # the console loads before Arrow may (see cli._prefer_system_allocator)
+    from .models import EventInfo
+    from .preview import Preview
 
 
 def _open_log(path: str) -> TextIO:
@@ -92,6 +93,8 @@ class Console:
                 self._bar_shown = False
             self.stream.write(preview.text + "\n" + preview.question(event))
             self.stream.flush()
+            from .sender import Interrupted
+
             try:
                 answer = sys.stdin.readline()
             except (KeyboardInterrupt, Interrupted, OSError):
