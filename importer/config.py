@@ -6,6 +6,8 @@ kept out of ``repr`` so it cannot leak through logs or tracebacks.
 
 from __future__ import annotations
 
+import ipaddress
+import math
 import os
 import stat
 import sys
@@ -74,6 +76,9 @@ class Config:
     retry_max_seconds: float = 300.0
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 60.0
+    request_timeout_s: float = 120.0
+    max_wait_s: float = 300.0
+    proxy: str | None = field(default=None, repr=False)
     state_dir: str = ".importer"
     cache_ttl_days: float = 7.0
     done_dir: str | None = None
@@ -183,6 +188,30 @@ def from_env(environ: Mapping[str, str]) -> dict[str, Any]:
     return out
 
 
+def env_proxy(environ: Mapping[str, str], base_url: str) -> str | None:
+    """The proxy the environment names for an https request to ``base_url`` (``https_proxy``, then
+    ``all_proxy``, either case; none when ``no_proxy`` lists the host).  ``HTTP_PROXY`` never counts:
+    plain http goes only to this machine, and never through a proxy."""
+
+    def var(name: str) -> str:
+        return (environ.get(name.lower()) or environ.get(name.upper()) or "").strip()
+
+    proxy = var("https_proxy") or var("all_proxy")
+    host = urlsplit(base_url).hostname or ""
+    if not proxy or _bypassed(host.lower(), var("no_proxy")):
+        return None
+    return proxy
+
+
+def _bypassed(host: str, no_proxy: str) -> bool:
+    """``no_proxy`` as curl reads it: ``*``, or host names and domain suffixes (``.example.com``)."""
+    for entry in (e.strip().lower().lstrip(".") for e in no_proxy.split(",")):
+        name = entry.rsplit(":", 1)[0] if entry.count(":") == 1 else entry
+        if entry == "*" or (name and (host == name or host.endswith("." + name))):
+            return True
+    return False
+
+
 def read_token_file(path: str, warn: Any = None) -> str:
     """Read a token file, warning when other users may read it."""
     p = Path(path)
@@ -198,9 +227,25 @@ def read_token_file(path: str, warn: Any = None) -> str:
     return text
 
 
+def is_loopback(host: str | None) -> bool:
+    """This machine (``localhost``, 127.0.0.0/8, ``::1``): never reached through a proxy."""
+    host = (host or "").strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def check_base_url(url: str) -> str:
     """Refuse plain http:// except for this machine, before any request is made."""
     parts = urlsplit(url)
+    if "@" in parts.netloc:
+        raise InputError(
+            "The base URL contains a user name or password (user:pass@): remove them, the importer "
+            "signs in to HubSpot with the token alone (HUBSPOT_ACCESS_TOKEN or token_file).",
+        )
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InputError(f"Base URL {url!r} is not an http(s) URL.")
     if parts.scheme == "http" and parts.hostname not in LOCAL_HOSTS:
@@ -233,6 +278,8 @@ def build(
             continue  # an unset store_true flag must not override the file
         values[key] = value
     cfg = replace(Config(), **values)
+    if cfg.proxy is None:
+        cfg = replace(cfg, proxy=env_proxy(env, cfg.base_url))
     if cfg.token is None and cfg.token_file:
         cfg = replace(cfg, token=read_token_file(cfg.token_file, warn))
     return validate(cfg)
@@ -265,8 +312,33 @@ def validate(cfg: Config) -> Config:
             f"api_version {cfg.api_version!r} is not one HubSpot serves to this importer.",
             hint=f"Use one of {', '.join(API_VERSIONS)} (default {DEFAULT_API_VERSION}).",
         )
+    if not (math.isfinite(cfg.max_wait_s) and cfg.max_wait_s >= 0):
+        raise InputError("max_wait_s must be a number of seconds, 0 or more.")
+    for name in ("connect_timeout_s", "read_timeout_s", "request_timeout_s"):
+        value = getattr(cfg, name)
+        if not (math.isfinite(value) and value > 0):
+            raise InputError(f"{name} must be a positive number of seconds.")
     check_base_url(cfg.base_url)
+    _check_proxy(cfg)
     return cfg
+
+
+def _check_proxy(cfg: Config) -> None:
+    """A proxy the client cannot use is refused before anything is sent (never named in full:
+    its URL may hold a password)."""
+    if not cfg.proxy or not cfg.base_url.startswith("https://") or is_loopback(urlsplit(cfg.base_url).hostname):
+        return
+    scheme = urlsplit(cfg.proxy).scheme.lower()
+    if scheme.startswith("socks"):
+        raise InputError(
+            f"The proxy from HTTPS_PROXY, ALL_PROXY or the proxy setting is a SOCKS proxy ({scheme}://), "
+            "which the importer cannot use: set HTTPS_PROXY to an http:// proxy, or unset ALL_PROXY, and run again."
+        )
+    if scheme not in ("http", "https") or not urlsplit(cfg.proxy).hostname:
+        raise InputError(
+            "The proxy from HTTPS_PROXY, ALL_PROXY or the proxy setting is not an http(s):// URL; "
+            "set it like http://proxy.example.com:3128 and run again."
+        )
 
 
 def stderr_warn(message: str) -> None:

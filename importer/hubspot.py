@@ -24,11 +24,13 @@ from urllib.parse import quote
 import httpx
 import tenacity
 
-from . import __version__
+from . import __version__, waits
 from .config import API_BATCH_CAP, API_VERSIONS, KEY_PLACES, SERVICE_KEYS_PAGE, Config, check_base_url
 from .errors import BatchRejected, InputError, RetryableError, StopRun
 from .models import Batch, BatchOutcome, EventInfo, Failure, Reason, RunStats, http_reason
 from .ratelimit import RateLimiter
+from .transport import build as build_transport
+from .transport import deadline
 
 SCOPE_EVENTS_READ = "crm.objects.marketing_events.read"
 SCOPE_EVENTS_WRITE = "crm.objects.marketing_events.write"
@@ -147,7 +149,7 @@ def classify(status: int, headers: Mapping[str, str], body: object, *, expect_re
     if not correlation and isinstance(body, dict) and isinstance(body.get("correlationId"), str):
         correlation = body["correlationId"]
     said = _hubspot_message(body)
-    retry_after = _number(h, "retry-after")
+    retry_after = waits.retry_after(h)
 
     def verdict(kind: str, reason: str, message: str, **extra: Any) -> Verdict:
         return Verdict(kind, reason, message=message, correlation_id=correlation, status=status, **extra)
@@ -401,6 +403,7 @@ class HubSpot:
         log: Callable[[str], None] | None = None,
         limiter: RateLimiter | None = None,
         jitter: Callable[[float], float] | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         base_url = check_base_url(cfg.base_url)
         token = (cfg.token or "").strip()
@@ -418,6 +421,9 @@ class HubSpot:
         self._sleep = sleep
         self._log = log
         self._jitter = jitter
+        self._now = now
+        # Set once HubSpot asked for a wait longer than max_wait_s: no request starts after it.
+        self._halted: StopRun | None = None
         interval_s = cfg.rate_limit_interval_ms / 1000
         self._limiter = limiter or RateLimiter(
             cfg.rate_limit_max,
@@ -441,13 +447,11 @@ class HubSpot:
                 write=cfg.read_timeout_s,
                 pool=cfg.read_timeout_s,
             ),
-            limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
-            # Certificates are always checked over https; plain http (only ever this machine, see
-            # config) has none, so its runs skip loading the CA store (20 ms a run).
-            verify=not base_url.startswith("http://"),
             follow_redirects=False,
             headers={"Authorization": f"Bearer {token}", "User-Agent": f"importer/{__version__}"},
-            transport=transport,
+            # Never the environment's proxies: the transport takes the one proxy the config allows.
+            trust_env=False,
+            transport=transport or build_transport(base_url, proxy=cfg.proxy, connections=pool),
         )
 
     def __repr__(self) -> str:
@@ -534,22 +538,54 @@ class HubSpot:
             names_culprits=bool(verdict.named),
         )
 
+    def _check_halted(self) -> None:
+        with self._lock:
+            halted = self._halted
+        if halted is not None:
+            raise halted
+
+    def _too_long(self, call: _Call, verdict: Verdict) -> StopRun | None:
+        """The stop for a wait HubSpot asked for that is longer than ``max_wait_s``, or None.
+
+        Waiting would block every request of the run (and a scheduled job's next start) for as long;
+        stopping keeps what was done, and the message says when the same command can resume."""
+        wait = verdict.wait_s
+        if verdict.kind != RETRY or wait is None or wait <= self._cfg.max_wait_s:
+            return None
+        what = f"HTTP {verdict.status} on {call.label}" + (f", {verdict.policy}" if verdict.policy else "")
+        return StopRun(
+            f"HubSpot asked to wait {waits.human(wait)} before the next request ({what}), longer than "
+            f"max_wait_s ({waits.human(self._cfg.max_wait_s)}): run the same command again after "
+            f"{waits.resume_at(self._now(), wait)} to resume.",
+            reason=verdict.reason,
+            correlation_id=verdict.correlation_id,
+        )
+
     def _attempt(self, call: _Call, method: str, path: str, payload: Any, params: Any) -> _Answer:
         self._check_daily()
+        self._check_halted()
         self._limiter.acquire()
-        self._bump("requests")
         began = self._clock()
         try:
-            response = self._http.request(method, path, json=payload, params=params)
+            self._check_halted()
+            self._bump("requests")
+            with deadline(self._cfg.request_timeout_s):
+                response = self._http.request(method, path, json=payload, params=params)
             body = _parse_body(response)
             verdict = classify(response.status_code, response.headers, body, expect_results=call.expect_results)
-            if verdict.reason == Reason.HTTP_429:
+            halt = self._too_long(call, verdict)
+            if halt is not None:
+                with self._lock:
+                    self._halted = self._halted or halt
+            elif verdict.reason == Reason.HTTP_429:
                 self._limiter.penalize(verdict.wait_s or 0.0)
             self._observe(response.headers)
         finally:
             self._limiter.release(self._clock() - began)
         if response.status_code == 429:
             self._bump("http_429")
+        if halt is not None:
+            raise halt
         if verdict.kind in (OK, PARTIAL) and isinstance(body, dict):
             return _Answer(response.status_code, body, verdict)
         if verdict.kind == RETRY:

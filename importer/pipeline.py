@@ -67,6 +67,7 @@ from .reporter import (
     plural,
     read_report,
 )
+from .waits import Waits, interrupted
 
 LOOKUP_CAP = 100
 
@@ -81,7 +82,8 @@ class Services:
 
     transport: httpx.BaseTransport | None = None
     clock: Callable[[], float] = time.monotonic
-    sleep: Callable[[float], None] = time.sleep
+    #: None: real waits, which an interrupt (SIGINT, SIGTERM) cuts short (see ``waits.Waits``).
+    sleep: Callable[[float], None] | None = None
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     log: Callable[[str], None] = _quiet
     progress: Callable[[int, int, int, int], None] | None = None
@@ -481,22 +483,30 @@ def _apply(rows: list[Row], verdicts: _Verdicts) -> list[Row]:
 
 
 @contextmanager
-def interruptible() -> Iterator[None]:
-    """SIGINT and SIGTERM raise ``sender.Interrupted`` in the main thread, so the run can stop
-    cleanly: answers in flight are still recorded, exit code 3."""
+def interruptible(svc: Services) -> Iterator[Waits]:
+    """The run's waits, and SIGINT and SIGTERM handled so the run can stop cleanly: the signal ends
+    every wait in every thread and raises ``sender.Interrupted`` in the main thread; answers in
+    flight are still recorded, exit code 3."""
+    waits = Waits(svc.sleep)
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield waits
         return
 
     def handler(signum: int, frame: object) -> None:
+        waits.interrupt()
         raise sender.Interrupted(signal.Signals(signum).name)
 
     previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        yield
+        yield waits
     finally:
         for s, h in previous.items():
             signal.signal(s, h)
+
+
+def _client(cfg: Config, svc: Services, waits: Waits) -> HubSpot:
+    """The run's HubSpot client: every wait it makes goes through ``waits``."""
+    return HubSpot(cfg, transport=svc.transport, clock=svc.clock, sleep=waits.sleep, log=svc.log, now=svc.now)
 
 
 @contextmanager
@@ -580,12 +590,12 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
     batches: list[Batch] = []
     outcomes: dict[str, BatchOutcome] = {}
     home = Path(cfg.state_dir)
-    with interruptible(), connection(cfg, rows) as (cfg, box):
+    with interruptible(svc) as waits, connection(cfg, rows) as (cfg, box):
         if box is not None:
             svc.log(f"sandbox: created marketing event {cfg.event_id} at {cfg.base_url} for this run only")
         with Journal.open(cfg.state_dir, clock=time.time) as journal:
             key = Journal.run_key(cfg.event_id, [(p.name, _sha256(p)) for p in paths], _options_fingerprint(cfg))
-            with HubSpot(cfg, transport=svc.transport, clock=svc.clock, sleep=svc.sleep, log=svc.log) as client:
+            with _client(cfg, svc, waits) as client:
                 try:
                     event = client.get_event(cfg.event_id)
                     if cfg.verify and not cfg.dry_run:
@@ -621,7 +631,7 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
                 except StopRun as exc:
                     stopped = exc
                 except sender.Interrupted:
-                    stopped = sender.interrupted()
+                    stopped = interrupted()
                 with no_gc():
                     verdicts = _Verdicts.of(batches, outcomes, dry_run=cfg.dry_run, stopped=stopped)
                     # the verdicts hold every answer: a participation per contact need not live on
@@ -1021,7 +1031,7 @@ def verify(cfg: Config, report_path: Path, svc: Services | None = None) -> Verif
     if not event_id:
         raise InputError(f"{report_path} does not name its event.", hint="Pass --event OBJECT_ID.")
     rows = [row_from_report(d) for d in table]
-    with HubSpot(cfg, transport=svc.transport, clock=svc.clock, sleep=svc.sleep, log=svc.log) as client:
+    with _client(cfg, svc, Waits(svc.sleep)) as client:
         client.get_event(event_id)  # a wrong --event is an input error (exit 2), not a stop to resume
         return check_recorded(client, event_id, _recorded_from_rows(rows))
 
@@ -1153,8 +1163,8 @@ def retry(cfg: Config, report_path: Path, svc: Services | None = None) -> RunRes
     batches: list[Batch] = []
     run_id = ""
     stats = RunStats()
-    with interruptible(), Journal.open(cfg.state_dir, clock=time.time) as journal:
-        with HubSpot(cfg, transport=svc.transport, clock=svc.clock, sleep=svc.sleep, log=svc.log) as client:
+    with interruptible(svc) as waits, Journal.open(cfg.state_dir, clock=time.time) as journal:
+        with _client(cfg, svc, waits) as client:
             try:
                 event = client.get_event(event_id)
                 retry_rows_in = retry_rows
@@ -1173,7 +1183,7 @@ def retry(cfg: Config, report_path: Path, svc: Services | None = None) -> RunRes
             except StopRun as exc:
                 event, stopped = EventInfo(object_id=event_id), exc
             except sender.Interrupted:
-                event, stopped = EventInfo(object_id=event_id), sender.interrupted()
+                event, stopped = EventInfo(object_id=event_id), interrupted()
             stats = client.stats
         retried = {r.ref: r for r in settle(retry_rows, batches, outcomes, dry_run=False, stopped=stopped)}
         final = [retried.get(r.ref, r) for r in rows]

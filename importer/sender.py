@@ -14,7 +14,8 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from .errors import BatchRejected, StopRun
-from .models import Batch, BatchOutcome, Failure, Reason
+from .models import Batch, BatchOutcome, Failure
+from .waits import interrupted
 
 
 class Recorder(Protocol):
@@ -152,12 +153,3 @@ def send(
 
 class _NotStarted(Exception):
     """A queued batch that was never sent because the run is stopping."""
-
-
-def interrupted() -> StopRun:
-    """The stop an interrupt (Ctrl-C, SIGTERM) becomes: exit 3, and a re-run resumes."""
-    return StopRun(
-        "Interrupted: the batches in flight were finished and recorded.",
-        reason=Reason.INTERRUPTED.value,
-        hint="Run the same command again to send the rest.",
-    )

@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -443,12 +444,36 @@ def test_slow_answers_count_against_the_time_budget() -> None:
     assert len(server.requests) == 3
 
 
-def test_a_long_retry_after_beyond_the_budget_gives_up_at_once() -> None:
+@pytest.mark.parametrize(("header", "said"), [("3600", "1.0 h"), ("86400", "24.0 h"), ("1e300", "more than a year")])
+def test_a_wait_longer_than_max_wait_stops_the_run_at_once_saying_when_to_resume(header: str, said: str) -> None:
     fake = FakeTime()
-    server = Server(reply(429, ROLLING, {"Retry-After": "600"}))
-    outcome = client(server, fake).record(vid_batch(1))
+    server = Server(reply(429, ROLLING, {"Retry-After": header}))
+    hs = HubSpot(
+        config(max_wait_s=300),
+        transport=httpx.MockTransport(server),
+        clock=fake.clock,
+        sleep=fake.sleep,
+        now=lambda: datetime(2026, 12, 1, 20, 0, 30, tzinfo=UTC),
+    )
+    with pytest.raises(StopRun) as stop:
+        hs.record(vid_batch(1))
     assert fake.sleeps == []
-    assert outcome.failed["1"].reason == Reason.HTTP_429
+    assert stop.value.reason == Reason.HTTP_429
+    assert f"asked to wait {said}" in stop.value.message and "max_wait_s (5 min)" in stop.value.message
+    if header == "3600":
+        assert "run the same command again after 2026-12-01 21:01 UTC" in stop.value.message
+    # Nothing else starts: the limiter is not blocked for the hour, the client refuses at once.
+    with pytest.raises(StopRun):
+        hs.read_contacts(["a@example.com"])
+    assert len(server.requests) == 1 and fake.sleeps == []
+
+
+def test_a_wait_within_max_wait_is_waited_for() -> None:
+    fake = FakeTime()
+    server = Server(reply(429, ROLLING, {"Retry-After": "240"}), reply(200, {"results": [{"vid": 1}]}))
+    outcome = client(server, fake, max_wait_s=300, retry_max_seconds=600).record(vid_batch(1))
+    assert outcome.recorded == {"1": 1}
+    assert 240 in fake.sleeps and max(fake.sleeps) == 240
 
 
 @pytest.mark.parametrize(
