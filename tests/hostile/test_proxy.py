@@ -83,7 +83,7 @@ def run_cli(tmp_path: Path, base_url: str, token: str, **env: str) -> subprocess
 
 @pytest.mark.parametrize("name", ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "HTTPS_PROXY"])
 def test_plain_http_to_this_machine_never_goes_through_a_proxy(tmp_path: Path, proxy: FakeProxy, name: str) -> None:
-    with Sandbox(contacts={"alice@example.com": 101}) as box:
+    with Sandbox(events=[EVENT], contacts={"alice@example.com": 101}) as box:
         done = run_cli(tmp_path, box.base_url, DEFAULT_TOKEN, **{name: proxy.url})
         assert done.returncode == 0, done.stderr
         assert len(box.participations(EVENT)) == 1
@@ -109,7 +109,7 @@ def test_a_socks_proxy_for_https_is_one_clear_sentence(tmp_path: Path, name: str
 
 
 def test_a_socks_proxy_does_not_matter_for_the_sandbox(tmp_path: Path) -> None:
-    with Sandbox(contacts={"alice@example.com": 101}) as box:
+    with Sandbox(events=[EVENT], contacts={"alice@example.com": 101}) as box:
         done = run_cli(tmp_path, box.base_url, DEFAULT_TOKEN, ALL_PROXY="socks5://127.0.0.1:1080")
         assert done.returncode == 0, done.stderr
 
