@@ -272,6 +272,15 @@ def retrying(
     )
 
 
+def _penalty(verdict: Verdict, headers: httpx.Headers) -> float:
+    """How long nobody may start after a 429: what HubSpot asked for (Retry-After); without it, a
+    429 that says what is left of the window (``X-HubSpot-RateLimit-Remaining``) holds nobody back,
+    since the limiter's window and budget already wait for room; a bare 429 waits ``wait_s``."""
+    if "retry-after" in headers or "x-hubspot-ratelimit-remaining" not in headers:
+        return verdict.wait_s or 0.0
+    return 0.0
+
+
 class _Transient(RetryableError):
     """A retryable HTTP answer, remembering the 429 policy for the retry log line."""
 
@@ -578,7 +587,7 @@ class HubSpot:
                 with self._lock:
                     self._halted = self._halted or halt
             elif verdict.reason == Reason.HTTP_429:
-                self._limiter.penalize(verdict.wait_s or 0.0)
+                self._limiter.penalize(_penalty(verdict, response.headers))
             self._observe(response.headers)
         finally:
             self._limiter.release(self._clock() - began)

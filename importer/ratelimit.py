@@ -1,11 +1,14 @@
 """Client-side limiter so a run stays under HubSpot's rolling burst limit instead of bouncing off it.
 
 HubSpot counts requests per portal in a sliding window (e.g. 100 per 10 s).  The limiter counts a
-request when it *starts*: the server sees it a little later (on arrival), so any window the server
-looks at holds at most the requests we started in a window of the same length, shifted by latency.
-How much later is unknown, but never later than the answer: so each start stays in our window for
-the interval plus the longest recent request duration (at least ``margin_s``, at most a quarter of
-the interval), which keeps us safe whatever the latency.
+request when it *starts*; HubSpot counts it on arrival, a little later.  A start k that follows the
+start k-M by the interval plus x arrives after k-M has left HubSpot's window as long as k's way
+there is no more than x shorter than k-M's: the margin x only has to cover the *spread* of the
+latency (fast versus slow requests), not the latency itself.  So each start stays in our window for
+the interval plus the spread of request durations (the longest of the last two intervals minus the
+fastest of the run; at least ``margin_s``, at most a quarter of the interval).  Until a few
+durations are known, and for two intervals after a 429 of the rolling window, the longest duration
+counts instead: it is never less than the delay to arrival, so it is safe whatever the latency.
 
 Other integrations of the portal share the budget.  Each answer's ``X-HubSpot-RateLimit-Remaining``
 therefore becomes a budget: from that moment we start at most Remaining requests, minus the ones
@@ -27,6 +30,8 @@ MAX_HEADER = "x-hubspot-ratelimit-max"
 REMAINING_HEADER = "x-hubspot-ratelimit-remaining"
 INTERVAL_HEADER = "x-hubspot-ratelimit-interval-milliseconds"
 PROBE_POLL_S = 0.02
+#: Durations needed before their spread, rather than the longest, sets the margin.
+SPREAD_SAMPLES = 5
 
 
 def _header_int(headers: Mapping[str, str], name: str) -> int | None:
@@ -87,8 +92,13 @@ class RateLimiter:
         self._foreign: deque[tuple[float, int]] = deque()
         # When our requests were refused with 429 (HubSpot does not count those).
         self._refused: deque[float] = deque()
+        self._last_refused = -math.inf
         # Recent request durations (when finished, seconds): how late HubSpot may have seen a start.
         self._durations: deque[tuple[float, float]] = deque()
+        # The fastest request of the run, and how many durations are known: the spread is the
+        # longest recent duration minus the fastest ever (a fast answer that was seen may come again).
+        self._fastest = math.inf
+        self._samples = 0
         # With probe_first, one request goes alone until the first answer tells us about the portal.
         self._probe = probe_first
         self._answered = False
@@ -115,11 +125,15 @@ class RateLimiter:
         return max(1, min(self._own_max(), self._server_max - foreign))
 
     def _window(self) -> float:
-        horizon = self._clock() - 2 * self._interval
+        """How long a start counts: the interval plus the margin (see the module's docstring)."""
+        now = self._clock()
+        horizon = now - 2 * self._interval
         while self._durations and self._durations[0][0] <= horizon:
             self._durations.popleft()
         longest = max((d for _, d in self._durations), default=0.0)
-        return self._interval + max(self._margin, min(longest, self._interval / 4))
+        refused = self._last_refused > horizon
+        extra = longest if self._samples < SPREAD_SAMPLES or refused else max(0.0, longest - self._fastest)
+        return self._interval + max(self._margin, min(extra, self._interval / 4))
 
     def _forget(self, now: float) -> None:
         horizon = now - self._window()
@@ -179,6 +193,8 @@ class RateLimiter:
             self._answered = True
             if duration_s is not None and duration_s > 0:
                 self._durations.append((self._clock(), float(duration_s)))
+                self._fastest = min(self._fastest, float(duration_s))
+                self._samples += 1
 
     def update(self, headers: Mapping[str, str]) -> None:
         """Adapt to HubSpot's rate-limit headers from an answer (before :meth:`release` of its request)."""
@@ -211,4 +227,5 @@ class RateLimiter:
         """After a 429: nobody starts a request before ``now + wait_s``."""
         with self._lock:
             self._refused.append(self._clock())
+            self._last_refused = self._clock()
             self._penalty_until = max(self._penalty_until, self._clock() + max(0.0, wait_s))

@@ -349,3 +349,114 @@ def test_bad_arguments_are_refused() -> None:
         RateLimiter(10, 0.0)
     with pytest.raises(ValueError):
         RateLimiter(10, 10.0, reserve_pct=100.0)
+
+
+def next_after_full(durations: list[float], **kwargs: float) -> float:
+    """Requests answered after ``durations`` fill the window (with one place left): when may the
+    start after the next one go, that is, how long does the first start count?"""
+    fake = FakeTime()
+    limiter = RateLimiter(len(durations) + 1, 1.0, clock=fake.clock, sleep=fake.sleep, **kwargs)
+    return refill(limiter, fake, durations)
+
+
+def refill(limiter: RateLimiter, fake: FakeTime, durations: list[float]) -> float:
+    began = fake.now
+    for _ in durations:
+        assert admit(limiter, fake) == began
+    for d in durations:
+        limiter.release(d)
+    assert admit(limiter, fake) == began
+    return admit(limiter, fake) - began
+
+
+def test_the_margin_is_the_spread_of_durations_not_their_length() -> None:
+    # 150 +- 50 ms answers: the margin is 100 ms (fast versus slow), not 200 ms (the slowest).
+    assert next_after_full([0.10, 0.20, 0.15, 0.12, 0.18]) == pytest.approx(1.10, abs=1e-5)
+    # Slow but steady answers need almost no margin.
+    assert next_after_full([0.80, 0.81, 0.80, 0.80, 0.80]) == pytest.approx(1.01, abs=1e-5)
+
+
+def test_with_few_durations_known_the_longest_sets_the_margin() -> None:
+    assert next_after_full([0.10, 0.20]) == pytest.approx(1.20, abs=1e-5)
+
+
+def test_margin_s_is_the_least_margin() -> None:
+    assert next_after_full([0.80, 0.81, 0.80, 0.80, 0.80], margin_s=0.05) == pytest.approx(1.05, abs=1e-5)
+
+
+def test_after_a_429_the_longest_duration_counts_again_for_two_intervals() -> None:
+    fake = FakeTime()
+    limiter = RateLimiter(6, 1.0, clock=fake.clock, sleep=fake.sleep)
+    limiter.penalize(0.0)
+    assert refill(limiter, fake, [0.10, 0.20, 0.15, 0.12, 0.18]) == pytest.approx(1.20, abs=1e-5)
+    fake.advance(10.0)
+    for _ in range(7):
+        limiter.release()
+    assert refill(limiter, fake, [0.10, 0.20, 0.15, 0.12, 0.18]) == pytest.approx(1.10, abs=1e-5)
+
+
+def most_arrivals_in_a_window(arrivals: list[float], interval: float) -> int:
+    """Like ``most_in_any_window``, with an arrival exactly one interval later counted as outside
+    (to a nanosecond: sums of floats land on either side of the boundary)."""
+    ordered = sorted(arrivals)
+    return max(sum(1 for a in ordered if t - interval + 1e-9 < a <= t) for t in ordered)
+
+
+def simulate_server(
+    uplinks: list[float], downlink: float, limit: int, interval: float, concurrency: int
+) -> tuple[list[float], list[float]]:
+    """Requests sent through the limiter as fast as it allows, ``concurrency`` at a time, each
+    arriving at HubSpot ``uplinks[i]`` after its start and answered ``downlink`` after arrival.
+    Returns (arrival times at HubSpot, answer times)."""
+    fake = FakeTime()
+    due: list[tuple[float, float]] = []  # (answer time, duration) of requests in flight
+    limiters: list[RateLimiter] = []
+
+    def settle_until(moment: float) -> None:
+        for item in sorted(d for d in due if d[0] <= moment):
+            due.remove(item)
+            limiters[0].release(item[1])
+
+    def sleep(seconds: float) -> None:
+        fake.sleep(seconds)
+        settle_until(fake.now)
+
+    limiter = RateLimiter(limit, interval, clock=fake.clock, sleep=sleep)
+    limiters.append(limiter)
+    arrivals: list[float] = []
+    answers: list[float] = []
+    for up in uplinks:
+        while len(due) >= concurrency:
+            nxt = min(d[0] for d in due)
+            fake.advance(nxt - fake.now)
+            settle_until(fake.now)
+        start = admit(limiter, fake)
+        arrivals.append(start + up)
+        answers.append(start + up + downlink)
+        due.append((start + up + downlink, up + downlink))
+    return arrivals, answers
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rest=st.lists(st.sampled_from([0.10, 0.13, 0.15, 0.18, 0.20]), min_size=20, max_size=150),
+    limit=st.integers(3, 20),
+    concurrency=st.integers(1, 8),
+)
+def test_hubspot_never_sees_more_than_the_limit_when_the_way_there_varies(
+    rest: list[float], limit: int, concurrency: int
+) -> None:
+    # The first answers show both the fastest and the slowest way there; the rest vary between.
+    uplinks = [0.10, 0.20, 0.10, 0.20, 0.15, *rest]
+    arrivals, _ = simulate_server(uplinks, 0.02, limit, 1.0, concurrency)
+    assert most_arrivals_in_a_window(arrivals, 1.0) <= limit
+
+
+def test_steady_sending_comes_within_the_spread_of_the_bound() -> None:
+    # 121 requests at 20 per 2 s with 150 +- 50 ms: the bound is 6 windows from first answer to last.
+    pattern = [0.10, 0.20, 0.15, 0.12, 0.18, 0.14, 0.16, 0.11, 0.19, 0.13]
+    arrivals, answers = simulate_server((pattern * 13)[:121], 0.0, 20, 2.0, 8)
+    assert most_arrivals_in_a_window(arrivals, 2.0) <= 20
+    bound = (121 - 1) // 20 * 2.0
+    ratio = bound / (max(answers) - min(answers))
+    assert ratio > 0.95

@@ -6,12 +6,13 @@ import threading
 import time
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from importer.errors import StopRun
-from importer.hubspot import classify
+from importer.hubspot import _penalty, classify
 from importer.models import Reason
 from importer.waits import LONGEST_WAIT_S, Waits, human, resume_at, retry_after
 
@@ -111,3 +112,19 @@ def test_an_absurd_wait_given_to_a_waits_is_clamped() -> None:
     slept: list[float] = []
     Waits(slept.append).sleep(1e300)
     assert slept == [LONGEST_WAIT_S]
+
+
+@pytest.mark.parametrize(
+    ("headers", "penalty"),
+    [
+        ({"Retry-After": "3"}, 3.0),
+        ({"Retry-After": "3", "X-HubSpot-RateLimit-Remaining": "0"}, 3.0),
+        ({"X-HubSpot-RateLimit-Remaining": "0", "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"}, 0.0),
+        ({}, 10.0),
+    ],
+)
+def test_a_429_holds_everybody_back_only_when_it_asks_or_says_nothing_of_the_window(
+    headers: dict[str, str], penalty: float
+) -> None:
+    verdict = classify(429, headers, {"policyName": "TEN_SECONDLY_ROLLING"})
+    assert _penalty(verdict, httpx.Headers(headers)) == penalty

@@ -12,6 +12,7 @@ import binascii
 import hashlib
 import json
 import math
+import random
 import re
 import threading
 import time
@@ -231,6 +232,7 @@ class HubSpotModel:
         daily_limit: int = 250_000,
         daily_headers: bool = True,
         latency_s: float = 0.0,
+        latency_jitter_s: float = 0.0,
         retry_after: bool = False,
         external_load: int = 0,
         poison_vids: Iterable[int] = (),
@@ -252,6 +254,9 @@ class HubSpotModel:
         self._daily_used = 0
         self._daily_headers = daily_headers
         self._latency_s = latency_s
+        # Each answer's latency is latency_s +- latency_jitter_s (uniform), as real networks vary.
+        self._jitter_s = max(0.0, latency_jitter_s)
+        self._rng = random.Random()
         self._retry_after = retry_after
         self._external_load = external_load
         self._poison = frozenset(poison_vids)
@@ -378,7 +383,7 @@ class HubSpotModel:
             headers,
             answer.content_type,
             answer.mode,
-            answer.delay_s + self._latency_s,
+            answer.delay_s + self._latency(),
         )
 
     def _answer(
@@ -435,6 +440,13 @@ class HubSpotModel:
         mode = "disconnect_mid" if kind == "disconnect_mid" else "normal"
         delay = fault.delay_s if kind == "slow" and fault else 0.0
         return Answer(status, _dumps(payload), rl, mode=mode, delay_s=delay), True
+
+    def _latency(self) -> float:
+        if not self._jitter_s:
+            return self._latency_s
+        with self._lock:
+            spread = self._rng.uniform(-self._jitter_s, self._jitter_s)
+        return max(0.0, self._latency_s + spread)
 
     @staticmethod
     def _parse_body(raw: bytes) -> tuple[Any, bool]:

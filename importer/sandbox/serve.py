@@ -77,6 +77,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=8765, help="port to listen on (0 picks a free one)")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="delay added to every answer")
     parser.add_argument(
+        "--latency-jitter-ms", type=float, default=0.0, help="each answer's delay varies by up to this, either way"
+    )
+    parser.add_argument(
         "--rate-limit",
         type=_rate_limit,
         default=(100, 10_000),
@@ -142,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
             daily_limit=args.daily_limit,
             daily_headers=args.daily_headers,
             latency_s=args.latency_ms / 1000.0,
+            latency_jitter_s=args.latency_jitter_ms / 1000.0,
             retry_after=args.retry_after,
             external_load=args.external_load,
             port=args.port,
