@@ -159,13 +159,16 @@ class Report:
 
 
 def build_report(rows: Sequence[Row], summary: RunSummary) -> Report:
-    """Count the rows per outcome (all six words, zeros included), per reason, and per state of
-    what was recorded (or planned, in a dry run): a rejected row's state was never sent.
+    """Count the rows per outcome (all six words, zeros included), per reason, and per state the
+    participations recorded (or planned, in a dry run), both of a row that proves two: a rejected
+    row's state was never sent.
 
     Column by column (``Counter`` over ``attrgetter`` runs in C), then one entry per distinct word.
     """
     outcomes = _by_value(Counter(map(attrgetter("outcome"), rows)))
     pairs = Counter(zip(map(attrgetter("outcome"), rows), map(attrgetter("state"), rows), strict=True))
+    seconds = [a for a in map(attrgetter("also"), rows) if a is not None]  # a row's second participation
+    pairs.update(zip(map(attrgetter("outcome"), seconds), map(attrgetter("state"), seconds), strict=True))
     states = _by_value(Counter({st: n for (o, st), n in pairs.items() if o in _SENT}))
     reasons = Counter(map(attrgetter("reason"), rows))
     del reasons[""]

@@ -19,8 +19,10 @@ from openpyxl import load_workbook
 from openpyxl.utils.escape import unescape
 
 from importer.errors import InputError
-from importer.models import EventInfo, FileInfo, Outcome, Reason, Row, RowRef, RunStats, State
+from importer.models import Also, EventInfo, FileInfo, Outcome, Reason, Row, RowRef, RunStats, State
+from importer.pipeline import row_from_report
 from importer.reporter import (
+    ALSO_COLUMNS,
     CORE_COLUMNS,
     ROW_COLUMNS,
     Report,
@@ -776,3 +778,57 @@ def test_contact_ids_beyond_double_precision_survive(tmp_path: Path, suffix: str
     ]
     _, back = read_report(write_report(build_report(rows, make_summary()), tmp_path / f"r.{suffix}"))
     assert [r["vid"] for r in back] == [str(v) for v in vids]
+
+
+# --------------------------------------------------------------------------- a row's second participation
+
+
+def two_part_rows() -> list[Row]:
+    return [
+        Row(
+            RowRef("attendees.csv", 2), email="a@example.com", vid=11, state=State.REGISTER, when_ms=T0 - 86_400_000,
+            outcome=Outcome.FAILED, reason="http_5xx", message="Not sent: HubSpot answered 503.",
+            also=Also(State.ATTEND, T0, outcome=Outcome.RECORDED, message="Recorded as attend."),
+        ),
+        Row(
+            RowRef("attendees.csv", 3), email="a@example.com", vid=11, state=State.ATTEND, when_ms=T0 + 60_000,
+            outcome=Outcome.MERGED, reason="duplicate_contact", message="Same contact.",
+            merged_into=RowRef("attendees.csv", 2),
+            also=Also(State.REGISTER, None, "event_start", Outcome.MERGED, "duplicate_contact", "Same contact.",
+                      RowRef("attendees.csv", 2)),
+        ),
+        Row(RowRef("attendees.csv", 4), email="b@example.com", vid=12, state=State.REGISTER, when_ms=T0,
+            outcome=Outcome.RECORDED, message="Recorded as register."),
+    ]  # fmt: skip
+
+
+def test_states_count_both_participations_of_a_row() -> None:
+    report = build_report(two_part_rows(), make_summary())
+    assert report.by_state == {"attend": 1, "register": 1}  # the failed registration is not counted
+    assert report.counts["failed"] == 1 and report.counts["recorded"] == 1
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "csv", "json"])
+def test_second_participations_are_written_and_read_back(tmp_path: Path, fmt: str) -> None:
+    rows = two_part_rows()
+    path = write_report(build_report(rows, make_summary(timezone=None)), tmp_path / f"r.{fmt}")
+    _, table = read_report(path)
+    assert list(table[0])[: len(ROW_COLUMNS) + len(ALSO_COLUMNS)] == [*ROW_COLUMNS, *ALSO_COLUMNS]
+    first, rejoin, single = table
+    assert (first["state"], first["outcome"], first["also_state"], first["also_outcome"]) == (
+        "register", "failed", "attend", "recorded"
+    )  # fmt: skip
+    assert first["also_time_utc"] == iso_utc(T0) and first["also_message"] == "Recorded as attend."
+    # a second participation at the event's start shows that time, and says so
+    assert (rejoin["also_time_utc"], rejoin["also_time_source"]) == (iso_utc(EVENT.start_ms), "event_start")
+    assert rejoin["also_merged_into"] == "attendees.csv:2"
+    assert [single[c] for c in ALSO_COLUMNS] == [""] * len(ALSO_COLUMNS)
+    back = [row_from_report(d) for d in table]
+    assert back[0].also == rows[0].also
+    assert back[1].also == replace(rows[1].also, when_ms=EVENT.start_ms)  # type: ignore[arg-type]
+    assert back[2].also is None
+
+
+def test_reports_without_a_second_participation_keep_their_columns(tmp_path: Path, report: Report) -> None:
+    _, table = read_report(write_report(report, tmp_path / "r.csv"))
+    assert not set(ALSO_COLUMNS) & set(table[0])
