@@ -34,9 +34,11 @@ from .profiles.base import (
     NO,
     TIME_FIELDS,
     YES,
+    Decision,
     Facts,
     SheetLike,
     norm_header,
+    title_state,
 )
 
 STATES = ("auto", "register", "attend", "cancel")
@@ -914,12 +916,22 @@ def _map_columns(sheet: SheetLike, opts: MapOptions) -> tuple[FileInfo, _RowColu
 
     has_time = {t: scan.kind[time_codes[t]] != EMPTY for t in time_fields} if scan is not None else {}
     attended = _attended(text.get("attended"), n, notes)
-    facts = Facts(n=n, section=section, text=text, attended=attended, has_time=has_time)
+    title, title_from = _titles(sheet, blocks)
+    facts = Facts(
+        n=n,
+        section=section,
+        text=text,
+        attended=attended,
+        has_time=has_time,
+        duration=_positive_durations(text["duration"]) if "duration" in text else None,
+        title=title,
+    )
     decision = profile.rules(facts)
     state = decision.state
     if opts.state != "auto":
         state = state.copy()
         state[decision.reason == ""] = State(opts.state)
+    state_source = _state_source(decision, opts.state, columns, title_from, profile)
 
     # which time each row uses: its state's column (a cancellation never takes the order date: with
     # no cancellation time it is the event's start)
@@ -1007,6 +1019,7 @@ def _map_columns(sheet: SheetLike, opts: MapOptions) -> tuple[FileInfo, _RowColu
             "add one in the file to record this person."
         ),
     )
+    undecided = np.flatnonzero((outcome == None) & (state == None))  # noqa: E711 - element-wise comparison
     if scan is not None:
         settle(
             kinds == BAD,
@@ -1081,6 +1094,9 @@ def _map_columns(sheet: SheetLike, opts: MapOptions) -> tuple[FileInfo, _RowColu
         columns=columns,
         notes=tuple(notes),
         data_rows=n,
+        state_source=state_source,
+        undecided=len(undecided),
+        undecided_rows=tuple(row_numbers[undecided[:10]].tolist()),
     )
     cols = _RowColumns(
         row=row_numbers,
@@ -1132,6 +1148,89 @@ def _registrations(
                 "(the attendance or cancellation is sent without it)."
             ),
         )
+
+
+def _titles(sheet: SheetLike, blocks: Sequence[_Block]) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the state its titles name and which title said it: the section label above its
+    table, else the sheet name, the file's title lines, the file name (the first that names one)."""
+    found: tuple[State, str] | None = None
+    candidates = [(sheet.sheet_name or "", f"sheet name {sheet.sheet_name}")]
+    first = min(b.header_pos for b in blocks)
+    for line in sheet.frame.iloc[:first].itertuples(index=False, name=None):
+        cells = [str(c) for c in line if c]
+        if len(cells) == 1 and len(cells[0]) <= 80 and cells[0] != blocks[0].label_text:
+            candidates.append((cells[0], f"title line {_show(cells[0])}"))
+    candidates.append((sheet.path.name, f"file name {sheet.path.name}"))
+    for text, where in candidates:
+        said = title_state(text) if text else None
+        if said is not None:
+            found = (said, where)
+            break
+    parts_state, parts_from = [], []
+    for b in blocks:
+        said = title_state(b.label_text) if b.label_text else None
+        kind = "section" if len(blocks) > 1 else "title line"
+        got = (said, f"{kind} {_show(b.label_text)}") if said is not None else found
+        states = np.empty(len(b.positions), dtype=object)
+        states[:] = None if got is None else got[0]  # np.full would turn the enum into a plain str
+        parts_state.append(states)
+        parts_from.append(np.full(len(b.positions), "" if got is None else got[1], dtype=object))
+    return np.concatenate(parts_state), np.concatenate(parts_from)
+
+
+def _positive_durations(values: pd.Series) -> np.ndarray:
+    """Rows whose duration is more than nothing ('68', '1:02:03', '45 min'; not '0', '00:00', '--')."""
+    codes, uniq = pd.factorize(values)
+    table = np.fromiter((bool(re.search(r"[1-9]", str(u))) for u in uniq), dtype=bool, count=len(uniq))
+    return table[np.asarray(codes)] if len(uniq) else np.zeros(len(values), dtype=bool)
+
+
+def _state_source(
+    decision: Decision, forced: str, columns: Mapping[str, str], title_from: np.ndarray, profile: Profile
+) -> str:
+    """Where the rows' states come from, in words, most used first ('' when nothing says it)."""
+    live = decision.reason == ""
+    if forced != "auto":
+        return f"--state {forced} (every row the rules do not skip)"
+    what = {
+        "attended": lambda: f"column {columns.get('attended', 'attended')} (Yes/No)",
+        "state_text": lambda: f"column {columns.get('state_text', 'status')} (status words)",
+        "join_time": lambda: f"column {columns.get('join_time', 'join time')} (a join time means attended)",
+        "duration": lambda: f"column {columns.get('duration', 'duration')} (a duration means attended)",
+        "registration_time": lambda: (
+            f"column {columns.get('registration_time', 'registration time')} (a registration time means registered)"
+        ),
+        "layout": lambda: f"the {profile.name} layout's rules",
+    }
+    counts: dict[str, int] = {}
+    for source, n in zip(*np.unique(decision.source[live].astype(str), return_counts=True), strict=True):
+        if source == "title":
+            for where, m in zip(
+                *np.unique(title_from[live & (decision.source == "title")].astype(str), return_counts=True), strict=True
+            ):
+                counts[str(where)] = counts.get(str(where), 0) + int(m)
+        elif source:
+            counts[what[str(source)]()] = int(n)
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1])
+    if len(ranked) == 1:
+        return ranked[0][0]
+    return ", ".join(f"{text} ({n} rows)" for text, n in ranked)
+
+
+def undecided_error(info: FileInfo) -> InputError:
+    """Stop before sending: the file does not say who attended and who only registered."""
+    where = info.file + (f" (sheet {info.sheet})" if info.sheet else "")
+    shown = _rows_list(list(info.undecided_rows)) + (
+        f" and {info.undecided - len(info.undecided_rows)} more" if info.undecided > len(info.undecided_rows) else ""
+    )
+    every = "its rows" if info.undecided == info.data_rows else f"{info.undecided} of its rows (rows {shown})"
+    return InputError(
+        f"{where} does not say whether the people in {every} attended or only registered: no Attended or "
+        "status column, join or check-in time, or duration decides it, and no sheet name, title or file name "
+        "says registrants or attendees. Nothing was sent.",
+        hint="Say which with --state register or --state attend (it applies to every row the rules do not skip), "
+        "or import the attendee report that has join times.",
+    )
 
 
 def _name_of(text: Mapping[str, pd.Series], i: int) -> str:

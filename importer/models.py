@@ -375,6 +375,11 @@ class FileInfo:
     columns: Mapping[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     data_rows: int = 0
+    #: where the rows' states come from, in words ('' when nothing in the file says it)
+    state_source: str = ""
+    #: rows that could be sent but whose state nothing in the file gives, and the first of them
+    undecided: int = 0
+    undecided_rows: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,7 +34,7 @@ from .errors import Declined, InputError, RetryableError, StopRun
 from .hubspot import HubSpot
 from .journal import Journal
 from .loader import load
-from .mapper import MapOptions, MappedFile, map_sheet
+from .mapper import MapOptions, MappedFile, map_sheet, undecided_error
 from .models import (
     Also,
     Batch,
@@ -560,7 +560,10 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
     mapped = [read_file(p, cfg, svc.cwd) for p in paths]
     files = tuple(m.info for m in mapped)
     for info in files:
-        svc.log(f"{info.file}: {plural(info.data_rows, 'row')}, profile {info.profile}")
+        if info.undecided:
+            raise undecided_error(info)
+    for info in files:
+        svc.log(f"{info.file}: {plural(info.data_rows, 'row')}, profile {info.profile}, state from {info.state_source}")
         for note in info.notes:
             svc.log(f"{info.file}: {note}")
     contacts = None
@@ -909,6 +912,7 @@ def inspect(path: Path, cfg: Config, *, rows: int = 10, cwd: Path | None = None)
         f"date order:  {info.date_order or 'not needed'}",
         f"time zone:   {info.timezone or cfg.timezone or 'none given (times must carry an offset)'}",
         f"data rows:   {info.data_rows}",
+        f"state:       {_state_line(info)}",
         "columns:",
     ]
     lines += [f"  {name:<18} <- {header}" for name, header in info.columns.items()] or ["  (none recognised)"]
@@ -917,7 +921,7 @@ def inspect(path: Path, cfg: Config, *, rows: int = 10, cwd: Path | None = None)
     preview = _merge_preview(mapped.rows)
     counts: dict[str, int] = {}
     for row in preview:
-        key = row.outcome.value if row.outcome else "to send"
+        key = row.outcome.value if row.outcome else "to send" if row.state else "state unknown"
         counts[key] = counts.get(key, 0) + 1
     lines.append("rows so far: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     lines.append("")
@@ -942,9 +946,20 @@ def _preview_part(
     """One participation of a preview line: state, time (UTC) and what will happen to it."""
     when = iso_utc(when_ms) if when_ms is not None else ("event start" if outcome is None else "")
     status = outcome.value + (f" ({reason})" if reason else "") if outcome else "to send"
+    if outcome is None and state is None:
+        when, status = "", "state unknown: pass --state"
     if merged_into is not None:
         status += f" into row {merged_into.row}"
     return f"{state.value if state else '':<8} {when:<24} {status}"
+
+
+def _state_line(info: FileInfo) -> str:
+    """Where the states come from, or what is missing, for inspect."""
+    if not info.undecided:
+        return info.state_source or "-"
+    missing = "none found" if info.undecided == info.data_rows else f"none found for {info.undecided} rows"
+    decided = f" (the others: {info.state_source})" if info.state_source else ""
+    return f"{missing}, pass --state register or --state attend{decided}"
 
 
 def _merge_preview(rows: Sequence[Row]) -> list[Row]:
@@ -952,9 +967,15 @@ def _merge_preview(rows: Sequence[Row]) -> list[Row]:
     merge them, so the preview's counts match the report; rows without a time (event start) sort
     after the timed ones."""
     later = 2**62
-    timed = [replace(r, when_ms=later) if r.outcome is None and r.when_ms is None else r for r in rows]
-    merged = chunker.merge(timed, "preview").rows
-    return [replace(m, when_ms=None) if m.when_ms == later else m for m in merged]
+    undecided = [r for r in rows if r.outcome is None and r.state is None]
+    timed = [
+        replace(r, when_ms=later) if r.outcome is None and r.when_ms is None else r
+        for r in rows
+        if r.outcome is not None or r.state is not None
+    ]
+    merged = chunker.merge(timed, "preview").rows if timed else []
+    shown = [replace(m, when_ms=None) if m.when_ms == later else m for m in merged]
+    return sorted([*shown, *undecided], key=attrgetter("ref.row")) if undecided else shown
 
 
 def _show_delim(delimiter: str | None) -> str:

@@ -130,16 +130,18 @@ PREVIEWS = [
     Preview(
         "hubspot_contacts_export.csv", None, "hubspot_contacts", "utf-8", "comma", "-", "not needed",
         {"email": "Email", "vid": "Record ID"},
-        {"to send": 11},
-        ((2, "carlos.ruiz@example.org", "1201", "attend", None, "to send"),
-         (3, "jane.doe@example.com", "1202", "attend", None, "to send"),
-         (4, "mei.chen@example.net", "1203", "attend", None, "to send")),
+        {"state unknown": 11},
+        ((2, "carlos.ruiz@example.org", "1201", "", "", "state unknown: pass --state"),
+         (3, "jane.doe@example.com", "1202", "", "", "state unknown: pass --state"),
+         (4, "mei.chen@example.net", "1203", "", "", "state unknown: pass --state")),
     ),
 ]  # fmt: skip
 
 
 def utc_text(when: str | None, zone: str | None) -> str:
     """The UTC time inspect must print for a wall-clock text (see test_layouts_e2e for the notation)."""
+    if when == "":
+        return ""
     if when is None:
         return "event start"
     if when.endswith("Z"):
@@ -209,6 +211,21 @@ def row_pattern(row: int, email: str, vid: str, state: str, when: str, status: s
     return re.compile(r"^\s*" + r"\s+".join(re.escape(t) for t in tokens if t) + r"\s*$")
 
 
+#: Where each sample's states come from, as inspect says it.
+STATE_SOURCES = {
+    "zoom_attendee_report.csv": "column Attended (Yes/No)",
+    "zoom_registration_report.csv": "column Approval Status (status words)",
+    "teams_attendance.csv": "column First Join (a join time means attended)",
+    "goto_webinar_attendees.xlsx": "column Attended (Yes/No)",
+    "eventbrite_orders.csv": "column Attendee Status (status words)",
+    "luma_guests.csv": "column approval_status (status words)",
+    "generic_attendees.csv": "column Join Time (a join time means attended)",
+    "generic_attendees.xlsx": "column Join Time (a join time means attended)",
+    "deutsch_teilnehmer.csv": "column Teilgenommen (Yes/No)",
+    "hubspot_contacts_export.csv": "none found, pass --state register or --state attend",
+}
+
+
 def args_for(p: Preview, *more: str) -> list[str]:
     return [str(SAMPLES / p.sample), *(["--timezone", p.timezone] if p.timezone else []), *more]
 
@@ -226,6 +243,7 @@ def test_preview_of_each_sample(p: Preview, capsys: pytest.CaptureFixture[str]) 
     assert top["time zone"].startswith(p.timezone or NONE_GIVEN)
     assert columns(out).items() >= p.columns.items()
     assert counts(out) == p.counts
+    assert top["state"] == STATE_SOURCES[p.sample]
     lines = table(out)
     assert len(lines) == len(p.first)
     for line, (row, email, vid, state, when, status) in zip(lines, p.first, strict=True):

@@ -353,9 +353,10 @@ def test_attended_words(word: str, state: State) -> None:
     assert row.state == state
 
 
-def test_no_attended_column_means_attend() -> None:
+def test_a_join_time_means_attend_and_a_row_without_one_is_undecided() -> None:
     a, b = rows_of("Email,Join Time\na@example.com,2024-11-05T10:00:00Z\nb@example.com,\n")
-    assert (a.state, a.when_ms, b.state, b.when_ms) == (State.ATTEND, ms("2024-11-05T10:00:00Z"), State.ATTEND, None)
+    assert (a.state, a.when_ms, a.outcome) == (State.ATTEND, ms("2024-11-05T10:00:00Z"), None)
+    assert (b.state, b.when_ms, b.outcome) == (None, None, None)
 
 
 def test_forced_state_uses_its_time_and_keeps_skips() -> None:

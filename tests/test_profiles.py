@@ -68,9 +68,10 @@ def test_sample_detected_and_fully_accounted(name: str) -> None:
     assert len({r.ref.row for r in m.rows}) == len(m.rows)
     for r in m.rows:
         assert (r.outcome is None) == (r.reason == "") and (r.outcome is None or r.message)
-        assert type(r.state) is State and (r.outcome is None or type(r.outcome) is Outcome)
+        assert (r.state is None or type(r.state) is State) and (r.outcome is None or type(r.outcome) is Outcome)
         assert type(r.reason) is str and (r.vid is None or type(r.vid) is int)
         assert r.when_ms is None or type(r.when_ms) is int
+    assert sum(r.state is None and r.outcome is None for r in m.rows) == m.info.undecided
 
 
 @pytest.mark.parametrize("name", sorted([*CASES, *REFUSED]))
@@ -249,15 +250,15 @@ def test_german_export() -> None:
     assert (third.state, third.when_ms) == (State.REGISTER, ms("2024-10-17T06:45:00Z"))
 
 
-def test_hubspot_contacts_as_input() -> None:
-    rows = by_row(via_loader("hubspot_contacts_export.csv"))
-    assert (rows[2].vid, rows[2].email, rows[2].state, rows[2].when_ms) == (
-        1201,
-        "carlos.ruiz@example.org",
-        State.ATTEND,
-        None,
-    )
+def test_hubspot_contacts_as_input_says_no_state() -> None:
+    """A contacts export lists people, not what they did: every row waits for --state."""
+    m = via_loader("hubspot_contacts_export.csv")
+    rows = by_row(m)
+    assert (rows[2].vid, rows[2].email, rows[2].state, rows[2].when_ms) == (1201, "carlos.ruiz@example.org", None, None)
     assert (rows[12].vid, rows[12].email, rows[12].outcome) == (1212, None, None)
+    assert (m.info.undecided, m.info.undecided_rows[:3], m.info.state_source) == (11, (2, 3, 4), "")
+    forced = by_row(via_loader("hubspot_contacts_export.csv", state="attend"))
+    assert forced[2].state is State.ATTEND
 
 
 def test_profile_forced_by_name_and_unknown_name() -> None:

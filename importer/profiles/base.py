@@ -7,6 +7,7 @@ a million-row file is decided with a handful of vectorised operations.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ FIELDS = (
     "attended",
     "state_text",
     "role",
+    "duration",
     "first_name",
     "last_name",
     "name",
@@ -259,6 +261,29 @@ ALIASES: Mapping[str, tuple[tuple[str, str], ...]] = {
         ("Estado", _ES),
         ("Estado de la inscripción", _ES),
     ),
+    "duration": (
+        ("Duration", _EN),
+        ("Duration (Minutes)", _EN),
+        ("Attendance Duration", _EN),
+        ("Total Duration", _EN),
+        ("Time in Session", _EN),
+        ("Time in Session (minutes)", _EN),
+        ("In Session Duration (minutes)", _EN),
+        ("In-Meeting Duration", _EN),
+        ("Minutes Attended", _EN),
+        ("Time Attended", _EN),
+        ("Watch Time", _EN),
+        ("Dauer", _DE),
+        ("Dauer (Minuten)", _DE),
+        ("Teilnahmedauer", _DE),
+        ("Anwesenheitsdauer", _DE),
+        ("Durée", _FR),
+        ("Durée (minutes)", _FR),
+        ("Durée de présence", _FR),
+        ("Duración", _ES),
+        ("Duración (minutos)", _ES),
+        ("Tiempo de asistencia", _ES),
+    ),
     "role": (
         ("Role", _EN),
         ("Participant Role", _EN),
@@ -411,7 +436,9 @@ class Facts:
 
     ``text`` holds the raw cell text of each recognised field; ``attended`` is 1 (yes), 0 (no) or
     -1 (no answer); ``has_time`` says which rows have a non-empty cell in each time column;
-    ``section`` is the normalised label of the section a row sits in ('' when none).
+    ``section`` is the normalised label of the section a row sits in ('' when none); ``duration``
+    marks rows with a positive duration; ``title`` is the state a sheet name, title line, section
+    label or file name gives each row (``None`` where none says registrants or attendees).
     """
 
     n: int
@@ -419,6 +446,8 @@ class Facts:
     text: Mapping[str, pd.Series]
     attended: np.ndarray
     has_time: Mapping[str, np.ndarray]
+    duration: np.ndarray | None = None
+    title: np.ndarray | None = None
     _factors: dict[str, tuple[np.ndarray, list[str]]] = field(default_factory=dict, repr=False, compare=False)
 
     def _factor(self, name: str) -> tuple[np.ndarray, list[str]]:
@@ -444,10 +473,24 @@ class Facts:
         got = self.has_time.get(name)
         return np.zeros(self.n, dtype=bool) if got is None else got
 
+    def has_duration(self) -> np.ndarray:
+        return np.zeros(self.n, dtype=bool) if self.duration is None else self.duration
+
+    def title_states(self) -> np.ndarray:
+        if self.title is None:
+            return np.full(self.n, None, dtype=object)
+        return self.title
+
+
+#: Where a row's state came from (``Decision.source``); the mapper names the column or title.
+SOURCES = ("attended", "state_text", "join_time", "duration", "title", "registration_time", "layout")
+
 
 @dataclass(frozen=True)
 class Decision:
-    """Per row: the state the rules chose, and for rows a rule skips, a reason and a message.
+    """Per row: the state the rules chose (``None`` when nothing in the file says it), where it
+    came from (one of :data:`SOURCES`, '' when undecided), and for rows a rule skips, a reason and
+    a message.
 
     ``message`` entries are templates filled by the mapper with ``{row}``, ``{who}`` (email or
     name) and ``{status}`` (the row's status text).
@@ -456,12 +499,20 @@ class Decision:
     state: np.ndarray
     reason: np.ndarray
     message: np.ndarray
+    source: np.ndarray
 
     @classmethod
-    def start(cls, n: int, state: State) -> Decision:
+    def start(cls, n: int, state: State | None) -> Decision:
+        """Every row in ``state``, said by the layout's own rules; ``None`` leaves rows undecided."""
         states = np.empty(n, dtype=object)
         states[:] = state  # np.full would turn the enum into a plain str
-        return cls(states, np.full(n, "", dtype=object), np.full(n, "", dtype=object))
+        source = np.full(n, "" if state is None else "layout", dtype=object)
+        return cls(states, np.full(n, "", dtype=object), np.full(n, "", dtype=object), source)
+
+    def set(self, mask: np.ndarray, state: State, source: str) -> None:
+        """``state`` for the rows of ``mask``, said by ``source``."""
+        self.state[mask] = state
+        self.source[mask] = source
 
     def skip(self, mask: np.ndarray, reason: Reason | str, message: str, *, first: bool = False) -> None:
         """Skip rows not yet skipped (the first rule that skips a row gives its reason); ``first``
@@ -558,23 +609,35 @@ REGISTERED = frozenset(
 TRANSFERRED = frozenset({"transferred", "übertragen", "transféré", "transferido"})
 
 
-def generic_rules(f: Facts, *, default: State = State.ATTEND) -> Decision:
-    """The rules any attendee list follows.
+def generic_rules(f: Facts, *, default: State | None = None) -> Decision:
+    """The rules any attendee list follows; a state is only ever taken from evidence.
 
     A status column may skip (denied, waitlist...) or cancel a row; an Attended yes/no column
     decides attend vs register; a status like 'approved' means registered unless the row has a join
-    time; anything else is an attendee list, so ``default`` (attend).
+    time; a join time or a positive duration means attended.  A row none of these decide takes what
+    a sheet name or title says (registrants, attendees), else register when it has a registration
+    time.  A known layout gives its own rule as ``default`` instead (an Eventbrite "attendee" holds a
+    ticket, whatever the sheet is called); ``None`` leaves a row that says nothing undecided, and
+    the run refuses to guess it.
     """
     d = Decision.start(f.n, default)
-    no_answer = f.attended == -1
-    d.state[f.attended == 1] = State.ATTEND
-    d.state[f.attended == 0] = State.REGISTER
-    d.state[no_answer & f.is_in("state_text", ATTENDED)] = State.ATTEND
-    registered = no_answer & f.is_in("state_text", REGISTERED)
+    if default is None:
+        title = f.title_states()
+        titled = title != None  # noqa: E711 - element-wise comparison
+        d.state[titled] = title[titled]
+        d.source[titled] = "title"
+        d.set(~titled & f.time_present("registration_time"), State.REGISTER, "registration_time")
     joined = f.time_present("join_time")
-    d.state[registered & joined] = State.ATTEND
-    d.state[registered & ~joined] = State.REGISTER
-    d.state[f.is_in("state_text", CANCELLED)] = State.CANCEL
+    d.set(f.has_duration(), State.ATTEND, "duration")
+    d.set(joined, State.ATTEND, "join_time")
+    no_answer = f.attended == -1
+    registered = no_answer & f.is_in("state_text", REGISTERED)
+    d.set(registered & ~joined, State.REGISTER, "state_text")
+    d.set(registered & joined, State.ATTEND, "state_text")
+    d.set(no_answer & f.is_in("state_text", ATTENDED), State.ATTEND, "state_text")
+    d.set(f.attended == 1, State.ATTEND, "attended")
+    d.set(f.attended == 0, State.REGISTER, "attended")
+    d.set(f.is_in("state_text", CANCELLED), State.CANCEL, "state_text")
     d.skip(
         f.is_in("state_text", DENIED), Reason.DENIED, "Row {row} ({who}) was denied registration; it is not recorded."
     )
@@ -589,6 +652,39 @@ def generic_rules(f: Facts, *, default: State = State.ATTEND) -> Decision:
         "Row {row} ({who}) was transferred to someone else; the new holder's row is recorded instead.",
     )
     return d
+
+
+# Words of a sheet name, title line, section label or file name that say what its people did.
+REGISTRANT_WORDS = frozenset(
+    {"registrant", "registrants", "registration", "registrations", "registered", "signups", "signup"}
+    | {"anmeldung", "anmeldungen", "angemeldet", "registrierung", "registrierungen", "registriert"}
+    | {"inscription", "inscriptions", "inscrits", "inscrit", "inscripción", "inscripcion", "inscripciones"}
+    | {"registro", "registros", "registrados", "inscritos", "inscrições", "inscricoes", "iscrizioni"}
+    | {"iscritti", "registrazioni", "registraties", "inschrijvingen", "aanmeldingen", "rejestracje"}
+    | {"zarejestrowani", "rejestracja", "anmeldeliste", "registrierungsliste"}
+)
+ATTENDEE_WORDS = frozenset(
+    {"attendee", "attendees", "attendance", "attended", "participant", "participants", "participation"}
+    | {"teilnehmer", "teilnehmende", "teilnahme", "teilnahmen", "anwesenheit", "anwesende", "présents"}
+    | {"présence", "participantes", "asistentes", "asistencia"}
+    | {"participação", "presença", "partecipanti", "presenze", "partecipazione", "deelnemers"}
+    | {"aanwezigen", "aanwezigheid", "uczestnicy", "obecność", "obecnosc", "frekwencja"}
+    | {"teilnehmerliste", "anwesenheitsliste", "teilnahmeliste"}
+)
+# Scripts without spaces between words are searched for these as text.
+REGISTRANT_TEXT = ("登録者", "登録", "注册", "报名", "註冊", "報名", "등록자", "등록")
+ATTENDEE_TEXT = ("参加者", "出席者", "参会者", "与会者", "參與者", "出席", "참석자", "참가자", "참석")
+
+
+def title_state(text: str) -> State | None:
+    """The state a title names: registrants -> register, attendees/participants -> attend;
+    ``None`` when it names neither, or both ('Registrants and attendees')."""
+    words = set(re.findall(r"[^\W_]+", text.casefold()))
+    says_register = bool(words & REGISTRANT_WORDS) or any(t in text for t in REGISTRANT_TEXT)
+    says_attend = bool(words & ATTENDEE_WORDS) or any(t in text for t in ATTENDEE_TEXT)
+    if says_register == says_attend:
+        return None
+    return State.REGISTER if says_register else State.ATTEND
 
 
 def has_all(keys: set[str], *headers: str) -> bool:

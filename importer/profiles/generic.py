@@ -1,4 +1,5 @@
-"""Any attendee list (English, German, French or Spanish headers): the fallback profile."""
+"""Any attendee list (English, German, French or Spanish headers): the fallback profile.  It has
+no rule of its own for the state: the file's columns or titles must say it, or ``--state``."""
 
 from __future__ import annotations
 

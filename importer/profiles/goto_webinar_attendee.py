@@ -3,6 +3,7 @@ Attended Yes/No column; times may end in a zone abbreviation ('Nov 19, 2024 11:0
 
 from __future__ import annotations
 
+from ..models import State
 from .base import Decision, Facts, Profile, SheetLike, count_in, generic_rules, head_keys
 
 NAME = "goto_webinar_attendee"
@@ -18,7 +19,7 @@ def matches(sheet: SheetLike) -> float:
 
 
 def rules(f: Facts) -> Decision:
-    return generic_rules(f)
+    return generic_rules(f, default=State.ATTEND)
 
 
 PROFILE = Profile(NAME, matches, rules, platform="GoTo Webinar")

@@ -1,5 +1,5 @@
 """A HubSpot contacts export used as an input list: contact ids (Record ID) with emails and no
-times, so every row is an attendee at the event's start unless the file says otherwise."""
+times.  Nothing in it says who attended, so unless its columns or titles do, ``--state`` decides."""
 
 from __future__ import annotations
 

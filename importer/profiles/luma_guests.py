@@ -18,7 +18,6 @@ def matches(sheet: SheetLike) -> float:
 
 def rules(f: Facts) -> Decision:
     d = generic_rules(f, default=State.REGISTER)
-    d.state[f.is_in("state_text", {""}) & f.time_present("join_time")] = State.ATTEND
     d.skip(
         ~f.is_in("state_text", {"", "approved"}),
         Reason.NOT_APPROVED,

@@ -4,7 +4,7 @@ activities section repeats people, so it is left out."""
 
 from __future__ import annotations
 
-from ..models import Reason
+from ..models import Reason, State
 from .base import Decision, Facts, Profile, SheetLike, count_in, generic_rules, head_keys
 
 NAME = "teams_attendance"
@@ -26,7 +26,7 @@ def leave_out(label: str) -> bool:
 
 
 def rules(f: Facts) -> Decision:
-    d = generic_rules(f)
+    d = generic_rules(f, default=State.ATTEND)
     d.skip(
         f.is_in("role", ORGANIZER),
         Reason.ORGANIZER,

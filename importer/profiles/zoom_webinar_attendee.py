@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..models import Reason
+from ..models import Reason, State
 from .base import Decision, Facts, Profile, SheetLike, count_in, generic_rules, head_keys
 
 NAME = "zoom_webinar_attendee"
@@ -19,7 +19,7 @@ def matches(sheet: SheetLike) -> float:
 
 
 def rules(f: Facts) -> Decision:
-    d = generic_rules(f)
+    d = generic_rules(f, default=State.ATTEND)
     section = f.section.astype(str)
     d.skip(
         np.char.startswith(section, "host"),
