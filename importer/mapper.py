@@ -666,6 +666,12 @@ def _no_header(sheet: SheetLike, head: list[list[str]]) -> InputError:
     )
 
 
+def _weight(hits: Mapping[str, object]) -> int:
+    """How much a line looks like the attendee table's header: its fields, a duration not
+    counted (a meeting summary above the table has an email and a duration too)."""
+    return len(hits) - ("duration" in hits)
+
+
 def _locate(sheet: SheetLike, aliases: _AliasIndex, profile: Profile) -> tuple[list[_Block], list[str]]:
     """Find every header line (the first within the top lines, later ones per section) and split
     the data lines between them; section labels, repeated headers and separator lines are not data."""
@@ -678,8 +684,8 @@ def _locate(sheet: SheetLike, aliases: _AliasIndex, profile: Profile) -> tuple[l
     keyed = [i for i, hits in enumerate(scans) if any(k in hits for k in KEY_FIELDS)]
     if not keyed:
         raise _no_header(sheet, head)
-    need = 2 if max(len(scans[i]) for i in keyed) >= 2 else 1
-    h0 = next(i for i in keyed if len(scans[i]) >= need)
+    need = 2 if max(_weight(scans[i]) for i in keyed) >= 2 else 1
+    h0 = next(i for i in keyed if _weight(scans[i]) >= need)
     key = "email" if "email" in scans[h0] else "vid"
     key_col = scans[h0][key][1]
 
@@ -701,7 +707,7 @@ def _locate(sheet: SheetLike, aliases: _AliasIndex, profile: Profile) -> tuple[l
             sep &= cells.str.fullmatch(r"[-=_*~#.|+\s]*").to_numpy(dtype=bool)
         for pos in cand[keyish]:
             hits = aliases.scan(_line(frame, int(pos)))
-            if any(k in hits for k in KEY_FIELDS) and len(hits) >= need:
+            if any(k in hits for k in KEY_FIELDS) and _weight(hits) >= need:
                 headers[int(pos)] = hits
         separators = [int(p) for p in cand[sep & (count > 0)]]
         single = {int(p) for p in cand[count == 1]}

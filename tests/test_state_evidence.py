@@ -27,6 +27,10 @@ ZOOM_JOIN_LINKS = (
     "81234567890,Carl Roe,carl@example.org,https://us02web.zoom.us/w/81234567890?tk=DeF2\n"
 )
 BARE_EMAILS = "Email\njane@example.com\ncarl@example.org\n"
+#: the same registrant list without its join links: nothing in it says what these people did
+ZOOM_NAMES = (
+    "Webinar ID,Display Name,Attendee Email\n81234567890,Jane Doe,jane@example.com\n8123,Carl Roe,carl@example.org\n"
+)
 
 
 def mapped(text: str, *, file: str = "t.csv", sheet_name: str | None = None, **opts: object):
@@ -182,7 +186,20 @@ def run_cli(args: list[str], box: Sandbox, capsys: pytest.CaptureFixture[str]) -
     return code, out.out, out.err
 
 
-@pytest.mark.parametrize(("name", "text"), [("export.csv", ZOOM_JOIN_LINKS), ("list.csv", BARE_EMAILS)])
+def test_a_zoom_join_link_list_is_registrations_never_attendance(
+    sandbox: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "export.csv"
+    src.write_text(ZOOM_JOIN_LINKS, encoding="utf-8")
+    sandbox.add_contacts(["jane@example.com", "carl@example.org"])
+    args = ["run", str(src), "--event", "1001", "--timezone", "UTC", "--report", str(tmp_path / "r.xlsx")]
+    code, _, err = run_cli([*args, "--state-dir", str(tmp_path / "s")], sandbox, capsys)
+    assert code == 0, err
+    got = {(p["email"], p["state"]) for p in sandbox.participations("1001")}
+    assert got == {("jane@example.com", "register"), ("carl@example.org", "register")}
+
+
+@pytest.mark.parametrize(("name", "text"), [("export.csv", ZOOM_NAMES), ("list.csv", BARE_EMAILS)])
 def test_a_file_that_does_not_say_stops_before_sending(
     name: str, text: str, sandbox: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
