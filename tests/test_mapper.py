@@ -458,7 +458,8 @@ def test_random_tables_account_for_every_row(
         line = [str(c) for c in sheet.frame.iloc[int(np.flatnonzero(sheet.row_numbers == number)[0])]]
         assert all(re.fullmatch(r"[-=_*~#.|+\s]*", c) for c in line) or any(norm_header(c) in keys for c in line)
     assert m.info.data_rows == len(m.rows)
+    assert sum(r.outcome is None and r.state is None for r in m.rows) == m.info.undecided
     for r in m.rows:
-        assert (r.outcome is None) == (r.reason == "") and type(r.state) is State
+        assert (r.outcome is None) == (r.reason == "") and (r.state is None or type(r.state) is State)
         if r.outcome is None:
             assert r.email is not None or r.vid is not None
