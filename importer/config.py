@@ -10,7 +10,6 @@ import ipaddress
 import math
 import os
 import stat
-import sys
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -89,10 +88,6 @@ class Config:
     def effective_batch_size(self) -> int:
         """The batch size clamped to HubSpot's 100-input cap (and at least 1)."""
         return max(1, min(int(self.batch_size), API_BATCH_CAP))
-
-    @property
-    def zone(self) -> ZoneInfo | None:
-        return ZoneInfo(self.timezone) if self.timezone else None
 
 
 _FIELDS = {f.name: f for f in fields(Config)}
@@ -339,7 +334,3 @@ def _check_proxy(cfg: Config) -> None:
             "The proxy from HTTPS_PROXY, ALL_PROXY or the proxy setting is not an http(s):// URL; "
             "set it like http://proxy.example.com:3128 and run again."
         )
-
-
-def stderr_warn(message: str) -> None:
-    print(f"warning: {message}", file=sys.stderr)

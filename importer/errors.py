@@ -6,8 +6,9 @@
     │                             running the same command again resumes
     ├── Declined        (fatal)   exit 3: the person said no before sending; nothing was sent
     ├── RetryableError  (retry)   a transient answer (429, 5xx, network); the retry policy decides
-    └── BatchRejected   (skip)    HubSpot refused this one request for good; its rows fail,
-                                  the run goes on
+    ├── BatchRejected   (skip)    HubSpot refused this one request for good; its rows fail,
+    │                             the run goes on
+    └── ReportWriteError          exit 1: the run is done, only the report file is missing
 
 Bad *rows* are not exceptions: they are ``Row`` objects with an outcome and a reason code.
 Every message is a sentence a marketer can act on and never contains the access token.
@@ -96,3 +97,9 @@ class BatchRejected(ImporterError):
         self.status = status
         self.correlation_id = correlation_id
         self.names_culprits = names_culprits
+
+
+class ReportWriteError(ImporterError):
+    """The report could not be written; the run itself is done, only the file is missing."""
+
+    exit_code = 1

@@ -32,7 +32,7 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from .errors import InputError, StopRun
-from .models import Also, Batch, BatchOutcome, Failure, Outcome, Participation, Row, RowRef, State
+from .models import Also, Batch, BatchOutcome, Failure, Outcome, Participation, Reason, Row, RowRef, State
 
 SCHEMA_VERSION = 2
 DB_NAME = "journal.sqlite3"
@@ -446,7 +446,7 @@ class Journal:
         try:
             lock.acquire()
         except Timeout:
-            raise StopRun(_locked_message(folder), reason="locked") from None
+            raise StopRun(_locked_message(folder), reason=Reason.LOCKED) from None
         except OSError as exc:
             raise InputError(f"Cannot lock the state folder {folder}: {exc.strerror}.") from None
         try:

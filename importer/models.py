@@ -75,6 +75,7 @@ class Reason(StrEnum):
     EVENT_NOT_FOUND = "event_not_found"
     DAILY_LIMIT = "daily_limit"
     INTERRUPTED = "interrupted"
+    LOCKED = "locked"
     # planned (dry run)
     DRY_RUN = "dry_run"
     # skipped by a platform rule (mapper)

@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .bulk import no_gc
 from .config import KEY_PLACES, REPORT_FORMATS, SERVICE_KEYS_PAGE
-from .errors import ImporterError, InputError
+from .errors import InputError, ReportWriteError
 from .models import EventInfo, FileInfo, Outcome, Reason, Row, RunStats
 
 #: The first nine columns of the Rows sheet, in this order (users' scripts depend on them).
@@ -119,12 +119,6 @@ _LOCAL_FORMAT = "yyyy-mm-dd hh:mm:ss"
 _LOCAL_MS_FORMAT = "yyyy-mm-dd hh:mm:ss.000"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SUMMARY_VALUE_WIDTH = 70
-
-
-class ReportWriteError(ImporterError):
-    """The report could not be written; the run itself is done, only the file is missing."""
-
-    exit_code = 1
 
 
 @dataclass(frozen=True, slots=True)
