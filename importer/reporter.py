@@ -319,6 +319,7 @@ def fix_for(row: Row, report_path: str = "<report>") -> str:
         ),
         Reason.DAILY_LIMIT: f"HubSpot's daily API limit is used up: {retry} tomorrow",
         Reason.INTERRUPTED: f"The run stopped before this row was sent: {retry} (or the same command again)",
+        Reason.LOCKED: "Another import held the state folder: when it has finished, run the same command again",
         Reason.DRY_RUN: "Nothing to do: this was a dry run; run without --dry-run to send",
     }
     if reason in fixes:
@@ -498,6 +499,7 @@ REASON_LABELS: Mapping[str, str] = {
     Reason.EVENT_NOT_FOUND: "Event not found",
     Reason.DAILY_LIMIT: "Daily API limit used up",
     Reason.INTERRUPTED: "Not sent (run stopped)",
+    Reason.LOCKED: "Not sent (another import was running)",
     Reason.DRY_RUN: "Dry run",
 }
 #: Reasons whose fix is a change in the file: the rows go to the "fix and re-import" file.
@@ -1268,6 +1270,7 @@ def _xlsx_errors(wb: Any, fmt: _Formats, report: Report) -> None:
 NOT_SENT_REASONS = frozenset(
     {
         Reason.INTERRUPTED.value,
+        Reason.LOCKED.value,
         Reason.TOKEN_REJECTED.value,
         Reason.MISSING_SCOPE.value,
         Reason.DAILY_LIMIT.value,
