@@ -346,6 +346,29 @@ def _zone_minutes(text: str) -> int | None:
     return (hours * 60 + minutes) * (1 if m.group(1) == "+" else -1)
 
 
+_HEADER_ZONE_RE = re.compile(r"\s*[(\[]?\s*((?:UTC|GMT)(?:\s*[+-]\s*\d{1,2}(?::?\d{2})?)?)\s*[)\]]?\s*$", re.IGNORECASE)
+
+
+def header_zone(header: str) -> tuple[str, str | None]:
+    """A header without the zone it names ('Join Time (UTC)', 'Registered at (GMT+2)', 'Time UTC+01:00')
+    and that zone as a time suffix ('UTC', 'GMT+2'), or the header and ``None``."""
+    m = _HEADER_ZONE_RE.search(header)
+    if not m or m.start() == 0:
+        return header, None
+    zone = re.sub(r"\s+", "", m.group(1)).upper()
+    if _zone_minutes(zone) is None:
+        return header, None
+    return header[: m.start()], zone
+
+
+def _with_header_zone(values: pd.Series, zone: str) -> pd.Series:
+    """Cells of a column whose header names a zone, with that zone written after each time that has none
+    of its own (Excel serial numbers are left as they are)."""
+    own = values.str.contains(r"(?:[Zz]|[+-]\d{2}:?\d{2}|[A-Za-z]{2,5}|(?:UTC|GMT)[+-]\d{1,2}(?::?\d{2})?)\)?\s*$")
+    bare = (values.str.strip() != "") & ~own.fillna(False) & ~values.str.fullmatch(r"\s*\d{5}(?:\.\d+)?\s*")
+    return values.where(~bare, values + " " + zone)
+
+
 def _ints(st: pa.StructArray, name: str) -> np.ndarray:
     """An extracted group as int64, -1 where the group did not take part in the match."""
     col = st.field(name)
@@ -632,6 +655,9 @@ class _AliasIndex:
                 continue
             got = self.index.get(norm_header(cell))
             if got is None:
+                bare, zone = header_zone(cell)
+                got = self.index.get(norm_header(bare)) if zone else None
+            if got is None:
                 continue
             name, rank, lang = got
             if name not in hits or rank < hits[name][0] or (rank == hits[name][0] and name in self.last):
@@ -758,6 +784,34 @@ def _locate(sheet: SheetLike, aliases: _AliasIndex, profile: Profile) -> tuple[l
 
 
 # --- the mapping ---------------------------------------------------------------------------------
+
+
+#: Cells looked at per column to tell whether it holds date-times.
+_SAMPLE_CELLS = 200
+
+
+def _unused_time_columns(frame: pd.DataFrame, block: _Block, workbook: bool) -> list[str]:
+    """A note naming the columns of the attendee table whose values read as date-times but which no
+    field uses, so the marketer sees a time the import ignores (and can name it in ``[columns]``)."""
+    used = set(block.columns.values())
+    found: list[str] = []
+    for col, head in enumerate(block.headers):
+        if col in used or not head:
+            continue
+        cells = frame[frame.columns[col]].take(block.positions[:_SAMPLE_CELLS])
+        cells = cells[cells.str.strip() != ""]
+        if len(cells) == 0 or cells.str.fullmatch(r"\s*\d+(?:[.,]\d+)?\s*").any():
+            continue  # numbers (durations, ids, Excel serials) are not taken for dates
+        scan = _scan_times(_arrow_text(cells.drop_duplicates()), workbook=workbook)
+        if ((scan.kind == AWARE) | (scan.kind == NAIVE) | scan.pending).all():
+            found.append(head)
+    if not found:
+        return []
+    shown = ", ".join(f"'{h}'" for h in found)
+    return [
+        f"date-time columns not used: {shown}; if one of them is the time to record, name it in [columns] "
+        f'(e.g. join_time = "{found[0]}" or registration_time = "{found[0]}")'
+    ]
 
 
 def _check_options(opts: MapOptions) -> ZoneInfo | None:
@@ -901,6 +955,12 @@ def _map_columns(sheet: SheetLike, opts: MapOptions) -> tuple[FileInfo, _RowColu
         if got is not None:
             text[name] = got
     langs = set().union(*(b.langs for b in blocks))
+    for t in TIME_FIELDS:
+        zone_text = header_zone(columns[t])[1] if t in text else None
+        if zone_text is not None:
+            text[t] = _with_header_zone(text[t], zone_text)
+            notes.append(f"{columns[t]}: times without their own zone read as {zone_text}, as the header says")
+    notes.extend(_unused_time_columns(frame, main, sheet.kind in WORKBOOK_KINDS))
 
     # time texts of every time column, parsed once per distinct value
     time_fields = [t for t in TIME_FIELDS if t in text]

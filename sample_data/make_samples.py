@@ -789,6 +789,18 @@ def webex_attendees() -> bytes:
     return _csv_text(rows).encode("utf-8")
 
 
+def generic_zoned_times() -> bytes:
+    """A check-in sheet whose headers name the zones: registration in GMT+2 (dotted dates), check-in in UTC,
+    and a badge-printing time the import does not use."""
+    rows = [
+        ["Email", "Full Name", "Registration date (GMT+2)", "Check-in time (UTC)", "Badge printed at"],
+        ["ana.silva@example.com", "Ana Silva", "28.10.2024 09:15", "2024-11-05 13:02", "2024-11-05 13:01"],
+        ["tom.lee@example.net", "Tom Lee", "30.10.2024 18:40", "2024-11-05 13:10:30", "2024-11-05 13:09"],
+        ["grace.kim@example.com", "Grace Kim", "01.11.2024 07:05", "2024-11-05 12:58", "2024-11-05 12:57"],
+    ]
+    return _csv_text(rows).encode("utf-8")
+
+
 def main() -> None:
     texts = {
         "zoom_attendee_report.csv": zoom_attendee_report(),
@@ -806,6 +818,7 @@ def main() -> None:
         "zoom_registrants.csv": zoom_registrants(),
         "teams_meetingAttendanceList.csv": teams_meeting_attendance_list(),
         "webex_attendees.csv": webex_attendees(),
+        "generic_zoned_times.csv": generic_zoned_times(),
     }
     for name, data in texts.items():
         (HERE / name).write_bytes(data)

@@ -57,6 +57,11 @@ WEBEX = (
     R(5, "b5f0c1d2@guest.webex.localhost", "attend", "2024-11-20 10:07", "skipped", "placeholder_email"),
     R(6, "mei.chen@example.net", "attend", "2024-11-20 10:12"),
 )
+GENERIC_ZONED = (  # the zones the headers name beat --timezone America/New_York
+    R(2, "ana.silva@example.com", "attend", "2024-11-05T13:02:00Z", reg="2024-10-28T07:15:00Z"),
+    R(3, "tom.lee@example.net", "attend", "2024-11-05T13:10:30Z", reg="2024-10-30T16:40:00Z"),
+    R(4, "grace.kim@example.com", "attend", "2024-11-05T12:58:00Z", reg="2024-11-01T05:05:00Z"),
+)
 
 CASES = {
     "zoom-meeting-2021": Case("zoom_meeting_participants.csv", NY, "zoom_meeting_participants", ZOOM_MEETING_2021, 5),
@@ -66,6 +71,7 @@ CASES = {
     "zoom-meeting-with-meeting-data": Case("zoom_participants_meeting_data.csv", LONDON, "zoom_meeting_participants",
                                            ZOOM_MEETING_DATA, 2),
     "webex": Case("webex_attendees.csv", "America/Chicago", "webex_attendees", WEBEX, 3),
+    "generic-zones-in-headers": Case("generic_zoned_times.csv", NY, "generic", GENERIC_ZONED, 3),
     "zoom-registrants": Case("zoom_registrants.csv", None, "zoom_registrants", ZOOM_REGISTRANTS, 4),
 }  # fmt: skip
 
@@ -78,9 +84,11 @@ def test_platform_sample_imports_as_downloaded(
 
 
 def _run(sample: str, tmp_path: Path, *extra: str) -> tuple[int, Path, list, list]:
+    """Run one sample against a sandbox that knows every email of every sample."""
     report = tmp_path / "report.xlsx"
+    known = {w.email for case in (*CASES.values(), *layouts.CASES.values()) for w in case.rows if w.email}
     with Sandbox(events={EVENT: {"startDateTime": layouts.EVENT_START}}) as box:
-        box.add_contacts(["jane.doe@example.com", "carlos.ruiz@example.org"])
+        box.add_contacts(sorted(known))
         code = main(
             ["run", str(SAMPLES / sample), "--event", EVENT, "--report", str(report),
              "--state-dir", str(tmp_path / "state"), "--base-url", box.base_url, *extra],
@@ -106,3 +114,10 @@ def test_teams_legacy_attendance_list_stops_and_says_which_report_has_emails(
     assert requests == [] and stored == [] and not report.exists()
     assert "no email addresses" in err and "nothing was sent" in err
     assert "Attendance" in err and "Download" in err
+
+
+def test_unused_date_time_columns_are_named_in_the_report(tmp_path: Path) -> None:
+    code, report, _, _ = _run("webex_attendees.csv", tmp_path, "--timezone", "America/Chicago")
+    notes = str(layouts.summary_values(report)["file_1_notes"])
+    assert code == 0
+    assert "date-time columns not used: 'Meeting Start Time', 'Meeting End Time', 'Leave Time'" in notes

@@ -34,6 +34,7 @@ CASES = {
     "zoom_participants_meeting_data.csv": ("zoom_meeting_participants", "Europe/London", "utf-8", ","),
     "zoom_registrants.csv": ("zoom_registrants", None, "utf-8", ","),
     "webex_attendees.csv": ("webex_attendees", "America/Chicago", "utf-8", ","),
+    "generic_zoned_times.csv": ("generic", "America/New_York", "utf-8", ","),
 }
 #: samples the run refuses as they are (exit 2 before anything is sent), by the profile that says why
 REFUSED = {"teams_meetingAttendanceList.csv": "teams_attendance_list"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from test_mapper import NOW, grid, ms
 
-from importer.mapper import MapOptions, map_sheet
+from importer.mapper import MapOptions, header_zone, map_sheet
 from importer.profiles.base import ALIASES, norm_header
 
 
@@ -46,3 +46,38 @@ def test_localised_headers(header: str, line: str, zone: str, when: str, order: 
     (row,) = m.rows
     assert (row.email, row.when_ms, m.info.date_order) == ("ada@example.com", ms(when), order)
     assert set(m.info.columns) >= {"email", "join_time"}
+
+
+@pytest.mark.parametrize(
+    ("header", "bare", "zone"),
+    [
+        ("Join Time (UTC)", "Join Time", "UTC"),
+        ("Registered at (GMT+2)", "Registered at", "GMT+2"),
+        ("Check-in time UTC+01:00", "Check-in time", "UTC+01:00"),
+        ("Timestamp [GMT-05:30]", "Timestamp", "GMT-05:30"),
+        ("Join Time", "Join Time", None),
+        ("UTC", "UTC", None),  # a header that is only a zone names no column
+        ("Join Time (GMT+25)", "Join Time (GMT+25)", None),  # not an offset any zone has
+    ],
+)
+def test_header_zone(header: str, bare: str, zone: str | None) -> None:
+    assert header_zone(header) == (bare, zone)
+
+
+def test_zone_in_header_beats_timezone_but_not_a_zone_in_the_cell() -> None:
+    text = "Email,Join Time (GMT+2)\na@example.com,2024-11-05 10:00\nb@example.com,2024-11-05 10:00 EST\n"
+    m = map_sheet(grid(text), MapOptions(timezone="America/New_York", now_ms=NOW))
+    assert [r.when_ms for r in m.rows] == [ms("2024-11-05T08:00:00Z"), ms("2024-11-05T15:00:00Z")]
+    assert any("read as GMT+2" in n for n in m.info.notes)
+
+
+def test_unused_date_time_columns_are_named_and_numbers_are_not() -> None:
+    text = (
+        "Email,Join Time,Leave Time,Duration,Badge ID,Company\n"
+        "a@example.com,2024-11-05 10:00,2024-11-05 11:00,60,45600,Acme\n"
+        "b@example.com,2024-11-05 10:05,Nov 5 2024 11:02,57,45601,Beta\n"
+    )
+    m = map_sheet(grid(text, kind="xlsx"), MapOptions(timezone="UTC", now_ms=NOW))
+    (note,) = [n for n in m.info.notes if "not used" in n]
+    assert note.startswith("date-time columns not used: 'Leave Time';")
+    assert 'join_time = "Leave Time"' in note

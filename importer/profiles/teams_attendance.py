@@ -16,6 +16,8 @@ def matches(sheet: SheetLike) -> float:
     keys = head_keys(sheet)
     score = 0.3 * count_in(keys, "Participant ID (UPN)", "In-Meeting Duration")
     score += 0.2 * count_in(keys, "1. Summary", "2. Participants", "Meeting Summary", "Meeting title")
+    if not score:
+        return 0.0  # 'Full Name' or 'First Join' alone is any sheet's header
     score += 0.1 * count_in(keys, "First Join", "Last Leave", "Full Name", "Total Number of Participants")
     return min(score, 0.95)
 
