@@ -176,7 +176,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--batch-size", dest="batch_size", type=int, metavar="N", help="inputs per request (at most 100)")
     run.add_argument("--concurrency", type=int, metavar="N", help="requests in flight at once (default 4)")
     run.add_argument(
-        "--done-dir", dest="done_dir", metavar="DIR", help="move processed input files here after a complete run"
+        "--done-dir",
+        dest="done_dir",
+        metavar="DIR",
+        help="move each input here once every row of it is settled (a file with failed rows stays)",
     )
     _connection_args(run, sandbox=True)
 

@@ -16,6 +16,10 @@ Every message is a sentence a marketer can act on and never contains the access 
 
 from __future__ import annotations
 
+import errno
+
+from .models import Reason
+
 
 class ImporterError(Exception):
     """Root of every error the importer raises on purpose."""
@@ -103,3 +107,17 @@ class ReportWriteError(ImporterError):
     """The report could not be written; the run itself is done, only the file is missing."""
 
     exit_code = 1
+
+
+#: ``errno`` values meaning the disk (or the user's quota) is full.
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)})
+
+
+def disk_full(what: str, detail: str) -> StopRun:
+    """The stop a full disk becomes: nothing is lost (every answer so far is committed or will be
+    asked again), so freeing space and running the same command again resumes (exit 3)."""
+    return StopRun(
+        f"The disk is full: {what} could not be written ({detail}); free some space and run the same "
+        "command again, which resumes.",
+        reason=Reason.DISK_FULL.value,
+    )

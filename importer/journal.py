@@ -31,7 +31,7 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from .errors import InputError, StopRun
+from .errors import DISK_FULL_ERRNOS, InputError, StopRun, disk_full
 from .models import Also, Batch, BatchOutcome, Failure, Outcome, Participation, Reason, Row, RowRef, State
 
 SCHEMA_VERSION = 2
@@ -441,6 +441,8 @@ class Journal:
         try:
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as exc:
+            if _is_full(exc):
+                raise disk_full(f"the state folder {folder}", exc.strerror or str(exc)) from None
             raise InputError(f"Cannot create the state folder {folder}: {exc.strerror}.") from None
         lock = FileLock(folder / LOCK_NAME, timeout=0, thread_local=False, fallback_to_soft=False)
         try:
@@ -452,6 +454,12 @@ class Journal:
         try:
             _write_lock_info(folder, clock())
             conn = _connect(folder / DB_NAME)
+        except OSError as exc:
+            (folder / LOCK_INFO_NAME).unlink(missing_ok=True)
+            lock.release()
+            if _is_full(exc):
+                raise disk_full(f"the state folder {folder}", exc.strerror or str(exc)) from None
+            raise InputError(f"Cannot write in the state folder {folder}: {exc.strerror}.") from None
         except BaseException:
             (folder / LOCK_INFO_NAME).unlink(missing_ok=True)
             lock.release()
@@ -484,13 +492,19 @@ class Journal:
         with self._mutex:
             if self._closed:
                 raise RuntimeError("The journal is closed.")
-            self._conn.execute("BEGIN IMMEDIATE")
             try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._conn
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    if self._conn.in_transaction:  # also when an interrupt lands on the COMMIT itself
+                        self._conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.OperationalError as exc:
+                if _is_full(exc):
+                    raise disk_full(f"the journal in the state folder {self.state_dir}", str(exc)) from None
                 raise
-            self._conn.execute("COMMIT")
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
@@ -516,17 +530,26 @@ class Journal:
         return hashlib.sha256(_dumps(payload).encode("utf-8")).hexdigest()
 
     def find_unfinished(self, key: str) -> str | None:
-        """The newest run with ``key`` that never finished or stopped early (exit 3), to resume it."""
+        """The newest run with ``key`` that never finished or stopped early (exit 3), to resume it.
+
+        A run without a stored plan (begun by an older version that was killed before saving
+        it) is never resumed: the same command plans it again."""
         with self._read() as conn:
             found = conn.execute(
                 "SELECT run_id FROM runs WHERE key = ? AND (finished IS NULL OR exit_code = ?)"
+                " AND EXISTS (SELECT 1 FROM plan_rows WHERE plan_rows.run = runs.num)"
                 " ORDER BY run_id DESC LIMIT 1",
                 (key, RESUMABLE_EXIT_CODE),
             ).fetchone()
         return None if found is None else str(found[0])
 
-    def begin(self, key: str, meta: Mapping[str, object]) -> str:
-        """Start a new run and return its id (sortable by start time, e.g. ``20241105T150001Z-ab12cd``)."""
+    def begin(
+        self, key: str, meta: Mapping[str, object], plan: tuple[Sequence[Row], Sequence[Batch]] | None = None
+    ) -> str:
+        """Start a new run and return its id (sortable by start time, e.g. ``20241105T150001Z-ab12cd``).
+
+        With ``plan`` (rows, batches) the run and its whole plan commit in one transaction: a
+        process killed in between leaves no run at all, so the same command plans it again."""
         _refuse_token(meta, "Run metadata")
         meta_text = _dumps(meta)
         now = self._clock()
@@ -539,6 +562,8 @@ class Journal:
             conn.execute(
                 "INSERT INTO runs (run_id, key, started, meta) VALUES (?, ?, ?, ?)", (run_id, key, now, meta_text)
             )
+            if plan is not None:
+                self._store_plan(conn, self._run_num(conn, run_id), *plan)
         return run_id
 
     def run_meta(self, run_id: str) -> dict[str, Any]:
@@ -596,16 +621,19 @@ class Journal:
 
     def save_plan(self, run_id: str, rows: Sequence[Row], batches: Sequence[Batch]) -> None:
         """Store every row and batch of the run in one transaction (replacing an earlier plan)."""
-        batch_records = [(i, _encode(b.id), _encode(batch_to_dict(b))) for i, b in enumerate(batches)]
         with self._tx() as conn:
-            run = self._run_num(conn, run_id)
-            conn.execute("DELETE FROM plan_rows WHERE run = ?", (run,))
-            conn.execute("DELETE FROM plan_batches WHERE run = ?", (run,))
-            _insert_rows(conn, _INSERT_ROW, run, lambda: enumerate(rows))
-            conn.executemany(
-                "INSERT INTO plan_batches (run, seq, batch_id, data) VALUES (?, ?, ?, ?)",
-                [(run, *record) for record in batch_records],
-            )
+            self._store_plan(conn, self._run_num(conn, run_id), rows, batches)
+
+    @staticmethod
+    def _store_plan(conn: sqlite3.Connection, run: int, rows: Sequence[Row], batches: Sequence[Batch]) -> None:
+        batch_records = [(i, _encode(b.id), _encode(batch_to_dict(b))) for i, b in enumerate(batches)]
+        conn.execute("DELETE FROM plan_rows WHERE run = ?", (run,))
+        conn.execute("DELETE FROM plan_batches WHERE run = ?", (run,))
+        _insert_rows(conn, _INSERT_ROW, run, lambda: enumerate(rows))
+        conn.executemany(
+            "INSERT INTO plan_batches (run, seq, batch_id, data) VALUES (?, ?, ?, ?)",
+            [(run, *record) for record in batch_records],
+        )
 
     def load_plan(self, run_id: str) -> tuple[list[Row], list[Batch]]:
         """The rows and batches as saved (and updated), in their original order."""
@@ -765,6 +793,13 @@ class Journal:
         return int(found[0])
 
 
+def _is_full(exc: BaseException) -> bool:
+    """SQLite's "database or disk is full", or a write refused because the disk is full."""
+    if isinstance(exc, sqlite3.Error):
+        return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "disk is full" in str(exc)
+    return isinstance(exc, OSError) and exc.errno in DISK_FULL_ERRNOS
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     """Open the database in WAL mode and bring its schema to :data:`SCHEMA_VERSION`."""
     fresh = not path.exists()
@@ -775,12 +810,15 @@ def _connect(path: Path) -> sqlite3.Connection:
     try:
         if fresh:
             os.chmod(path, 0o600)  # it holds email addresses; SQLite gives -wal/-shm the same mode
+        conn.execute("PRAGMA busy_timeout=5000")
+        _refuse_foreign(conn, path)  # before WAL mode, which would change another program's file
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
-        conn.execute("PRAGMA busy_timeout=5000")
         _migrate(conn, path)
     except sqlite3.DatabaseError as exc:
         conn.close()
+        if _is_full(exc):
+            raise disk_full(f"the journal {path}", str(exc)) from None
         raise InputError(
             f"The journal {path} is unreadable ({exc}).",
             hint="Move it aside to start afresh; earlier runs then cannot be resumed or skipped.",
@@ -789,6 +827,22 @@ def _connect(path: Path) -> sqlite3.Connection:
         conn.close()
         raise
     return conn
+
+
+#: A table every version of the journal has; a versioned database without it is another program's.
+_OUR_MARK = "runs"
+
+
+def _refuse_foreign(conn: sqlite3.Connection, path: Path) -> None:
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if (tables and version == 0) or (version and _OUR_MARK not in tables):
+        shown = ", ".join(sorted(tables)[:3]) + (", ..." if len(tables) > 3 else "")
+        raise InputError(
+            f"{path} is a SQLite database of another program (tables {shown or 'none'}), not an importer journal;"
+            " it was left untouched.",
+            hint="Point state_dir (--state-dir) at a folder of the importer's own, e.g. .importer/.",
+        )
 
 
 def _migrate(conn: sqlite3.Connection, path: Path) -> None:

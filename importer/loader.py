@@ -16,6 +16,7 @@ import csv
 import datetime as dt
 import io
 import re
+import stat
 import struct
 import sys
 import zipfile
@@ -147,6 +148,8 @@ def _check_file(p: Path, file: str) -> int:
         raise InputError(f"{file} cannot be opened ({exc.strerror}).") from None
     if p.is_dir():
         raise InputError(f"{file} is a folder, not a file: give the path of the attendee export inside it.")
+    if not stat.S_ISREG(st.st_mode):
+        raise InputError(f"{file} is not a regular file (a FIFO, device or socket): save the export as a file first.")
     if st.st_size == 0:
         raise InputError(f"{file} is empty (0 bytes): download the attendee report again.")
     return st.st_size

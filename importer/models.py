@@ -74,6 +74,7 @@ class Reason(StrEnum):
     MISSING_SCOPE = "missing_scope"
     EVENT_NOT_FOUND = "event_not_found"
     DAILY_LIMIT = "daily_limit"
+    DISK_FULL = "disk_full"
     INTERRUPTED = "interrupted"
     LOCKED = "locked"
     # planned (dry run)

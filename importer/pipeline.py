@@ -60,6 +60,7 @@ from .reporter import (
     Report,
     RunSummary,
     build_report,
+    check_report_path,
     choose_format,
     default_report_path,
     exit_code_for,
@@ -125,9 +126,14 @@ def expand_inputs(patterns: Sequence[str], cwd: Path) -> list[Path]:
             out.extend(matches)
         elif base.is_file():
             out.append(base)
-        elif base.exists():
+        elif base.is_dir():
             raise InputError(
                 f"{pattern} is a folder, not a file.", hint="Name the files, or a glob such as exports/*.csv."
+            )
+        elif base.exists():
+            raise InputError(
+                f"{pattern} is not a regular file (a FIFO, device or socket).",
+                hint="Save the export as a file and name that file.",
             )
         else:
             raise InputError(f"File {pattern} does not exist.")
@@ -579,6 +585,7 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
     rows: list[Row] = [r for m in mapped for r in m.rows]
     del mapped  # the rows above are the only copy kept: large files are large
     report_path, size_note = choose_format(report_path, len(rows), explicit=bool(cfg.report or cfg.report_format))
+    check_report_path(report_path, [*paths, *([Path(cfg.contacts_file)] if cfg.contacts_file else [])])
     if size_note:
         svc.log(size_note)
     stopped: StopRun | None = None
@@ -618,8 +625,8 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
                         rows, batches = plan(rows, cfg, event, client, journal, contacts, svc.log)
                         if not cfg.dry_run:
                             _ask(svc, cfg, event, files, rows, batches, client)
-                            run_id = journal.begin(key, {"event_id": cfg.event_id, "files": [f.file for f in files]})
-                            journal.save_plan(run_id, rows, batches)
+                            meta = {"event_id": cfg.event_id, "files": [f.file for f in files]}
+                            run_id = journal.begin(key, meta, plan=(rows, batches))
                     if not cfg.dry_run:
                         todo = [b for b in batches if b.id not in outcomes]
                         on_outcome = _recorder(journal, run_id, batches, outcomes, svc.progress)
@@ -646,7 +653,10 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
                     svc.log(verification.text)
                 stats = client.stats
             if run_id:
-                journal.update_rows(run_id, rows)
+                try:
+                    journal.update_rows(run_id, rows)
+                except StopRun as exc:  # a full disk: the report below still says what is known
+                    stopped = stopped or exc
             exit_code = 3 if stopped else exit_code_for(rows)
             if verification is not None and verification.exit_code and exit_code == 0:
                 exit_code = 1
@@ -676,7 +686,7 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
             home.mkdir(parents=True, exist_ok=True)
             sandbox_dump.write_text(json.dumps(box.state(), indent=1, sort_keys=True, default=str), encoding="utf-8")
     if not stopped and cfg.done_dir and not cfg.dry_run:
-        _move_done(paths, Path(cfg.done_dir))
+        _move_done(_settled_files(paths, rows, svc), Path(cfg.done_dir))
     return RunResult(
         exit_code=exit_code,
         report=report,
@@ -863,6 +873,28 @@ def _in_input_order(rows: Sequence[Row], files: Sequence[FileInfo]) -> list[Row]
         return by_row
     order = {f.file: i for i, f in enumerate(files)}
     return sorted(by_row, key=lambda r: order.get(r.ref.file, len(order)))
+
+
+def _settled_files(paths: Sequence[Path], rows: Sequence[Row], svc: Services) -> list[Path]:
+    """The inputs every row of which is settled for good (recorded, merged, skipped, or rejected
+    for its data).  A file with a failed row, or a row merged into a failed one, stays in the
+    inbox so that the next run sends what is missing."""
+    failed = [r for r in rows if r.outcome is Outcome.FAILED or r.outcome is None]
+    if not failed:
+        return list(paths)
+    refs = {r.ref for r in failed}
+    open_files = Counter(r.ref.file for r in failed)
+    open_files.update(r.ref.file for r in rows if r.merged_into is not None and r.merged_into in refs)
+    kept: list[Path] = []
+    for path in paths:
+        name = display_name(path, svc.cwd)
+        if name in open_files:
+            svc.log(
+                f"{name} stays where it is: {open_files[name]} of its rows are not settled; the next run sends them"
+            )
+        else:
+            kept.append(path)
+    return kept
 
 
 def _move_done(paths: Sequence[Path], done_dir: Path) -> None:
@@ -1179,6 +1211,7 @@ def retry(cfg: Config, report_path: Path, svc: Services | None = None) -> RunRes
     not_found = sum(1 for r in rows if r.reason == Reason.CONTACT_NOT_FOUND.value and retryable(r))
     cfg = replace(cfg, event_id=event_id)
     out_path = Path(cfg.report) if cfg.report else latest_name(report_path)
+    check_report_path(out_path)
     stopped: StopRun | None = None
     outcomes: dict[str, BatchOutcome] = {}
     batches: list[Batch] = []
@@ -1191,8 +1224,8 @@ def retry(cfg: Config, report_path: Path, svc: Services | None = None) -> RunRes
                 retry_rows_in = retry_rows
                 retry_rows, batches = plan(retry_rows, cfg, event, client, journal, None, svc.log)
                 key = Journal.run_key(event_id, [(str(report_path), _sha256(report_path))], {"retry": True})
-                run_id = journal.begin(key, {"event_id": event_id, "retry_of": str(report_path)})
-                journal.save_plan(run_id, retry_rows, batches)
+                meta = {"event_id": event_id, "retry_of": str(report_path)}
+                run_id = journal.begin(key, meta, plan=(retry_rows, batches))
                 svc.log(_retry_line(len(retry_rows_in), not_found, retry_rows, batches))
                 result = sender.send(
                     client,

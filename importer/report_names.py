@@ -17,7 +17,7 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .reporter import Report, write_report
+from .reporter import TMP_MARK, TMP_SUFFIX, Report, write_report
 
 #: A run stamp at the end of a report's stem: a journal run id, or a dry run's / retry's / a
 #: moved-aside report's stamp, with an optional ``-N`` when two runs share a second.
@@ -50,7 +50,7 @@ def keep_report(report: Report, latest: Path, stamped: Path, fmt: str | None = N
     """Write the report as ``stamped``, then make ``latest`` name the same file; returns ``latest``."""
     write_report(report, stamped, fmt)
     _set_aside(latest)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{latest.name}.", suffix=".link", dir=latest.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{latest.name}{TMP_MARK}", suffix=TMP_SUFFIX, dir=latest.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     try:

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shlex
+import stat
 import tempfile
 import textwrap
 import zipfile
@@ -31,7 +32,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .bulk import no_gc
 from .config import KEY_PLACES, REPORT_FORMATS, SERVICE_KEYS_PAGE
-from .errors import InputError, ReportWriteError
+from .errors import DISK_FULL_ERRNOS, ImporterError, InputError, ReportWriteError, disk_full
 from .models import EventInfo, FileInfo, Outcome, Reason, Row, RunStats
 
 #: The first nine columns of the Rows sheet, in this order (users' scripts depend on them).
@@ -320,6 +321,7 @@ def fix_for(row: Row, report_path: str = "<report>") -> str:
         Reason.DAILY_LIMIT: f"HubSpot's daily API limit is used up: {retry} tomorrow",
         Reason.INTERRUPTED: f"The run stopped before this row was sent: {retry} (or the same command again)",
         Reason.LOCKED: "Another import held the state folder: when it has finished, run the same command again",
+        Reason.DISK_FULL: "The disk filled up before this row was sent: free space, then run the same command again",
         Reason.DRY_RUN: "Nothing to do: this was a dry run; run without --dry-run to send",
     }
     if reason in fixes:
@@ -682,6 +684,97 @@ def _as_text(value: Any) -> str:
 
 # --------------------------------------------------------------------------- writing
 
+#: Temp files of a report being written are named ``.<report name>.importer-<random>.tmp``: a
+#: writer that was killed leaves one behind, which the next write into the folder removes.
+TMP_MARK = ".importer-"
+TMP_SUFFIX = ".tmp"
+_KINDS = {
+    stat.S_IFDIR: "a folder",
+    stat.S_IFIFO: "a FIFO (named pipe)",
+    stat.S_IFCHR: "a device",
+    stat.S_IFBLK: "a device",
+    stat.S_IFSOCK: "a socket",
+}
+
+
+def check_report_path(target: str | Path, inputs: Sequence[str | Path] = ()) -> None:
+    """Refuse, before anything is read from HubSpot, a report path whose writing would destroy
+    something or never finish: one of the run's inputs (the export would be overwritten), a
+    symbolic link (the report would replace the link, not what it names), a device, a FIFO, a
+    socket or a folder.  One place for every check on where the report goes."""
+    path = Path(target)
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise InputError(f"Cannot use {path} as the report: {exc.strerror}.", hint=_OTHER_REPORT) from None
+    if stat.S_ISLNK(info.st_mode):
+        raise InputError(f"The report path {path} is a symbolic link.", hint=_OTHER_REPORT)
+    kind = _KINDS.get(stat.S_IFMT(info.st_mode))
+    if kind is not None:
+        raise InputError(f"The report path {path} is {kind}, not a regular file.", hint=_OTHER_REPORT)
+    for source in inputs:
+        try:
+            same = os.path.samefile(path, source)
+        except OSError:
+            continue
+        if same:
+            raise InputError(
+                f"The report path {path} is the input file {source}: writing the report would overwrite it.",
+                hint=_OTHER_REPORT,
+            )
+
+
+_OTHER_REPORT = "Choose another report path with --report."
+
+
+def _remove_stale_temps(directory: Path) -> None:
+    """Temp files a killed writer left in ``directory``; one still being written is locked."""
+    for tmp in directory.glob(f".*{TMP_MARK}*{TMP_SUFFIX}"):
+        try:
+            fd = os.open(tmp, os.O_RDWR | os.O_NOFOLLOW)
+        except OSError:
+            continue
+        try:
+            if not _lock_nowait(fd):
+                continue  # another process is writing it right now
+            tmp.unlink(missing_ok=True)
+        finally:
+            os.close(fd)
+
+
+def _lock_nowait(fd: int) -> bool:
+    try:
+        import fcntl
+    except ImportError:  # no flock here: only a temp file a day old is surely abandoned
+        import time
+
+        return os.fstat(fd).st_mtime < time.time() - 86400
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+def _fsync_path(path: Path, *, directory: bool = False) -> None:
+    """Make ``path`` (a file, or a folder's entries after a rename) durable before going on."""
+    flags = os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if directory else 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        if directory:
+            return  # some systems cannot open a folder; the rename is then as durable as they allow
+        raise
+    try:
+        os.fsync(fd)
+    except OSError:
+        if not directory:
+            raise
+    finally:
+        os.close(fd)
+
 
 def write_report(report: Report, path: str | Path, fmt: str | None = None) -> Path:
     """Write the report as xlsx, csv or json (from the extension when ``fmt`` is None), atomically."""
@@ -696,24 +789,39 @@ def write_report(report: Report, path: str | Path, fmt: str | None = None) -> Pa
     directory = target.parent if str(target.parent) else Path(".")
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+        _remove_stale_temps(directory)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}{TMP_MARK}", suffix=TMP_SUFFIX, dir=directory)
     except OSError as exc:
-        raise ReportWriteError(f"Cannot write the report in {directory}: {exc.strerror}.") from None
-    os.close(fd)
+        raise _write_error(exc, target, f"Cannot write the report in {directory}: {exc.strerror}.") from None
     tmp = Path(tmp_name)
-    _share_like_a_new_file(tmp)
     try:
+        _hold(fd)  # so that another run's clean-up leaves this temp file alone while it is written
+        _share_like_a_new_file(tmp)
         writer = {"xlsx": _write_xlsx, "csv": _write_csv, "json": _write_json}[fmt]
         writer(report, tmp)
+        _fsync_path(tmp)
         os.replace(tmp, target)
+        _fsync_path(directory, directory=True)
     except OSError as exc:
-        raise ReportWriteError(
-            f"Cannot write the report {target}: {exc.strerror or exc}.",
-            hint="Close it if it is open in Excel, or choose another path with --report.",
-        ) from None
+        raise _write_error(exc, target, f"Cannot write the report {target}: {exc.strerror or exc}.") from None
     finally:
+        os.close(fd)
         tmp.unlink(missing_ok=True)
     return target
+
+
+def _hold(fd: int) -> None:
+    try:
+        import fcntl
+    except ImportError:
+        return
+    fcntl.flock(fd, fcntl.LOCK_EX)
+
+
+def _write_error(exc: OSError, target: Path, message: str) -> ImporterError:
+    if exc.errno in DISK_FULL_ERRNOS:
+        return disk_full(f"the report {target}", exc.strerror or str(exc))
+    return ReportWriteError(message, hint="Close it if it is open in Excel, or choose another path with --report.")
 
 
 def _share_like_a_new_file(tmp: Path) -> None:

@@ -217,14 +217,28 @@ def test_resume_flow_finds_plan_and_answers_after_reopen(tmp_path: Path) -> None
 def test_run_ids_sort_by_start_time_and_last_runs_is_newest_first(tmp_path: Path) -> None:
     now = [1_730_818_801.0]
     with Journal.open(tmp_path, clock=lambda: now[0]) as j:
-        first = j.begin(KEY, {})
+        first = j.begin(KEY, {}, plan=sample_plan())
         now[0] += 3600
-        second = j.begin(KEY, {})
+        second = j.begin(KEY, {}, plan=sample_plan())
         assert first.startswith("20241105T150001Z-")
         assert first < second
         assert [r["run_id"] for r in j.last_runs()] == [second, first]
         assert [r["run_id"] for r in j.last_runs(limit=1)] == [second]
         assert j.find_unfinished(KEY) == second
+
+
+def test_begin_with_a_plan_commits_both_and_a_run_without_a_plan_is_never_resumed(tmp_path: Path) -> None:
+    rows, batches = sample_plan()
+    now = [1_730_818_801.0]
+    with Journal.open(tmp_path, clock=lambda: now[0]) as j:
+        bare = j.begin(KEY, {})
+        assert j.find_unfinished(KEY) is None, "a run killed before its plan was saved is planned again"
+        j.save_plan(bare, rows, batches)
+        assert j.find_unfinished(KEY) == bare
+        now[0] += 1
+        whole = j.begin(KEY, {}, plan=(rows, batches))
+        assert j.load_plan(whole) == (rows, batches)
+        assert j.find_unfinished(KEY) == whole
 
 
 def test_update_rows_refuses_a_row_that_is_not_in_the_plan(journal: Journal) -> None:
