@@ -309,8 +309,14 @@ def _cmd_run(ns: argparse.Namespace, cfg: config.Config, console: Console) -> in
     from .reporter import render_terminal
 
     ask = console.confirm if _asks(cfg) else None
+    portal: pipeline.Portal | None = None
+    if cfg.sandbox:
+        from .rehearsal import sandbox
+
+        portal = sandbox
     try:
-        result = pipeline.run(cfg, pipeline.Services(log=console.log, progress=console.progress, confirm=ask))
+        svc = pipeline.Services(log=console.log, progress=console.progress, confirm=ask, portal=portal)
+        result = pipeline.run(cfg, svc)
     except Declined as exc:
         console.log(str(exc))
         if cfg.json_output:

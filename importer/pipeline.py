@@ -12,13 +12,12 @@ import hashlib
 import json
 import shutil
 import signal
-import tempfile
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from operator import attrgetter
@@ -77,6 +76,11 @@ def _quiet(_: str) -> None:
     """The default log: say nothing."""
 
 
+#: where a run sends: given the config and the rows, a context that yields the config to use and,
+#: for a rehearsal, the look-alike it started (``participations(event_id)``, ``state()``)
+Portal = Callable[[Config, Sequence[Row]], AbstractContextManager[tuple[Config, Any]]]
+
+
 @dataclass(frozen=True)
 class Services:
     """The seams a run uses; tests replace them so nothing really waits."""
@@ -91,6 +95,10 @@ class Services:
     #: asked before the first write with what is about to be sent; False sends nothing (``Declined``)
     confirm: Callable[[Preview, EventInfo], bool] | None = None
     cwd: Path = field(default_factory=Path.cwd)
+    #: with --sandbox, the HubSpot the run sends to instead (the CLI hands in ``rehearsal.sandbox``,
+    #: so the pipeline never imports the sandbox): given the config and the rows, it yields the
+    #: config to use and an object with ``participations(event_id)`` and ``state()``
+    portal: Portal | None = None
 
 
 @dataclass(frozen=True)
@@ -516,31 +524,21 @@ def _client(cfg: Config, svc: Services, waits: Waits) -> HubSpot:
 
 
 @contextmanager
-def connection(cfg: Config, rows: Sequence[Row]) -> Iterator[tuple[Config, Any]]:
-    """With --sandbox, a HubSpot sandbox on 127.0.0.1 for this run that holds the one event the run
-    names and knows every contact of the input (each email, and each contact id the file gives, with
-    its email when it has one); otherwise the configured portal.
+def _configured(cfg: Config, rows: Sequence[Row]) -> Iterator[tuple[Config, Any]]:
+    """The portal the configuration names: nothing to start, nothing to show afterwards."""
+    del rows  # the run rebuilds its rows: this frame must not keep the first ones alive
+    yield cfg, None
 
-    The sandbox forgets everything when the run ends, so its run also gets a journal of its own
-    that goes with it: a ledger that outlived the sandbox would claim rows were already recorded.
-    """
+
+def _portal(cfg: Config, svc: Services) -> Portal:
     if not cfg.sandbox:
-        del rows  # the run rebuilds its rows: this frame must not keep the first ones alive
-        yield cfg, None
-        return
-    from .sandbox import DEFAULT_TOKEN, Sandbox
-
-    known = {(r.email or f"contact-{r.vid}@sandbox.example"): r.vid for r in rows if r.vid is not None}
-    emails = sorted({r.email for r in rows if r.email and r.outcome is None} - set(known))
-    del rows
-    box = Sandbox(contacts=known, events=[cfg.event_id] if cfg.event_id.isdigit() else [])
-    box.start()
-    try:
-        with tempfile.TemporaryDirectory(prefix="importer-sandbox-") as journal_dir:
-            box.add_contacts(emails)
-            yield replace(cfg, base_url=box.base_url, token=DEFAULT_TOKEN, state_dir=journal_dir), box
-    finally:
-        box.stop()
+        return _configured
+    if svc.portal is None:
+        raise InputError(
+            "A sandbox run needs a sandbox to send to.",
+            hint="Run it through the `importer run --sandbox` command, or pass Services(portal=...).",
+        )
+    return svc.portal
 
 
 def _options_fingerprint(cfg: Config) -> dict[str, object]:
@@ -600,7 +598,7 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
     batches: list[Batch] = []
     outcomes: dict[str, BatchOutcome] = {}
     home = Path(cfg.state_dir)
-    with interruptible(svc) as waits, connection(cfg, rows) as (cfg, box):
+    with interruptible(svc) as waits, _portal(cfg, svc)(cfg, rows) as (cfg, box):
         if box is not None:
             svc.log(f"sandbox: created marketing event {cfg.event_id} at {cfg.base_url} for this run only")
         with Journal.open(cfg.state_dir, clock=time.time) as journal:

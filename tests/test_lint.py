@@ -1,4 +1,5 @@
-"""The house rules are checked with the tests: ruff (lint and format) and mypy must be clean."""
+"""The house rules are checked with the tests: ruff (lint and format), mypy and the import-linter
+contracts in pyproject.toml (layers; the sandbox apart) must be clean."""
 
 from __future__ import annotations
 
@@ -25,8 +26,9 @@ def tool(name: str) -> str:
         ["ruff", "check", "importer", "tests", "bench"],
         ["ruff", "format", "--check", "importer", "tests", "bench"],
         ["mypy", "importer"],
+        ["lint-imports", "--no-cache"],
     ],
-    ids=["ruff-check", "ruff-format", "mypy"],
+    ids=["ruff-check", "ruff-format", "mypy", "import-layers"],
 )
 def test_clean(args: list[str]) -> None:
     proc = subprocess.run([tool(args[0]), *args[1:]], cwd=ROOT, capture_output=True, text=True)

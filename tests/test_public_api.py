@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -72,3 +73,17 @@ def test_importing_the_package_does_not_load_pandas() -> None:
 
 def test_stop_reasons_are_reason_words() -> None:
     assert importer.Reason("locked") is importer.Reason.LOCKED
+
+
+def test_a_sandbox_run_without_a_portal_is_refused(tmp_path: Path) -> None:
+    """The pipeline never starts the sandbox itself: without the CLI's portal it says so, before
+    anything is sent (a library caller must not reach a real portal by accident)."""
+    from dataclasses import replace
+
+    from importer import config, pipeline
+
+    src = tmp_path / "a.csv"
+    src.write_text("Email,Attended\na@example.com,Yes\n", encoding="utf-8")
+    cfg = replace(config.build({"inputs": (str(src),), "event_id": "1001"}, environ={}), sandbox=True)
+    with pytest.raises(importer.InputError, match="needs a sandbox"):
+        pipeline.run(cfg, pipeline.Services(cwd=tmp_path))

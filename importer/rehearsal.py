@@ -1,0 +1,37 @@
+"""``--sandbox``: a HubSpot look-alike on 127.0.0.1 for one run.
+
+The CLI hands :func:`sandbox` to the pipeline as its portal, so the pipeline (the application)
+never imports the sandbox: only this module and the CLI do.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+
+from .config import Config
+from .models import Row
+from .sandbox import DEFAULT_TOKEN, Sandbox
+
+
+@contextmanager
+def sandbox(cfg: Config, rows: Sequence[Row]) -> Iterator[tuple[Config, Sandbox]]:
+    """A sandbox that holds the one event the run names and knows every contact of the input
+    (each email, and each contact id the file gives, with its email when it has one).
+
+    The sandbox forgets everything when the run ends, so its run also gets a journal of its own
+    that goes with it: a ledger that outlived the sandbox would claim rows were already recorded.
+    """
+    known = {(r.email or f"contact-{r.vid}@sandbox.example"): r.vid for r in rows if r.vid is not None}
+    emails = sorted({r.email for r in rows if r.email and r.outcome is None} - set(known))
+    del rows
+    box = Sandbox(contacts=known, events=[cfg.event_id] if cfg.event_id.isdigit() else [])
+    box.start()
+    try:
+        with tempfile.TemporaryDirectory(prefix="importer-sandbox-") as journal_dir:
+            box.add_contacts(emails)
+            yield replace(cfg, base_url=box.base_url, token=DEFAULT_TOKEN, state_dir=journal_dir), box
+    finally:
+        box.stop()
