@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import errno
 
-from .models import Reason
-
 
 class ImporterError(Exception):
     """Root of every error the importer raises on purpose."""
@@ -119,5 +117,5 @@ def disk_full(what: str, detail: str) -> StopRun:
     return StopRun(
         f"The disk is full: {what} could not be written ({detail}); free some space and run the same "
         "command again, which resumes.",
-        reason=Reason.DISK_FULL.value,
+        reason="disk_full",  # models.Reason.DISK_FULL: errors sit below the vocabulary
     )

@@ -73,6 +73,7 @@ def test_importing_the_package_does_not_load_pandas() -> None:
 
 def test_stop_reasons_are_reason_words() -> None:
     assert importer.Reason("locked") is importer.Reason.LOCKED
+    assert errors.disk_full("the report", "No space left").reason == importer.Reason.DISK_FULL
 
 
 def test_a_sandbox_run_without_a_portal_is_refused(tmp_path: Path) -> None:
