@@ -29,7 +29,7 @@ import httpx
 from . import chunker, sender
 from .bulk import no_gc, release_memory
 from .config import Config
-from .errors import Declined, InputError, RetryableError, StopRun
+from .errors import BatchRejected, Declined, InputError, RetryableError, StopRun
 from .hubspot import HubSpot
 from .journal import Journal
 from .loader import load
@@ -256,18 +256,18 @@ def resolve(
         if cached:
             log(f"{plural(len(cached), 'contact id')} taken from the lookup cache")
     missing: set[str] = set()
-    unreachable: dict[str, RetryableError] = {}
+    unreachable: dict[str, RetryableError | BatchRejected] = {}
     if remaining:
         if client is None:
             raise InputError("Contacts must be looked up by email but no HubSpot connection is configured.")
         chunks = [remaining[i : i + LOOKUP_CAP] for i in range(0, len(remaining), LOOKUP_CAP)]
         log(f"looking up {plural(len(remaining), 'email')} in HubSpot ({plural(len(chunks), 'request')})")
 
-        def lookup(emails: list[str]) -> tuple[dict[str, int], set[str], RetryableError | None]:
+        def lookup(emails: list[str]) -> tuple[dict[str, int], set[str], RetryableError | BatchRejected | None]:
             try:
                 got, lost = client.read_contacts(emails)
                 return got, lost, None
-            except RetryableError as exc:
+            except (RetryableError, BatchRejected) as exc:  # a 400 or a redirect fails these rows, the run goes on
                 return {}, set(emails), exc
 
         with ThreadPoolExecutor(max_workers=max(1, cfg.concurrency), thread_name_prefix="lookup") as pool:

@@ -470,3 +470,24 @@ def test_readme_systemd_unit_reports_failures() -> None:
     unit = _readme_block("ini")
     assert "SuccessExitStatus" not in unit  # exit 1 or 3 counted as success would hide failed rows and stops
     assert "OnFailure=" in unit.split("[Service]")[0]  # OnFailure belongs to [Unit]
+
+
+# --------------------------------------------------------------------------- a lookup answered 400 or a redirect
+
+
+@pytest.mark.parametrize("status", [400, 302])
+def test_lookup_answered_400_or_a_redirect_writes_the_report_it_points_to(
+    status: int, box: Sandbox, src: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from importer.sandbox import Fault
+
+    box.inject(Fault("status", path_contains="batch/read", status=status))
+    report = src.parent / "r.csv"
+    assert run(src, box, "--report", str(report)) == 1
+    captured = capsys.readouterr()
+    assert "internal error" not in captured.err and "importer: error" not in captured.err
+    assert str(report) in captured.out  # the report the exit code's "see the report" means exists
+    _, rows = read_report(report)
+    assert {(r["outcome"], r["reason"]) for r in rows} == {("failed", f"http_{status}")}
+    assert all(f"HTTP {status}" in r["message"] for r in rows)
+    assert not [r for r in box.requests if "/attendance/" in r.path]
