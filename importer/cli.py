@@ -8,8 +8,10 @@ stopped early (token refused, scope missing, daily limit, interrupted) and runni
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import os
+import re
 import shlex
 import shutil
 import sys
@@ -37,7 +39,27 @@ class _Parser(argparse.ArgumentParser):
     """Usage errors exit 2 with one sentence, as the contract says."""
 
     def error(self, message: str) -> Any:
-        raise InputError(f"{self.prog}: {message}.", hint=f"See {self.prog} --help.")
+        guesses = self._did_you_mean(message)
+        hint = f"Did you mean {' or '.join(guesses)}? " if guesses else ""
+        raise InputError(f"{self.prog}: {message}.", hint=f"{hint}See {self.prog} --help.")
+
+    def _did_you_mean(self, message: str) -> list[str]:
+        """Close option names for each unknown ``--option`` in an argparse message (a typo such as
+        ``--dryrun`` or ``--time-zone``)."""
+        known = {o for parser in self._all() for a in parser._actions for o in a.option_strings if o.startswith("--")}
+        guesses: list[str] = []
+        for word in re.findall(r"(?<![\w-])--[\w-]+", message):
+            if word not in known:
+                typed = word.split("=", 1)[0]
+                guesses += difflib.get_close_matches(typed, sorted(known), n=2, cutoff=0.7)
+        return list(dict.fromkeys(guesses))
+
+    def _all(self) -> list[argparse.ArgumentParser]:
+        parsers: list[argparse.ArgumentParser] = [self]
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                parsers += list(action.choices.values())
+        return parsers
 
 
 def _connection_args(p: argparse.ArgumentParser, *, sandbox: bool = False) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import InputError
@@ -280,6 +280,82 @@ def build(
     return validate(cfg)
 
 
+#: Names people write for a zone (US/Canada time-zone names and abbreviations), as IANA names.
+_ZONE_WORDS: Mapping[str, tuple[str, ...]] = {
+    "eastern": ("America/New_York", "America/Toronto"),
+    "central": ("America/Chicago", "America/Winnipeg"),
+    "mountain": ("America/Denver", "America/Phoenix"),
+    "pacific": ("America/Los_Angeles", "America/Vancouver"),
+    "alaska": ("America/Anchorage",),
+    "hawaii": ("Pacific/Honolulu",),
+    "atlantic": ("America/Halifax",),
+    "est": ("America/New_York",),
+    "edt": ("America/New_York",),
+    "cst": ("America/Chicago",),
+    "cdt": ("America/Chicago",),
+    "mst": ("America/Denver", "America/Phoenix"),
+    "mdt": ("America/Denver",),
+    "pst": ("America/Los_Angeles",),
+    "pdt": ("America/Los_Angeles",),
+    "cet": ("Europe/Berlin", "Europe/Paris"),
+    "cest": ("Europe/Berlin", "Europe/Paris"),
+    "bst": ("Europe/London",),
+    "ist": ("Asia/Kolkata", "Europe/Dublin"),
+    "aest": ("Australia/Sydney",),
+}
+
+
+def zone_suggestions(text: str) -> list[str]:
+    """IANA names for what someone typed as a zone: ``Eastern`` (US names and abbreviations),
+    ``New York`` or ``new_york`` (a city), or a near miss such as ``Europe/Berln``."""
+    import difflib
+    from zoneinfo import available_timezones
+
+    words = " ".join(text.replace("_", " ").replace("(", " ").replace(")", " ").split()).lower()
+    for word in (words, words.removesuffix(" time"), words.removesuffix(" standard time")):
+        if word in _ZONE_WORDS:
+            return list(_ZONE_WORDS[word])
+    zones = sorted(available_timezones())
+    by_city: dict[str, list[str]] = {}
+    for zone in zones:
+        by_city.setdefault(zone.rsplit("/", 1)[-1].replace("_", " ").lower(), []).append(zone)
+    city = words.rsplit("/", 1)[-1]
+    if city in by_city:
+        return [z for z in by_city[city] if "/" in z][:3] or by_city[city][:3]
+    lowered = {z.lower(): z for z in zones}
+    near = difflib.get_close_matches(text.lower(), list(lowered), n=2, cutoff=0.85)
+    near += [z for c in difflib.get_close_matches(city, list(by_city), n=2, cutoff=0.8) for z in by_city[c][:1]]
+    return list(dict.fromkeys(lowered.get(n, n) for n in near))[:3]
+
+
+def event_id_from(text: str) -> str:
+    """The marketing event's object id from what was pasted: the id itself, or the event's URL in
+    HubSpot.  A HubSpot URL names the portal (account) first and the event after it, e.g.
+    ``https://app.hubspot.com/marketing-events/<portal>/details/<event>`` or a CRM record page
+    ``https://app-eu1.hubspot.com/contacts/<portal>/record/0-54/<event>``; the portal id is never taken."""
+    text = text.strip()
+    parts = urlsplit(text)
+    if not (parts.scheme in ("http", "https") and parts.hostname):
+        return text
+    host = parts.hostname.lower()
+    if not (host == "hubspot.com" or host.endswith(".hubspot.com")):
+        raise InputError(f"--event {text!r} is not a HubSpot address.", hint="Pass the event's id or its HubSpot URL.")
+    segments = [unquote(p) for p in parts.path.split("/") if p]
+    numbers = [i for i, seg in enumerate(segments) if seg.isdigit()]
+    if "0-54" in segments:  # the CRM record page of a marketing event: .../record/0-54/<event id>
+        after = segments.index("0-54") + 1
+        if after < len(segments) and segments[after].isdigit():
+            return segments[after]
+    if len(numbers) >= 2:
+        return segments[numbers[1]]  # the first number is the portal (account) id
+    found = f" (it names only the account {segments[numbers[0]]})" if numbers else ""
+    raise InputError(
+        f"The URL {text} does not name a marketing event{found}.",
+        hint="Open the event in HubSpot (Marketing > Events, click the event) and copy that page's URL, "
+        "or pass its id.",
+    )
+
+
 def validate(cfg: Config) -> Config:
     """Check values that would otherwise fail late, with a sentence saying what to do."""
     if cfg.state not in STATES:
@@ -288,10 +364,15 @@ def validate(cfg: Config) -> Config:
         try:
             ZoneInfo(cfg.timezone)
         except (ZoneInfoNotFoundError, ValueError):
-            raise InputError(
-                f"Unknown time zone {cfg.timezone!r}.",
-                hint="Use an IANA name such as Europe/Berlin or America/New_York.",
-            ) from None
+            close = zone_suggestions(cfg.timezone)
+            hint = (
+                f"Did you mean {' or '.join(close)}? Time zones are IANA names."
+                if close
+                else "Use an IANA name such as Europe/Berlin or America/New_York."
+            )
+            raise InputError(f"Unknown time zone {cfg.timezone!r}.", hint=hint) from None
+    if cfg.event_id:
+        cfg = replace(cfg, event_id=event_id_from(cfg.event_id))
     if cfg.report_format and cfg.report_format not in REPORT_FORMATS:
         raise InputError(f"--report-format must be one of {', '.join(REPORT_FORMATS)}.")
     if cfg.batch_size < 1:

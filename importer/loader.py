@@ -211,6 +211,14 @@ def _detect_kind(p: Path, file: str, size: int) -> str:
     return "csv"
 
 
+def numbers_error(file: str) -> InputError:
+    """Apple Numbers keeps its sheets in a format no reader here knows; the user can export it."""
+    return InputError(
+        f"{file} is an Apple Numbers file, which cannot be read: open it in Numbers and choose "
+        "File > Export To > CSV (or Excel), then import the exported file."
+    )
+
+
 def _utf16_without_bom(head: bytes) -> bool:
     """UTF-16 text without a byte-order mark: ASCII characters leave a NUL in every other byte."""
     sample = head[:4096]
@@ -242,6 +250,8 @@ def _zip_kind(p: Path, file: str, size: int) -> str:
         ) from None
     if mimetype == b"application/vnd.oasis.opendocument.spreadsheet":
         return "ods"
+    if any(n.startswith("index/") and n.endswith(".iwa") for n in names) or "index.zip" in names:
+        raise numbers_error(file)
     if "word/document.xml" in names or mimetype == b"application/vnd.oasis.opendocument.text":
         raise InputError(f"{file} is a word-processing document, {_NOT_DATA}.")
     if "ppt/presentation.xml" in names or mimetype == b"application/vnd.oasis.opendocument.presentation":

@@ -32,7 +32,7 @@ from .config import Config
 from .errors import BatchRejected, Declined, InputError, RetryableError, StopRun
 from .hubspot import HubSpot
 from .journal import Journal
-from .loader import load
+from .loader import load, numbers_error
 from .mapper import MapOptions, MappedFile, map_sheet, undecided_error
 from .models import (
     Also,
@@ -134,6 +134,8 @@ def expand_inputs(patterns: Sequence[str], cwd: Path) -> list[Path]:
             out.extend(matches)
         elif base.is_file():
             out.append(base)
+        elif base.is_dir() and base.suffix.lower() == ".numbers":  # a Numbers document saved as a package
+            raise numbers_error(pattern)
         elif base.is_dir():
             raise InputError(
                 f"{pattern} is a folder, not a file.", hint="Name the files, or a glob such as exports/*.csv."
