@@ -23,7 +23,7 @@ from typing import Any
 from . import __version__, config
 from .config import API_VERSIONS, DEFAULT_API_VERSION
 from .console import Console
-from .errors import Declined, ImporterError, InputError
+from .errors import Declined, ImporterError, InputError, NothingToImport
 
 EPILOG = """exit codes:
   0  every row recorded, merged or skipped by rule
@@ -276,6 +276,7 @@ def main(argv: Sequence[str] | None = None, *, environ: dict[str, str] | None = 
         return serve(args[1:])
     debug = "--debug" in args
     console: Console | None = None
+    code = 1
     try:
         if any(a == "--token" or a.startswith("--token=") for a in args):
             raise InputError(
@@ -294,28 +295,44 @@ def main(argv: Sequence[str] | None = None, *, environ: dict[str, str] | None = 
         debug = cfg.debug
         console = Console(log_file=cfg.log_file, quiet=False)
         handler: Callable[[Any, Any, Console], int] = _COMMANDS[ns.command]
-        return handler(ns, cfg, console)
+        code = handler(ns, cfg, console)
+    except NothingToImport as exc:  # an empty inbox of a scheduled job: fine unless empty_inbox = "error"
+        (console.log if console is not None else _say)(str(exc))
+        if "--json" in args:
+            print(json.dumps({"exit_code": exc.exit_code, "nothing_to_import": True, "message": str(exc)}))
+        code = exc.exit_code
     except ImporterError as exc:
         print(f"importer: error: {exc}", file=sys.stderr)
+        if console is not None:
+            console.record(f"error: {exc}")
         if "--json" in args:
             print(json.dumps({"exit_code": exc.exit_code, "error": str(exc)}))
         if debug:
             traceback.print_exc()
-        return exc.exit_code
+        code = exc.exit_code
     except KeyboardInterrupt:
         print("importer: interrupted; run the same command again to resume.", file=sys.stderr)
-        return 3
+        code = 3
     except Exception as exc:  # the last line of defence: one sentence, traceback only with --debug
-        print(
-            f"importer: internal error: {type(exc).__name__}: {exc}. Run again with --debug for details and report it.",
-            file=sys.stderr,
-        )
+        message = f"internal error: {type(exc).__name__}: {exc}. Run again with --debug for details and report it."
+        print(f"importer: {message}", file=sys.stderr)
+        if console is not None:
+            console.record(message)
         if debug:
             traceback.print_exc()
-        return 1
+        code = 1
     finally:
         if console is not None:
+            from .reporter import EXIT_MEANINGS
+
+            outcome = f"outcome: exit {code}: {EXIT_MEANINGS.get(code, '')}"
+            console.record(outcome + (f" {console.outcome}" if console.outcome else ""))
             console.close()
+    return code
+
+
+def _say(message: str) -> None:
+    print(f"importer: {message}", file=sys.stderr)
 
 
 def _prefer_system_allocator() -> None:
@@ -352,13 +369,18 @@ def _cmd_run(ns: argparse.Namespace, cfg: config.Config, console: Console) -> in
             f"what the sandbox holds is in {result.sandbox_dump}"
         )
     exit_code = result.exit_code
-    if result.verification is not None:
-        print(result.verification.text)
+    console.outcome = _outcome_words(result)
     if cfg.json_output:
         print(pipeline.summary_line(result, exit_code))
     else:
         print(render_terminal(result.report, width=_width(), command=ns.typed, kept=str(result.report_copy or "")))
     return exit_code
+
+
+def _outcome_words(result: Any) -> str:
+    """The counts and report of a run, for the log file's last line."""
+    counts = ", ".join(f"{k} {v:,}" for k, v in result.report.counts.items() if v)
+    return f"({counts or 'no rows'}); report {result.report_path}"
 
 
 def _asks(cfg: config.Config) -> bool:
@@ -384,6 +406,7 @@ def _cmd_retry(ns: argparse.Namespace, cfg: config.Config, console: Console) -> 
     from .reporter import render_terminal
 
     result = pipeline.retry(cfg, Path(ns.report_in), pipeline.Services(log=console.log, progress=console.progress))
+    console.outcome = _outcome_words(result)
     if cfg.json_output:
         print(pipeline.summary_line(result, result.exit_code))
     else:
@@ -395,7 +418,11 @@ def _cmd_verify(ns: argparse.Namespace, cfg: config.Config, console: Console) ->
     from . import pipeline
 
     verdict = pipeline.verify(cfg, Path(ns.report_in), pipeline.Services(log=console.log))
-    print(verdict.text)
+    if cfg.json_output:
+        print(json.dumps(pipeline.verify_json(verdict), sort_keys=True))
+    else:
+        print(verdict.text)
+    console.record(verdict.text.splitlines()[0])
     return verdict.exit_code
 
 

@@ -81,6 +81,8 @@ class Config:
     state_dir: str = ".importer"
     cache_ttl_days: float = 7.0
     done_dir: str | None = None
+    #: ``ok``: inputs whose globs match no file exit 0 with "nothing to import"; ``error``: exit 2
+    empty_inbox: str = "ok"
     log_file: str | None = None
     max_file_mb: float = 512.0
 
@@ -373,6 +375,8 @@ def validate(cfg: Config) -> Config:
             raise InputError(f"Unknown time zone {cfg.timezone!r}.", hint=hint) from None
     if cfg.event_id:
         cfg = replace(cfg, event_id=event_id_from(cfg.event_id))
+    if cfg.empty_inbox not in ("ok", "error"):
+        raise InputError(f"empty_inbox must be ok or error, not {cfg.empty_inbox!r}.")
     if cfg.report_format and cfg.report_format not in REPORT_FORMATS:
         raise InputError(f"--report-format must be one of {', '.join(REPORT_FORMATS)}.")
     if cfg.batch_size < 1:

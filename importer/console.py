@@ -42,6 +42,8 @@ class Console:
         self._tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self._bar_shown = False
         self._first: tuple[float, int] | None = None
+        #: what the run came to (counts, report), appended to the log file's closing outcome line
+        self.outcome = ""
 
     def log(self, message: str) -> None:
         with self._lock:
@@ -106,6 +108,13 @@ class Console:
             self._file.write(f"{_stamp()} asked: {preview.question(event).strip()} {'yes' if yes else 'no'}\n")
             self._file.flush()
         return yes
+
+    def record(self, message: str) -> None:
+        """A line for the log file only (the terminal has seen it already, or never needs it)."""
+        with self._lock:
+            if self._file:
+                self._file.write(f"{_stamp()} {message}\n")
+                self._file.flush()
 
     def close(self) -> None:
         if self._file:

@@ -59,6 +59,12 @@ class Declined(ImporterError):
     exit_code = 3
 
 
+class NothingToImport(ImporterError):
+    """A scheduled run found no input (an empty inbox) and was told that is fine (exit 0)."""
+
+    exit_code = 0
+
+
 class RetryableError(ImporterError):
     """A transient failure: the retry policy may try again after ``wait_s`` (if known)."""
 

@@ -29,7 +29,7 @@ import httpx
 from . import chunker, sender
 from .bulk import no_gc, release_memory
 from .config import Config
-from .errors import BatchRejected, Declined, InputError, RetryableError, StopRun
+from .errors import BatchRejected, Declined, InputError, NothingToImport, RetryableError, StopRun
 from .hubspot import HubSpot
 from .journal import Journal
 from .loader import load, numbers_error
@@ -122,15 +122,19 @@ class RunResult:
 # inputs
 
 
-def expand_inputs(patterns: Sequence[str], cwd: Path) -> list[Path]:
-    """Paths and globs -> existing files, in the order given, each once."""
+def expand_inputs(patterns: Sequence[str], cwd: Path, *, empty_inbox: str = "error") -> list[Path]:
+    """Paths and globs -> existing files, in the order given, each once.
+
+    Globs that match nothing (an empty inbox of a scheduled job) end the run with ``NothingToImport``
+    (exit 0) when ``empty_inbox`` is ``"ok"``, else with an input error (exit 2)."""
     out: list[Path] = []
+    unmatched: list[str] = []
     for pattern in patterns:
         base = Path(pattern) if Path(pattern).is_absolute() else cwd / pattern
         if glob.has_magic(pattern):
             matches = sorted(Path(p) for p in glob.glob(str(base), recursive=True) if Path(p).is_file())
             if not matches:
-                raise InputError(f"No file matches {pattern!r}.", hint="Check the path or the glob in inputs.")
+                unmatched.append(str(base))
             out.extend(matches)
         elif base.is_file():
             out.append(base)
@@ -147,6 +151,14 @@ def expand_inputs(patterns: Sequence[str], cwd: Path) -> list[Path]:
             )
         else:
             raise InputError(f"File {pattern} does not exist.")
+    if unmatched and not out:
+        said = " or ".join(repr(u) for u in unmatched)
+        if empty_inbox == "ok":
+            raise NothingToImport(f"Nothing to import: no file matches {said}.")
+        raise InputError(
+            f"No file matches {said}.",
+            hint='Check the path or the glob in inputs (empty_inbox = "ok" makes an empty inbox exit 0).',
+        )
     seen: set[Path] = set()
     unique = [p for p in out if not (p.resolve() in seen or seen.add(p.resolve()))]  # type: ignore[func-returns-value]
     if not unique:
@@ -562,7 +574,7 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
     started = svc.now()
     if not cfg.event_id:
         raise InputError("No marketing event given.", hint="Pass --event OBJECT_ID (the number in the event's URL).")
-    paths = expand_inputs(cfg.inputs, svc.cwd)
+    paths = expand_inputs(cfg.inputs, svc.cwd, empty_inbox=cfg.empty_inbox)
     mapped = [read_file(p, cfg, svc.cwd) for p in paths]
     files = tuple(m.info for m in mapped)
     for info in files:
@@ -1025,6 +1037,8 @@ class VerifyResult:
     text: str
     missing: tuple[tuple[int, str, str], ...]
     counters: dict[str, int]
+    #: how many participations the report says HubSpot holds (recorded, or already recorded)
+    checked: int = 0
 
 
 def check_recorded(
@@ -1050,9 +1064,26 @@ def check_recorded(
     for vid, email, state in missing:
         lines.append(
             f"missing: vid {vid} {email or '(no email)'} as {state}: "
-            "re-send it with importer retry or run again with --force"
+            "send it again by running the same import with --force"
         )
-    return VerifyResult(exit_code=1 if missing else 0, text="\n".join(lines), missing=missing, counters=counters)
+    return VerifyResult(
+        exit_code=1 if missing else 0,
+        text="\n".join(lines),
+        missing=missing,
+        counters=counters,
+        checked=len(recorded),
+    )
+
+
+def verify_json(verdict: VerifyResult) -> dict[str, Any]:
+    """``verify --json``: the real counts, and each participation HubSpot does not show."""
+    return {
+        "exit_code": verdict.exit_code,
+        "checked": verdict.checked,
+        "visible": verdict.checked - len(verdict.missing),
+        "missing": [{"vid": vid, "email": email, "state": state} for vid, email, state in verdict.missing],
+        "counters": verdict.counters,
+    }
 
 
 def in_hubspot(outcome: Outcome | None, reason: str) -> bool:

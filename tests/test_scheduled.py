@@ -97,13 +97,27 @@ def test_config_alone_runs_the_job(box: Sandbox, tmp_path: Path) -> None:
     }
     assert not list(elsewhere.iterdir())  # nothing written in the working folder
 
-    again = _run(job, elsewhere)
-    assert again.returncode == 2
+    assert log.splitlines()[-1].split(" ", 1)[1].startswith("outcome: exit 0: ")
+    assert "recorded 3" in log.splitlines()[-1] and str(report) in log.splitlines()[-1]
+
+    again = _run(job, elsewhere)  # the inbox is empty now: nothing to import is not a failure
+    assert again.returncode == 0, again.stderr
     err = again.stderr.strip()
-    assert len(err.splitlines()) == 1 and "No file matches" in err and "inbox" in err and "Traceback" not in err
+    assert len(err.splitlines()) == 1 and "Nothing to import" in err and "inbox" in err and "Traceback" not in err
     out = again.stdout.strip().splitlines()
-    assert out == [] or (len(out) == 1 and json.loads(out[0])["exit_code"] == 2)
+    assert len(out) == 1 and json.loads(out[0]) == {
+        "exit_code": 0,
+        "nothing_to_import": True,
+        "message": err.removeprefix("importer: "),
+    }
     assert len([r for r in box.requests if "attendance" in r.path]) == 1  # the second run sent nothing
+    log = (tmp_path / "logs" / "importer.log").read_text(encoding="utf-8").splitlines()
+    assert "Nothing to import" in log[-2] and "outcome: exit 0" in log[-1]
+
+    strict = job.read_text(encoding="utf-8") + 'empty_inbox = "error"\n'
+    job.write_text(strict, encoding="utf-8")
+    refused = _run(job, elsewhere)
+    assert refused.returncode == 2 and "No file matches" in refused.stderr and "empty_inbox" in refused.stderr
 
 
 def test_failed_job_keeps_its_inputs(box: Sandbox, tmp_path: Path) -> None:

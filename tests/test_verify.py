@@ -6,6 +6,7 @@ says was recorded but HubSpot does not show (exit 1), with the participation cou
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -129,8 +130,22 @@ def test_run_with_verify_prints_counters_before_and_after(
     assert re.search(r"counters before:.*attended 0", text)
     assert re.search(r"counters now:\s+.*attended 3", text)
     assert "3 of 3" in text
+    assert text.count("3 of 3") == 1 and text.count("counters now") == 1  # said once
     assert missing_lines(text) == []
     assert any("/breakdown" in r.path for r in box.requests)
+
+
+def test_verify_json_gives_the_real_counts(box: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    report = tmp_path / "r.xlsx"
+    run_import(box, tmp_path, report)
+    box.lose_participation("1001", 102)
+    code, text = verify(box, report, capsys, "--json")
+    assert code == 1
+    (line,) = [t for t in text.splitlines() if t.startswith("{")]
+    got = json.loads(line)
+    assert (got["checked"], got["visible"], got["exit_code"]) == (3, 2, 1)
+    assert got["missing"] == [{"vid": 102, "email": "bob@example.com", "state": "attend"}]
+    assert got["counters"]["attended"] == 2
 
 
 def test_run_with_verify_json_says_verified(box: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
