@@ -370,6 +370,10 @@ def _cmd_run(ns: argparse.Namespace, cfg: config.Config, console: Console) -> in
         )
     exit_code = result.exit_code
     console.outcome = _outcome_words(result)
+    if result.verification is not None:
+        console.record(result.verification.text)
+        if not cfg.json_output:
+            print(result.verification.text)  # once, as a result (stdout), before the closing table
     if cfg.json_output:
         print(pipeline.summary_line(result, exit_code))
     else:
