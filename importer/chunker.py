@@ -51,7 +51,6 @@ def merge(rows: Sequence[Row], event_id: str) -> MergeResult:
     attend: _Groups = {}
     register: _Groups = {}
     cancel: _Groups = {}
-    live: dict[_Key, Row] = {}  # contacts with a live registration or attendance, and one such row
     for row in rows:
         key = row.vid if row.vid is not None else row.email
         if row.outcome is None:
@@ -62,12 +61,11 @@ def merge(rows: Sequence[Row], event_id: str) -> MergeResult:
                 _add(register, key, row)
             else:
                 _add(cancel, key, row)
-            if st is not State.CANCEL and key not in live:
-                live[key] = row
         also = row.also
         if also is not None and also.outcome is None:
             st = also.state
             _add(attend if st is State.ATTEND else register if st is State.REGISTER else cancel, key, row)
+    live = _live(rows) if cancel else {}
     changed: dict[RowRef, Row] = {}
     participations: list[Participation] = []
     add = participations.append
@@ -88,7 +86,8 @@ def merge(rows: Sequence[Row], event_id: str) -> MergeResult:
                     )
                 continue
             if not isinstance(group, list):
-                when = part_when(group, state)
+                # inline part_when: most groups are one row, and a million calls add up
+                when = group.when_ms if group.state is state else group.also.when_ms  # type: ignore[union-attr]
                 assert when is not None
                 add(Participation(event_id, state, group.vid, group.email, when, (group.ref,)))
                 continue
@@ -104,6 +103,18 @@ def merge(rows: Sequence[Row], event_id: str) -> MergeResult:
                 )
     out = tuple(changed.get(r.ref, r) for r in rows) if changed else tuple(rows)
     return MergeResult(participations=tuple(participations), rows=out)
+
+
+def _live(rows: Sequence[Row]) -> dict[_Key, Row]:
+    """Contacts with a live registration or attendance (a sendable row of their own in ``register``
+    or ``attend``), each with its first such row."""
+    live: dict[_Key, Row] = {}
+    for row in rows:
+        if row.outcome is None and row.state is not State.CANCEL:
+            key = row.vid if row.vid is not None else row.email
+            if key not in live:
+                live[key] = row
+    return live
 
 
 def _first_three(item: tuple[int | None, str, int, Row]) -> tuple[int | None, str, int]:
