@@ -41,7 +41,7 @@ class Console:
         self._file = _open_log(log_file) if log_file else None
         self._tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self._bar_shown = False
-        self._first: tuple[float, int] | None = None
+        self._first: tuple[float, int, int] | None = None
         #: what the run came to (counts, report), appended to the log file's closing outcome line
         self.outcome = ""
 
@@ -66,10 +66,12 @@ class Console:
             return
         now = time.monotonic()
         if self._first is None:
-            self._first = (now, done)
+            self._first = (now, done, rows)
         answered, elapsed = done - self._first[1], now - self._first[0]
         rate = answered / elapsed if answered > 0 and elapsed > 0 else 0.0
-        speed = f"{rate:.1f} batches/s  ETA {(total - done) / rate:.0f}s" if rate else "ETA --"
+        per_min = (rows - self._first[2]) / elapsed * 60 if rows_total and elapsed > 0 else 0.0
+        pace = f"{per_min:,.0f} contacts/min" if per_min else f"{rate * 60:,.0f} requests/min"
+        speed = f"{pace}  ETA {(total - done) / rate:.0f}s" if rate else "ETA --"
         contacts = f"  {rows:,}/{rows_total:,} contacts" if rows_total else ""
         with self._lock:
             if self._tty:
@@ -82,7 +84,7 @@ class Console:
                 if done >= total:
                     self.stream.write("\n")
             elif answered > 0 and (done == total or done % max(1, total // 10) == 0):
-                per_s = f" ({rate:.1f} batches/s)" if rate else ""
+                per_s = f" ({pace})" if rate else ""
                 self.stream.write(f"importer: {done}/{total} batches answered{contacts}{per_s}\n")
                 self.stream.flush()
 

@@ -146,6 +146,16 @@ class _Terminal(io.StringIO):
         return True
 
 
+def test_progress_counts_contacts_per_minute(monkeypatch: pytest.MonkeyPatch) -> None:
+    stream = _Terminal()
+    console = Console(stream=stream)
+    clock = iter([100.0, 130.0])
+    monkeypatch.setattr("importer.console.time.monotonic", lambda: next(clock))
+    console.progress(0, 10, 0, 1000)
+    console.progress(5, 10, 500, 1000)  # 500 contacts in 30 s
+    assert "1,000 contacts/min" in stream.getvalue() and "ETA 30s" in stream.getvalue()
+
+
 def test_progress_bar_on_a_terminal() -> None:
     stream = _Terminal()
     console = Console(stream=stream)
