@@ -27,7 +27,8 @@ def sandbox(cfg: Config, rows: Sequence[Row]) -> Iterator[tuple[Config, Sandbox]
     known = {(r.email or f"contact-{r.vid}@sandbox.example"): r.vid for r in rows if r.vid is not None}
     emails = sorted({r.email for r in rows if r.email and r.outcome is None} - set(known))
     del rows
-    box = Sandbox(contacts=known, events=[cfg.event_id] if cfg.event_id.isdigit() else [])
+    creatable = cfg.event_id.isdigit() and int(cfg.event_id) < 2**63  # else HubSpot's 404 says the id is wrong
+    box = Sandbox(contacts=known, events=[cfg.event_id] if creatable else [])
     box.start()
     try:
         with tempfile.TemporaryDirectory(prefix="importer-sandbox-") as journal_dir:

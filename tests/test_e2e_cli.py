@@ -317,3 +317,15 @@ def test_partial_attendance_answer_fails_only_the_named_contact(
         "failed",
         "rejected_by_hubspot",
     )
+
+
+@pytest.mark.parametrize("event", ["webinar-7", str(2**63)])
+def test_sandbox_run_with_an_impossible_event_id_exits_2(
+    event: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "a.csv"
+    src.write_text("Email,Join Time\nalice@example.com,2024-11-05T15:00:00Z\n")
+    code = main(["run", str(src), "--event", event, "--sandbox", "--state-dir", str(tmp_path / "s")], environ={})
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"no marketing event {event}" in err and "Traceback" not in err
