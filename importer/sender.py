@@ -96,15 +96,38 @@ def send(
     awaited and recorded, then the stop is returned (interrupts as ``StopRun(reason=interrupted)``).
     """
     outcomes: dict[str, BatchOutcome] = {}
+    #: answers ``on_outcome`` has fully handled; an interrupt can land anywhere in this thread, so an
+    #: answer is first stored, then taken out of ``in_flight``, then handled, and the drain below
+    #: handles again whatever is stored but not yet handled (``on_outcome`` is idempotent)
+    handled: set[str] = set()
     stopped: StopRun | None = None
     stop_flag = threading.Event()
     pending = iter(batches)
     in_flight: dict[Future[BatchOutcome], Batch] = {}
+    by_id: dict[str, Batch] = {}
 
     def guarded(batch: Batch) -> BatchOutcome:
         if stop_flag.is_set():
             raise _NotStarted()
         return send_one(client, batch)
+
+    def take(future: Future[BatchOutcome]) -> None:
+        nonlocal stopped
+        batch = in_flight[future]
+        try:
+            outcome = future.result()
+        except _NotStarted:
+            del in_flight[future]
+            return
+        except StopRun as exc:
+            stop_flag.set()
+            stopped = stopped or exc
+            del in_flight[future]
+            return
+        outcomes[batch.id] = outcome
+        del in_flight[future]
+        on_outcome(batch, outcome)
+        handled.add(batch.id)
 
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="sender") as pool:
 
@@ -113,6 +136,7 @@ def send(
                 batch = next(pending, None)
                 if batch is None:
                     return
+                by_id[batch.id] = batch
                 in_flight[pool.submit(guarded, batch)] = batch
 
         try:
@@ -125,29 +149,17 @@ def send(
                     stopped = stopped or interrupted()
                     continue
                 for future in done:
-                    batch = in_flight.pop(future)
-                    try:
-                        outcome = future.result()
-                    except _NotStarted:
-                        continue
-                    except StopRun as exc:
-                        stop_flag.set()
-                        stopped = stopped or exc
-                        continue
-                    outcomes[batch.id] = outcome
-                    on_outcome(batch, outcome)
+                    take(future)
                 fill()
         except Interrupted:
             stop_flag.set()
             stopped = stopped or interrupted()
+            for batch_id in [b for b in outcomes if b not in handled]:
+                on_outcome(by_id[batch_id], outcomes[batch_id])
+                handled.add(batch_id)
             for future in list(in_flight):
-                batch = in_flight.pop(future)
-                try:
-                    outcome = future.result()
-                except (_NotStarted, StopRun):
-                    continue
-                outcomes[batch.id] = outcome
-                on_outcome(batch, outcome)
+                wait([future])
+                take(future)
     return SendResult(outcomes=outcomes, stopped=stopped)
 
 

@@ -71,3 +71,27 @@ def test_send_concurrently_answers_all() -> None:
     assert result.stopped is None
     assert sorted(seen) == sorted(b.id for b in batches)
     assert len(client.calls) == 50
+
+
+def test_an_interrupt_inside_the_answer_callback_loses_no_answer() -> None:
+    """A signal raises ``Interrupted`` wherever the main thread is, also while it journals an answer:
+    every answer HubSpot gave must still be handled once the stop is taken (else the report would
+    call rows "interrupted" that HubSpot holds, and a re-run would send them again)."""
+    from importer.sender import Interrupted
+
+    client = FakeClient()
+    handled: list[str] = []
+    calls = [0]
+
+    def on_outcome(b: Batch, outcome: BatchOutcome) -> None:
+        calls[0] += 1
+        if calls[0] == 1:
+            raise Interrupted("SIGINT")  # lands before the journal commit finished
+        handled.append(b.id)
+
+    batches = [batch(f"b{i}", [i]) for i in range(1, 7)]
+    result = send(client, batches, concurrency=2, on_outcome=on_outcome)
+    assert result.stopped is not None and result.stopped.reason == Reason.INTERRUPTED.value
+    assert set(result.outcomes) == set(client.calls), "every batch sent has its answer"
+    assert set(handled) == set(result.outcomes), "every answer was handled after the interrupt"
+    assert len(client.calls) < len(batches), "no new batch started after the interrupt"
