@@ -34,6 +34,7 @@ import pyarrow.csv as pacsv
 import python_calamine
 
 from .errors import InputError
+from .profiles.base import title_state
 
 DEFAULT_MAX_BYTES = 512 * 2**20
 DELIMITERS = (",", ";", "\t", "|")
@@ -110,7 +111,13 @@ class Sheet:
 
 
 def load(path: str | Path, *, sheet: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> Sheet:
-    """Read ``path`` (CSV/TSV text, XLSX, XLSB, XLS or ODS, detected from its bytes) into a :class:`Sheet`."""
+    """Read ``path`` (CSV/TSV text, XLSX, XLSB, XLS or ODS, detected from its bytes) into a :class:`Sheet`
+    (the first one, for a workbook whose registrants and attendees sheets are both read)."""
+    return load_all(path, sheet=sheet, max_bytes=max_bytes)[0]
+
+
+def load_all(path: str | Path, *, sheet: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> list[Sheet]:
+    """Every sheet of ``path`` to import: one, or a workbook's registrants and attendees sheets."""
     file = str(path)
     p = Path(path)
     size = _check_file(p, file)
@@ -123,8 +130,8 @@ def load(path: str | Path, *, sheet: str | None = None, max_bytes: int = DEFAULT
     if kind == "csv":
         loaded = _load_text(p, file)
         if sheet is None:
-            return loaded
-        return replace(loaded, notes=(*loaded.notes, f"sheet '{sheet}' ignored: a CSV file has no sheets"))
+            return [loaded]
+        return [replace(loaded, notes=(*loaded.notes, f"sheet '{sheet}' ignored: a CSV file has no sheets"))]
     return _load_workbook(p, file, kind, sheet)
 
 
@@ -670,7 +677,7 @@ def _unreadable(file: str, kind: str) -> InputError:
     )
 
 
-def _load_workbook(p: Path, file: str, kind: str, wanted: str | None) -> Sheet:
+def _load_workbook(p: Path, file: str, kind: str, wanted: str | None) -> list[Sheet]:
     notes: list[str] = []
     with _open_workbook(p, file, kind) as wb:
         names: list[str] = list(wb.sheet_names)
@@ -678,18 +685,24 @@ def _load_workbook(p: Path, file: str, kind: str, wanted: str | None) -> Sheet:
             raise InputError(f"{file} has no sheets: download the attendee report again.")
         if wanted is not None:
             name = _match_sheet(file, names, wanted)
-            rows = _sheet_rows(wb, name, file, kind)
+            chosen = [(name, _sheet_rows(wb, name, file, kind))]
         else:
-            name, rows = _choose_sheet(wb, file, kind, notes)
-    columns = _workbook_columns(rows)
-    del rows
-    frame, row_numbers = _finish(columns)
-    if frame.empty:
-        raise InputError(f"Sheet '{name}' of {file} is empty: pick another sheet with --sheet, or check the export.")
+            chosen = _choose_sheets(wb, file, kind, notes)
     suffix = p.suffix.lower()
     if suffix in (".csv", ".txt", ".tsv"):
         notes.append(f"named {suffix} but it is an {kind.upper()} workbook; read it as a workbook")
-    return Sheet(file, p, frame, row_numbers, None, None, name, kind, tuple(notes))
+    out: list[Sheet] = []
+    while chosen:
+        name, rows = chosen.pop(0)
+        columns = _workbook_columns(rows)
+        del rows
+        frame, row_numbers = _finish(columns)
+        if frame.empty:
+            raise InputError(
+                f"Sheet '{name}' of {file} is empty: pick another sheet with --sheet, or check the export."
+            )
+        out.append(Sheet(file, p, frame, row_numbers, None, None, name, kind, tuple(notes)))
+    return out
 
 
 def _match_sheet(file: str, names: list[str], wanted: str) -> str:
@@ -721,41 +734,106 @@ def _sheet_rows(wb: python_calamine.CalamineWorkbook, name: str, file: str, kind
     return rows
 
 
-def _choose_sheet(
+#: Sheet names of the people a workbook lists but who are not participants, and of sheets that
+#: describe the event rather than list people (a registrants or attendees name comes first).
+_STAFF_WORDS = frozenset(
+    {"panelist", "panelists", "host", "hosts", "cohost", "cohosts", "speaker", "speakers", "presenter"}
+    | {"presenters", "organizer", "organizers", "organiser", "organisers", "moderator", "moderators", "staff"}
+    | {"referenten", "moderatoren", "veranstalter", "intervenants", "animateurs", "organisateurs", "ponentes"}
+    | {"anfitriones", "organizadores", "relatori", "sprekers", "prelegenci"}
+)
+_INFO_WORDS = frozenset(
+    {"summary", "info", "information", "overview", "details", "statistics", "stats", "polls", "poll"}
+    | {"survey", "questions", "qa", "chat", "meeting", "webinar", "event", "report", "zusammenfassung"}
+    | {"übersicht", "informationen", "umfrage", "fragen", "résumé", "resume", "sondage", "resumen"}
+    | {"encuesta", "preguntas", "riepilogo", "samenvatting", "podsumowanie"}
+)
+_ROLE_NAMES = {
+    "registrants": "registrants",
+    "attendees": "attendees",
+    "staff": "panelists/hosts",
+    "info": "summary/info",
+    "other": "people",
+}
+
+
+def sheet_role(name: str) -> str:
+    """What a sheet's name says it holds: registrants, attendees, staff (panelists, hosts),
+    info (summary, polls) or other."""
+    said = title_state(name)
+    if said is not None:
+        return "registrants" if said.value == "register" else "attendees"
+    words = set(re.findall(r"[^\W_]+", name.casefold()))
+    if words & _STAFF_WORDS:
+        return "staff"
+    if words & _INFO_WORDS:
+        return "info"
+    return "other"
+
+
+def _choose_sheets(
     wb: python_calamine.CalamineWorkbook, file: str, kind: str, notes: list[str]
-) -> tuple[str, list[list[Any]]]:
-    """The visible worksheet that looks most like a list of people (email addresses, an email header)."""
+) -> list[tuple[str, list[list[Any]]]]:
+    """The visible worksheets to import: the one that lists people, or a registrants and an
+    attendees sheet side by side (each read with its own rules); panelists/hosts and summary sheets
+    are left out.  Anything else with people on several sheets is not guessed: --sheet decides."""
     candidates = [
         m.name
         for m in wb.sheets_metadata
         if m.visible == python_calamine.SheetVisibleEnum.Visible and m.typ == python_calamine.SheetTypeEnum.WorkSheet
     ] or list(wb.sheet_names)
-    best: tuple[int, int, int] | None = None
-    chosen: tuple[str, list[list[Any]]] | None = None
+    if len(candidates) == 1:
+        return [(candidates[0], _sheet_rows(wb, candidates[0], file, kind))]
+    scored: list[tuple[tuple[int, int, int], str, list[list[Any]]]] = []
     for index, name in enumerate(candidates):
         rows = _sheet_rows(wb, name, file, kind)
-        if len(candidates) == 1:
-            return name, rows
         head = rows[:2000]
         cells = [v.strip() for row in head for v in row if isinstance(v, str) and v.strip()]
         emails = sum(1 for v in cells if "@" in v and _EMAIL_RE.search(v))
         headers = sum(1 for v in cells if len(v) < 40 and any(w in v.casefold() for w in _EMAIL_WORDS))
         named = any(w in name.casefold() for w in _ATTENDEE_WORDS)
         filled = bool(cells) or any(v is not None and not isinstance(v, str) for row in head for v in row)
-        score = (emails + headers, int(named), -index) if filled else (-1, 0, -index)
-        if best is None or score > best:
-            best, chosen = score, (name, rows)
-    assert chosen is not None and best is not None
+        scored.append(((emails + headers, int(named), -index) if filled else (-1, 0, -index), name, rows))
+    people = [(name, rows) for score, name, rows in scored if score[0] > 0]
+    if len(people) > 1:
+        return _people_sheets(file, people, notes)
+    best, name, rows = max(scored, key=lambda t: t[0])
     if best[0] < 0:
         raise InputError(f"{file} has no data in any of its {len(candidates)} sheets: check the export.")
     if best[0] > 0:
-        notes.append(f"sheet '{chosen[0]}' chosen among {len(candidates)} sheets (use --sheet to pick another)")
+        notes.append(f"sheet '{name}' chosen among {len(candidates)} sheets (use --sheet to pick another)")
     else:
         notes.append(
-            f"no sheet looks like a list of attendees; used '{chosen[0]}' among {len(candidates)} sheets "
+            f"no sheet looks like a list of attendees; used '{name}' among {len(candidates)} sheets "
             "(use --sheet to pick another)"
         )
-    return chosen
+    return [(name, rows)]
+
+
+def _people_sheets(
+    file: str, people: list[tuple[str, list[list[Any]]]], notes: list[str]
+) -> list[tuple[str, list[list[Any]]]]:
+    """Several sheets list people: their names must say which is which."""
+    roles = {name: sheet_role(name) for name, _ in people}
+    kept = [(n, r) for n, r in people if roles[n] in ("registrants", "attendees", "other")]
+    left = [n for n, _ in people if roles[n] in ("staff", "info")]
+    by_role = [roles[n] for n, _ in kept]
+    clear = len(kept) == 1 or (len(kept) == 2 and sorted(by_role) == ["attendees", "registrants"])
+    if not clear:
+        listed = ", ".join(f"'{n}' ({_ROLE_NAMES[roles[n]]})" for n, _ in people)
+        raise InputError(
+            f"{file} lists people on several sheets ({listed}) and their names do not say which sheet holds "
+            "the registrants and which the attendees. Nothing was sent.",
+            hint="Pass --sheet NAME to import one sheet (run once per sheet, with --state if the sheet does not say).",
+        )
+    if len(kept) == 1:
+        note = f"sheet '{kept[0][0]}' chosen among {len(people)} sheets that list people"
+    else:
+        note = "read " + " and ".join(f"sheet '{n}' as the {_ROLE_NAMES[roles[n]]}" for n, _ in kept)
+    if left:
+        note += "; left out " + ", ".join(f"'{n}' ({_ROLE_NAMES[roles[n]]})" for n in left)
+    notes.append(note + " (use --sheet to read one sheet alone)")
+    return kept
 
 
 def _workbook_columns(rows: list[list[Any]]) -> list[pa.Array]:

@@ -32,7 +32,7 @@ from .config import Config
 from .errors import BatchRejected, Declined, InputError, NothingToImport, RetryableError, StopRun
 from .hubspot import HubSpot
 from .journal import Journal
-from .loader import load, numbers_error
+from .loader import load_all, numbers_error
 from .mapper import MapOptions, MappedFile, map_sheet, undecided_error
 from .models import (
     Also,
@@ -184,18 +184,24 @@ def display_name(path: Path, cwd: Path) -> str:
         return str(path)
 
 
-def read_file(path: Path, cfg: Config, cwd: Path) -> MappedFile:
-    """Loader + mapper for one file."""
+def read_file(path: Path, cfg: Config, cwd: Path) -> list[MappedFile]:
+    """Loader + mapper for one file: one mapped sheet, or a workbook's registrants and attendees
+    sheets, each named ``file [sheet]`` in the report so their row numbers stay apart."""
     with no_gc():  # a workbook's cells arrive as Python objects, a large one's by the million
-        sheet = load(path, sheet=cfg.sheet, max_bytes=int(cfg.max_file_mb * 2**20))
+        sheets = load_all(path, sheet=cfg.sheet, max_bytes=int(cfg.max_file_mb * 2**20))
     release_memory()  # the parser's scratch buffers
     name = display_name(path, cwd)
-    if sheet.file != name:
-        sheet = replace(sheet, file=name)
-    mapped = map_sheet(sheet, map_options(cfg))
-    del sheet  # the loaded grid is not needed once mapped: give its memory back
-    release_memory()
-    return mapped
+    several = len(sheets) > 1
+    out: list[MappedFile] = []
+    while sheets:
+        sheet = sheets.pop(0)
+        label = f"{name} [{sheet.sheet_name}]" if several else name
+        if sheet.file != label:
+            sheet = replace(sheet, file=label)
+        out.append(map_sheet(sheet, map_options(cfg)))
+        del sheet  # the loaded grid is not needed once mapped: give its memory back
+        release_memory()
+    return out
 
 
 def _sha256(path: Path) -> str:
@@ -575,7 +581,7 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
     if not cfg.event_id:
         raise InputError("No marketing event given.", hint="Pass --event OBJECT_ID (the number in the event's URL).")
     paths = expand_inputs(cfg.inputs, svc.cwd, empty_inbox=cfg.empty_inbox)
-    mapped = [read_file(p, cfg, svc.cwd) for p in paths]
+    mapped = [m for p in paths for m in read_file(p, cfg, svc.cwd)]
     files = tuple(m.info for m in mapped)
     for info in files:
         if info.undecided:
@@ -944,7 +950,10 @@ def summary_line(result: RunResult, exit_code: int | None = None) -> str:
 def inspect(path: Path, cfg: Config, *, rows: int = 10, cwd: Path | None = None) -> str:
     """A preview of how a file will be read: nothing is sent and no token is needed."""
     here = cwd or Path.cwd()
-    mapped = read_file(path, cfg, here)
+    return "\n\n".join(_inspect_sheet(m, cfg, rows) for m in read_file(path, cfg, here))
+
+
+def _inspect_sheet(mapped: MappedFile, cfg: Config, rows: int) -> str:
     info = mapped.info
     lines = [
         f"file:        {info.file}",

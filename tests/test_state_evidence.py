@@ -220,3 +220,86 @@ def test_a_file_that_does_not_say_stops_before_sending(
     assert code == 0, err
     got = {(p["email"], p["state"]) for p in sandbox.participations("1001")}
     assert got == {("jane@example.com", "register"), ("carl@example.org", "register")}
+
+
+# --- workbooks with several sheets: each sheet's role ------------------------------------------------
+
+
+def workbook(path: Path, sheets: dict[str, list[str]]) -> Path:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for name, emails in sheets.items():
+        ws = wb.create_sheet(name)
+        ws.append(["Email", "First Name"])
+        for e in emails:
+            ws.append([e, e.split("@")[0].title()])
+    wb.save(path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "want"),
+    [
+        ("Registrants", "registrants"),
+        ("Attendees", "attendees"),
+        ("Teilnehmer", "attendees"),
+        ("Panelists", "staff"),
+        ("Hosts", "staff"),
+        ("Summary", "info"),
+        ("Poll results", "info"),
+        ("Sheet1", "other"),
+    ],
+)
+def test_sheet_roles(name: str, want: str) -> None:
+    from importer.loader import sheet_role
+
+    assert sheet_role(name) == want
+
+
+def test_a_registrants_and_an_attendees_sheet_are_both_imported(
+    sandbox: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = workbook(
+        tmp_path / "webinar.xlsx",
+        {
+            "Registrants": ["jane@example.com", "carl@example.org"],
+            "Attendees": ["jane@example.com"],
+            "Panelists": ["pat@example.net"],
+        },
+    )
+    sandbox.add_contacts(["jane@example.com", "carl@example.org", "pat@example.net"])
+    args = ["run", str(src), "--event", "1001", "--timezone", "UTC", "--report", str(tmp_path / "r.xlsx")]
+    code, _, err = run_cli([*args, "--state-dir", str(tmp_path / "s")], sandbox, capsys)
+    assert code == 0, err
+    assert "read sheet 'Registrants' as the registrants and sheet 'Attendees' as the attendees" in err
+    assert "left out 'Panelists' (panelists/hosts)" in err
+    got = {(p["email"], p["state"]) for p in sandbox.participations("1001")}
+    assert got == {("jane@example.com", "register"), ("carl@example.org", "register"), ("jane@example.com", "attend")}
+    code, out, _ = run_cli(["inspect", str(src), "--timezone", "UTC"], sandbox, capsys)
+    assert code == 0
+    assert re.findall(r"^state:\s+(.*)$", out, re.M) == ["sheet name Registrants", "sheet name Attendees"]
+
+
+@pytest.mark.parametrize(
+    "sheets",
+    [
+        {"Sheet1": ["jane@example.com"], "Sheet2": ["carl@example.org"]},
+        {"Attendees": ["jane@example.com"], "Attendees (2)": ["carl@example.org"]},
+        {"Registrants": ["jane@example.com"], "Sheet2": ["carl@example.org"]},
+    ],
+)
+def test_people_on_sheets_whose_names_do_not_say_ask_for_sheet(
+    sheets: dict[str, list[str]], sandbox: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = workbook(tmp_path / "book.xlsx", sheets)
+    args = ["run", str(src), "--event", "1001", "--timezone", "UTC", "--state-dir", str(tmp_path / "s")]
+    code, _, err = run_cli(args, sandbox, capsys)
+    assert code == 2 and "--sheet NAME" in err and "Nothing was sent" in err
+    assert sandbox.requests == [] and sandbox.participations("1001") == []
+    first = next(iter(sheets))
+    sandbox.add_contacts(sheets[first])
+    code, _, err = run_cli([*args, "--sheet", first, "--state", "attend"], sandbox, capsys)
+    assert code == 0, err
+    assert {p["email"] for p in sandbox.participations("1001")} == set(sheets[first])
