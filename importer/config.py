@@ -16,9 +16,9 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import InputError
+from .zones import parse_zone
 
 DEFAULT_BASE_URL = "https://api.hubapi.com"
 #: Where a HubSpot user makes and edits the token the importer uses (messages name it).
@@ -364,15 +364,14 @@ def validate(cfg: Config) -> Config:
         raise InputError(f"--state {cfg.state!r} is not one of {', '.join(STATES)}.")
     if cfg.timezone:
         try:
-            ZoneInfo(cfg.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            close = zone_suggestions(cfg.timezone)
-            hint = (
-                f"Did you mean {' or '.join(close)}? Time zones are IANA names."
-                if close
-                else "Use an IANA name such as Europe/Berlin or America/New_York."
-            )
-            raise InputError(f"Unknown time zone {cfg.timezone!r}.", hint=hint) from None
+            parse_zone(cfg.timezone)
+        except InputError as exc:
+            close = zone_suggestions(cfg.timezone) if exc.message.startswith("Unknown time zone") else []
+            if not close:
+                raise
+            raise InputError(
+                exc.message, hint=f"Did you mean {' or '.join(close)}? Time zones are IANA names."
+            ) from None
     if cfg.event_id:
         cfg = replace(cfg, event_id=event_id_from(cfg.event_id))
     if cfg.empty_inbox not in ("ok", "error"):

@@ -13,8 +13,8 @@ import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from itertools import repeat
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
@@ -40,6 +40,7 @@ from .profiles.base import (
     norm_header,
     title_state,
 )
+from .zones import parse_zone
 
 STATES = ("auto", "register", "attend", "cancel")
 WORKBOOK_KINDS = frozenset({"xlsx", "xls", "xlsb", "ods"})
@@ -120,7 +121,7 @@ def _clean_email_texts(arr: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarra
     """Cleaned, lower-cased addresses (object array) plus ``valid`` and ``empty`` masks, for distinct
     texts.  Addresses that are already clean (nearly all) skip the cleaning steps."""
     plain = pc.and_(
-        pc.match_substring_regex(arr, _PLAIN_EMAIL),
+        pc.and_(pc.match_substring_regex(arr, _PLAIN_EMAIL), pc.invert(pc.match_substring(arr, "xn--"))),
         pc.and_(pc.less_equal(pc.utf8_length(arr), 254), pc.less_equal(pc.find_substring(arr, "@"), 64)),
     )
     valid = _to_numpy_bool(plain)
@@ -134,19 +135,39 @@ def _clean_email_texts(arr: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
 
 def _clean_email_slow(arr: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray]:
-    s = pc.replace_substring_regex(arr, _INVISIBLE, "")
+    # NFC: macOS writes 'é' as 'e' + a combining accent (NFD), which must match the contact's 'é'
+    s = pc.replace_substring_regex(pc.utf8_normalize(arr, "NFC"), _INVISIBLE, "")
     s = pc.utf8_trim_whitespace(pc.replace_substring_regex(s, _ODD_SPACE, " "))
     s = pc.utf8_trim_whitespace(pc.replace_substring_regex(s, _QUOTES, ""))
     inner = pc.extract_regex(s, r"^[^<>]*<(?P<a>[^<>]*)>\s*$")
     s = pc.if_else(inner.is_valid(), inner.field("a"), s)
     s = pc.utf8_trim_whitespace(pc.replace_substring_regex(s, _QUOTES, ""))
     s = pc.utf8_trim_whitespace(pc.replace_substring_regex(s, r"(?i)^mailto:", ""))
-    s = pc.utf8_lower(s)
+    s = _unicode_domains(pc.utf8_lower(s))
     valid = pc.and_(
         pc.match_substring_regex(s, EMAIL_RE),
         pc.and_(pc.less_equal(pc.utf8_length(s), 254), pc.less_equal(pc.find_substring(s, "@"), 64)),
     )
     return s, _to_numpy_bool(valid), _to_numpy_bool(pc.equal(s, ""))
+
+
+def _unicode_domains(arr: pa.Array) -> pa.Array:
+    """Punycode domain labels (``xn--mller-kva.de``) as the Unicode they stand for (``müller.de``),
+    so an IDN address and its ASCII form are one address; a label that does not decode stays."""
+    hit = np.flatnonzero(_to_numpy_bool(pc.match_substring(arr, "xn--")))
+    if not len(hit):
+        return arr
+    out = _objects(arr)
+    for i in hit:
+        local, at, domain = str(out[i]).rpartition("@")
+        labels = []
+        for label in domain.split("."):
+            try:
+                labels.append(label.encode("ascii").decode("idna") if label.startswith("xn--") else label)
+            except UnicodeError:
+                labels.append(label)
+        out[i] = f"{local}{at}{'.'.join(labels)}"
+    return pa.array(out, type=pa.string())
 
 
 def normalize_email(text: str) -> str | None:
@@ -207,7 +228,8 @@ def _vids(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     a mask of rows without a usable id.  Arrow compute over the whole column: ids rarely repeat
     (a contacts export holds a million distinct ones), so finding the distinct values first
     would cost more than it saves."""
-    text = pc.utf8_trim_whitespace(_arrow_text(values))
+    # Excel's leading apostrophe keeps a long id as text: '51234598694 is the id 51234598694
+    text = pc.replace_substring_regex(pc.utf8_trim_whitespace(_arrow_text(values)), r"^'+\s*", "")
     shaped = _to_numpy_bool(pc.match_substring_regex(text, r"^\d+(\.0+)?$"))
     digits = pc.replace_substring_regex(text, r"\.0+$", "")
     digits = pc.replace_substring_regex(digits, r"^0+(\d)", r"\1")
@@ -224,6 +246,12 @@ def _vids(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     vid = np.full(len(text), None, dtype=object)
     vid[ok] = parsed[ok].tolist()
     return vid, ~empty & ~ok, ~ok
+
+
+def _lost_ids(values: pd.Series) -> np.ndarray:
+    """Cells Excel turned into scientific notation (1.2345E+10): the id's last digits are gone."""
+    text = pc.utf8_trim_whitespace(_arrow_text(values))
+    return _to_numpy_bool(pc.match_substring_regex(text, r"^'?\d(?:[.,]\d+)?[eE]\+?\d+$"))
 
 
 def _arrow_text(values: pd.Series | pd.Index) -> pa.Array:
@@ -421,7 +449,7 @@ class _TimeScan:
     why: dict[int, str] = field(default_factory=dict)
 
 
-def _scan_times(texts: pa.Array, *, workbook: bool) -> _TimeScan:
+def _scan_times(texts: pa.Array) -> _TimeScan:
     """Classify distinct time texts and pull out their components (vectorised, one regex per family)."""
     n = len(texts)
 
@@ -481,13 +509,13 @@ def _scan_times(texts: pa.Array, *, workbook: bool) -> _TimeScan:
     scan.kind[empty] = EMPTY
     todo &= ~empty
 
-    if workbook:
-        hit = todo & _to_numpy_bool(pc.match_substring_regex(s, _SERIAL))
-        if hit.any():
-            idx = np.flatnonzero(hit)
-            scan.serial[idx] = np.asarray(pc.cast(s.take(pa.array(idx)), pa.float64()).to_numpy(zero_copy_only=False))
-            scan.pending[idx] = True
-            todo[idx] = False
+    # Excel serial numbers (1900 system): in workbooks, and in the CSVs Excel saves ('45600.5')
+    hit = todo & _to_numpy_bool(pc.match_substring_regex(s, _SERIAL))
+    if hit.any():
+        idx = np.flatnonzero(hit)
+        scan.serial[idx] = np.asarray(pc.cast(s.take(pa.array(idx)), pa.float64()).to_numpy(zero_copy_only=False))
+        scan.pending[idx] = True
+        todo[idx] = False
 
     for family, pattern in _PATTERNS.items():
         if not todo.any():
@@ -611,7 +639,7 @@ def _date_order(scan: _TimeScan, opts: MapOptions, file: str, langs: set[str], p
     return _Order(day_first, note)
 
 
-def _localize(wall_ms: np.ndarray, zone: ZoneInfo) -> tuple[np.ndarray, np.ndarray]:
+def _localize(wall_ms: np.ndarray, zone: tzinfo) -> tuple[np.ndarray, np.ndarray]:
     """UTC ms for wall-clock ms in ``zone``: times in a DST gap move forward, ambiguous ones take
     the earlier (daylight-saving) reading.  Also returns which values needed that."""
     idx = pd.DatetimeIndex(wall_ms.astype("datetime64[ms]"))
@@ -790,7 +818,7 @@ def _locate(sheet: SheetLike, aliases: _AliasIndex, profile: Profile) -> tuple[l
 _SAMPLE_CELLS = 200
 
 
-def _unused_time_columns(frame: pd.DataFrame, block: _Block, workbook: bool) -> list[str]:
+def _unused_time_columns(frame: pd.DataFrame, block: _Block) -> list[str]:
     """A note naming the columns of the attendee table whose values read as date-times but which no
     field uses, so the marketer sees a time the import ignores (and can name it in ``[columns]``)."""
     used = set(block.columns.values())
@@ -802,7 +830,7 @@ def _unused_time_columns(frame: pd.DataFrame, block: _Block, workbook: bool) -> 
         cells = cells[cells.str.strip() != ""]
         if len(cells) == 0 or cells.str.fullmatch(r"\s*\d+(?:[.,]\d+)?\s*").any():
             continue  # numbers (durations, ids, Excel serials) are not taken for dates
-        scan = _scan_times(_arrow_text(cells.drop_duplicates()), workbook=workbook)
+        scan = _scan_times(_arrow_text(cells.drop_duplicates()))
         if ((scan.kind == AWARE) | (scan.kind == NAIVE) | scan.pending).all():
             found.append(head)
     if not found:
@@ -814,7 +842,7 @@ def _unused_time_columns(frame: pd.DataFrame, block: _Block, workbook: bool) -> 
     ]
 
 
-def _check_options(opts: MapOptions) -> ZoneInfo | None:
+def _check_options(opts: MapOptions) -> tzinfo | None:
     if opts.state not in STATES:
         raise InputError(f"--state {opts.state!r} is not one of {', '.join(STATES)}.")
     unknown = sorted(set(opts.columns) - set(FIELDS))
@@ -822,14 +850,7 @@ def _check_options(opts: MapOptions) -> ZoneInfo | None:
         raise InputError(
             f"[columns] names unknown fields: {', '.join(unknown)}.", hint=f"Known fields: {', '.join(FIELDS)}."
         )
-    if not opts.timezone:
-        return None
-    try:
-        return ZoneInfo(opts.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InputError(
-            f"Unknown time zone {opts.timezone!r}.", hint="Use an IANA name such as Europe/Berlin or America/New_York."
-        ) from None
+    return parse_zone(opts.timezone) if opts.timezone else None
 
 
 def _column(frame: pd.DataFrame, blocks: Sequence[_Block], name: str) -> pd.Series | None:
@@ -960,7 +981,7 @@ def _map_columns(sheet: SheetLike, opts: MapOptions) -> tuple[FileInfo, _RowColu
         if zone_text is not None:
             text[t] = _with_header_zone(text[t], zone_text)
             notes.append(f"{columns[t]}: times without their own zone read as {zone_text}, as the header says")
-    notes.extend(_unused_time_columns(frame, main, sheet.kind in WORKBOOK_KINDS))
+    notes.extend(_unused_time_columns(frame, main))
 
     # time texts of every time column, parsed once per distinct value
     time_fields = [t for t in TIME_FIELDS if t in text]
@@ -971,7 +992,7 @@ def _map_columns(sheet: SheetLike, opts: MapOptions) -> tuple[FileInfo, _RowColu
         codes, uniq = _factorize(all_times)
         for i, t in enumerate(time_fields):
             time_codes[t] = codes[i * n : (i + 1) * n]
-        scan = _scan_times(uniq, workbook=sheet.kind in WORKBOOK_KINDS)
+        scan = _scan_times(uniq)
         order = _date_order(scan, opts, sheet.file, langs, profile.platform)
         if order.note:
             notes.append(order.note)
@@ -1055,6 +1076,18 @@ def _map_columns(sheet: SheetLike, opts: MapOptions) -> tuple[FileInfo, _RowColu
     )
     reason[outcome == Outcome.SKIPPED] = decision.reason[outcome == Outcome.SKIPPED]
     raw_vid = text.get("vid")
+    if raw_vid is not None:
+        settle(
+            vid_bad & _lost_ids(raw_vid),
+            Outcome.REJECTED,
+            Reason.LOST_PRECISION_ID,
+            lambda i: (
+                f"Contact ID {_show(str(raw_vid.iloc[i]))} in row {row_numbers[i]} was shortened by Excel to "
+                "scientific notation, so its last digits are lost and it cannot be trusted; format the column as "
+                "Text (or Number with no decimals) in the original export and save it again, or clear the cell "
+                "to match by email."
+            ),
+        )
     settle(
         vid_bad,
         Outcome.REJECTED,

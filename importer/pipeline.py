@@ -268,7 +268,8 @@ def resolve(
     if contacts is not None:
         conflicts = {e: tuple(ids) for e, ids in contacts.conflicts.items()}
         found.update({e: contacts.by_email[e] for e in wanted if e in contacts.by_email and e not in conflicts})
-    remaining = [e for e in wanted if e not in found and e not in conflicts]
+    # an email the contacts file gives two ids is settled by HubSpot's own answer, never guessed
+    remaining = [e for e in wanted if e not in found]
     if remaining and journal is not None and not cfg.no_cache:
         cached = journal.cache_get(remaining, cfg.cache_ttl_days * 86400)
         found.update(cached)
@@ -303,16 +304,17 @@ def resolve(
     out: list[Row] = []
     for row in rows:
         if row.vid is None and row.email and is_open(row):
-            if row.email in conflicts:
+            if row.email in found:
+                row = replace(row, vid=found[row.email])
+            elif row.email in conflicts and row.email not in unreachable:
                 ids = ", ".join(str(i) for i in conflicts[row.email])
                 row = _reject(
                     row,
                     Reason.CONFLICTING_CONTACT_ID,
-                    f"The contacts file gives several contact ids for {row.email} ({ids}); "
-                    "keep one of them in the contacts file or add the Record ID to this row.",
+                    f"The contacts file gives several contact ids for {row.email} ({ids}) and HubSpot has no "
+                    "contact with that email; keep the right one in the contacts file or add the Record ID to "
+                    "this row.",
                 )
-            elif row.email in found:
-                row = replace(row, vid=found[row.email])
             elif row.email in unreachable:
                 error = unreachable[row.email]
                 row = settle_row(

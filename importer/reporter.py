@@ -28,12 +28,12 @@ from json.encoder import encode_basestring as _json_string
 from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .bulk import no_gc
 from .config import KEY_PLACES, REPORT_FORMATS, SERVICE_KEYS_PAGE
 from .errors import DISK_FULL_ERRNOS, ImporterError, InputError, ReportWriteError, disk_full
 from .models import EventInfo, FileInfo, Outcome, Reason, Row, RunStats
+from .zones import parse_zone
 
 #: The first nine columns of the Rows sheet, in this order (users' scripts depend on them).
 CORE_COLUMNS: tuple[str, ...] = (
@@ -233,8 +233,8 @@ def _zone(name: str | None) -> tzinfo | None:
     if not name:
         return None
     try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+        return parse_zone(name)
+    except InputError:
         return None
 
 
@@ -280,6 +280,14 @@ def fix_for(row: Row, report_path: str = "<report>") -> str:
         Reason.PANELIST: "Nothing to do: panelists are skipped on purpose",
         Reason.ORGANIZER: "Nothing to do: organizers are skipped on purpose",
         Reason.NOT_APPROVED: "Nothing to do: registrations not approved are skipped; approve them first to record them",
+        Reason.LOST_PRECISION_ID: (
+            f"Excel shortened the contact ID in {where} to scientific notation: format the column as Text in the "
+            f"original export and save it again (or clear the cell to match by email), {rerun}"
+        ),
+        Reason.DECLINED: "Nothing to do: the guest declined the invitation",
+        Reason.INVITED: "Nothing to do: the guest was invited but has not registered",
+        Reason.PENDING_APPROVAL: "Nothing to do until the registration is approved; approve it first to record it",
+        Reason.WAITLIST: "Nothing to do: waitlisted guests are not registered; approve them first to record them",
         Reason.TRANSFERRED: "Nothing to do: transferred tickets are skipped; the new holder's row counts",
         Reason.DENIED: "Nothing to do: denied registrations are skipped on purpose; approve them first to record them",
         Reason.WAITING_ROOM: (
@@ -476,6 +484,11 @@ REASON_LABELS: Mapping[str, str] = {
     Reason.MISSING_EMAIL: "No email or contact ID",
     Reason.INVALID_EMAIL: "Email not valid",
     Reason.INVALID_VID: "Contact ID not valid",
+    Reason.LOST_PRECISION_ID: "Contact ID shortened by Excel",
+    Reason.DECLINED: "Declined",
+    Reason.INVITED: "Invited, not registered",
+    Reason.PENDING_APPROVAL: "Waiting for approval",
+    Reason.WAITLIST: "On the waitlist",
     Reason.CONTACT_NOT_FOUND: "Contact not in HubSpot",
     Reason.CONFLICTING_CONTACT_ID: "Email and contact ID disagree",
     Reason.BAD_TIME: "Date not readable",
@@ -509,6 +522,7 @@ FILE_FIXES: Mapping[str, str] = {
     Reason.MISSING_EMAIL: "Add the person's email (or HubSpot contact ID)",
     Reason.INVALID_EMAIL: "Correct the email",
     Reason.INVALID_VID: "Correct the contact ID (the Record ID HubSpot shows) or clear it",
+    Reason.LOST_PRECISION_ID: "Write the full contact ID (format the column as Text) or clear it",
     Reason.CONFLICTING_CONTACT_ID: "Keep either the email or the contact ID: they name different HubSpot contacts",
     Reason.BAD_TIME: "Write the date and time like 2024-11-05 15:58",
     Reason.MISSING_TIME: "Add the date and time",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -92,7 +93,7 @@ def test_invalid_and_missing_email_rows() -> None:
     assert ok.outcome is None and ok.ref.row == 6
 
 
-@pytest.mark.parametrize("vid", ["abc", "-5", "0", "12.5", "9223372036854775808", "1e10"])
+@pytest.mark.parametrize("vid", ["abc", "-5", "0", "12.5", "9223372036854775808", "1e10x"])
 def test_bad_vid_is_rejected(vid: str) -> None:
     (row,) = rows_of(f"Email,vid\njane@example.com,{vid}\n")
     assert (row.outcome, row.reason) == (Outcome.REJECTED, Reason.INVALID_VID)
@@ -251,12 +252,62 @@ def test_unknown_zone_abbreviation_is_bad_time() -> None:
     assert row.reason == Reason.BAD_TIME and "'XYZ'" in row.message
 
 
-def test_excel_serial_in_workbook_only() -> None:
-    text = "Email,Join Time\na@example.com,45600.5\n"
-    book = map_sheet(grid(text, kind="xlsx"), MapOptions(timezone="UTC"))
-    assert book.rows[0].when_ms == ms("2024-11-04T12:00:00Z")
-    (csv_row,) = rows_of(text, timezone="UTC")
-    assert csv_row.reason == Reason.BAD_TIME
+@pytest.mark.parametrize(
+    ("serial", "utc"),
+    [("45600.5", "2024-11-04T12:00:00Z"), ("45593", "2024-10-28T00:00:00Z"), ("61", "")],
+)
+@pytest.mark.parametrize("kind", ["xlsx", "csv"])
+def test_excel_serial_numbers_are_dates_in_workbooks_and_csvs(serial: str, utc: str, kind: str) -> None:
+    """The 1900 date system: day 1 is 1900-01-01, with Lotus' phantom 1900-02-29 (day 60)."""
+    text = f"Email,Join Time\na@example.com,{serial}\n"
+    (row,) = map_sheet(grid(text, kind=kind), MapOptions(timezone="UTC")).rows
+    if utc:
+        assert (row.outcome, row.when_ms) == (None, ms(utc))
+    else:  # five digits at least: a small number in a date column is no date
+        assert row.reason == Reason.BAD_TIME
+
+
+@given(st.datetimes(min_value=datetime(1927, 6, 1), max_value=datetime(2173, 1, 1)))
+@settings(max_examples=100, deadline=None)
+def test_serial_dates_against_datetime(when: datetime) -> None:
+    when = when.replace(microsecond=0)
+    serial = (when - datetime(1899, 12, 30)).total_seconds() / 86400
+    text = f"Email,Join Time\na@example.com,{serial!r}\n"
+    (row,) = rows_of(text, timezone="UTC")
+    assert row.when_ms is not None and abs(row.when_ms - int(when.replace(tzinfo=UTC).timestamp() * 1000)) <= 1
+
+
+@pytest.mark.parametrize(
+    ("cell", "outcome", "reason", "vid"),
+    [
+        ("'51234598694", None, "", 51234598694),
+        ("' 51234598694", None, "", 51234598694),
+        ("1.2345E+10", Outcome.REJECTED, Reason.LOST_PRECISION_ID, None),
+        ("5.1234598694e10", Outcome.REJECTED, Reason.LOST_PRECISION_ID, None),
+        ("'1.2345E+10", Outcome.REJECTED, Reason.LOST_PRECISION_ID, None),
+        ("1e10", Outcome.REJECTED, Reason.LOST_PRECISION_ID, None),
+    ],
+)
+def test_record_id_apostrophe_and_lost_precision(
+    cell: str, outcome: Outcome | None, reason: str, vid: int | None
+) -> None:
+    (row,) = rows_of(f"Email,Record ID,Join Time\njane@example.com,{cell},2024-11-05T10:00:00Z\n")
+    assert (row.outcome, row.reason, row.vid) == (outcome, reason, vid)
+    if reason:
+        assert "scientific notation" in row.message and "Text" in row.message
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("jos\u00e9@example.com", "jose\u0301@example.com"),  # NFC and NFD (macOS)
+        ("anna@m\u00fcller.de", "anna@xn--mller-kva.de"),  # IDN and punycode
+        ("Anna@M\u00dcLLER.de", "anna@xn--mller-kva.DE"),
+        ("z\u00fcrich@b\u00fccher.example", "zu\u0308rich@xn--bcher-kva.example"),
+    ],
+)
+def test_one_address_in_any_unicode_form(a: str, b: str) -> None:
+    assert normalize_email(a) is not None and normalize_email(a) == normalize_email(b)
 
 
 def test_day_first_decided_per_file() -> None:

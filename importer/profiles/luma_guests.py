@@ -8,6 +8,14 @@ from .base import Decision, Facts, Profile, SheetLike, count_in, generic_rules, 
 
 NAME = "luma_guests"
 
+#: Luma's approval statuses other than approved, each its own reason (what the guest did).
+LUMA_STATUSES = {
+    Reason.DECLINED: "declined the invitation",
+    Reason.INVITED: "was invited but has not registered",
+    Reason.PENDING_APPROVAL: "is waiting for the host's approval",
+    Reason.WAITLIST: "is on the waitlist",
+}
+
 
 def matches(sheet: SheetLike) -> float:
     keys = head_keys(sheet)
@@ -18,8 +26,15 @@ def matches(sheet: SheetLike) -> float:
 
 def rules(f: Facts) -> Decision:
     d = generic_rules(f, default=State.REGISTER)
+    for reason, what in LUMA_STATUSES.items():
+        d.skip(
+            f.is_in("state_text", {reason.value}),
+            reason,
+            f"Row {{row}} ({{who}}) {what}; it is not recorded.",
+            first=True,
+        )
     d.skip(
-        ~f.is_in("state_text", {"", "approved"}),
+        ~f.is_in("state_text", {"", "approved", *LUMA_STATUSES}),
         Reason.NOT_APPROVED,
         "Row {row} ({who}) has Luma approval status '{status}'; only approved guests are recorded.",
         first=True,

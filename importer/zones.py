@@ -1,0 +1,90 @@
+"""Time zone names a user gives (``--timezone``, ``timezone`` in the config): IANA names, and
+fixed offsets only when named as such.
+
+An abbreviation is refused: ``EST`` exists in the tz database as a fixed UTC-5 all year, so a
+June webinar in New York read with it lands an hour off; ``CST`` and ``IST`` each mean three
+different places.  The message names the IANA zones people usually mean.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .errors import InputError
+
+#: Abbreviations (and the tz database's legacy abbreviation-like names) -> what people usually mean.
+ABBREVIATIONS: dict[str, tuple[str, ...]] = {
+    "EST": ("America/New_York", "America/Toronto"),
+    "EDT": ("America/New_York", "America/Toronto"),
+    "ET": ("America/New_York",),
+    "CST": ("America/Chicago", "America/Mexico_City", "Asia/Shanghai"),
+    "CDT": ("America/Chicago",),
+    "CT": ("America/Chicago",),
+    "MST": ("America/Denver", "America/Phoenix"),
+    "MDT": ("America/Denver",),
+    "MT": ("America/Denver",),
+    "PST": ("America/Los_Angeles", "America/Vancouver"),
+    "PDT": ("America/Los_Angeles",),
+    "PT": ("America/Los_Angeles",),
+    "AKST": ("America/Anchorage",),
+    "HST": ("Pacific/Honolulu",),
+    "AST": ("America/Halifax", "Asia/Riyadh"),
+    "NST": ("America/St_Johns",),
+    "GMT": ("Europe/London", "UTC"),
+    "BST": ("Europe/London",),
+    "WET": ("Europe/Lisbon",),
+    "CET": ("Europe/Paris", "Europe/Berlin"),
+    "CEST": ("Europe/Paris", "Europe/Berlin"),
+    "MET": ("Europe/Paris", "Europe/Berlin"),
+    "MEZ": ("Europe/Berlin",),
+    "EET": ("Europe/Athens", "Europe/Helsinki"),
+    "MSK": ("Europe/Moscow",),
+    "IST": ("Asia/Kolkata", "Europe/Dublin", "Asia/Jerusalem"),
+    "PKT": ("Asia/Karachi",),
+    "SGT": ("Asia/Singapore",),
+    "HKT": ("Asia/Hong_Kong",),
+    "JST": ("Asia/Tokyo",),
+    "KST": ("Asia/Seoul",),
+    "AEST": ("Australia/Sydney", "Australia/Brisbane"),
+    "AEDT": ("Australia/Sydney",),
+    "ACST": ("Australia/Adelaide",),
+    "AWST": ("Australia/Perth",),
+    "NZST": ("Pacific/Auckland",),
+    "NZDT": ("Pacific/Auckland",),
+    "EST5EDT": ("America/New_York",),
+    "CST6CDT": ("America/Chicago",),
+    "MST7MDT": ("America/Denver",),
+    "PST8PDT": ("America/Los_Angeles",),
+}
+_OFFSET = re.compile(r"(?:UTC|GMT)\s*([+-])(\d{1,2})(?::?(\d{2}))?", re.IGNORECASE)
+
+
+def parse_zone(name: str) -> tzinfo:
+    """The zone ``name`` means: an IANA name (``Europe/Berlin``, ``Etc/GMT+5``, ``UTC``) or an
+    explicit fixed offset (``UTC-05:00``, ``GMT+2``); an abbreviation or unknown name is an
+    :class:`InputError` saying which names to use."""
+    text = name.strip()
+    meant = ABBREVIATIONS.get(text.upper())
+    if meant is not None:
+        shown = " or ".join(meant)
+        raise InputError(
+            f"--timezone {text!r} is an abbreviation, not a time zone: it does not follow daylight saving "
+            f"time, so summer times would land an hour off, and it can mean several places.",
+            hint=f"Use the IANA name, usually {shown}; for a fixed offset all year say so, e.g. UTC-05:00 "
+            "or Etc/GMT+5.",
+        )
+    fixed = _OFFSET.fullmatch(text)
+    if fixed is not None:
+        hours, minutes = int(fixed.group(2)), int(fixed.group(3) or 0)
+        if hours <= 14 and minutes < 60:
+            sign = 1 if fixed.group(1) == "+" else -1
+            return timezone(sign * timedelta(hours=hours, minutes=minutes), text.upper())
+    try:
+        return ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InputError(
+            f"Unknown time zone {text!r}.",
+            hint="Use an IANA name such as Europe/Berlin or America/New_York, or a fixed offset such as UTC-05:00.",
+        ) from None
