@@ -13,7 +13,8 @@ import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import tzinfo
+from datetime import UTC, datetime, tzinfo
+from datetime import timedelta as dt_timedelta
 from itertools import repeat
 
 import numpy as np
@@ -46,6 +47,7 @@ STATES = ("auto", "register", "attend", "cancel")
 WORKBOOK_KINDS = frozenset({"xlsx", "xls", "xlsb", "ods"})
 NAME_FIELDS = ("first_name", "last_name", "name")
 MS_2000 = 946_684_800_000
+_EPOCH_NAIVE = datetime(1970, 1, 1)
 DAY_MS = 86_400_000
 MAX_VID = 2**63 - 1
 
@@ -639,6 +641,30 @@ def _date_order(scan: _TimeScan, opts: MapOptions, file: str, langs: set[str], p
     return _Order(day_first, note)
 
 
+def _reject_gaps(scan: _TimeScan, zone: tzinfo, name: str) -> None:
+    """Local times that never happened (the spring-forward gap) cannot be sent: which instant was
+    meant is unknown, so the row is rejected with a message naming the gap."""
+    naive = np.flatnonzero(scan.kind == NAIVE)
+    if not len(naive):
+        return
+    idx = pd.DatetimeIndex(scan.ms[naive].astype("datetime64[ms]"))
+    probe = idx.tz_localize(zone, ambiguous=np.ones(len(idx), dtype=bool), nonexistent="NaT")
+    gaps = np.asarray(probe.isna())
+    if not gaps.any():
+        return
+    befores = idx[gaps].tz_localize(zone, ambiguous=np.ones(int(gaps.sum()), dtype=bool), nonexistent="shift_backward")
+    for i, before in zip(naive[gaps], befores, strict=True):
+        wall = (_EPOCH_NAIVE + dt_timedelta(milliseconds=int(scan.ms[i]))).replace(tzinfo=zone)
+        length = wall.astimezone(UTC).astimezone(zone).replace(tzinfo=None) - wall.replace(tzinfo=None)
+        start = before.tz_localize(None).ceil("min")
+        end = start + pd.Timedelta(length)
+        scan.kind[i] = BAD
+        scan.why[int(i)] = (
+            f"does not exist in {name}: on {end:%Y-%m-%d} the clocks jumped from {start:%H:%M} to "
+            f"{end:%H:%M} (the spring-forward gap), so which moment was meant is unknown"
+        )
+
+
 def _localize(wall_ms: np.ndarray, zone: tzinfo) -> tuple[np.ndarray, np.ndarray]:
     """UTC ms for wall-clock ms in ``zone``: times in a DST gap move forward, ambiguous ones take
     the earlier (daylight-saving) reading.  Also returns which values needed that."""
@@ -997,6 +1023,8 @@ def _map_columns(sheet: SheetLike, opts: MapOptions) -> tuple[FileInfo, _RowColu
         if order.note:
             notes.append(order.note)
         _resolve_times(scan, bool(order.day_first))
+        if zone is not None:
+            _reject_gaps(scan, zone, str(opts.timezone))
         date_order = None if order.day_first is None else ("day-first" if order.day_first else "month-first")
     else:
         date_order = None
@@ -1155,8 +1183,8 @@ def _map_columns(sheet: SheetLike, opts: MapOptions) -> tuple[FileInfo, _RowColu
             if used.any():
                 ex = ", ".join(_show(scan.texts[int(i)].as_py()) for i in naive_u[used][:3])
                 notes.append(
-                    f"{int(used.sum())} times fall in a daylight-saving change in {opts.timezone} (e.g. {ex}): "
-                    "times in the skipped hour were moved forward, repeated ones read as the earlier (summer) time"
+                    f"{int(used.sum())} times fall in the hour {opts.timezone} repeats when the clocks go back "
+                    f"(e.g. {ex}): each was read as the first of the two (summer time)"
                 )
         timed = (chosen >= 0) & ((kinds == AWARE) | ((kinds == NAIVE) & (zone is not None)))
         ms = utc_ms[np.maximum(chosen, 0)]

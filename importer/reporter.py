@@ -1472,12 +1472,16 @@ def _wrap(text: str, width: int) -> list[str]:
 def _why_nobody(report: Report, already: int, unsent: int) -> str:
     """A run that records nobody says why."""
     c = report.counts
+    rules = Counter(
+        r.reason for r in report.rows if r.outcome is Outcome.SKIPPED and r.reason != Reason.ALREADY_RECORDED.value
+    )
+    by_rule = ", ".join(f"{n:,} {reason_label(reason).lower()}" for reason, n in rules.most_common())
     parts = [
         (already, "already in HubSpot"),
         (unsent, "not sent yet"),
         (c.get("rejected", 0), "rejected"),
         (c.get("failed", 0) - unsent, "failed"),
-        (c.get("skipped", 0) - already, "skipped by rule (hosts, panelists, denied...)"),
+        (c.get("skipped", 0) - already, f"skipped by rule ({by_rule})"),
         (c.get("merged", 0), "merged into another row"),
     ]
     said = [f"{n:,} {what}" for n, what in parts if n]

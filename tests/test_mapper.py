@@ -227,14 +227,22 @@ def test_day_first_values(text: str, expected: str) -> None:
     assert m.info.date_order == "day-first" and m.rows[0].when_ms == ms(expected)
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [("2024-03-31 02:30", "2024-03-31T01:00:00Z"), ("2024-10-27 02:30", "2024-10-27T00:30:00Z")],
-)
-def test_dst_edges_berlin(text: str, expected: str) -> None:
-    m = map_sheet(grid(f"Email,Join Time\njane@example.com,{text}\n"), MapOptions(timezone="Europe/Berlin", now_ms=NOW))
-    assert m.rows[0].when_ms == ms(expected)
-    assert any("daylight-saving" in n for n in m.info.notes)
+def test_dst_gap_is_rejected_naming_the_gap() -> None:
+    m = map_sheet(
+        grid("Email,Join Time\njane@example.com,2024-03-31 02:30\n"), MapOptions(timezone="Europe/Berlin", now_ms=NOW)
+    )
+    (row,) = m.rows
+    assert (row.outcome, row.reason, row.when_ms) == (Outcome.REJECTED, Reason.BAD_TIME, None)
+    assert "does not exist in Europe/Berlin" in row.message
+    assert "on 2024-03-31 the clocks jumped from 02:00 to 03:00 (the spring-forward gap)" in row.message
+
+
+def test_dst_fold_takes_the_first_occurrence_and_says_so() -> None:
+    m = map_sheet(
+        grid("Email,Join Time\njane@example.com,2024-10-27 02:30\n"), MapOptions(timezone="Europe/Berlin", now_ms=NOW)
+    )
+    assert m.rows[0].when_ms == ms("2024-10-27T00:30:00Z")  # 02:30 CEST, the first of the two
+    assert any("repeats when the clocks go back" in n and "first of the two" in n for n in m.info.notes)
 
 
 def test_empty_and_dashes_mean_no_time() -> None:

@@ -303,3 +303,31 @@ def test_people_on_sheets_whose_names_do_not_say_ask_for_sheet(
     code, _, err = run_cli([*args, "--sheet", first, "--state", "attend"], sandbox, capsys)
     assert code == 0, err
     assert {p["email"] for p in sandbox.participations("1001")} == set(sheets[first])
+
+
+def test_a_run_where_every_row_is_skipped_by_rule_says_nobody_was_recorded_and_why(
+    sandbox: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "guests.csv"
+    src.write_text(
+        "api_id,name,email,created_at,approval_status,checked_in_at,qr_code_url\n"
+        "gst-1,Ann,ann@example.com,2024-11-20T14:03:11Z,declined,,https://lu.ma/c/1\n"
+        "gst-2,Bo,bo@example.com,2024-11-20T14:03:11Z,waitlist,,https://lu.ma/c/2\n"
+        "gst-3,Cy,cy@example.com,2024-11-20T14:03:11Z,waitlist,,https://lu.ma/c/3\n",
+        encoding="utf-8",
+    )
+    args = [
+        "run",
+        str(src),
+        "--event",
+        "1001",
+        "--report",
+        str(tmp_path / "r.xlsx"),
+        "--state-dir",
+        str(tmp_path / "s"),
+    ]
+    code, out, err = run_cli(args, sandbox, capsys)
+    assert code == 0, err
+    text = " ".join((out + err).split())
+    assert "Nobody was recorded: 3 skipped by rule (2 on the waitlist, 1 declined)" in text
+    assert sandbox.participations("1001") == []

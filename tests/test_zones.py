@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_mapper import NOW, grid
 
@@ -75,5 +75,24 @@ def test_wall_clock_times_against_zoneinfo(when: datetime, zone: str) -> None:
     exists = first.astimezone(UTC).astimezone(tz).replace(tzinfo=None) == when
     text = f"Email,Join Time\na@example.com,{when:%Y-%m-%d %H:%M:%S}\n"
     (row,) = map_sheet(grid(text), MapOptions(timezone=zone, now_ms=NOW)).rows
-    assume(exists)  # times in a spring-forward gap are moved forward (noted), not tested here
-    assert row.when_ms == int(first.timestamp() * 1000), (when, zone, row.message)
+    if exists:
+        assert row.when_ms == int(first.timestamp() * 1000), (when, zone, row.message)
+    else:  # a spring-forward gap: never sent at a guessed instant
+        assert (row.outcome, row.reason, row.when_ms) == ("rejected", "bad_time", None)
+        assert f"does not exist in {zone}" in row.message
+
+
+@pytest.mark.parametrize(
+    ("zone", "wall"),
+    [
+        ("America/New_York", datetime(2024, 3, 10, 2, 30)),
+        ("Australia/Sydney", datetime(2024, 10, 6, 2, 0)),
+        ("Australia/Lord_Howe", datetime(2024, 10, 6, 2, 15)),
+    ],
+)
+def test_gap_times_against_zoneinfo(zone: str, wall: datetime) -> None:
+    """zoneinfo agrees these do not exist (a round trip changes them); the mapper rejects them."""
+    tz = ZoneInfo(zone)
+    assert wall.replace(tzinfo=tz).astimezone(UTC).astimezone(tz).replace(tzinfo=None) != wall
+    (row,) = map_sheet(grid(f"Email,Join Time\na@example.com,{wall:%Y-%m-%d %H:%M}\n"), MapOptions(timezone=zone)).rows
+    assert row.reason == "bad_time" and "spring-forward gap" in row.message
