@@ -96,7 +96,7 @@ PREVIEWS = [
         ((2, "jane.doe@example.com", "", "attend", "2024-12-03T17:58:40Z", "to send"),
          (3, "carlos.ruiz@example.org", "", "register", "2024-11-21T09:12:45.871Z", "to send"),
          (4, "mei.chen@example.net", "", "attend", "2024-12-03T18:02:13Z", "to send"),
-         (5, "ahmed.khan@example.com", "", "register", "2024-11-23T11:11:11.111Z", "skipped (not_approved)")),
+         (5, "ahmed.khan@example.com", "", "register", "2024-11-23T11:11:11.111Z", "skipped (declined)")),
     ),
     Preview(
         "generic_attendees.csv", "America/New_York", "generic", "utf-8", "comma", "-", "not needed",
