@@ -34,7 +34,7 @@ import pyarrow.csv as pacsv
 import python_calamine
 
 from .errors import InputError
-from .profiles.base import title_state
+from .titles import title_says
 
 DEFAULT_MAX_BYTES = 512 * 2**20
 DELIMITERS = (",", ";", "\t", "|")
@@ -760,9 +760,9 @@ _ROLE_NAMES = {
 def sheet_role(name: str) -> str:
     """What a sheet's name says it holds: registrants, attendees, staff (panelists, hosts),
     info (summary, polls) or other."""
-    said = title_state(name)
+    said = title_says(name)
     if said is not None:
-        return "registrants" if said.value == "register" else "attendees"
+        return "registrants" if said == "register" else "attendees"
     words = set(re.findall(r"[^\W_]+", name.casefold()))
     if words & _STAFF_WORDS:
         return "staff"

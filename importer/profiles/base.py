@@ -7,7 +7,6 @@ a million-row file is decided with a handful of vectorised operations.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..models import Reason, State
+from ..titles import title_says
 
 #: Fields the mapper understands; ``[columns]`` in the config may name a header for any of them.
 FIELDS = (
@@ -654,37 +654,10 @@ def generic_rules(f: Facts, *, default: State | None = None) -> Decision:
     return d
 
 
-# Words of a sheet name, title line, section label or file name that say what its people did.
-REGISTRANT_WORDS = frozenset(
-    {"registrant", "registrants", "registration", "registrations", "registered", "signups", "signup"}
-    | {"anmeldung", "anmeldungen", "angemeldet", "registrierung", "registrierungen", "registriert"}
-    | {"inscription", "inscriptions", "inscrits", "inscrit", "inscripción", "inscripcion", "inscripciones"}
-    | {"registro", "registros", "registrados", "inscritos", "inscrições", "inscricoes", "iscrizioni"}
-    | {"iscritti", "registrazioni", "registraties", "inschrijvingen", "aanmeldingen", "rejestracje"}
-    | {"zarejestrowani", "rejestracja", "anmeldeliste", "registrierungsliste"}
-)
-ATTENDEE_WORDS = frozenset(
-    {"attendee", "attendees", "attendance", "attended", "participant", "participants", "participation"}
-    | {"teilnehmer", "teilnehmende", "teilnahme", "teilnahmen", "anwesenheit", "anwesende", "présents"}
-    | {"présence", "participantes", "asistentes", "asistencia"}
-    | {"participação", "presença", "partecipanti", "presenze", "partecipazione", "deelnemers"}
-    | {"aanwezigen", "aanwezigheid", "uczestnicy", "obecność", "obecnosc", "frekwencja"}
-    | {"teilnehmerliste", "anwesenheitsliste", "teilnahmeliste"}
-)
-# Scripts without spaces between words are searched for these as text.
-REGISTRANT_TEXT = ("登録者", "登録", "注册", "报名", "註冊", "報名", "등록자", "등록")
-ATTENDEE_TEXT = ("参加者", "出席者", "参会者", "与会者", "參與者", "出席", "참석자", "참가자", "참석")
-
-
 def title_state(text: str) -> State | None:
-    """The state a title names: registrants -> register, attendees/participants -> attend;
-    ``None`` when it names neither, or both ('Registrants and attendees')."""
-    words = set(re.findall(r"[^\W_]+", text.casefold()))
-    says_register = bool(words & REGISTRANT_WORDS) or any(t in text for t in REGISTRANT_TEXT)
-    says_attend = bool(words & ATTENDEE_WORDS) or any(t in text for t in ATTENDEE_TEXT)
-    if says_register == says_attend:
-        return None
-    return State.REGISTER if says_register else State.ATTEND
+    """The state a sheet name, title line, section label or file name names (see :mod:`importer.titles`)."""
+    said = title_says(text)
+    return None if said is None else State(said)
 
 
 def has_all(keys: set[str], *headers: str) -> bool:
