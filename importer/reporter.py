@@ -715,11 +715,13 @@ def check_report_path(target: str | Path, inputs: Sequence[str | Path] = ()) -> 
     """Refuse, before anything is read from HubSpot, a report path whose writing would destroy
     something or never finish: one of the run's inputs (the export would be overwritten), a
     symbolic link (the report would replace the link, not what it names), a device, a FIFO, a
-    socket or a folder.  One place for every check on where the report goes."""
+    socket or a folder; and a folder the report cannot be written in.  One place for every check on
+    where the report goes."""
     path = Path(target)
     try:
         info = path.lstat()
     except FileNotFoundError:
+        _check_writable(path)
         return
     except OSError as exc:
         raise InputError(f"Cannot use {path} as the report: {exc.strerror}.", hint=_OTHER_REPORT) from None
@@ -738,9 +740,27 @@ def check_report_path(target: str | Path, inputs: Sequence[str | Path] = ()) -> 
                 f"The report path {path} is the input file {source}: writing the report would overwrite it.",
                 hint=_OTHER_REPORT,
             )
+    _check_writable(path)
 
 
 _OTHER_REPORT = "Choose another report path with --report."
+
+
+def _check_writable(path: Path) -> None:
+    """Try the report's folder (or the nearest one that exists: the writer creates the rest) with a
+    real file, so a read-only or full folder is found before the first request, not after sending."""
+    folder = path.absolute().parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        with tempfile.TemporaryFile(dir=folder, prefix=f".{TMP_MARK}probe-"):
+            pass
+    except OSError as exc:
+        raise InputError(
+            f"Cannot write the report in {folder} ({exc.strerror or exc}): nothing was sent.",
+            hint="Give a writable place with --report PATH, and with --state-dir DIR for the journal "
+            "(by default .importer in the current folder).",
+        ) from None
 
 
 def _remove_stale_temps(directory: Path) -> None:

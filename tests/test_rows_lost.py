@@ -491,3 +491,29 @@ def test_lookup_answered_400_or_a_redirect_writes_the_report_it_points_to(
     assert {(r["outcome"], r["reason"]) for r in rows} == {("failed", f"http_{status}")}
     assert all(f"HTTP {status}" in r["message"] for r in rows)
     assert not [r for r in box.requests if "/attendance/" in r.path]
+
+
+def test_a_report_folder_that_cannot_be_written_is_found_before_hubspot(
+    box: Sandbox, src: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found after sending, the report would be lost with everything it accounts for: the folder is
+    tried with a real file first.  A read-only file system is injected at that seam (as root, which
+    CI is, a chmod does not make a folder read-only)."""
+    tried: list[str] = []
+
+    def read_only(*_: object, dir: str | Path = "", **__: object) -> None:  # noqa: A002
+        tried.append(str(dir))
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(reporter.tempfile, "TemporaryFile", read_only)
+    assert run(src, box, "--report", str(src.parent / "new" / "report.xlsx")) == 2
+    err = capsys.readouterr().err
+    assert f"Cannot write the report in {src.parent} (Read-only file system): nothing was sent" in err
+    assert "--report" in err and "--state-dir" in err
+    assert tried == [str(src.parent)], "the nearest folder that exists is the one tried"
+    assert box.requests == []
+
+
+def test_the_probe_leaves_nothing_behind(box: Sandbox, src: Path) -> None:
+    assert run(src, box, "--report", str(src.parent / "out" / "report.xlsx")) == 0
+    assert sorted(p.name for p in (src.parent / "out").iterdir() if p.name.startswith(".")) == []
