@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 
 from .config import Config
+from .contacts import load_contacts_map
 from .models import Row
 from .sandbox import DEFAULT_TOKEN, Sandbox
 
@@ -19,12 +20,16 @@ from .sandbox import DEFAULT_TOKEN, Sandbox
 @contextmanager
 def sandbox(cfg: Config, rows: Sequence[Row]) -> Iterator[tuple[Config, Sandbox]]:
     """A sandbox that holds the one event the run names and knows every contact of the input
-    (each email, and each contact id the file gives, with its email when it has one).
+    (each email, and each contact id the file gives, with its email when it has one), with the ids
+    a ``--contacts`` export gives them: the run sends those ids, so the sandbox must hold them.
 
     The sandbox forgets everything when the run ends, so its run also gets a journal of its own
     that goes with it: a ledger that outlived the sandbox would claim rows were already recorded.
     """
     known = {(r.email or f"contact-{r.vid}@sandbox.example"): r.vid for r in rows if r.vid is not None}
+    if cfg.contacts_file:
+        export = load_contacts_map(cfg.contacts_file)
+        known.update({e: v for e, v in export.by_email.items() if e not in export.conflicts and e not in known})
     emails = sorted({r.email for r in rows if r.email and r.outcome is None} - set(known))
     del rows
     creatable = cfg.event_id.isdigit() and int(cfg.event_id) < 2**63  # else HubSpot's 404 says the id is wrong
