@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from datetime import timedelta as dt_timedelta
@@ -835,6 +835,25 @@ def _locate(sheet: SheetLike, aliases: _AliasIndex, profile: Profile) -> tuple[l
     if separators:
         notes.append(f"{len(separators)} separator lines left out")
     return blocks, notes
+
+
+def source_lines(
+    sheet: SheetLike, opts: MapOptions, rows: Collection[int]
+) -> dict[int, tuple[tuple[str, ...], tuple[str, ...]]]:
+    """The header and the cells, as written, of the data lines at these spreadsheet row numbers.
+
+    The report shows a problem row's original values and writes the lines to fix and import again;
+    each line comes with the header of its own table (a Zoom report has one per section).
+    """
+    profile = by_name(opts.profile) if opts.profile else detect(sheet)
+    blocks, _ = _locate(sheet, _AliasIndex(profile, opts.columns), profile)
+    numbers = np.asarray(sheet.row_numbers)
+    wanted = np.fromiter(rows, dtype=np.int64)
+    out: dict[int, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+    for b in blocks:
+        for pos in b.positions[np.isin(numbers[b.positions], wanted)].tolist():
+            out[int(numbers[pos])] = (b.headers, tuple(_line(sheet.frame, pos)))
+    return out
 
 
 # --- the mapping ---------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from . import chunker, sender
+from . import actions, chunker, sender
 from .bulk import no_gc, release_memory
 from .config import Config
 from .errors import BatchRejected, Declined, InputError, NothingToImport, RetryableError, StopRun
@@ -692,8 +692,12 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
                 report_path=str(report_path),
                 notes=(*_notes(stopped, resumed), *([size_note] if size_note else [])),
             )
+            rows = _in_input_order(rows, files)
+            found, action_files = _act_on(
+                rows, dict(zip((f.file for f in files), paths, strict=True)), cfg, report_path, files, cfg.timezone, svc
+            )
             with no_gc():
-                report = build_report(_in_input_order(rows, files), summary)
+                report = build_report(rows, summary, originals=found, action_files=action_files)
                 kept = stamped_name(report_path, summary.run_id)
                 svc.log(f"writing the report ({plural(len(rows), 'row')})")
                 written = keep_report(report, report_path, kept, cfg.report_format)
@@ -1238,6 +1242,47 @@ def _still(reason: str) -> str:
     return "already in HubSpot" if reason == Reason.ALREADY_RECORDED.value else f"still {reason}"
 
 
+def _act_on(
+    rows: Sequence[Row],
+    sources: dict[str, Path],
+    cfg: Config,
+    report_path: Path,
+    files: Sequence[FileInfo],
+    timezone: str | None,
+    svc: Services,
+) -> tuple[dict[RowRef, actions.Original], dict[str, str]]:
+    """Read the original lines of the rows that need attention and write the files to act on
+    beside the report; returns the lines and the files for the report to name."""
+    found = actions.originals(
+        rows,
+        sources,
+        lambda p: load(p, sheet=cfg.sheet, max_bytes=int(cfg.max_file_mb * 2**20)),
+        map_options(cfg),
+        svc.log,
+    )
+    todo = actions.plan(
+        report_path,
+        rows,
+        found,
+        event_id=cfg.event_id,
+        files=files,
+        timezone=timezone,
+        extra_args=["--sandbox"] if cfg.sandbox else [],
+    )
+    try:
+        actions.write(todo, report_path)
+    except OSError as exc:
+        svc.log(f"cannot write the files to act on beside {report_path}: {exc.strerror or exc}")
+        return found, {}
+    return found, todo.paths()
+
+
+def _source_path(name: str, cwd: Path) -> Path:
+    """An input file as a report names it (relative to the folder the import ran in)."""
+    path = Path(name)
+    return path if path.is_absolute() else Path(cwd) / path
+
+
 def retry(cfg: Config, report_path: Path, svc: Services | None = None) -> RunResult:
     """``importer retry REPORT``: look up and send again the rows whose fix lay outside the file
     (:func:`retryable`), then write the updated report (beside the given one unless --report)."""
@@ -1304,7 +1349,11 @@ def retry(cfg: Config, report_path: Path, svc: Services | None = None) -> RunRes
                 *_notes(stopped, False),
             ),
         )
-        report = build_report(final, summary)
+        sources = {name: _source_path(name, svc.cwd) for name in dict.fromkeys(r.ref.file for r in final)}
+        found, action_files = _act_on(
+            final, {k: v for k, v in sources.items() if v.is_file()}, cfg, out_path, files, summary.timezone, svc
+        )
+        report = build_report(final, summary, originals=found, action_files=action_files)
         kept = stamped_name(out_path, summary.run_id)
         written = keep_report(report, out_path, kept, cfg.report_format)
         if run_id and not stopped:

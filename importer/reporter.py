@@ -20,7 +20,7 @@ import zipfile
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from functools import partial
 from itertools import islice, repeat
@@ -29,10 +29,11 @@ from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Any
 
+from .actions import FILE_FIXES, Original
 from .bulk import no_gc
 from .config import KEY_PLACES, REPORT_FORMATS, SERVICE_KEYS_PAGE
 from .errors import DISK_FULL_ERRNOS, ImporterError, InputError, ReportWriteError, disk_full
-from .models import EventInfo, FileInfo, Outcome, Reason, Row, RunStats
+from .models import EventInfo, FileInfo, Outcome, Reason, Row, RowRef, RunStats
 from .zones import parse_zone
 
 #: The first nine columns of the Rows sheet, in this order (users' scripts depend on them).
@@ -79,11 +80,27 @@ ERROR_COLUMNS: tuple[str, ...] = (
     "source_file",
     "source_row",
     "email",
+    "name",
     "vid",
     "message",
     "fix",
     "correlation_id",
+    "original_values",
 )
+#: Errors columns: (width, wrapped); the long texts wrap so each can be read whole.
+_ERROR_WIDTHS: Mapping[str, tuple[int, bool]] = {
+    "reason": (22, False),
+    "count_in_group": (15, False),
+    "source_file": (26, True),
+    "source_row": (11, False),
+    "email": (30, False),
+    "name": (22, False),
+    "vid": (12, False),
+    "message": (50, True),
+    "fix": (50, True),
+    "correlation_id": (20, False),
+    "original_values": (60, True),
+}
 SHEETS: tuple[str, ...] = ("Summary", "Rows", "Errors")
 
 #: What each exit code tells the user (shown in the Summary and the terminal).
@@ -148,12 +165,23 @@ class Report:
     counts: Mapping[str, int]
     by_state: Mapping[str, int]
     by_reason: Mapping[str, int]
+    #: the original line (header, cells) of rows that need attention, as read from their files
+    originals: Mapping[RowRef, Original] = field(default_factory=dict)
+    #: the files to act on beside the report (``fix``, ``fix_rows``, ``fix_command``, ``create``,
+    #: ``create_rows``; see ``actions.Actions.paths``)
+    action_files: Mapping[str, str] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- building
 
 
-def build_report(rows: Sequence[Row], summary: RunSummary) -> Report:
+def build_report(
+    rows: Sequence[Row],
+    summary: RunSummary,
+    *,
+    originals: Mapping[RowRef, Original] | None = None,
+    action_files: Mapping[str, str] | None = None,
+) -> Report:
     """Count the rows per outcome (all six words, zeros included), per reason, and per state the
     participations recorded (or planned, in a dry run), both of a row that proves two: a rejected
     row's state was never sent.
@@ -176,6 +204,8 @@ def build_report(rows: Sequence[Row], summary: RunSummary) -> Report:
         counts=counts,
         by_state=dict(sorted(states.items())),
         by_reason=dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
+        originals=originals or {},
+        action_files=action_files or {},
     )
 
 
@@ -517,16 +547,6 @@ REASON_LABELS: Mapping[str, str] = {
     Reason.LOCKED: "Not sent (another import was running)",
     Reason.DRY_RUN: "Dry run",
 }
-#: Reasons whose fix is a change in the file: the rows go to the "fix and re-import" file.
-FILE_FIXES: Mapping[str, str] = {
-    Reason.MISSING_EMAIL: "Add the person's email (or HubSpot contact ID)",
-    Reason.INVALID_EMAIL: "Correct the email",
-    Reason.INVALID_VID: "Correct the contact ID (the Record ID HubSpot shows) or clear it",
-    Reason.LOST_PRECISION_ID: "Write the full contact ID (format the column as Text) or clear it",
-    Reason.CONFLICTING_CONTACT_ID: "Keep either the email or the contact ID: they name different HubSpot contacts",
-    Reason.BAD_TIME: "Write the date and time like 2024-11-05 15:58",
-    Reason.MISSING_TIME: "Add the date and time",
-}
 
 
 def reason_label(reason: str) -> str:
@@ -535,11 +555,6 @@ def reason_label(reason: str) -> str:
     if reason.startswith("http_"):
         return f"HubSpot answered HTTP {reason[5:]}"
     return reason.replace("_", " ").capitalize() or "Not settled"
-
-
-def _n(count: int, one: str, many: str | None = None) -> str:
-    """``1 row`` / ``2,000 rows``."""
-    return f"{count:,} {one if count == 1 else (many or one + 's')}"
 
 
 def problem_rows(report: Report) -> list[Row]:
@@ -554,11 +569,13 @@ def headline(report: Report) -> str:
     attention = c.get("rejected", 0) + c.get("failed", 0) + c.get("unsettled", 0)
     already = report.by_reason.get(Reason.ALREADY_RECORDED.value, 0)
     if s.dry_run:
-        first = f"Dry run, nothing was sent: {_n(c.get('planned', 0), 'participation')} would be recorded in {event}."
+        first = (
+            f"Dry run, nothing was sent: {plural(c.get('planned', 0), 'participation')} would be recorded in {event}."
+        )
     else:
-        first = f"{_n(c.get('recorded', 0), 'participation')} recorded in {event}."
+        first = f"{plural(c.get('recorded', 0), 'participation')} recorded in {event}."
         if already:
-            first += f" {_n(already, 'row')} already in HubSpot."
+            first += f" {plural(already, 'row')} already in HubSpot."
     if s.exit_code == 3:
         first = f"The run stopped early. {first}"
     if not report.rows:
@@ -569,14 +586,14 @@ def headline(report: Report) -> str:
             f"{reason_label(reason)}: {n:,}" for reason, n in sorted(groups.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
         )
         more = "; ..." if len(groups) > 3 else ""
-        return f"{first} {_n(attention, 'row needs', 'rows need')} attention ({top}{more})."
+        return f"{first} {plural(attention, 'row needs', 'rows need')} attention ({top}{more})."
     return f"{first} Nothing needs attention."
 
 
-def next_step(report: Report, files: Mapping[str, str] | None = None) -> str:
-    """What to do now, in order, naming the files to act on (``files``: kind -> path, see actions)."""
+def next_step(report: Report) -> str:
+    """What to do now, in order, naming the files to act on and the commands to run."""
     s = report.summary
-    files = files or {}
+    files = report.action_files
     path = s.report_path or "<report>"
     retry = f"`importer retry {path}`"
     if s.exit_code == 3:
@@ -586,16 +603,16 @@ def next_step(report: Report, files: Mapping[str, str] | None = None) -> str:
     in_file = sum(n for reason, n in groups.items() if reason in FILE_FIXES)
     if in_file:
         if "fix" in files:
-            steps.append(f"Correct the {_n(in_file, 'row')} in {files['fix']} and import that file")
+            steps.append(f"Correct the {plural(in_file, 'row')} in {files['fix']}, then run `{files['fix_command']}`")
         else:
-            steps.append(f"Correct the {_n(in_file, 'row')} listed on the Errors sheet and run the import again")
+            steps.append(f"Correct the {plural(in_file, 'row')} listed on the Errors sheet and run the import again")
     missing = groups.get(Reason.CONTACT_NOT_FOUND.value, 0)
     if missing:
         where = f" (import {files['create']} in HubSpot: Contacts > Import)" if "create" in files else ""
-        steps.append(f"Add the {_n(missing, 'contact')} to HubSpot{where}, then run {retry}")
+        steps.append(f"Add the {plural(missing, 'contact')} to HubSpot{where}, then run {retry}")
     others = sum(groups.values()) - in_file - missing
     if others:
-        steps.append(f"For the other {_n(others, 'row')}, follow the fix on the Errors sheet")
+        steps.append(f"For the other {plural(others, 'row')}, follow the fix on the Errors sheet")
     if not steps:
         if s.dry_run and report.counts.get("planned"):
             return "Run the same command without --dry-run to send."
@@ -603,23 +620,25 @@ def next_step(report: Report, files: Mapping[str, str] | None = None) -> str:
     return "; then ".join([steps[0], *(step[0].lower() + step[1:] for step in steps[1:])]) + "."
 
 
-def summary_fields(report: Report, files: Mapping[str, str] | None = None) -> list[tuple[str, str, Any]]:
+def summary_fields(report: Report) -> list[tuple[str, str, Any]]:
     """The Summary content as ``(key, label, value)``; a key of ``""`` marks a section heading.
 
     The plain-language lines come first; the keys (a contract: scripts read them) never change.
     """
     s = report.summary
-    files = files or {}
+    files = report.action_files
     zone = _zone(s.timezone)
     sent = "Planned per state" if s.dry_run else "Recorded per state"
     out: list[tuple[str, str, Any]] = [
         ("headline", "Result", headline(report)),
-        ("next_step", "What to do", next_step(report, files)),
+        ("next_step", "What to do", next_step(report)),
     ]
     if "fix" in files:
-        out.append(("fix_file", "Fix and re-import", files["fix"]))
+        out.append(("fix_file", f"Fix and re-import ({plural(int(files['fix_rows']), 'row')})", files["fix"]))
     if "create" in files:
-        out.append(("create_file", "Contacts to create", files["create"]))
+        out.append(
+            ("create_file", f"Contacts to create ({plural(int(files['create_rows']), 'contact')})", files["create"])
+        )
     out += [
         ("", "Event", None),
         ("event_name", "Event", s.event.name),
@@ -1219,6 +1238,7 @@ class _Formats:
         self.lead = wb.add_format({"bold": True, "font_size": 12, "text_wrap": True, "valign": "top"})
         self.lead_label = wb.add_format({"bold": True, "font_size": 12, "valign": "top"})
         self.top = wb.add_format({"valign": "top"})
+        self.good = wb.add_format({"bold": True, "bg_color": "#C6EFCE", "font_color": "#006100"})
         self.count = wb.add_format({"num_format": "#,##0", "align": "left", "valign": "top"})
         self.wrap = wb.add_format({"text_wrap": True, "valign": "top"})
         self.wrap_quoted = wb.add_format({"text_wrap": True, "valign": "top", "quote_prefix": True})
@@ -1316,6 +1336,12 @@ def _print_setup(ws: Any) -> None:
     ws.set_paper(9)  # A4
 
 
+#: Rows columns a marketer rarely needs: grouped and folded (the + above the sheet shows them).
+_TECHNICAL = frozenset({"event_id", "time_source", "batch_id", "correlation_id", "profile"})
+#: Widest a Rows column gets (others: 30); a longer message wraps in its cell.
+_ROW_WIDTH_CAPS: Mapping[str, int] = {"source_file": 28, "email": 34, "message": 60, "reason": 24}
+
+
 def _width(values: Iterator[str], header: str, cap: int = 60) -> int:
     longest = max((len(v) for v in values), default=0)
     return min(cap, max(len(header), longest) + 2)
@@ -1333,17 +1359,26 @@ def _xlsx_rows(wb: Any, fmt: _Formats, report: Report) -> None:
         if name in ("interaction_time_utc", "interaction_time_local"):
             width = 22
         else:
-            width = _width((_as_text(v[c]) for v in sample_values), name)
-        ws.set_column(c, c, width)
+            width = _width((_as_text(v[c]) for v in sample_values), name, _ROW_WIDTH_CAPS.get(name, 30))
+        if name == "message":
+            ws.set_column(c, c, width, fmt.wrap)
+        elif name in _TECHNICAL:
+            ws.set_column(c, c, width, None, {"level": 1, "hidden": True})
+        else:
+            ws.set_column(c, c, width)
         ws.write_string(0, c, name, fmt.header)
-    ws.freeze_panes(1, 0)
+    # who the row is stays in sight while the names, at the end, are read
+    ws.freeze_panes(1, cols.names.index("email") + 1)
     ws.autofilter(0, 0, max(1, len(report.rows)), len(cols.names) - 1)
-    i_utc, i_local, i_outcome = (
-        cols.names.index(n) for n in ("interaction_time_utc", "interaction_time_local", "outcome")
+    i_utc, i_local, i_outcome, i_message = (
+        cols.names.index(n) for n in ("interaction_time_utc", "interaction_time_local", "outcome", "message")
     )
     i_also = cols.names.index("also_time_utc") if cols.also else -1
     write_number, write_datetime = ws.write_number, ws.write_datetime
+    message_width = _width((_as_text(v[i_message]) for v in sample_values), "message", _ROW_WIDTH_CAPS["message"])
     for r, row in enumerate(report.rows, 1):
+        if len(row.message) > message_width - 2:  # rows are written in order: the height goes first
+            ws.set_row(r, _LINE_HEIGHT * _wrapped_lines(row.message, message_width))
         values = _text_values(row, cols, event, zone)
         ms = _effective_ms(row, event)
         for c, value in enumerate(values):
@@ -1363,6 +1398,8 @@ def _xlsx_rows(wb: Any, fmt: _Formats, report: Report) -> None:
                     assert also_ms is not None
                     also_utc = (_EPOCH + timedelta(milliseconds=also_ms)).replace(tzinfo=None)
                     write_datetime(r, c, also_utc, fmt.utc_ms if also_ms % 1000 else fmt.utc)
+            elif c == i_message:
+                _put_text(ws, r, c, value, fmt, fmt.wrap_guarded(value))
             elif isinstance(value, bool):
                 _put_text(ws, r, c, _as_text(value), fmt)
             elif isinstance(value, int):
@@ -1375,33 +1412,70 @@ def _xlsx_rows(wb: Any, fmt: _Formats, report: Report) -> None:
 
 
 def _xlsx_errors(wb: Any, fmt: _Formats, report: Report) -> None:
+    """One line per row that needs attention, with the person's name, the fix and the line as the
+    file wrote it; "No problems" when there is none."""
     ws = wb.add_worksheet("Errors")
     _print_setup(ws)
-    problems = [i for i, row in enumerate(report.rows) if row.outcome is None or row.outcome.value in _PROBLEMS]
-    problems.sort(key=lambda i: report.rows[i].reason)
-    groups = Counter(report.rows[i].reason for i in problems)
-    widths = (22, 10, 24, 10, 30, 12, 60, 80, 38)
+    problems = problem_rows(report)
+    problems.sort(key=attrgetter("reason"))
+    groups = Counter(row.reason for row in problems)
     for c, name in enumerate(ERROR_COLUMNS):
-        ws.set_column(c, c, widths[c])
+        width, wrapped = _ERROR_WIDTHS[name]
+        ws.set_column(c, c, width, fmt.wrap if wrapped else fmt.top)
         ws.write_string(0, c, name, fmt.header)
     ws.freeze_panes(1, 0)
-    ws.autofilter(0, 0, max(1, len(problems)), len(ERROR_COLUMNS) - 1)
+    if not problems:
+        ws.write_string(1, 0, "No problems", fmt.good)
+        ws.write_string(1, 2, "Every row was recorded, merged, skipped on purpose or planned.", fmt.top)
+        return
+    ws.autofilter(0, 0, len(problems), len(ERROR_COLUMNS) - 1)
     report_path = report.summary.report_path or "<report>"
-    for r, i in enumerate(problems, 1):
-        row = report.rows[i]
+    for r, row in enumerate(problems, 1):
+        original = report.originals.get(row.ref)
         values: list[Any] = [
             row.reason or "unsettled",
             groups[row.reason],
             row.ref.file,
             row.ref.row,
             row.email or "",
+            person_name(row),
             row.vid,
             row.message,
             fix_for(row, report_path),
             row.correlation_id,
+            "; ".join(f"{h or '(no header)'}: {v}" for h, v in zip(*original, strict=False) if v) if original else "",
         ]
+        lines = max(
+            _wrapped_lines(v, _ERROR_WIDTHS[name][0])
+            for name, v in zip(ERROR_COLUMNS, values, strict=True)
+            if isinstance(v, str) and _ERROR_WIDTHS[name][1]
+        )
+        if lines > 1:
+            ws.set_row(r, _LINE_HEIGHT * lines)
         for c, value in enumerate(values):
-            _put_value(ws, r, c, value, fmt)
+            if isinstance(value, str) and _ERROR_WIDTHS[ERROR_COLUMNS[c]][1]:
+                _put_text(ws, r, c, value, fmt, fmt.wrap_guarded(value))
+            else:
+                _put_value(ws, r, c, value, fmt)
+
+
+#: Points per line of wrapped text (the default font is 11 pt).
+_LINE_HEIGHT = 15
+
+
+def _wrapped_lines(text: str, width: int) -> int:
+    """How many lines a wrapped cell of this width shows the text in; the file says the height,
+    since not every spreadsheet app fits rows to wrapped text when it opens a file."""
+    if len(text) <= width - 2:
+        return 1
+    return len(textwrap.wrap(text, max(8, width - 2), break_long_words=True, break_on_hyphens=False)) or 1
+
+
+def person_name(row: Row) -> str:
+    """The person's name as the file gives it (first and last, or one display name)."""
+    values = dict(row.extra)
+    both = " ".join(v for v in (values.get("first_name", "").strip(), values.get("last_name", "").strip()) if v)
+    return both or values.get("name", "").strip()
 
 
 # --------------------------------------------------------------------------- terminal
@@ -1456,6 +1530,13 @@ def render_terminal(report: Report, *, width: int = 80, command: str = "", kept:
     lines.append(f"Report: {s.report_path}")
     if kept and kept != s.report_path:
         lines.append(f"  this run's copy, kept: {kept}")
+    files = report.action_files
+    if "fix" in files:
+        lines.append(f"Fix and re-import ({plural(int(files['fix_rows']), 'row')}): {files['fix']}")
+    if "create" in files:
+        lines.append(
+            f"Contacts to create in HubSpot ({plural(int(files['create_rows']), 'contact')}): {files['create']}"
+        )
     problems: Counter[str] = Counter()
     first: dict[str, Row] = {}
     for row in report.rows:
@@ -1536,14 +1617,18 @@ def _next_command(report: Report, problems: Counter[str], unsent: int, command: 
     in_file = sum(n for reason, n in problems.items() if reason in FILE_FIXES)
     retryable = sum(problems.values()) - missing - in_file
     steps = []
+    files = report.action_files
     if missing:
+        how = f" (import {files['create']} in HubSpot: Contacts > Import)" if "create" in files else ""
         steps.append(
-            f"{plural(missing, 'contact is', 'contacts are')} not in HubSpot: add {'it' if missing == 1 else 'them'}, "
-            f"then `importer retry {path}`"
+            f"{plural(missing, 'contact is', 'contacts are')} not in HubSpot: add {'it' if missing == 1 else 'them'}"
+            f"{how}, then `importer retry {path}`"
         )
     if retryable:
         steps.append(f"{plural(retryable, 'row')} failed: follow the fix above, then `importer retry {path}`")
-    if in_file:
+    if in_file and "fix" in files:
+        steps.append(f"correct {plural(in_file, 'row')} in {files['fix']}, then `{files['fix_command']}`")
+    elif in_file:
         steps.append(f"correct {plural(in_file, 'row')} in the file as the report says, then run {again}")
     if steps:
         return "; ".join(steps) + "."

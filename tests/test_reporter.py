@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
+from openpyxl.utils import column_index_from_string
 from openpyxl.utils.escape import unescape
 
 from importer.errors import InputError
@@ -278,7 +279,7 @@ def test_xlsx_without_timezone_leaves_local_empty(tmp_path: Path) -> None:
 
 def test_xlsx_rows_sheet_is_usable(xlsx: Path) -> None:
     ws = load_workbook(xlsx)["Rows"]
-    assert ws.freeze_panes == "A2"
+    assert ws.freeze_panes == "D2"  # header, file, row and email stay in sight
     assert ws.auto_filter.ref is not None and ws.auto_filter.ref.startswith("A1:")
     assert ws.auto_filter.ref.endswith(str(ws.max_row))
     assert ws.column_dimensions["C"].width > 10
@@ -348,6 +349,15 @@ def test_xlsx_summary_and_chart(xlsx: Path) -> None:
         drawing_rels = zf.read("xl/drawings/_rels/drawing1.xml.rels").decode()
         assert "chart1.xml" in drawing_rels
         assert "<drawing" in zf.read("xl/worksheets/sheet1.xml").decode()
+
+
+def width_of(ws: Any, letter: str) -> float:
+    """A column's width (openpyxl files a run of equal columns under its first letter)."""
+    index = column_index_from_string(letter)
+    for dim in ws.column_dimensions.values():
+        if dim.min is not None and dim.min <= index <= dim.max:
+            return float(dim.width)
+    return 0.0
 
 
 def summary_sheet(path: Path) -> list[tuple[Any, ...]]:
@@ -456,10 +466,12 @@ def test_xlsx_errors_sheet(xlsx: Path) -> None:
         "source_file",
         "source_row",
         "email",
+        "name",
         "vid",
         "message",
         "fix",
         "correlation_id",
+        "original_values",
     ]
     lines = [dict(zip(header, r, strict=True)) for r in ws.iter_rows(min_row=2, values_only=True)]
     assert [(e["reason"], e["source_file"], e["source_row"]) for e in lines] == [
@@ -473,6 +485,45 @@ def test_xlsx_errors_sheet(xlsx: Path) -> None:
     assert "importer retry" in lines[1]["fix"] and lines[1]["correlation_id"] == "corr-429"
     assert lines[1]["vid"] == 202
     assert ws.freeze_panes == "A2"
+    assert [e["name"] for e in lines] == ["cr", None, None, '=HYPERLINK("http://x","y") +1']
+    for letter, cell in zip("ABCDEFGHIJK", ws[1], strict=True):
+        assert width_of(ws, letter) >= len(cell.value), cell.value
+    assert width_of(ws, "H") >= 40 and ws["H2"].alignment.wrap_text  # message
+    assert width_of(ws, "I") >= 40 and ws["I2"].alignment.wrap_text  # fix
+
+
+def test_errors_sheet_shows_the_original_values(tmp_path: Path) -> None:
+    rows = make_rows()
+    originals = {
+        RowRef("attendees.csv", 3): (("First Name", "Email", "Join Time", ""), ("Bo", "bad@@example.com", "", "")),
+    }
+    path = write_report(build_report(rows, make_summary(), originals=originals), tmp_path / "r.xlsx")
+    ws = load_workbook(path)["Errors"]
+    header = [c.value for c in ws[1]]
+    lines = [dict(zip(header, r, strict=True)) for r in ws.iter_rows(min_row=2, values_only=True)]
+    assert lines[3]["original_values"] == "First Name: Bo; Email: bad@@example.com"
+    assert lines[0]["original_values"] is None
+
+
+def test_errors_sheet_says_no_problems(tmp_path: Path) -> None:
+    fine = [r for r in make_rows() if r.outcome not in (Outcome.REJECTED, Outcome.FAILED)]
+    path = write_report(build_report(fine, make_summary(exit_code=0)), tmp_path / "r.xlsx")
+    ws = load_workbook(path)["Errors"]
+    assert ws["A2"].value == "No problems"
+    assert ws.max_row == 2
+
+
+def test_rows_sheet_reads_like_a_list(xlsx: Path) -> None:
+    ws = load_workbook(xlsx)["Rows"]
+    header = {c.value: c.column_letter for c in ws[1]}
+    message = header["message"]
+    assert width_of(ws, message) >= 40
+    assert ws[f"{message}3"].alignment.wrap_text
+    for name in ("event_id", "time_source", "batch_id", "correlation_id", "profile"):
+        dim = ws.column_dimensions[header[name]]
+        assert dim.hidden and dim.outline_level == 1, name  # folded, not gone
+    for name in ("email", "outcome", "reason", "first_name", "last_name"):
+        assert not ws.column_dimensions[header[name]].hidden, name
 
 
 def test_empty_report_still_writes(tmp_path: Path) -> None:

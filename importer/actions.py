@@ -1,0 +1,236 @@
+"""Files to act on, written beside the report: the rejected rows to correct and import again, and
+the contacts to create in HubSpot.
+
+A marketer fixes data in a spreadsheet and adds contacts through HubSpot's own import, so both
+files are plain CSV in the layouts those tools take: the fix file keeps the rows' original columns
+(it imports again as it is, once edited), the contacts file has HubSpot's Email, First Name and
+Last Name.  Their names derive from the report's, so a report and its files stay together.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import shlex
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import ImporterError
+from .loader import Sheet
+from .mapper import MapOptions, source_lines
+from .models import FileInfo, Outcome, Reason, Row, RowRef
+
+FIX_SUFFIX = ".fix-and-reimport.csv"
+CREATE_SUFFIX = ".contacts-to-create.csv"
+#: HubSpot's contact import maps these headers to its properties without asking.
+CREATE_COLUMNS: tuple[str, ...] = ("Email", "First Name", "Last Name")
+#: Added after the original columns of the fix file; no layout reads them, so it imports as it is.
+FIX_COLUMNS: tuple[str, ...] = ("problem", "fix")
+
+#: What to change in a line of the fix file, per reason whose fix lies in the file.
+FILE_FIXES: Mapping[str, str] = {
+    Reason.MISSING_EMAIL: "Add the person's email (or HubSpot contact ID)",
+    Reason.INVALID_EMAIL: "Correct the email",
+    Reason.INVALID_VID: "Correct the contact ID (the Record ID HubSpot shows) or clear it",
+    Reason.LOST_PRECISION_ID: "Write the full contact ID (format the column as Text) or clear it",
+    Reason.CONFLICTING_CONTACT_ID: (
+        "Give the row the Record ID of the right HubSpot contact, or keep only its email or only its contact ID"
+    ),
+    Reason.BAD_TIME: "Write the date and time like 2024-11-05 15:58",
+    Reason.MISSING_TIME: "Add the date and time",
+}
+
+#: A row's original line: the header of its table and its cells, as written in the file.
+Original = tuple[tuple[str, ...], tuple[str, ...]]
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_HARMLESS = re.compile(r"[-+]?[\d.,\s]*|-+")
+
+
+@dataclass(frozen=True, slots=True)
+class ActionFile:
+    """One file to act on: where it goes, what it is for, and its lines (header first)."""
+
+    kind: str  # "fix" or "create"
+    path: Path
+    lines: list[list[str]]
+    rows: int
+    command: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Actions:
+    """The files to act on for one report, and what the report says about them."""
+
+    files: list[ActionFile] = field(default_factory=list)
+
+    def paths(self) -> dict[str, str]:
+        """kind -> path for the Summary (``fix``, ``fix_command``, ``create``); several fix files
+        (inputs with different columns) are listed together."""
+        out: dict[str, str] = {}
+        fixes = [f for f in self.files if f.kind == "fix"]
+        if fixes:
+            out["fix"] = ", ".join(str(f.path) for f in fixes)
+            out["fix_rows"] = str(sum(f.rows for f in fixes))
+            out["fix_command"] = "; ".join(f.command for f in fixes)
+        for f in self.files:
+            if f.kind == "create":
+                out["create"] = str(f.path)
+                out["create_rows"] = str(f.rows)
+        return out
+
+
+def companion(report_path: str | Path, suffix: str) -> Path:
+    """``reports/zoom.reconciliation.xlsx`` -> ``reports/zoom.fix-and-reimport.csv``."""
+    p = Path(report_path)
+    stem = p.stem.removesuffix(".reconciliation")
+    return p.with_name(stem + suffix)
+
+
+def originals(
+    rows: Sequence[Row],
+    sources: Mapping[str, Path],
+    read: Callable[[Path], Sheet],
+    opts: MapOptions,
+    log: Callable[[str], None] = lambda _: None,
+) -> dict[RowRef, Original]:
+    """The original lines of the rows that need attention, read again from their files.
+
+    Only files with such rows are read; a file that cannot be read any more (moved, changed) only
+    costs the report its original values, never the run.
+    """
+    wanted: dict[str, set[int]] = {}
+    for row in rows:
+        if row.outcome is None or row.outcome in (Outcome.REJECTED, Outcome.FAILED):
+            wanted.setdefault(row.ref.file, set()).add(row.ref.row)
+    out: dict[RowRef, Original] = {}
+    for name, numbers in wanted.items():
+        path = sources.get(name)
+        if path is None:
+            continue
+        try:
+            lines = source_lines(read(path), opts, numbers)
+        except (ImporterError, OSError) as exc:
+            log(f"{name}: cannot read the original lines again ({exc}); the report shows the cleaned values")
+            continue
+        out.update((RowRef(name, number), line) for number, line in lines.items())
+    return out
+
+
+def plan(
+    report_path: str | Path,
+    rows: Sequence[Row],
+    found: Mapping[RowRef, Original],
+    *,
+    event_id: str,
+    files: Sequence[FileInfo] = (),
+    timezone: str | None = None,
+    extra_args: Sequence[str] = (),
+) -> Actions:
+    """Which files to write and their lines.
+
+    The fix file holds the rejected rows whose fix lies in the file (a contact missing in HubSpot
+    is fixed there, so its row goes to the contacts file instead), one file per distinct header.
+    """
+    out: list[ActionFile] = []
+    groups: dict[tuple[str, tuple[str, ...]], list[tuple[Row, tuple[str, ...]]]] = {}
+    for row in rows:
+        if row.outcome is Outcome.REJECTED and row.reason in FILE_FIXES and row.ref in found:
+            header, cells = found[row.ref]
+            groups.setdefault((row.ref.file, header), []).append((row, cells))
+    orders = {f.file: f.date_order for f in files}
+    for k, ((source, header), members) in enumerate(groups.items(), 1):
+        path = companion(report_path, FIX_SUFFIX)
+        if len(groups) > 1:
+            path = companion(report_path, f".fix-and-reimport.{Path(source).stem}-{k}.csv")
+        names = list(_trim(header))
+        tail = [name if name not in names else f"{name} (importer)" for name in FIX_COLUMNS]
+        lines = [names + tail]
+        for row, cells in members:
+            values = list(cells[: len(names)]) + [""] * (len(names) - len(cells))
+            lines.append(values + [row.message, FILE_FIXES[row.reason]])
+        args = ["importer", "run", str(path), "--event", event_id]
+        if timezone:
+            args += ["--timezone", timezone]
+        order = orders.get(source)
+        if order in ("day-first", "month-first"):
+            args.append(f"--{order}")
+        args += list(extra_args)
+        out.append(ActionFile("fix", path, lines, len(members), shlex.join(args)))
+    people: dict[str, list[str]] = {}
+    for row in rows:
+        if row.outcome is Outcome.REJECTED and row.reason == Reason.CONTACT_NOT_FOUND and row.email:
+            people.setdefault(row.email, [row.email, *_first_last(row.extra)])
+    if people:
+        path = companion(report_path, CREATE_SUFFIX)
+        out.append(ActionFile("create", path, [list(CREATE_COLUMNS), *people.values()], len(people)))
+    return Actions(out)
+
+
+def _trim(header: tuple[str, ...]) -> tuple[str, ...]:
+    """The header without the empty cells after its last name."""
+    end = len(header)
+    while end and not header[end - 1].strip():
+        end -= 1
+    return header[:end]
+
+
+def _first_last(extra: tuple[tuple[str, str], ...]) -> tuple[str, str]:
+    """First and last name from the row's identifying columns; a single display name is split at
+    its comma (``Müller, Ana``) or its first space."""
+    values = dict(extra)
+    first, last = values.get("first_name", "").strip(), values.get("last_name", "").strip()
+    if first or last:
+        return first, last
+    name = values.get("name", "").strip()
+    if "," in name:
+        last, _, first = name.partition(",")
+        return first.strip(), last.strip()
+    first, _, last = name.partition(" ")
+    return first, last.strip()
+
+
+def write(actions: Actions, report_path: str | Path) -> list[Path]:
+    """Write the files (atomically, UTF-8 with BOM so Excel shows accents) and remove this report's
+    files of an earlier run that this run has none of, so no stale list is acted on."""
+    written: list[Path] = []
+    for f in actions.files:
+        _write_csv(f.path, f.lines)
+        written.append(f.path)
+    for suffix in (FIX_SUFFIX, CREATE_SUFFIX):
+        stale = companion(report_path, suffix)
+        if stale not in written:
+            stale.unlink(missing_ok=True)
+    return written
+
+
+def _write_csv(path: Path, lines: list[list[str]]) -> None:
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    for line in lines:
+        writer.writerow([_guard(cell) for cell in line])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as fh:
+            fh.write(buf.getvalue())
+        mask = os.umask(0o022)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _guard(text: str) -> str:
+    """OWASP CSV injection: text that a spreadsheet would run as a formula gets a leading ``'``.
+
+    A sign before a plain number and a run of dashes (Zoom's ``--`` for "no time") stay as they are,
+    so those lines import again exactly as they came.
+    """
+    if text.startswith(_FORMULA_STARTS) and not _HARMLESS.fullmatch(text):
+        return "'" + text
+    return text

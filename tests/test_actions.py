@@ -1,0 +1,230 @@
+"""Files to act on: the rows to fix and import again, the contacts to create in HubSpot."""
+
+from __future__ import annotations
+
+import csv
+import shlex
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import openpyxl
+import pytest
+
+from importer import actions
+from importer.cli import main
+from importer.loader import load
+from importer.mapper import MapOptions, source_lines
+from importer.models import Outcome, Reason, Row, RowRef, State
+from importer.sandbox import DEFAULT_TOKEN, Sandbox
+
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_data"
+NY = ZoneInfo("America/New_York")
+ENV = {"HUBSPOT_ACCESS_TOKEN": DEFAULT_TOKEN}
+ATTENDEE_HEADER = [
+    "Attended",
+    "User Name (Original Name)",
+    "First Name",
+    "Last Name",
+    "Email",
+    "Registration Time",
+    "Approval Status",
+    "Join Time",
+    "Leave Time",
+    "Time in Session (minutes)",
+    "Is Guest",
+    "Country/Region Name",
+    "Job Title",
+]
+
+
+def ms(text: str) -> int:
+    return int(datetime.fromisoformat(text).replace(tzinfo=NY).timestamp() * 1000)
+
+
+def read_csv(path: Path) -> list[list[str]]:
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # Excel shows the accents
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        return list(csv.reader(fh))
+
+
+def summary_keys(path: Path) -> dict[str, Any]:
+    ws = openpyxl.load_workbook(path, read_only=True)["Summary"]
+    return {r[2]: r[1] for r in ws.iter_rows(min_row=3, max_col=3, values_only=True) if r[2]}
+
+
+def zoom_export(tmp_path: Path) -> Path:
+    """The Zoom sample with a mistyped email (Tom), a garbled registration time (Sam, a no-show)
+    and a contact HubSpot lacks (Lena)."""
+    text = (SAMPLES / "zoom_attendee_report.csv").read_text(encoding="utf-8-sig")
+    text = text.replace("tom.baker@example.net", "tom.baker@@example.net")
+    text = text.replace('"Nov 4, 2024 15:22:08"', '"Nov 4, 2024 25:22:08"')
+    src = tmp_path / "webinar.csv"
+    src.write_text(text, encoding="utf-8")
+    return src
+
+
+@pytest.fixture
+def box() -> Any:
+    text = (SAMPLES / "zoom_attendee_report.csv").read_text(encoding="utf-8-sig")
+    emails = {w.strip('"').lower() for line in text.splitlines() for w in line.split(",") if "@" in w}
+    with Sandbox() as sb:
+        sb.add_contacts(sorted(emails - {"lena.fischer@example.org"}))
+        yield sb
+
+
+def test_fix_file_imports_again_once_edited(
+    box: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    src = zoom_export(tmp_path)
+    args = ["run", str(src), "--event", "1001", "--timezone", "America/New_York", "--base-url", box.base_url]
+    assert main(args, environ=ENV) == 1
+    out = capsys.readouterr().out
+    fix = tmp_path / "webinar.fix-and-reimport.csv"
+    create = tmp_path / "webinar.contacts-to-create.csv"
+    assert f"Fix and re-import (2 rows): {fix}" in out
+    assert f"Contacts to create in HubSpot (1 contact): {create}" in out
+
+    lines = read_csv(fix)
+    assert lines[0] == ATTENDEE_HEADER + ["problem", "fix"]
+    original = {line[4]: line for line in lines[1:]}
+    assert set(original) == {"tom.baker@@example.net", "sam.noshow@example.com"}
+    tom, sam = original["tom.baker@@example.net"], original["sam.noshow@example.com"]
+    assert tom[:13] == [
+        "Yes", "Tom Baker", "Tom", "Baker", "tom.baker@@example.net", "Nov 3, 2024 07:30:12", "approved",
+        "Nov 5, 2024 11:10:45", "Nov 5, 2024 11:55:20", "45", "No", "United States", "Engineer",
+    ]  # fmt: skip
+    assert tom[13].startswith("Email 'tom.baker@@example.net'") and tom[14] == "Correct the email"
+    assert sam[5] == "Nov 4, 2024 25:22:08" and sam[7] == "--"  # as written, Zoom's no-time mark included
+    assert sam[14] == "Write the date and time like 2024-11-05 15:58"
+    assert read_csv(create) == [["Email", "First Name", "Last Name"], ["lena.fischer@example.org", "Lena", "Fischer"]]
+
+    report = tmp_path / "webinar.reconciliation.xlsx"
+    keys = summary_keys(report)
+    assert keys["fix_file"] == str(fix) and keys["create_file"] == str(create)
+    assert str(fix) in keys["next_step"] and str(create) in keys["next_step"]
+    errors = openpyxl.load_workbook(report, read_only=True)["Errors"]
+    header, *problems = list(errors.iter_rows(values_only=True))
+    tom_line = next(dict(zip(header, p, strict=True)) for p in problems if p[0] == "invalid_email")
+    assert tom_line["name"] == "Tom Baker"
+    assert "Email: tom.baker@@example.net" in tom_line["original_values"]
+    assert "Join Time: Nov 5, 2024 11:10:45" in tom_line["original_values"]
+
+    # the marketer corrects the two lines in a spreadsheet and runs the command the Summary names
+    with fix.open(encoding="utf-8-sig", newline="") as fh:
+        edited = list(csv.reader(fh))
+    for line in edited[1:]:
+        line[4] = line[4].replace("@@", "@")
+        line[5] = line[5].replace("25:22", "15:22")
+    with fix.open("w", encoding="utf-8-sig", newline="") as fh:
+        csv.writer(fh).writerows(edited)
+    command = shlex.split(keys["next_step"].split("`")[1])
+    assert command[:3] == ["importer", "run", str(fix)]
+    assert main([*command[1:], "--base-url", box.base_url], environ=ENV) == 0
+    got = {p["email"]: (p["state"], p["occurred_at"]) for p in box.participations("1001") if "email" in p}
+    assert got["tom.baker@example.net"] == ("attend", ms("2024-11-05 11:10:45"))
+    assert got["sam.noshow@example.com"] == ("register", ms("2024-11-04 15:22:08"))
+
+
+def test_files_of_an_earlier_run_do_not_linger(box: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    src = zoom_export(tmp_path)
+    args = ["run", str(src), "--event", "1001", "--timezone", "America/New_York", "--base-url", box.base_url]
+    assert main(args, environ=ENV) == 1
+    assert (tmp_path / "webinar.fix-and-reimport.csv").exists()
+    src.write_text((SAMPLES / "zoom_attendee_report.csv").read_text(encoding="utf-8-sig"), encoding="utf-8")
+    box.add_contacts(["lena.fischer@example.org"])
+    assert main(args, environ=ENV) == 0
+    assert not (tmp_path / "webinar.fix-and-reimport.csv").exists()
+    assert not (tmp_path / "webinar.contacts-to-create.csv").exists()
+    assert "fix_file" not in summary_keys(tmp_path / "webinar.reconciliation.xlsx")
+
+
+def test_source_lines_come_with_their_own_sections_header(tmp_path: Path) -> None:
+    sheet = load(SAMPLES / "zoom_attendee_report.csv")
+    lines = source_lines(sheet, MapOptions(), {7, 13, 99})
+    assert set(lines) == {7, 13}  # a row number with no data line is simply absent
+    host_header, host = lines[7]
+    assert host_header[:4] == ("Attended", "User Name (Original Name)", "Email", "Join Time")
+    assert host[:3] == ("Yes", "Olivia Host", "olivia.host@example.com")
+    assert lines[13][0][:3] == ("Attended", "User Name (Original Name)", "First Name")
+    assert lines[13][1][4] == "jane.doe@example.com"
+
+
+def bad(file: str, row: int, reason: str, email: str | None = None, **extra: str) -> Row:
+    return Row(
+        RowRef(file, row),
+        email=email,
+        state=State.ATTEND,
+        outcome=Outcome.REJECTED,
+        reason=reason,
+        message=f"problem in row {row}",
+        extra=tuple(extra.items()),
+    )
+
+
+def test_plan_one_fix_file_per_layout_and_one_contact_per_email(tmp_path: Path) -> None:
+    rows = [
+        bad("a.csv", 2, Reason.INVALID_EMAIL),
+        bad("b.csv", 5, Reason.BAD_TIME),
+        bad("a.csv", 3, Reason.CONTACT_NOT_FOUND, "x@y.co", name="Müller, Ana"),
+        bad("a.csv", 4, Reason.CONTACT_NOT_FOUND, "x@y.co", name="Ana Müller"),
+        bad("a.csv", 6, Reason.CONTACT_NOT_FOUND, "z@y.co", name="Zoë van Dijk"),
+        bad("a.csv", 7, Reason.CONTACT_NOT_FOUND, "w@y.co", first_name="Wen", last_name="Li"),
+        bad("a.csv", 8, Reason.INVALID_VID),  # its line could not be read again: not in the fix file
+        replace_outcome(bad("a.csv", 9, Reason.HTTP_400), Outcome.FAILED),
+    ]
+    found = {
+        RowRef("a.csv", 2): (("Email", "Join Time", ""), ("a@@b", "=cmd|' /C calc'!A0", "")),
+        RowRef("b.csv", 5): (("Mail", "Zeit"), ("b@c.de",)),
+        RowRef("a.csv", 9): (("Email", "Join Time", ""), ("q@r.co", "2024-11-05 10:00", "")),
+    }
+    plan = actions.plan(tmp_path / "r.reconciliation.xlsx", rows, found, event_id="42", timezone="Europe/Berlin")
+    fixes = [f for f in plan.files if f.kind == "fix"]
+    assert [f.path.name for f in fixes] == ["r.fix-and-reimport.a-1.csv", "r.fix-and-reimport.b-2.csv"]
+    assert fixes[0].lines == [
+        ["Email", "Join Time", "problem", "fix"],
+        ["a@@b", "=cmd|' /C calc'!A0", "problem in row 2", "Correct the email"],
+    ]
+    assert fixes[1].lines[1] == ["b@c.de", "", "problem in row 5", "Write the date and time like 2024-11-05 15:58"]
+    assert fixes[0].command == f"importer run {fixes[0].path} --event 42 --timezone Europe/Berlin"
+    (create,) = [f for f in plan.files if f.kind == "create"]
+    assert create.lines == [
+        ["Email", "First Name", "Last Name"],
+        ["x@y.co", "Ana", "Müller"],
+        ["z@y.co", "Zoë", "van Dijk"],
+        ["w@y.co", "Wen", "Li"],
+    ]
+    assert plan.paths()["fix_rows"] == "2" and plan.paths()["create_rows"] == "3"
+    actions.write(plan, tmp_path / "r.reconciliation.xlsx")
+    assert read_csv(fixes[0].path)[1][1] == "'=cmd|' /C calc'!A0"  # never a live formula
+
+
+def replace_outcome(row: Row, outcome: Outcome) -> Row:
+    from dataclasses import replace
+
+    return replace(row, outcome=outcome)
+
+
+@pytest.mark.parametrize(
+    ("report", "name"),
+    [
+        ("reports/zoom.reconciliation.xlsx", "reports/zoom.fix-and-reimport.csv"),
+        ("out.xlsx", "out.fix-and-reimport.csv"),
+        ("zoom.reconciliation.csv", "zoom.fix-and-reimport.csv"),
+    ],
+)
+def test_companion_names(report: str, name: str) -> None:
+    assert actions.companion(report, actions.FIX_SUFFIX) == Path(name)
+
+
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [("--", "--"), ("-2", "-2"), ("+1 555 0100", "+1 555 0100"), ("=1+1", "'=1+1"), ("@SUM(A1)", "'@SUM(A1)"),
+     ("-2+3", "'-2+3"), ("plain", "plain")],
+)  # fmt: skip
+def test_guard(text: str, written: str) -> None:
+    assert actions._guard(text) == written
