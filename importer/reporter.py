@@ -1321,9 +1321,9 @@ def _xlsx_summary(wb: Any, fmt: _Formats, report: Report) -> None:
     )
     chart.set_title({"name": "Rows per outcome", "name_font": {"size": 12}})
     chart.set_legend({"none": True})
-    # log scale: every count gets a bar of its own (a 1 starts at 0.5 so it shows too); the labels
-    # carry the numbers, so the axis needs none
-    chart.set_x_axis({"log_base": 10, "min": 0.5, "visible": False, "major_gridlines": {"visible": False}})
+    # log scale: every count gets a bar of its own (the axis starts at 0.1, so a 1 gets a bar a
+    # decade long); the labels carry the numbers, so the axis needs none
+    chart.set_x_axis({"log_base": 10, "min": 0.1, "visible": False, "major_gridlines": {"visible": False}})
     chart.set_y_axis({"reverse": True})
     chart.set_size({"width": 520, "height": 60 + 42 * len(outcome_rows)})
     ws.insert_chart(2, 3, chart, {"x_offset": 10})
