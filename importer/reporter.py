@@ -530,6 +530,9 @@ REASON_LABELS: Mapping[str, str] = {
     Reason.NOT_APPROVED: "Not approved",
     Reason.TRANSFERRED: "Ticket transferred",
     Reason.DENIED: "Registration denied",
+    Reason.WAITING_ROOM: "Left in the waiting room",
+    Reason.PLACEHOLDER_EMAIL: "Placeholder email (guest)",
+    Reason.STILL_REGISTERED: "Cancel left out: still registered",
     Reason.ALREADY_RECORDED: "Already in HubSpot",
     Reason.HTTP_400: "Refused by HubSpot as invalid",
     Reason.HTTP_429: "HubSpot busy (rate limit)",
@@ -568,12 +571,11 @@ def headline(report: Report) -> str:
     event = s.event.name or f"event {s.event.object_id}"
     attention = c.get("rejected", 0) + c.get("failed", 0) + c.get("unsettled", 0)
     already = report.by_reason.get(Reason.ALREADY_RECORDED.value, 0)
+    sent = sum(report.by_state.values())  # participations: a row can prove two
     if s.dry_run:
-        first = (
-            f"Dry run, nothing was sent: {plural(c.get('planned', 0), 'participation')} would be recorded in {event}."
-        )
+        first = f"Dry run, nothing was sent: {plural(sent, 'participation')} would be recorded in {event}."
     else:
-        first = f"{plural(c.get('recorded', 0), 'participation')} recorded in {event}."
+        first = f"{plural(sent, 'participation')} recorded in {event}."
         if already:
             first += f" {plural(already, 'row')} already in HubSpot."
     if s.exit_code == 3:

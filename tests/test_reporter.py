@@ -883,3 +883,22 @@ def test_second_participations_are_written_and_read_back(tmp_path: Path, fmt: st
 def test_reports_without_a_second_participation_keep_their_columns(tmp_path: Path, report: Report) -> None:
     _, table = read_report(write_report(report, tmp_path / "r.csv"))
     assert not set(ALSO_COLUMNS) & set(table[0])
+
+
+def test_state_counts_take_a_rows_second_participation(tmp_path: Path) -> None:
+    from importer.models import Also
+
+    both = Row(
+        RowRef("a.csv", 2),
+        email="a@b.co",
+        vid=1,
+        state=State.ATTEND,
+        when_ms=T0,
+        outcome=Outcome.RECORDED,
+        also=Also(State.REGISTER, T0 - 86_400_000, outcome=Outcome.RECORDED),
+    )
+    half = replace(both, ref=RowRef("a.csv", 3), vid=2, also=Also(State.REGISTER, T0, outcome=Outcome.FAILED))
+    report = build_report([both, half], make_summary(exit_code=1))
+    assert report.by_state == {"attend": 2, "register": 1}
+    path = write_report(report, tmp_path / "r.xlsx")
+    assert by_key_of(path)["headline"].startswith("3 participations recorded in Webinar: Pipelines.")
