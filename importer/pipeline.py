@@ -32,7 +32,7 @@ from .config import Config
 from .errors import BatchRejected, Declined, InputError, NothingToImport, RetryableError, StopRun
 from .hubspot import HubSpot
 from .journal import Journal
-from .loader import load_all, numbers_error
+from .loader import load, load_all, numbers_error
 from .mapper import MapOptions, MappedFile, map_sheet, undecided_error
 from .models import (
     Also,
