@@ -694,7 +694,7 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
             )
             rows = _in_input_order(rows, files)
             found, action_files = _act_on(
-                rows, dict(zip((f.file for f in files), paths, strict=True)), cfg, report_path, files, cfg.timezone, svc
+                rows, {display_name(p, svc.cwd): p for p in paths}, cfg, report_path, files, cfg.timezone, svc
             )
             with no_gc():
                 report = build_report(rows, summary, originals=found, action_files=action_files)
