@@ -493,8 +493,12 @@ class Journal:
             if self._closed:
                 raise RuntimeError("The journal is closed.")
             try:
-                self._conn.execute("BEGIN IMMEDIATE")
+                if self._conn.in_transaction:
+                    # every transaction ends before _tx returns, so an open one is what an interrupt
+                    # (Ctrl-C raises anywhere in this thread) left between two statements: undo it
+                    self._conn.execute("ROLLBACK")
                 try:
+                    self._conn.execute("BEGIN IMMEDIATE")
                     yield self._conn
                     self._conn.execute("COMMIT")
                 except BaseException:

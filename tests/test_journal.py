@@ -549,3 +549,13 @@ def test_updating_every_row_keeps_plan_order(journal: Journal) -> None:
     settled = [Row(r.ref, outcome=Outcome.RECORDED, message=f"row {r.ref.row}") for r in rows]
     journal.update_rows(run_id, list(reversed(settled)))
     assert journal.load_plan(run_id) == (settled, batches)
+
+
+def test_a_transaction_an_interrupt_left_open_is_undone_by_the_next_write(journal: Journal) -> None:
+    """Ctrl-C raises wherever the main thread is, also between a BEGIN and the statement after it;
+    the next write must not fail with "cannot start a transaction within a transaction" (an internal
+    error), and what the interrupted transaction wrote must not count."""
+    journal._conn.execute("BEGIN IMMEDIATE")  # what an interrupt right after BEGIN leaves behind
+    journal._conn.execute("INSERT INTO contact_cache (email, vid, stored) VALUES ('half@example.com', 1, 0)")
+    journal.cache_put({"whole@example.com": 2})
+    assert journal.cache_get(["half@example.com", "whole@example.com"], ttl_s=10**12) == {"whole@example.com": 2}
