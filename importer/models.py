@@ -7,10 +7,12 @@ row: they return a new one (``dataclasses.replace``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import MISSING, dataclass, field, fields, replace
 from enum import StrEnum
 from typing import Any, TypeVar
+
+import pyarrow as pa
 
 
 class State(StrEnum):
@@ -95,6 +97,49 @@ def http_reason(status: int) -> str:
     if status >= 500:
         return Reason.HTTP_5XX.value
     return f"http_{status}"
+
+
+#: Where a row came from and who it names: the same for both of a row's participations.
+_ROW_FIELDS = (
+    pa.field("file", pa.string(), nullable=False),  # the input as the user named it ('file [sheet]')
+    pa.field("row", pa.int64(), nullable=False),  # the row number a spreadsheet app shows
+    pa.field("email", pa.string()),
+    pa.field("vid", pa.int64()),  # HubSpot's contact id
+)
+
+
+def _participation_fields(prefix: str) -> tuple[pa.Field, ...]:
+    """One participation and its fate; ``prefix`` '' for a row's first one, 'also_' for a second."""
+    return (
+        pa.field(f"{prefix}state", pa.string()),  # a State value; null: none (or, for also_, no second)
+        pa.field(f"{prefix}when_ms", pa.int64()),  # epoch ms; null: the file gives no time
+        pa.field(f"{prefix}time_source", pa.string()),  # 'file' or 'event_start'
+        pa.field(f"{prefix}outcome", pa.string()),  # an Outcome value; null while still sendable
+        pa.field(f"{prefix}reason", pa.string()),  # a Reason code ('' for recorded)
+        pa.field(f"{prefix}message", pa.string()),
+        pa.field(f"{prefix}merged_file", pa.string()),  # the row that carries this participation
+        pa.field(f"{prefix}merged_row", pa.int64()),
+        pa.field(f"{prefix}batch_id", pa.string()),
+        pa.field(f"{prefix}correlation_id", pa.string()),
+    )
+
+
+#: The rows table, the one shape rows travel in from the mapper to the report: a line per input
+#: row, its first participation's columns, then a second participation's (``also_``; null when the
+#: row proves one), then what the report shows beside them.  Text columns hold the words of
+#: :class:`State`, :class:`Outcome` and :class:`Reason`.
+ROWS = pa.schema(
+    [
+        *_ROW_FIELDS,
+        *_participation_fields(""),
+        pa.field("created_contact", pa.bool_(), nullable=False),  # email-create made the contact
+        pa.field("extra", pa.map_(pa.string(), pa.string())),  # identifying source columns (names)
+        *_participation_fields("also_"),
+    ]
+)
+
+#: The columns of one participation, without prefix (``state`` .. ``correlation_id``).
+PART_COLUMNS: tuple[str, ...] = tuple(f.name for f in _participation_fields(""))
 
 
 _T = TypeVar("_T")
@@ -398,3 +443,83 @@ class RunStats:
     retries: int = 0
     lookups: int = 0
     writes: int = 0
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def rows_to_table(rows: Sequence[Row]) -> pa.Table:
+    """The rows as a :data:`ROWS` table (while stages move from ``Row`` objects to the table)."""
+    refs = [r.ref for r in rows]
+    merged = [r.merged_into for r in rows]
+    alsos = [r.also for r in rows]
+    columns: dict[str, list[Any]] = {
+        "file": [f.file for f in refs],
+        "row": [f.row for f in refs],
+        "email": [r.email for r in rows],
+        "vid": [r.vid for r in rows],
+        "state": [_text(r.state) for r in rows],
+        "when_ms": [r.when_ms for r in rows],
+        "time_source": [r.time_source for r in rows],
+        "outcome": [_text(r.outcome) for r in rows],
+        "reason": [r.reason for r in rows],
+        "message": [r.message for r in rows],
+        "merged_file": [None if m is None else m.file for m in merged],
+        "merged_row": [None if m is None else m.row for m in merged],
+        "batch_id": [r.batch_id for r in rows],
+        "correlation_id": [r.correlation_id for r in rows],
+        "created_contact": [r.created_contact for r in rows],
+        "extra": [list(r.extra) for r in rows],
+    }
+    for name in PART_COLUMNS:
+        if name in ("merged_file", "merged_row"):
+            continue
+        columns[f"also_{name}"] = [None if a is None else _text(getattr(a, name)) for a in alsos]
+    columns["also_when_ms"] = [None if a is None else a.when_ms for a in alsos]
+    also_merged = [None if a is None else a.merged_into for a in alsos]
+    columns["also_merged_file"] = [None if m is None else m.file for m in also_merged]
+    columns["also_merged_row"] = [None if m is None else m.row for m in also_merged]
+    return pa.Table.from_pydict({f.name: columns[f.name] for f in ROWS}, schema=ROWS)
+
+
+def table_to_rows(table: pa.Table) -> list[Row]:
+    """``Row`` objects from a :data:`ROWS` table (while stages move from them to the table)."""
+    c = {name: table.column(name).to_pylist() for name in table.column_names}
+    out: list[Row] = []
+    for i in range(table.num_rows):
+        also = None
+        if c["also_state"][i] is not None:
+            mf = c["also_merged_file"][i]
+            also = Also(
+                State(c["also_state"][i]),
+                c["also_when_ms"][i],
+                c["also_time_source"][i] or "file",
+                None if c["also_outcome"][i] is None else Outcome(c["also_outcome"][i]),
+                c["also_reason"][i] or "",
+                c["also_message"][i] or "",
+                None if mf is None else RowRef(mf, c["also_merged_row"][i]),
+                c["also_batch_id"][i] or "",
+                c["also_correlation_id"][i] or "",
+            )
+        mf = c["merged_file"][i]
+        out.append(
+            Row(
+                RowRef(c["file"][i], c["row"][i]),
+                c["email"][i],
+                c["vid"][i],
+                None if c["state"][i] is None else State(c["state"][i]),
+                c["when_ms"][i],
+                c["time_source"][i] or "file",
+                None if c["outcome"][i] is None else Outcome(c["outcome"][i]),
+                c["reason"][i] or "",
+                c["message"][i] or "",
+                None if mf is None else RowRef(mf, c["merged_row"][i]),
+                c["batch_id"][i] or "",
+                c["correlation_id"][i] or "",
+                bool(c["created_contact"][i]),
+                tuple(c["extra"][i] or ()),
+                also,
+            )
+        )
+    return out
