@@ -138,6 +138,22 @@ ROWS = pa.schema(
     ]
 )
 
+#: The plan table: a line per participation to send (one per contact and state, see
+#: ``chunker.merge``), carried by the input row ``file``/``row``; ``batch_id`` once cut into batches.
+#: A contact is its ``vid``, or its ``email`` alone for email-create (``vid`` null).
+PARTS = pa.schema(
+    [
+        pa.field("event_id", pa.string(), nullable=False),
+        pa.field("state", pa.string(), nullable=False),  # a State value
+        pa.field("vid", pa.int64()),
+        pa.field("email", pa.string()),
+        pa.field("when_ms", pa.int64(), nullable=False),
+        pa.field("file", pa.string(), nullable=False),
+        pa.field("row", pa.int64(), nullable=False),
+        pa.field("batch_id", pa.string()),
+    ]
+)
+
 #: The columns of one participation, without prefix (``state`` .. ``correlation_id``).
 PART_COLUMNS: tuple[str, ...] = tuple(f.name for f in _participation_fields(""))
 
