@@ -1,0 +1,125 @@
+"""Operations on the rows table (:data:`models.ROWS`), column-wise.
+
+A row proves one or two participations: its first one (the plain columns) and a second one (the
+``also_`` columns).  The stages settle them with the functions here, which never loop over rows in
+Python, so a million rows cost a few column passes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TypeAlias
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .models import PART_COLUMNS, ROWS, Outcome
+
+#: The two participation column sets of a row: its first one and its second one.
+PREFIXES = ("", "also_")
+
+#: How much a participation's outcome needs the user; a row shows its neediest one first (an open
+#: one most of all), so a row's ``outcome`` is ``recorded`` only when all of its participations are.
+NEED = (Outcome.MERGED, Outcome.SKIPPED, Outcome.RECORDED, Outcome.PLANNED, Outcome.REJECTED, Outcome.FAILED)
+
+Mask: TypeAlias = pa.ChunkedArray | pa.Array
+
+
+def empty() -> pa.Table:
+    """A rows table with no rows."""
+    return ROWS.empty_table()
+
+
+def conform(table: pa.Table) -> pa.Table:
+    """``table`` with exactly the :data:`ROWS` columns, in order and of their declared types."""
+    return table.select(ROWS.names).cast(ROWS)
+
+
+def has_part(rows: pa.Table, prefix: str) -> pa.ChunkedArray:
+    """Rows that prove a participation in this column set (every row has a first one)."""
+    state = rows.column(f"{prefix}state")
+    return pc.is_valid(state) if prefix else pc.fill_null(pc.is_valid(state), True)
+
+
+def open_part(rows: pa.Table, prefix: str) -> pa.ChunkedArray:
+    """Rows whose participation in this column set still waits for its fate."""
+    waiting = pc.is_null(rows.column(f"{prefix}outcome"))
+    return pc.and_(waiting, pc.is_valid(rows.column("also_state"))) if prefix else waiting
+
+
+def open_rows(rows: pa.Table) -> pa.ChunkedArray:
+    """Rows with some participation still open."""
+    return pc.or_(open_part(rows, ""), open_part(rows, "also_"))
+
+
+def put(rows: pa.Table, name: str, where: Mask, value: object) -> pa.Table:
+    """Column ``name`` set to ``value`` (a scalar or a column) where ``where`` holds."""
+    column = rows.column(name)
+    if not isinstance(value, pa.Array | pa.ChunkedArray):
+        value = pa.scalar(value, column.type)
+    return rows.set_column(rows.schema.get_field_index(name), name, pc.if_else(where, value, column))
+
+
+def settle_where(
+    rows: pa.Table,
+    where: Mask,
+    prefix: str,
+    outcome: Outcome,
+    reason: str,
+    message: object,
+    correlation_id: object = None,
+) -> pa.Table:
+    """The participations of ``prefix`` that are open and ``where`` holds, settled alike."""
+    mask = pc.and_(pc.fill_null(where, False), open_part(rows, prefix))
+    rows = put(rows, f"{prefix}outcome", mask, outcome.value)
+    rows = put(rows, f"{prefix}reason", mask, reason)
+    rows = put(rows, f"{prefix}message", mask, message)
+    if correlation_id is not None:
+        rows = put(rows, f"{prefix}correlation_id", mask, correlation_id)
+    return rows
+
+
+def settle_rows(
+    rows: pa.Table, where: Mask, outcome: Outcome, reason: str, message: object, correlation_id: object = None
+) -> pa.Table:
+    """Every open participation of the rows ``where`` holds, settled alike (the contact cannot be
+    resolved, ...)."""
+    for prefix in PREFIXES:
+        rows = settle_where(rows, where, prefix, outcome, reason, message, correlation_id)
+    return rows
+
+
+def need(rows: pa.Table, prefix: str) -> pa.ChunkedArray:
+    """Each row's participation of ``prefix`` ranked by :data:`NEED` (open ones rank highest)."""
+    rank = pc.index_in(rows.column(f"{prefix}outcome"), value_set=pa.array([o.value for o in NEED]))
+    return pc.fill_null(rank, len(NEED))
+
+
+def worst_first(rows: pa.Table) -> pa.Table:
+    """Rows whose second participation needs the user more than their first show it first
+    (the two sets of participation columns exchanged); ties keep the order."""
+    swap = pc.fill_null(pc.and_(has_part(rows, "also_"), pc.greater(need(rows, "also_"), need(rows, ""))), False)
+    if not pc.any(swap).as_py():
+        return rows
+    columns: dict[str, pa.ChunkedArray] = {}
+    for name in PART_COLUMNS:
+        first, second = rows.column(name), rows.column(f"also_{name}")
+        columns[name] = pc.if_else(swap, second, first)
+        columns[f"also_{name}"] = pc.if_else(swap, first, second)
+    for name, column in columns.items():
+        rows = rows.set_column(rows.schema.get_field_index(name), name, column)
+    return rows
+
+
+def in_order(rows: pa.Table, files: Sequence[str]) -> pa.Table:
+    """Rows by file (in the order given; files not named go last) then row number, stably."""
+    rank = pc.fill_null(pc.index_in(rows.column("file"), value_set=pa.array(list(files), pa.string())), len(files))
+    keyed = rows.append_column("__file_rank", rank)
+    order = pc.sort_indices(keyed, sort_keys=[("__file_rank", "ascending"), ("row", "ascending")])
+    return rows.take(order)
+
+
+def counts(rows: pa.Table, column: str) -> Mapping[str | None, int]:
+    """How many rows hold each value of ``column``."""
+    found = pc.value_counts(rows.column(column))
+    return {v.as_py(): c.as_py() for v, c in zip(found.field("values"), found.field("counts"), strict=True)}

@@ -1,0 +1,126 @@
+"""Operations on the rows table: settling, the neediest participation first, input order."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_rows_table import rows as rows_strategy
+
+from importer import models
+from importer import rows as ops
+from importer.models import ROWS, Outcome, Row, rows_to_table
+
+
+def table(*lines: dict[str, object]) -> pa.Table:
+    """A rows table from partial lines (missing columns take their empty value)."""
+    defaults: dict[str, object] = {"time_source": "file", "reason": "", "message": "", "batch_id": ""}
+    defaults |= {"correlation_id": "", "created_contact": False}
+    full = [{**{n: None for n in ROWS.names}, **defaults, **line} for line in lines]
+    return pa.Table.from_pylist(full, schema=ROWS)
+
+
+def col(t: pa.Table, name: str) -> list[object]:
+    return t.column(name).to_pylist()
+
+
+def test_settling_touches_only_open_participations_where_asked() -> None:
+    t = table(
+        {"file": "a", "row": 2, "state": "attend", "also_state": "register"},
+        {"file": "a", "row": 3, "state": "attend", "outcome": "rejected", "reason": "bad_time"},
+        {"file": "a", "row": 4, "state": "attend"},
+    )
+    out = ops.settle_rows(t, pa.array([True, True, False]), Outcome.FAILED, "timeout", "later", "c1")
+    assert col(out, "outcome") == ["failed", "rejected", None]
+    assert col(out, "reason") == ["timeout", "bad_time", ""]
+    assert col(out, "also_outcome") == ["failed", None, None]  # row 3 has no second participation
+    assert col(out, "correlation_id") == ["c1", "", ""]
+    assert col(out, "also_correlation_id") == ["c1", None, None]
+
+
+def test_a_message_may_differ_per_row() -> None:
+    t = table({"file": "a", "row": 2, "state": "attend"}, {"file": "a", "row": 3, "state": "attend"})
+    out = ops.settle_where(t, pa.array([True, True]), "", Outcome.REJECTED, "x", pa.array(["one", "two"]))
+    assert col(out, "message") == ["one", "two"]
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "shown"),
+    [
+        ("recorded", "failed", "failed"),
+        ("failed", "recorded", "failed"),
+        ("merged", "recorded", "recorded"),
+        ("skipped", "rejected", "rejected"),
+        ("recorded", None, None),  # an open one needs the user most
+        ("planned", "planned", "planned"),
+    ],
+)
+def test_the_neediest_participation_comes_first(first: str, second: str | None, shown: str | None) -> None:
+    t = table(
+        {
+            "file": "a",
+            "row": 2,
+            "state": "attend",
+            "outcome": first,
+            "reason": "r1",
+            "also_state": "register",
+            "also_outcome": second,
+            "also_reason": "r2",
+        }
+    )
+    out = ops.worst_first(t)
+    assert col(out, "outcome") == [shown]
+    swapped = shown != first
+    assert col(out, "state") == ["register" if swapped else "attend"]
+    assert col(out, "also_state") == ["attend" if swapped else "register"]
+    assert col(out, "reason") == ["r2" if swapped else "r1"]
+
+
+def test_a_row_without_a_second_participation_is_never_swapped() -> None:
+    t = table({"file": "a", "row": 2, "state": "attend", "outcome": "merged"})
+    assert ops.worst_first(t).equals(t)
+
+
+def test_input_order_is_the_files_order_then_the_row_number() -> None:
+    t = table(
+        {"file": "b", "row": 3},
+        {"file": "a", "row": 9},
+        {"file": "b", "row": 2},
+        {"file": "c", "row": 1},
+        {"file": "a", "row": 4},
+    )
+    out = ops.in_order(t, ["b", "a"])
+    assert list(zip(col(out, "file"), col(out, "row"), strict=True)) == [
+        ("b", 2),
+        ("b", 3),
+        ("a", 4),
+        ("a", 9),
+        ("c", 1),
+    ]
+    assert out.schema == ROWS
+
+
+def test_open_rows_and_counts() -> None:
+    t = table(
+        {"file": "a", "row": 2, "state": "attend", "outcome": "recorded", "also_state": "register"},
+        {"file": "a", "row": 3, "state": "attend", "outcome": "recorded"},
+        {"file": "a", "row": 4, "state": "cancel"},
+    )
+    assert col(t.append_column("o", ops.open_rows(t)), "o") == [True, False, True]
+    assert ops.counts(t, "outcome") == {"recorded": 2, None: 1}
+    assert ops.conform(t.select(list(reversed(ROWS.names)))).equals(t)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(rows_strategy, max_size=12), st.data())
+def test_the_table_agrees_with_the_row_objects(batch: list[Row], data: st.DataObject) -> None:
+    """While both exist, the column-wise operations say what the row-at-a-time ones say."""
+    t = rows_to_table(batch)
+    assert ops.worst_first(t).equals(rows_to_table([models.worst_first(r) for r in batch]))
+    where = data.draw(st.lists(st.booleans(), min_size=len(batch), max_size=len(batch)))
+    settled = ops.settle_rows(t, pa.array(where, pa.bool_()), Outcome.FAILED, "timeout", "m", "c")
+    expected = [
+        models.settle_row(r, Outcome.FAILED, "timeout", "m", "c") if w else r for r, w in zip(batch, where, strict=True)
+    ]
+    assert settled.equals(rows_to_table(expected))
