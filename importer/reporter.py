@@ -74,17 +74,18 @@ ALSO_COLUMNS: tuple[str, ...] = (
 )
 #: Every column the importer itself writes (the rest are source columns).
 REPORT_COLUMNS: tuple[str, ...] = ROW_COLUMNS + ALSO_COLUMNS
+#: Errors columns.  Scripts read them by position, so a new column goes after the established ones.
 ERROR_COLUMNS: tuple[str, ...] = (
     "reason",
     "count_in_group",
     "source_file",
     "source_row",
     "email",
-    "name",
     "vid",
     "message",
     "fix",
     "correlation_id",
+    "name",
     "original_values",
 )
 #: Errors columns: (width, wrapped); the long texts wrap so each can be read whole.
@@ -94,11 +95,11 @@ _ERROR_WIDTHS: Mapping[str, tuple[int, bool]] = {
     "source_file": (26, True),
     "source_row": (11, False),
     "email": (30, False),
-    "name": (22, False),
     "vid": (12, False),
     "message": (50, True),
     "fix": (50, True),
     "correlation_id": (20, False),
+    "name": (22, False),
     "original_values": (60, True),
 }
 SHEETS: tuple[str, ...] = ("Summary", "Rows", "Errors")
@@ -1434,19 +1435,22 @@ def _xlsx_errors(wb: Any, fmt: _Formats, report: Report) -> None:
     report_path = report.summary.report_path or "<report>"
     for r, row in enumerate(problems, 1):
         original = report.originals.get(row.ref)
-        values: list[Any] = [
-            row.reason or "unsettled",
-            groups[row.reason],
-            row.ref.file,
-            row.ref.row,
-            row.email or "",
-            person_name(row),
-            row.vid,
-            row.message,
-            fix_for(row, report_path),
-            row.correlation_id,
-            "; ".join(f"{h or '(no header)'}: {v}" for h, v in zip(*original, strict=False) if v) if original else "",
-        ]
+        cells: dict[str, Any] = {
+            "reason": row.reason or "unsettled",
+            "count_in_group": groups[row.reason],
+            "source_file": row.ref.file,
+            "source_row": row.ref.row,
+            "email": row.email or "",
+            "vid": row.vid,
+            "message": row.message,
+            "fix": fix_for(row, report_path),
+            "correlation_id": row.correlation_id,
+            "name": person_name(row),
+            "original_values": "; ".join(f"{h or '(no header)'}: {v}" for h, v in zip(*original, strict=False) if v)
+            if original
+            else "",
+        }
+        values = [cells[name] for name in ERROR_COLUMNS]
         lines = max(
             _wrapped_lines(v, _ERROR_WIDTHS[name][0])
             for name, v in zip(ERROR_COLUMNS, values, strict=True)

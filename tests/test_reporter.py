@@ -458,6 +458,7 @@ def test_summary_headline_of_a_stopped_run(tmp_path: Path) -> None:
 
 
 def test_xlsx_errors_sheet(xlsx: Path) -> None:
+    """The nine established columns keep their positions (scripts read them so); newer ones follow."""
     ws = load_workbook(xlsx)["Errors"]
     header = [c.value for c in ws[1]]
     assert header == [
@@ -466,11 +467,11 @@ def test_xlsx_errors_sheet(xlsx: Path) -> None:
         "source_file",
         "source_row",
         "email",
-        "name",
         "vid",
         "message",
         "fix",
         "correlation_id",
+        "name",
         "original_values",
     ]
     lines = [dict(zip(header, r, strict=True)) for r in ws.iter_rows(min_row=2, values_only=True)]
@@ -488,8 +489,8 @@ def test_xlsx_errors_sheet(xlsx: Path) -> None:
     assert [e["name"] for e in lines] == ["cr", None, None, '=HYPERLINK("http://x","y") +1']
     for letter, cell in zip("ABCDEFGHIJK", ws[1], strict=True):
         assert width_of(ws, letter) >= len(cell.value), cell.value
-    assert width_of(ws, "H") >= 40 and ws["H2"].alignment.wrap_text  # message
-    assert width_of(ws, "I") >= 40 and ws["I2"].alignment.wrap_text  # fix
+    assert width_of(ws, "G") >= 40 and ws["G2"].alignment.wrap_text  # message
+    assert width_of(ws, "H") >= 40 and ws["H2"].alignment.wrap_text  # fix
 
 
 def test_errors_sheet_shows_the_original_values(tmp_path: Path) -> None:
