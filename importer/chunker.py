@@ -40,7 +40,8 @@ def _add(groups: _Groups, key: _Key, row: Row) -> None:
 
 def merge(rows: Sequence[Row], event_id: str) -> MergeResult:
     """One participation per (contact, state): the earliest time of that state among the rows that
-    prove it (then source order, so the choice is deterministic).  A row proves up to two
+    prove it; on a tie, the row that comes first in ``rows`` (the pipeline passes them in input
+    order: files in the order given, then row number), never the file's name.  A row proves up to two
     participations (its own and ``also``); each one that another row carries becomes ``merged``
     and points at that row.  A contact is its vid, or its email when it has none.
 
@@ -91,13 +92,14 @@ def merge(rows: Sequence[Row], event_id: str) -> MergeResult:
                 assert when is not None
                 add(Participation(event_id, state, group.vid, group.email, when, (group.ref,)))
                 continue
-            ranked = sorted(((part_when(m, state), m.ref.file, m.ref.row, m) for m in group), key=_first_three)
-            when, _, _, winner = ranked[0]
+            # a stable sort on the time alone: a group lists its rows in the order of ``rows``
+            ranked = sorted(((part_when(m, state), m) for m in group), key=_time_of)
+            when, winner = ranked[0]
             assert when is not None
-            add(Participation(event_id, state, winner.vid, winner.email, when, tuple(m[3].ref for m in ranked)))
+            add(Participation(event_id, state, winner.vid, winner.email, when, tuple(m.ref for _, m in ranked)))
             where = f"{winner.ref.file} row {winner.ref.row}"
             text = f"Same contact as {where}, which carries its {state.value} participation; nothing to do."
-            for *_, other in ranked[1:]:
+            for _, other in ranked[1:]:
                 _settle(
                     changed, other, state, Outcome.MERGED, Reason.DUPLICATE_CONTACT.value, text, merged_into=winner.ref
                 )
@@ -117,8 +119,10 @@ def _live(rows: Sequence[Row]) -> dict[_Key, Row]:
     return live
 
 
-def _first_three(item: tuple[int | None, str, int, Row]) -> tuple[int | None, str, int]:
-    return item[0], item[1], item[2]
+def _time_of(item: tuple[int | None, Row]) -> int:
+    when = item[0]
+    assert when is not None
+    return when
 
 
 def _settle(

@@ -188,3 +188,15 @@ def test_per_state_merge_one_participation_per_contact_and_state(drawn: list[Row
                 assert fate == (Outcome.SKIPPED, None)
             else:
                 assert fate[0] is Outcome.MERGED and (fate[1], state) in carriers
+
+
+def test_a_tie_on_time_goes_to_the_row_given_first_not_to_the_file_name() -> None:
+    # z.csv was given before a.csv: its row carries the participation although 'a' sorts first
+    first = Row(ref=RowRef("z.csv", 5), email=None, vid=7, state=State.ATTEND, when_ms=300)
+    second = Row(ref=RowRef("a.csv", 2), email=None, vid=7, state=State.ATTEND, when_ms=300)
+    for order in ([first, second], [second, first]):
+        result = merge(order, "ev")
+        (p,) = result.participations
+        assert p.rows == (order[0].ref, order[1].ref)
+        later = next(r for r in result.rows if r.ref == order[1].ref)
+        assert later.outcome is Outcome.MERGED and later.merged_into == order[0].ref

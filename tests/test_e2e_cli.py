@@ -329,3 +329,21 @@ def test_sandbox_run_with_an_impossible_event_id_exits_2(
     err = capsys.readouterr().err
     assert code == 2
     assert f"no marketing event {event}" in err and "Traceback" not in err
+
+
+def test_a_tie_on_time_is_carried_by_the_file_given_first(box: Sandbox, tmp_path: Path) -> None:
+    # z.csv is given first: its row carries the participation, though 'a.csv' sorts first by name
+    for name in ("z.csv", "a.csv"):
+        (tmp_path / name).write_text("Email,Join Time\nalice@example.com,2024-11-05T15:00:00Z\n")
+    report = tmp_path / "plan.csv"
+    code = main(
+        ["run", str(tmp_path / "z.csv"), str(tmp_path / "a.csv"), "--event", "1001", "--dry-run",
+         "--base-url", box.base_url, "--report", str(report), "--state-dir", str(tmp_path / "st")],
+        environ={"HUBSPOT_ACCESS_TOKEN": DEFAULT_TOKEN},
+    )  # fmt: skip
+    assert code == 0
+    text = report.read_text(encoding="utf-8-sig")
+    lines = {Path(line["source_file"]).name: line for line in csv.DictReader(io.StringIO(text))}
+    assert lines["z.csv"]["outcome"] == "planned"
+    assert lines["a.csv"]["outcome"] == "merged"
+    assert lines["a.csv"]["merged_into"].endswith("z.csv:2")
