@@ -691,6 +691,8 @@ class _AliasIndex:
         for name, entries in ALIASES.items():
             for rank, (text, lang) in enumerate(entries):
                 self.index.setdefault(norm_header(text), (name, rank, lang))
+        for text in profile.ignore:
+            self.index.pop(norm_header(text), None)
         for name, texts in profile.aliases.items():
             for text in texts:
                 self.index[norm_header(text)] = (name, -1, "")

@@ -90,6 +90,7 @@ class Reason(StrEnum):
     DENIED = "denied"
     WAITING_ROOM = "waiting_room"
     PLACEHOLDER_EMAIL = "placeholder_email"
+    BANNED = "banned"
 
 
 def http_reason(status: int) -> str:

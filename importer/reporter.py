@@ -327,6 +327,7 @@ def fix_for(row: Row, report_path: str = "<report>") -> str:
         Reason.PLACEHOLDER_EMAIL: (
             "Nothing to do unless you know who it was: a guest's placeholder address matches no contact"
         ),
+        Reason.BANNED: "Nothing to do: people the host banned from the room are skipped on purpose",
         Reason.ALREADY_RECORDED: "Nothing to do: HubSpot already has this participation",
         Reason.STILL_REGISTERED: (
             "Nothing to do: the same contact registered or attended in another row, so no cancel is sent"
@@ -533,6 +534,7 @@ REASON_LABELS: Mapping[str, str] = {
     Reason.DENIED: "Registration denied",
     Reason.WAITING_ROOM: "Left in the waiting room",
     Reason.PLACEHOLDER_EMAIL: "Placeholder email (guest)",
+    Reason.BANNED: "Banned from the room",
     Reason.STILL_REGISTERED: "Cancel left out: still registered",
     Reason.ALREADY_RECORDED: "Already in HubSpot",
     Reason.HTTP_400: "Refused by HubSpot as invalid",

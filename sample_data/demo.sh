@@ -32,6 +32,12 @@ run zoom_participants_meeting_data.csv --timezone Europe/London
 run zoom_registrants.csv
 run webex_attendees.csv --timezone America/Chicago
 run generic_zoned_times.csv
+run goto_meeting_attendees.csv
+run on24_attendees.csv
+run livestorm_people.xlsx --timezone Europe/Paris
+run bigmarker_attendees.csv
+run bigmarker_registrants.csv
+run demio_participants.csv
 run generic_attendees.csv --timezone America/New_York --contacts "$here/hubspot_contacts_export.csv" \
     --report demo-reports/generic_with_contacts.reconciliation.xlsx
 echo "Reports: $(pwd)/demo-reports/ (exit code 1 above means some rows were rejected, as the samples intend)"

@@ -670,7 +670,15 @@ def zoom_meeting_participants() -> bytes:
             "7",
         ],
         ["", "", "", "", "", "", ""],
-        ["Name (Original Name)", "User Email", "Join Time", "Leave Time", "Duration (Minutes)", "Guest", "Recording Consent"],
+        [
+            "Name (Original Name)",
+            "User Email",
+            "Join Time",
+            "Leave Time",
+            "Duration (Minutes)",
+            "Guest",
+            "Recording Consent",
+        ],
     ]
     people = [
         ("Olivia Host", "olivia.host@example.com", "09:55:12 AM", "11:02:40 AM", "68", "No", ""),
@@ -704,12 +712,36 @@ def zoom_participants_current() -> bytes:
         ],
         ["Tom Lee", "tom.lee@example.net", "11/14/2024 01:58:30 PM", "11/14/2024 02:00:01 PM", "2", "Yes", "", "Yes"],
         ["Tom Lee", "tom.lee@example.net", "11/14/2024 02:00:02 PM", "11/14/2024 03:00:00 PM", "60", "Yes", "OK", "No"],
-        ["Ana S (Ana Silva)", "ana.silva@example.com", "11/14/2024 02:01:10 PM", "11/14/2024 03:02:11 PM", "61",
-         "Yes", "OK", "No"],
-        ["Grace Kim", "grace.kim@example.com", "11/14/2024 02:03:27 PM", "11/14/2024 02:40:00 PM", "37", "Yes", "OK",
-         "No"],
-        ["Omar Haddad", "omar.haddad@example.org", "11/14/2024 01:59:00 PM", "11/14/2024 02:05:00 PM", "6", "Yes", "",
-         "Yes"],
+        [
+            "Ana S (Ana Silva)",
+            "ana.silva@example.com",
+            "11/14/2024 02:01:10 PM",
+            "11/14/2024 03:02:11 PM",
+            "61",
+            "Yes",
+            "OK",
+            "No",
+        ],
+        [
+            "Grace Kim",
+            "grace.kim@example.com",
+            "11/14/2024 02:03:27 PM",
+            "11/14/2024 02:40:00 PM",
+            "37",
+            "Yes",
+            "OK",
+            "No",
+        ],
+        [
+            "Omar Haddad",
+            "omar.haddad@example.org",
+            "11/14/2024 01:59:00 PM",
+            "11/14/2024 02:05:00 PM",
+            "6",
+            "Yes",
+            "",
+            "Yes",
+        ],
     ]
     return b"\xef\xbb\xbf" + _csv_text(rows).encode("utf-8")
 
@@ -727,7 +759,7 @@ def zoom_participants_japanese() -> bytes:
 
 
 def zoom_participants_with_meeting_data() -> bytes:
-    """"Export with meeting data": the meeting's columns, then the participant's, on every line; the host's
+    """ "Export with meeting data": the meeting's columns, then the participant's, on every line; the host's
     User Email comes first (column list as microsoft/vivainsights_zoom_int documents it)."""
     head = (
         "Topic,Meeting ID,User Name,User Email,Department,Group,Has Zoom Rooms,Creation Time,Start Time,End Time,"
@@ -777,12 +809,30 @@ def webex_attendees() -> bytes:
     meeting = ["Partner Enablement", "11/20/2024 10:00 AM", "11/20/2024 11:05 AM"]
     people = [
         ("Main session", "Ana Silva", "ana.silva@example.com", "11/20/2024 10:01 AM", "11/20/2024 11:05 AM", "64 mins"),
-        ("Breakout session 1", "Ana Silva", "ana.silva@example.com", "11/20/2024 10:30 AM", "11/20/2024 10:45 AM",
-         "15 mins"),
-        ("Main session", "Jonas Weber", "Jonas.Weber@example.org", "11/20/2024 09:58 AM", "11/20/2024 11:00 AM",
-         "62 mins"),
-        ("Main session", "Guest 7", "b5f0c1d2@guest.webex.localhost", "11/20/2024 10:07 AM", "11/20/2024 10:20 AM",
-         "13 mins"),
+        (
+            "Breakout session 1",
+            "Ana Silva",
+            "ana.silva@example.com",
+            "11/20/2024 10:30 AM",
+            "11/20/2024 10:45 AM",
+            "15 mins",
+        ),
+        (
+            "Main session",
+            "Jonas Weber",
+            "Jonas.Weber@example.org",
+            "11/20/2024 09:58 AM",
+            "11/20/2024 11:00 AM",
+            "62 mins",
+        ),
+        (
+            "Main session",
+            "Guest 7",
+            "b5f0c1d2@guest.webex.localhost",
+            "11/20/2024 10:07 AM",
+            "11/20/2024 10:20 AM",
+            "13 mins",
+        ),
         ("Main session", "Mei Chen", "mei.chen@example.net", "11/20/2024 10:12 AM", "11/20/2024 10:55 AM", "43 mins"),
     ]
     rows = [head] + [[*meeting, *p] for p in people]
@@ -797,6 +847,148 @@ def generic_zoned_times() -> bytes:
         ["ana.silva@example.com", "Ana Silva", "28.10.2024 09:15", "2024-11-05 13:02", "2024-11-05 13:01"],
         ["tom.lee@example.net", "Tom Lee", "30.10.2024 18:40", "2024-11-05 13:10:30", "2024-11-05 13:09"],
         ["grace.kim@example.com", "Grace Kim", "01.11.2024 07:05", "2024-11-05 12:58", "2024-11-05 12:57"],
+    ]
+    return _csv_text(rows).encode("utf-8")
+
+
+def goto_meeting_attendees() -> bytes:
+    """GoTo Meeting attendee report: a line per join, the organizer's own columns beside the attendee's."""
+    head = ["meetingId", "meetingInstanceKey", "subject", "startTime", "endTime", "organizerkey", "firstName",
+            "lastName", "email", "attendeeName", "attendeeEmail", "joinTime", "leaveTime", "duration",
+            "conferenceCallInfo", "numAttendees"]  # fmt: skip
+    meeting = ["123456789", "9876543", "Partner sync", "2024-11-19T16:00:00Z", "2024-11-19T17:05:00Z", "5550001",
+               "Olivia", "Host", "olivia.host@example.com"]  # fmt: skip
+    people = [
+        ("Ana Silva", "ana.silva@example.com", "2024-11-19T16:01:12Z", "2024-11-19T16:40:00Z", "39", "VoIP"),
+        ("Tom Lee", "tom.lee@example.net", "2024-11-19T15:59:30Z", "2024-11-19T17:05:00Z", "66", "VoIP"),
+        ("Ana Silva", "ana.silva@example.com", "2024-11-19T16:45:05Z", "2024-11-19T17:05:00Z", "20", "VoIP"),
+        ("Caller 1", "", "2024-11-19T16:03:00Z", "2024-11-19T16:50:00Z", "47", "PSTN"),
+        ("Mei Chen", "mei.chen@example.net", "2024-11-19T16:05:00Z", "2024-11-19T17:00:00Z", "55", "VoIP"),
+    ]
+    rows = [head] + [[*meeting, *p, "5"] for p in people]
+    return _csv_text(rows).encode("utf-8")
+
+
+def on24_attendees() -> bytes:
+    """ON24 audience export: live viewers, a recording-only viewer, a no-show registrant, a blocked user."""
+    head = ["email", "eventuserid", "exteventusercd", "userstatus", "isblocked", "engagementscore", "liveminutes",
+            "liveviewed", "firstliveactivity", "lastliveactivity", "archiveminutes", "archiveviewed",
+            "firstarchiveactivity", "lastarchiveactivity", "askedquestions", "resourcesdownloaded", "answeredpolls",
+            "answeredsurveys", "launchmode"]  # fmt: skip
+    rows = [
+        head,
+        ["ana.silva@example.com", "49502149", "1502", "active", "N", "8.5", "40", "1", "2024-11-20T10:01:42-05:00",
+         "2024-11-20T10:41:42-05:00", "0", "0", "", "", "2", "2", "2", "1", "At the Venue"],
+        ["tom.lee@example.net", "49502161", "1504", "active", "N", "4.1", "15", "1", "", "", "32", "1",
+         "2024-11-21T06:14:17-05:00", "2024-11-21T06:46:48-05:00", "0", "0", "0", "0", ""],
+        ["grace.kim@example.com", "49502162", "1505", "active", "N", "4.1", "0", "0", "", "", "32", "1",
+         "2024-11-21T08:14:17-05:00", "2024-11-21T08:46:48-05:00", "0", "0", "0", "0", ""],
+        ["rex.blocked@example.net", "49502170", "1510", "active", "Y", "0.5", "5", "1", "2024-11-20T10:03:00-05:00",
+         "2024-11-20T10:08:00-05:00", "0", "0", "", "", "0", "0", "0", "0", ""],
+        ["mei.chen@example.net", "49502175", "1512", "active", "N", "0", "0", "0", "", "", "0", "0", "", "", "0", "0",
+         "0", "0", ""],
+    ]  # fmt: skip
+    return _csv_text(rows).encode("utf-8")
+
+
+LIVESTORM_HEADER = [
+    "Email", "Prénom", "Nom", "Présent", "Taux de présence", "Company", "Job title", "Phone number",
+    "Code d'accès au webinar", "Lien d'accès", "Ville (depuis IP)", "Pays (depuis IP)", "Ip country name",
+    "Date d'inscription", "Durée de la présence (en seconde)", "Nombre de sessions inscrites",
+    "Nombre de sessions participées", "Sessions inscrites", "Sessions participées", "A vu le replay",
+    "Inscrit à la demande", "Nombre de messages", "Nombre de questions", "Nb de sondages répondus",
+    "Nombre d'upvotes questions", "Referrer", "Source (UTM)", "Médium (UTM)", "Term (UTM)", "Content (UTM)",
+    "Campaign (UTM)", "Version du navigateur", "Navigateur", "Système d'exploitation",
+    "Version du système d'exploitation", "Hauteur de l'écran", "Largeur de l'écran", "Is guest speaker",
+    "Is team member",
+]  # fmt: skip
+#: email, first, last, attended, rate, registered at (Paris wall clock), seconds, guest speaker, team member
+LIVESTORM_PEOPLE = [
+    ("megan.organizer@example.com", "Megan", "Organizer", True, "100%", "2024-11-04 10:00:00", 3600, False, True),
+    ("paul.speaker@example.org", "Paul", "Speaker", True, "100%", "2024-11-05 11:20:00", 3500, True, False),
+    ("ana.silva@example.com", "Ana", "Silva", True, "92%", "2024-11-12 09:30:15", 3300, False, False),
+    ("jonas.weber@example.org", "Jonas", "Weber", False, "0%", "2024-11-14 18:02:00", 0, False, False),
+    ("lena.fischer@example.org", "Léna", "Fischer", True, "61%", "2024-11-18 08:45:00", 2200, False, False),
+]
+
+
+def livestorm_people(path: Path) -> None:
+    """Livestorm people export from a French workspace (.xlsx): booleans, date cells, English flag columns."""
+
+    def fill(wb: xlsxwriter.Workbook) -> None:
+        ws = wb.add_worksheet("People")
+        when = wb.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
+        for col, head in enumerate(LIVESTORM_HEADER):
+            ws.write_string(0, col, head)
+        at = {head: col for col, head in enumerate(LIVESTORM_HEADER)}
+        for r, (email, first, last, came, rate, registered, seconds, speaker, team) in enumerate(
+            LIVESTORM_PEOPLE, start=1
+        ):
+            ws.write_string(r, at["Email"], email)
+            ws.write_string(r, at["Prénom"], first)
+            ws.write_string(r, at["Nom"], last)
+            ws.write_boolean(r, at["Présent"], came)
+            ws.write_string(r, at["Taux de présence"], rate)
+            ws.write_string(r, at["Lien d'accès"], f"https://app.livestorm.co/p/abc/live?s={r}")
+            ws.write_string(r, at["Pays (depuis IP)"], "France")
+            ws.write_datetime(r, at["Date d'inscription"], dt.datetime.fromisoformat(registered), when)
+            ws.write_number(r, at["Durée de la présence (en seconde)"], seconds)
+            ws.write_number(r, at["Nombre de sessions inscrites"], 1)
+            ws.write_number(r, at["Nombre de sessions participées"], 1 if came else 0)
+            ws.write_boolean(r, at["A vu le replay"], False)
+            ws.write_boolean(r, at["Is guest speaker"], speaker)
+            ws.write_boolean(r, at["Is team member"], team)
+
+    _workbook(path, fill)
+
+
+BIGMARKER_ATTENDEE_HEADER = [
+    "id", "bmid", "conference_id", "email", "first_name", "last_name", "edited_in_room_display_name",
+    "browser_name", "browser_version", "device_name", "entered_at", "leaved_at", "total_duration",
+    "engaged_duration", "chats_count", "qas_count", "polls_count", "time_zone", "country",
+]  # fmt: skip
+
+
+def bigmarker_attendees() -> bytes:
+    """BigMarker conference attendees: a line per person who entered the room."""
+    people = [
+        ("ana.silva@example.com", "Ana", "Silva", "2024-11-21T15:02:11Z", "2024-11-21T15:58:00Z", "3349"),
+        ("jonas.weber@example.org", "Jonas", "Weber", "2024-11-21T14:58:40Z", "2024-11-21T16:00:00Z", "3680"),
+        ("mei.chen@example.net", "Mei", "Chen", "2024-11-21T15:10:05Z", "2024-11-21T15:40:00Z", "1795"),
+    ]
+    rows: list[list[str]] = [BIGMARKER_ATTENDEE_HEADER]
+    for i, (email, first, last, entered, left, seconds) in enumerate(people, start=1):
+        rows.append([f"a{i}", f"bm{i:04d}", "c7a1e2", email, first, last, "", "Chrome", "130.0", "Desktop", entered,
+                     left, seconds, seconds, "0", "0", "1", "Europe/London", "United Kingdom"])  # fmt: skip
+    return _csv_text(rows).encode("utf-8")
+
+
+def bigmarker_registrants() -> bytes:
+    """BigMarker conference registrants: who registered, when, and their personal room link."""
+    head = ["id", "custom_user_id", "email", "first_name", "last_name", "conference_id", "enter_url", "bmid",
+            "referral_domain", "source", "tracking_code", "time_zone", "country", "registered_at"]  # fmt: skip
+    people = [
+        ("ana.silva@example.com", "Ana", "Silva", "2024-11-10T08:15:00Z"),
+        ("jonas.weber@example.org", "Jonas", "Weber", "2024-11-12T17:40:22Z"),
+        ("sam.noshow@example.com", "Sam", "Noshow", "2024-11-15T12:00:00Z"),
+    ]
+    rows: list[list[str]] = [head]
+    for i, (email, first, last, registered) in enumerate(people, start=1):
+        link = f"https://www.bigmarker.com/c7a1e2?u=r{i}"
+        rows.append([f"r{i}", "", email, first, last, "c7a1e2", link, f"bm{i:04d}", "linkedin.com", "Website", "",
+                     "Europe/London", "United Kingdom", registered])  # fmt: skip
+    return _csv_text(rows).encode("utf-8")
+
+
+def demio_participants() -> bytes:
+    """Demio session participants: attended true/false and a status; a custom Last Name and Website field."""
+    rows = [
+        ["email", "name", "Last Name", "Website", "attended", "status"],
+        ["john.doe@example.com", "John", "Doe", "https://example.com", "true", "completed"],
+        ["jane.doe@example.com", "Jane Doe", "", "", "false", "did not attend"],
+        ["ana.silva@example.com", "Ana", "Silva", "", "true", "left early"],
+        ["rex.banned@example.net", "Rex", "Banned", "", "true", "banned"],
+        ["tom.lee@example.net", "Tom", "Lee", "", "true", "attended"],
     ]
     return _csv_text(rows).encode("utf-8")
 
@@ -819,11 +1011,17 @@ def main() -> None:
         "teams_meetingAttendanceList.csv": teams_meeting_attendance_list(),
         "webex_attendees.csv": webex_attendees(),
         "generic_zoned_times.csv": generic_zoned_times(),
+        "goto_meeting_attendees.csv": goto_meeting_attendees(),
+        "on24_attendees.csv": on24_attendees(),
+        "bigmarker_attendees.csv": bigmarker_attendees(),
+        "bigmarker_registrants.csv": bigmarker_registrants(),
+        "demio_participants.csv": demio_participants(),
     }
     for name, data in texts.items():
         (HERE / name).write_bytes(data)
     generic_attendees_xlsx(HERE / "generic_attendees.xlsx")
     goto_webinar_attendees(HERE / "goto_webinar_attendees.xlsx")
+    livestorm_people(HERE / "livestorm_people.xlsx")
 
 
 if __name__ == "__main__":

@@ -62,6 +62,44 @@ GENERIC_ZONED = (  # the zones the headers name beat --timezone America/New_York
     R(3, "tom.lee@example.net", "attend", "2024-11-05T13:10:30Z", reg="2024-10-30T16:40:00Z"),
     R(4, "grace.kim@example.com", "attend", "2024-11-05T12:58:00Z", reg="2024-11-01T05:05:00Z"),
 )
+GOTO_MEETING = (  # the organizer's own email/firstName/lastName columns are never read as the attendee's
+    R(2, "ana.silva@example.com", "attend", "2024-11-19T16:01:12Z"),
+    R(3, "tom.lee@example.net", "attend", "2024-11-19T15:59:30Z"),
+    R(4, "ana.silva@example.com", "attend", "2024-11-19T16:45:05Z", "merged", "duplicate_contact", into=2),  # rejoin
+    R(5, None, "attend", "2024-11-19T16:03:00Z", "rejected", "missing_email"),  # a dial-in caller
+    R(6, "mei.chen@example.net", "attend", "2024-11-19T16:05:00Z"),
+)
+ON24 = (
+    R(2, "ana.silva@example.com", "attend", "2024-11-20T15:01:42Z"),  # live minutes, first live activity
+    R(3, "tom.lee@example.net", "attend", None),  # live minutes without a first-activity time: the event's start
+    R(4, "grace.kim@example.com", "register", None),  # watched the recording only: registered, not attended
+    R(5, "rex.blocked@example.net", "attend", "2024-11-20T15:03:00Z", "skipped", "denied"),
+    R(6, "mei.chen@example.net", "register", None),  # registered, watched nothing
+)
+LIVESTORM = (  # Présent true/false, registered at Date d'inscription (Paris), no join time: the event's start
+    R(2, "megan.organizer@example.com", "attend", None, "skipped", "organizer"),  # Is team member
+    R(3, "paul.speaker@example.org", "attend", None, "skipped", "panelist"),  # Is guest speaker
+    R(4, "ana.silva@example.com", "attend", None, reg="2024-11-12 09:30:15"),
+    R(5, "jonas.weber@example.org", "register", "2024-11-14 18:02:00"),
+    R(6, "lena.fischer@example.org", "attend", None, reg="2024-11-18 08:45:00"),
+)
+BIGMARKER_ATTENDEES = (
+    R(2, "ana.silva@example.com", "attend", "2024-11-21T15:02:11Z"),
+    R(3, "jonas.weber@example.org", "attend", "2024-11-21T14:58:40Z"),
+    R(4, "mei.chen@example.net", "attend", "2024-11-21T15:10:05Z"),
+)
+BIGMARKER_REGISTRANTS = (  # never attend: a registrant list proves registrations only
+    R(2, "ana.silva@example.com", "register", "2024-11-10T08:15:00Z"),
+    R(3, "jonas.weber@example.org", "register", "2024-11-12T17:40:22Z"),
+    R(4, "sam.noshow@example.com", "register", "2024-11-15T12:00:00Z"),
+)
+DEMIO = (  # attended true/false; no times in the report: the event's start
+    R(2, "john.doe@example.com", "attend", None),
+    R(3, "jane.doe@example.com", "register", None),
+    R(4, "ana.silva@example.com", "attend", None),  # left early is still attendance
+    R(5, "rex.banned@example.net", "attend", None, "skipped", "banned"),
+    R(6, "tom.lee@example.net", "attend", None),
+)
 
 CASES = {
     "zoom-meeting-2021": Case("zoom_meeting_participants.csv", NY, "zoom_meeting_participants", ZOOM_MEETING_2021, 5),
@@ -73,6 +111,13 @@ CASES = {
     "webex": Case("webex_attendees.csv", "America/Chicago", "webex_attendees", WEBEX, 3),
     "generic-zones-in-headers": Case("generic_zoned_times.csv", NY, "generic", GENERIC_ZONED, 3),
     "zoom-registrants": Case("zoom_registrants.csv", None, "zoom_registrants", ZOOM_REGISTRANTS, 4),
+    "goto-meeting": Case("goto_meeting_attendees.csv", None, "goto_meeting_attendees", GOTO_MEETING, 3),
+    "on24": Case("on24_attendees.csv", None, "on24_attendees", ON24, 4),
+    "livestorm-french": Case("livestorm_people.xlsx", "Europe/Paris", "livestorm_people", LIVESTORM, 3),
+    "bigmarker-attendees": Case("bigmarker_attendees.csv", None, "bigmarker_conference", BIGMARKER_ATTENDEES, 3),
+    "bigmarker-registrants": Case("bigmarker_registrants.csv", None, "bigmarker_conference", BIGMARKER_REGISTRANTS,
+                                  3),
+    "demio": Case("demio_participants.csv", None, "demio_participants", DEMIO, 4),
 }  # fmt: skip
 
 

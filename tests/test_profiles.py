@@ -35,6 +35,12 @@ CASES = {
     "zoom_registrants.csv": ("zoom_registrants", None, "utf-8", ","),
     "webex_attendees.csv": ("webex_attendees", "America/Chicago", "utf-8", ","),
     "generic_zoned_times.csv": ("generic", "America/New_York", "utf-8", ","),
+    "goto_meeting_attendees.csv": ("goto_meeting_attendees", None, "utf-8", ","),
+    "on24_attendees.csv": ("on24_attendees", None, "utf-8", ","),
+    "livestorm_people.xlsx": ("livestorm_people", "Europe/Paris", None, None),
+    "bigmarker_attendees.csv": ("bigmarker_conference", None, "utf-8", ","),
+    "bigmarker_registrants.csv": ("bigmarker_conference", None, "utf-8", ","),
+    "demio_participants.csv": ("demio_participants", None, "utf-8", ","),
 }
 #: samples the run refuses as they are (exit 2 before anything is sent), by the profile that says why
 REFUSED = {"teams_meetingAttendanceList.csv": "teams_attendance_list"}
@@ -274,3 +280,80 @@ def test_every_profile_scores_an_empty_sheet_low() -> None:
     assert detect(sheet).name == "generic"
     assert {p.name for p in PROFILES} >= {"generic", "zoom_webinar_attendee", "teams_attendance", "luma_guests"}
     assert isinstance(sheet.frame, pd.DataFrame)
+
+
+def test_goto_meeting_reads_the_attendee_never_the_organizer() -> None:
+    """The report carries the organizer's email/firstName/lastName on every line: none of it is the attendee's."""
+    m = via_loader("goto_meeting_attendees.csv")
+    assert (m.info.columns["email"], m.info.columns["name"]) == ("attendeeEmail", "attendeeName")
+    assert not {"first_name", "last_name"} & set(m.info.columns)
+    rows = by_row(m)
+    assert (rows[2].email, rows[2].extra) == ("ana.silva@example.com", (("name", "Ana Silva"),))
+    assert (rows[2].state, rows[2].when_ms) == (State.ATTEND, ms("2024-11-19T16:01:12Z"))
+    assert "olivia.host@example.com" not in {r.email for r in m.rows}
+    assert (rows[5].reason, rows[5].extra) == (Reason.MISSING_EMAIL, (("name", "Caller 1"),))
+    assert "Caller 1" in rows[5].message
+
+
+def test_goto_meeting_alone_in_headers_needs_its_own_marks() -> None:
+    """'Attendee Email' and 'Join Time' are Webex's headers too: without GoTo's own columns, not GoTo Meeting."""
+    sheet = grid("Attendee Email,Join Time\na@example.com,2024-11-19T16:01:12Z\n")
+    assert detect(sheet).name != "goto_meeting_attendees"
+
+
+def test_on24_live_viewing_is_attendance_and_the_recording_is_not() -> None:
+    rows = {r.email: r for r in via_loader("on24_attendees.csv").rows}
+    assert (rows["ana.silva@example.com"].state, rows["ana.silva@example.com"].when_ms) == (
+        State.ATTEND,
+        ms("2024-11-20T15:01:42Z"),
+    )
+    assert (rows["tom.lee@example.net"].state, rows["tom.lee@example.net"].when_ms) == (State.ATTEND, None)
+    # recording only (archiveminutes 32, liveminutes 0): a registration, never an attendance
+    assert (rows["grace.kim@example.com"].state, rows["grace.kim@example.com"].when_ms) == (State.REGISTER, None)
+    assert rows["mei.chen@example.net"].state is State.REGISTER
+    blocked = rows["rex.blocked@example.net"]
+    assert (blocked.outcome, blocked.reason) == (Outcome.SKIPPED, Reason.DENIED) and "blocked" in blocked.message
+
+
+def test_livestorm_french_export() -> None:
+    m = via_loader("livestorm_people.xlsx")
+    rows = by_row(m)
+    assert (rows[2].outcome, rows[2].reason) == (Outcome.SKIPPED, Reason.ORGANIZER)  # Is team member
+    assert (rows[3].outcome, rows[3].reason) == (Outcome.SKIPPED, Reason.PANELIST)  # Is guest speaker
+    ana = rows[4]
+    assert (ana.state, ana.when_ms, ana.outcome) == (State.ATTEND, None, None)  # Présent true, no join time
+    assert ana.also is not None and (ana.also.state, ana.also.when_ms) == (State.REGISTER, ms("2024-11-12T08:30:15Z"))
+    assert (rows[5].state, rows[5].when_ms, rows[5].also) == (State.REGISTER, ms("2024-11-14T17:02:00Z"), None)
+    assert rows[6].extra == (("first_name", "Léna"), ("last_name", "Fischer"))
+
+
+def test_livestorm_without_its_flags_is_not_livestorm() -> None:
+    sheet = grid("Email,Prénom,Nom,Présent\na@example.com,Ana,Silva,true\n")
+    assert detect(sheet).name == "generic"
+
+
+def test_bigmarker_attendees_attend_and_registrants_register() -> None:
+    attendees = via_loader("bigmarker_attendees.csv").rows
+    assert [(r.state, r.when_ms) for r in attendees][:1] == [(State.ATTEND, ms("2024-11-21T15:02:11Z"))]
+    assert all(r.state is State.ATTEND for r in attendees)
+    registrants = via_loader("bigmarker_registrants.csv")
+    assert [(r.state, r.when_ms) for r in registrants.rows][-1] == (State.REGISTER, ms("2024-11-15T12:00:00Z"))
+    assert all(r.state is State.REGISTER and r.also is None for r in registrants.rows)
+    # the registered_at column says it, whatever the file is called
+    text = (SAMPLES / "bigmarker_registrants.csv").read_text(encoding="utf-8")
+    renamed = map_sheet(grid(text, file="export.csv"), MapOptions(now_ms=NOW))
+    assert all(r.state is State.REGISTER for r in renamed.rows)
+    assert renamed.info.state_source.startswith("column registered_at")
+
+
+def test_demio_attended_and_banned() -> None:
+    rows = by_row(via_loader("demio_participants.csv"))
+    assert [(rows[n].state, rows[n].when_ms) for n in (2, 3, 4, 6)] == [
+        (State.ATTEND, None),
+        (State.REGISTER, None),  # did not attend
+        (State.ATTEND, None),  # left early
+        (State.ATTEND, None),
+    ]
+    assert (rows[5].outcome, rows[5].reason) == (Outcome.SKIPPED, Reason.BANNED)
+    assert rows[2].extra == (("first_name", "John"), ("last_name", "Doe"))
+    assert rows[3].extra == (("first_name", "Jane Doe"), ("last_name", ""))

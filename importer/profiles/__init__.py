@@ -5,11 +5,16 @@ from __future__ import annotations
 
 from ..errors import InputError
 from . import (
+    bigmarker_conference,
+    demio_participants,
     eventbrite_attendees,
     generic,
+    goto_meeting_attendees,
     goto_webinar_attendee,
     hubspot_contacts,
+    livestorm_people,
     luma_guests,
+    on24_attendees,
     teams_attendance,
     teams_attendance_list,
     webex_attendees,
@@ -29,6 +34,11 @@ PROFILES: list[Profile] = [
     teams_attendance_list.PROFILE,
     webex_attendees.PROFILE,
     goto_webinar_attendee.PROFILE,
+    goto_meeting_attendees.PROFILE,
+    on24_attendees.PROFILE,
+    livestorm_people.PROFILE,
+    bigmarker_conference.PROFILE,
+    demio_participants.PROFILE,
     eventbrite_attendees.PROFILE,
     luma_guests.PROFILE,
     hubspot_contacts.PROFILE,

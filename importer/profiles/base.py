@@ -35,6 +35,8 @@ FIELDS = (
     "last_name",
     "name",
     "waiting_room",
+    "speaker",
+    "team_member",
 )
 TIME_FIELDS = ("join_time", "registration_time", "cancel_time")
 KEY_FIELDS = ("email", "vid")
@@ -535,7 +537,9 @@ class Profile:
     the export in notes and messages.  ``last_column`` names fields whose header appears twice (the
     meeting's host, then the participant) where the later column is the one to read.  A layout
     that can never be imported as it is (no emails at all) sets ``refuse`` to the sentence that
-    says so and ``refuse_hint`` to where the usable report is downloaded.
+    says so and ``refuse_hint`` to where the usable report is downloaded.  ``ignore`` names headers
+    the layout uses for someone else (GoTo Meeting's ``email``, ``firstName`` and ``lastName`` are the
+    organizer's), so no field reads them.
     """
 
     name: str
@@ -547,6 +551,7 @@ class Profile:
     last_column: frozenset[str] = frozenset()
     refuse: str = ""
     refuse_hint: str = ""
+    ignore: frozenset[str] = frozenset()
 
 
 # --- shared status vocabulary -----------------------------------------------------------------
