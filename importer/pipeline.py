@@ -7,8 +7,6 @@ every input row ends up in the report; each stage owns its own rules.
 
 from __future__ import annotations
 
-import glob
-import hashlib
 import json
 import shutil
 import signal
@@ -17,23 +15,24 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field, replace
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from . import actions, chunker, sender
-from .bulk import no_gc, release_memory
+from .bulk import no_gc
+from .checking import VerifyResult, check_recorded, recorded_from_rows, verify, verify_json
 from .config import Config
-from .errors import BatchRejected, Declined, InputError, NothingToImport, RetryableError, StopRun
+from .errors import BatchRejected, Declined, InputError, RetryableError, StopRun
 from .hubspot import HubSpot
+from .inputs import display_name, expand_inputs, file_digest, map_options, read_file
+from .inspecting import inspect
 from .journal import Journal
-from .loader import load, load_all, numbers_error
-from .mapper import MapOptions, MappedFile, map_sheet, undecided_error
+from .loader import load
+from .mapper import undecided_error
 from .models import (
     Also,
     Batch,
@@ -52,10 +51,10 @@ from .models import (
     settle_row,
     worst_first,
 )
-from .preview import Preview, build_preview
+from .preview import build_preview
+from .readback import row_from_report
 from .report_names import keep_report, latest_name, stamp_of, stamped_name
 from .reporter import (
-    REPORT_COLUMNS,
     Report,
     RunSummary,
     build_report,
@@ -63,42 +62,13 @@ from .reporter import (
     choose_format,
     default_report_path,
     exit_code_for,
-    iso_utc,
     plural,
     read_report,
 )
+from .services import Portal, Services, connect, quiet
 from .waits import Waits, interrupted
 
 LOOKUP_CAP = 100
-
-
-def _quiet(_: str) -> None:
-    """The default log: say nothing."""
-
-
-#: where a run sends: given the config and the rows, a context that yields the config to use and,
-#: for a rehearsal, the look-alike it started (``participations(event_id)``, ``state()``)
-Portal = Callable[[Config, Sequence[Row]], AbstractContextManager[tuple[Config, Any]]]
-
-
-@dataclass(frozen=True)
-class Services:
-    """The seams a run uses; tests replace them so nothing really waits."""
-
-    transport: httpx.BaseTransport | None = None
-    clock: Callable[[], float] = time.monotonic
-    #: None: real waits, which an interrupt (SIGINT, SIGTERM) cuts short (see ``waits.Waits``).
-    sleep: Callable[[float], None] | None = None
-    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-    log: Callable[[str], None] = _quiet
-    progress: Callable[[int, int, int, int], None] | None = None
-    #: asked before the first write with what is about to be sent; False sends nothing (``Declined``)
-    confirm: Callable[[Preview, EventInfo], bool] | None = None
-    cwd: Path = field(default_factory=Path.cwd)
-    #: with --sandbox, the HubSpot the run sends to instead (the CLI hands in ``rehearsal.sandbox``,
-    #: so the pipeline never imports the sandbox): given the config and the rows, it yields the
-    #: config to use and an object with ``participations(event_id)`` and ``state()``
-    portal: Portal | None = None
 
 
 @dataclass(frozen=True)
@@ -120,96 +90,6 @@ class RunResult:
 
 # ---------------------------------------------------------------------------------------------
 # inputs
-
-
-def expand_inputs(patterns: Sequence[str], cwd: Path, *, empty_inbox: str = "error") -> list[Path]:
-    """Paths and globs -> existing files, in the order given, each once.
-
-    Globs that match nothing (an empty inbox of a scheduled job) end the run with ``NothingToImport``
-    (exit 0) when ``empty_inbox`` is ``"ok"``, else with an input error (exit 2)."""
-    out: list[Path] = []
-    unmatched: list[str] = []
-    for pattern in patterns:
-        base = Path(pattern) if Path(pattern).is_absolute() else cwd / pattern
-        if glob.has_magic(pattern):
-            matches = sorted(Path(p) for p in glob.glob(str(base), recursive=True) if Path(p).is_file())
-            if not matches:
-                unmatched.append(str(base))
-            out.extend(matches)
-        elif base.is_file():
-            out.append(base)
-        elif base.is_dir() and base.suffix.lower() == ".numbers":  # a Numbers document saved as a package
-            raise numbers_error(pattern)
-        elif base.is_dir():
-            raise InputError(
-                f"{pattern} is a folder, not a file.", hint="Name the files, or a glob such as exports/*.csv."
-            )
-        elif base.exists():
-            raise InputError(
-                f"{pattern} is not a regular file (a FIFO, device or socket).",
-                hint="Save the export as a file and name that file.",
-            )
-        else:
-            raise InputError(f"File {pattern} does not exist.")
-    if unmatched and not out:
-        said = " or ".join(repr(u) for u in unmatched)
-        if empty_inbox == "ok":
-            raise NothingToImport(f"Nothing to import: no file matches {said}.")
-        raise InputError(
-            f"No file matches {said}.",
-            hint='Check the path or the glob in inputs (empty_inbox = "ok" makes an empty inbox exit 0).',
-        )
-    seen: set[Path] = set()
-    unique = [p for p in out if not (p.resolve() in seen or seen.add(p.resolve()))]  # type: ignore[func-returns-value]
-    if not unique:
-        raise InputError("No input file given.", hint="Name one or more exports, or set inputs in the config.")
-    return unique
-
-
-def map_options(cfg: Config) -> MapOptions:
-    return MapOptions(
-        state=cfg.state,
-        timezone=cfg.timezone,
-        columns=dict(cfg.columns),
-        day_first=cfg.day_first,
-        keep_raw=cfg.keep_raw,
-    )
-
-
-def display_name(path: Path, cwd: Path) -> str:
-    """How a file is named in the report: relative to the working folder when inside it."""
-    try:
-        return str(path.resolve().relative_to(cwd.resolve()))
-    except ValueError:
-        return str(path)
-
-
-def read_file(path: Path, cfg: Config, cwd: Path) -> list[MappedFile]:
-    """Loader + mapper for one file: one mapped sheet, or a workbook's registrants and attendees
-    sheets, each named ``file [sheet]`` in the report so their row numbers stay apart."""
-    with no_gc():  # a workbook's cells arrive as Python objects, a large one's by the million
-        sheets = load_all(path, sheet=cfg.sheet, max_bytes=int(cfg.max_file_mb * 2**20))
-    release_memory()  # the parser's scratch buffers
-    name = display_name(path, cwd)
-    several = len(sheets) > 1
-    out: list[MappedFile] = []
-    while sheets:
-        sheet = sheets.pop(0)
-        label = f"{name} [{sheet.sheet_name}]" if several else name
-        if sheet.file != label:
-            sheet = replace(sheet, file=label)
-        out.append(map_sheet(sheet, map_options(cfg)))
-        del sheet  # the loaded grid is not needed once mapped: give its memory back
-        release_memory()
-    return out
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -255,7 +135,7 @@ def resolve(
     client: HubSpot | None,
     journal: Journal | None,
     contacts: Any = None,
-    log: Callable[[str], None] = _quiet,
+    log: Callable[[str], None] = quiet,
 ) -> list[Row]:
     """Give every sendable row a contact id: the file's own, the --contacts map, the cache, then
     HubSpot's batch read by email (each distinct email once, 100 a call).  Unknown emails are
@@ -540,11 +420,6 @@ def interruptible(svc: Services) -> Iterator[Waits]:
             signal.signal(s, h)
 
 
-def _client(cfg: Config, svc: Services, waits: Waits) -> HubSpot:
-    """The run's HubSpot client: every wait it makes goes through ``waits``."""
-    return HubSpot(cfg, transport=svc.transport, clock=svc.clock, sleep=waits.sleep, log=svc.log, now=svc.now)
-
-
 @contextmanager
 def _configured(cfg: Config, rows: Sequence[Row]) -> Iterator[tuple[Config, Any]]:
     """The portal the configuration names: nothing to start, nothing to show afterwards."""
@@ -572,7 +447,7 @@ def _options_fingerprint(cfg: Config) -> dict[str, object]:
         "create_missing": cfg.create_missing,
         "batch_size": cfg.effective_batch_size,
         "sandbox": cfg.sandbox,
-        "contacts": _sha256(Path(cfg.contacts_file)) if cfg.contacts_file else None,
+        "contacts": file_digest(Path(cfg.contacts_file)) if cfg.contacts_file else None,
     }
 
 
@@ -624,8 +499,8 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
         if box is not None:
             svc.log(f"sandbox: created marketing event {cfg.event_id} at {cfg.base_url} for this run only")
         with Journal.open(cfg.state_dir, clock=time.time) as journal:
-            key = Journal.run_key(cfg.event_id, [(p.name, _sha256(p)) for p in paths], _options_fingerprint(cfg))
-            with _client(cfg, svc, waits) as client:
+            key = Journal.run_key(cfg.event_id, [(p.name, file_digest(p)) for p in paths], _options_fingerprint(cfg))
+            with connect(cfg, svc, waits) as client:
                 try:
                     event = client.get_event(cfg.event_id)
                     if cfg.verify and not cfg.dry_run:
@@ -669,7 +544,7 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
                     rows = _apply(rows, verdicts)
                     del verdicts
                 if cfg.verify and not cfg.dry_run and not stopped:
-                    verification = check_recorded(client, cfg.event_id, _recorded_from_rows(rows), counters_before)
+                    verification = check_recorded(client, cfg.event_id, recorded_from_rows(rows), counters_before)
                 stats = client.stats
             if run_id:
                 try:
@@ -953,248 +828,6 @@ def summary_line(result: RunResult, exit_code: int | None = None) -> str:
 # inspect, verify, retry
 
 
-def inspect(path: Path, cfg: Config, *, rows: int = 10, cwd: Path | None = None) -> str:
-    """A preview of how a file will be read: nothing is sent and no token is needed."""
-    here = cwd or Path.cwd()
-    return "\n\n".join(_inspect_sheet(m, cfg, rows) for m in read_file(path, cfg, here))
-
-
-def _inspect_sheet(mapped: MappedFile, cfg: Config, rows: int) -> str:
-    info = mapped.info
-    lines = [
-        f"file:        {info.file}",
-        f"profile:     {info.profile}",
-        f"format:      encoding {info.encoding or '-'}, delimiter {_show_delim(info.delimiter)}, "
-        f"sheet {info.sheet or '-'}",
-        f"header row:  {info.header_row if info.header_row is not None else '-'}",
-        f"date order:  {info.date_order or 'not needed'}",
-        f"time zone:   {info.timezone or cfg.timezone or 'none given (times must carry an offset)'}",
-        f"data rows:   {info.data_rows}",
-        f"state:       {_state_line(info)}",
-        "columns:",
-    ]
-    lines += [f"  {name:<18} <- {header}" for name, header in info.columns.items()] or ["  (none recognised)"]
-    for note in info.notes:
-        lines.append(f"note: {note}")
-    preview = _merge_preview(mapped.rows)
-    counts: dict[str, int] = {}
-    for row in preview:
-        key = row.outcome.value if row.outcome else "to send" if row.state else "state unknown"
-        counts[key] = counts.get(key, 0) + 1
-    lines.append("rows so far: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
-    lines.append("")
-    lines.append(f"{'row':>6}  {'email':<34} {'vid':>10}  {'state':<8} {'time (UTC)':<24} outcome")
-    for row in preview[: max(0, rows)]:
-        lines.append(
-            f"{row.ref.row:>6}  {(row.email or '')[:34]:<34} {row.vid if row.vid is not None else '':>10}  "
-            + _preview_part(row.state, row.when_ms, row.outcome, row.reason, row.merged_into)
-        )
-        if row.also is not None:  # the row's second participation, on a line of its own
-            a = row.also
-            lines.append(
-                f"{'':>6}  {'+ also':<34} {'':>10}  "
-                + _preview_part(a.state, a.when_ms, a.outcome, a.reason, a.merged_into)
-            )
-    return "\n".join(lines)
-
-
-def _preview_part(
-    state: State | None, when_ms: int | None, outcome: Outcome | None, reason: str, merged_into: RowRef | None
-) -> str:
-    """One participation of a preview line: state, time (UTC) and what will happen to it."""
-    when = iso_utc(when_ms) if when_ms is not None else ("event start" if outcome is None else "")
-    status = outcome.value + (f" ({reason})" if reason else "") if outcome else "to send"
-    if outcome is None and state is None:
-        when, status = "", "state unknown: pass --state"
-    if merged_into is not None:
-        status += f" into row {merged_into.row}"
-    return f"{state.value if state else '':<8} {when:<24} {status}"
-
-
-def _state_line(info: FileInfo) -> str:
-    """Where the states come from, or what is missing, for inspect."""
-    if not info.undecided:
-        return info.state_source or "-"
-    missing = "none found" if info.undecided == info.data_rows else f"none found for {info.undecided} rows"
-    decided = f" (the others: {info.state_source})" if info.state_source else ""
-    return f"{missing}, pass --state register or --state attend{decided}"
-
-
-def _merge_preview(rows: Sequence[Row]) -> list[Row]:
-    """Rejoins and repeats the file already shows (same email or contact id) merged as the run will
-    merge them, so the preview's counts match the report; rows without a time (event start) sort
-    after the timed ones."""
-    later = 2**62
-    undecided = [r for r in rows if r.outcome is None and r.state is None]
-    timed = [
-        replace(r, when_ms=later) if r.outcome is None and r.when_ms is None else r
-        for r in rows
-        if r.outcome is not None or r.state is not None
-    ]
-    merged = chunker.merge(timed, "preview").rows if timed else []
-    shown = [replace(m, when_ms=None) if m.when_ms == later else m for m in merged]
-    return sorted([*shown, *undecided], key=attrgetter("ref.row")) if undecided else shown
-
-
-def _show_delim(delimiter: str | None) -> str:
-    return {None: "-", "\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe"}.get(delimiter, repr(delimiter))
-
-
-_HUBSPOT_STATE = {State.ATTEND: "ATTENDED", State.REGISTER: "REGISTERED", State.CANCEL: "CANCELLED"}
-
-
-@dataclass(frozen=True)
-class VerifyResult:
-    """Which recorded participations (contact and state) HubSpot does not show (exit 1 when any)."""
-
-    exit_code: int
-    text: str
-    missing: tuple[tuple[int, str, str], ...]
-    counters: dict[str, int]
-    #: how many participations the report says HubSpot holds (recorded, or already recorded)
-    checked: int = 0
-
-
-def check_recorded(
-    client: HubSpot, event_id: str, recorded: Sequence[tuple[int, str, State]], before: dict[str, int] | None = None
-) -> VerifyResult:
-    """Compare what a report says was recorded with the event's participations in HubSpot."""
-    shown: set[tuple[int, str]] = set()
-    for item in client.participations(event_id):
-        shown.add((int(item["vid"]), str(item["state"])))
-    counters = client.counters(event_id)
-    missing = tuple(
-        sorted(
-            {(vid, email, state.value) for vid, email, state in recorded if (vid, _HUBSPOT_STATE[state]) not in shown}
-        )
-    )
-    lines = [
-        f"verify: event {event_id}: {len(recorded) - len(missing)} of {len(recorded)} "
-        "recorded participations (contact and state) are visible in HubSpot"
-    ]
-    if before is not None:
-        lines.append("counters before: " + ", ".join(f"{k} {v}" for k, v in sorted(before.items())))
-    lines.append("counters now:    " + ", ".join(f"{k} {v}" for k, v in sorted(counters.items())))
-    for vid, email, state in missing:
-        lines.append(
-            f"missing: vid {vid} {email or '(no email)'} as {state}: "
-            "send it again by running the same import with --force"
-        )
-    return VerifyResult(
-        exit_code=1 if missing else 0,
-        text="\n".join(lines),
-        missing=missing,
-        counters=counters,
-        checked=len(recorded),
-    )
-
-
-def verify_json(verdict: VerifyResult) -> dict[str, Any]:
-    """``verify --json``: the real counts, and each participation HubSpot does not show."""
-    return {
-        "exit_code": verdict.exit_code,
-        "checked": verdict.checked,
-        "visible": verdict.checked - len(verdict.missing),
-        "missing": [{"vid": vid, "email": email, "state": state} for vid, email, state in verdict.missing],
-        "counters": verdict.counters,
-    }
-
-
-def in_hubspot(outcome: Outcome | None, reason: str) -> bool:
-    """A participation recorded by this run, or found already recorded by an earlier one: HubSpot
-    should show it."""
-    return outcome is Outcome.RECORDED or (outcome is Outcome.SKIPPED and reason == Reason.ALREADY_RECORDED.value)
-
-
-def _recorded_from_rows(rows: Sequence[Row]) -> list[tuple[int, str, State]]:
-    """Every participation the rows say HubSpot holds, as (vid, email, state)."""
-    out = [
-        (r.vid, r.email or "", r.state)
-        for r in rows
-        if in_hubspot(r.outcome, r.reason) and r.vid is not None and r.state is not None
-    ]
-    out += [
-        (r.vid, r.email or "", r.also.state)
-        for r in rows
-        if r.also is not None and in_hubspot(r.also.outcome, r.also.reason) and r.vid is not None
-    ]
-    return out
-
-
-def verify(cfg: Config, report_path: Path, svc: Services | None = None) -> VerifyResult:
-    """``importer verify REPORT``: the report's recorded rows against HubSpot's participations."""
-    svc = svc or Services()
-    summary, table = read_report(report_path)
-    event_id = cfg.event_id or summary.get("event_id", "")
-    if not event_id:
-        raise InputError(f"{report_path} does not name its event.", hint="Pass --event OBJECT_ID.")
-    rows = [row_from_report(d) for d in table]
-    with _client(cfg, svc, Waits(svc.sleep)) as client:
-        client.get_event(event_id)  # a wrong --event is an input error (exit 2), not a stop to resume
-        return check_recorded(client, event_id, _recorded_from_rows(rows))
-
-
-def _ms_from_iso(text: str) -> int | None:
-    if not text:
-        return None
-    stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return int(round(stamp.timestamp() * 1000))
-
-
-def _ref_from_text(text: str) -> RowRef | None:
-    if not text or ":" not in text:
-        return None
-    name, _, number = text.rpartition(":")
-    return RowRef(name, int(number)) if number.isdigit() else None
-
-
-def _whole(text: str) -> int:
-    """A whole number from report text, exactly (contact ids exceed a double's 2**53)."""
-    text = str(text).strip()
-    return int(text) if text.isdigit() else int(float(text))
-
-
-def _also_from_report(d: dict[str, str]) -> Also | None:
-    """The second participation of a report line (the ``also_*`` columns), if it has one."""
-    if not d.get("also_state"):
-        return None
-    return Also(
-        State(d["also_state"]),
-        _ms_from_iso(d.get("also_time_utc", "")),
-        d.get("also_time_source") or "file",
-        Outcome(d["also_outcome"]) if d.get("also_outcome") else None,
-        d.get("also_reason", ""),
-        d.get("also_message", ""),
-        _ref_from_text(d.get("also_merged_into", "")),
-    )
-
-
-def row_from_report(d: dict[str, str]) -> Row:
-    """A report line back into a Row (for retry and verify)."""
-    try:
-        return Row(
-            ref=RowRef(d.get("source_file", ""), _whole(d.get("source_row") or "0")),
-            email=d.get("email") or None,
-            vid=_whole(d["vid"]) if d.get("vid") else None,
-            state=State(d["state"]) if d.get("state") else None,
-            when_ms=_ms_from_iso(d.get("interaction_time_utc", "")),
-            time_source=d.get("time_source") or "file",
-            outcome=Outcome(d["outcome"]) if d.get("outcome") else None,
-            reason=d.get("reason", ""),
-            message=d.get("message", ""),
-            merged_into=_ref_from_text(d.get("merged_into", "")),
-            batch_id=d.get("batch_id", ""),
-            correlation_id=d.get("correlation_id", ""),
-            created_contact=str(d.get("created_contact", "")).lower() in ("true", "yes", "1"),
-            extra=tuple((k, str(v)) for k, v in d.items() if k not in REPORT_COLUMNS and v not in (None, "")),
-            also=_also_from_report(d),
-        )
-    except (KeyError, ValueError) as exc:
-        raise InputError(
-            f"The report has a line that cannot be read back ({exc}).", hint="Pass the report importer wrote."
-        ) from None
-
-
 #: Rejections whose fix lies outside the file (in HubSpot), so ``retry`` takes them again.
 RETRY_REJECTED = frozenset({Reason.CONTACT_NOT_FOUND.value})
 
@@ -1304,12 +937,12 @@ def retry(cfg: Config, report_path: Path, svc: Services | None = None) -> RunRes
     run_id = ""
     stats = RunStats()
     with interruptible(svc) as waits, Journal.open(cfg.state_dir, clock=time.time) as journal:
-        with _client(cfg, svc, waits) as client:
+        with connect(cfg, svc, waits) as client:
             try:
                 event = client.get_event(event_id)
                 retry_rows_in = retry_rows
                 retry_rows, batches = plan(retry_rows, cfg, event, client, journal, None, svc.log)
-                key = Journal.run_key(event_id, [(str(report_path), _sha256(report_path))], {"retry": True})
+                key = Journal.run_key(event_id, [(str(report_path), file_digest(report_path))], {"retry": True})
                 meta = {"event_id": event_id, "retry_of": str(report_path)}
                 run_id = journal.begin(key, meta, plan=(retry_rows, batches))
                 svc.log(_retry_line(len(retry_rows_in), not_found, retry_rows, batches))
@@ -1369,13 +1002,20 @@ def retry(cfg: Config, report_path: Path, svc: Services | None = None) -> RunRes
 
 
 __all__ = [
+    "Portal",
     "RunResult",
     "Services",
     "State",
+    "VerifyResult",
     "expand_inputs",
     "fill_times",
+    "inspect",
+    "read_file",
     "resolve",
+    "retry",
     "run",
     "settle",
     "summary_line",
+    "verify",
+    "verify_json",
 ]

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from importer.cli import main
-from importer.pipeline import row_from_report
+from importer.readback import row_from_report
 from importer.reporter import fix_for, read_report
 from importer.sandbox import ALL_SCOPES, DEFAULT_TOKEN, Fault, Sandbox
 

@@ -21,7 +21,7 @@ from openpyxl.utils.escape import unescape
 
 from importer.errors import InputError
 from importer.models import Also, EventInfo, FileInfo, Outcome, Reason, Row, RowRef, RunStats, State
-from importer.pipeline import row_from_report
+from importer.readback import row_from_report
 from importer.reporter import (
     ALSO_COLUMNS,
     CORE_COLUMNS,
