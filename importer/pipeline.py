@@ -14,19 +14,17 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
-from . import actions, chunker, sender
+from . import actions, sender
 from .bulk import no_gc
 from .checking import VerifyResult, check_recorded, recorded_from_rows, verify, verify_json
 from .config import Config
-from .errors import BatchRejected, Declined, InputError, RetryableError, StopRun
+from .errors import Declined, InputError, StopRun
 from .hubspot import HubSpot
 from .inputs import display_name, expand_inputs, file_digest, map_options, read_file
 from .inspecting import inspect
@@ -40,17 +38,14 @@ from .models import (
     EventInfo,
     FileInfo,
     Outcome,
-    Participation,
     Reason,
     Row,
     RowRef,
     RunStats,
     State,
-    is_open,
-    settle_part,
-    settle_row,
     worst_first,
 )
+from .planning import fill_times, plan, reopen, resolve, resume_plan, retry_line, retryable
 from .preview import build_preview
 from .readback import row_from_report
 from .report_names import keep_report, latest_name, stamp_of, stamped_name
@@ -65,10 +60,8 @@ from .reporter import (
     plural,
     read_report,
 )
-from .services import Portal, Services, connect, quiet
+from .services import Portal, Services, connect
 from .waits import Waits, interrupted
-
-LOOKUP_CAP = 100
 
 
 @dataclass(frozen=True)
@@ -94,152 +87,6 @@ class RunResult:
 
 # ---------------------------------------------------------------------------------------------
 # planning
-
-
-_NO_TIME = (
-    "The file gives no time for this row and the event has no start date in HubSpot; "
-    "add the time to the file or a start date to the event."
-)
-
-
-def fill_times(rows: Sequence[Row], event: EventInfo) -> list[Row]:
-    """Participations whose file gives no time for their state take the event's start."""
-    if None not in map(attrgetter("when_ms"), rows) and not any(map(attrgetter("also"), rows)):
-        return list(rows)
-    out: list[Row] = []
-    for row in rows:
-        if row.outcome is None and row.when_ms is None:
-            if event.start_ms is None:
-                row = replace(row, outcome=Outcome.REJECTED, reason=Reason.MISSING_TIME.value, message=_NO_TIME)
-            else:
-                row = replace(row, when_ms=event.start_ms, time_source="event_start")
-        also = row.also
-        if also is not None and also.outcome is None and also.when_ms is None:
-            if event.start_ms is None:
-                also = replace(also, outcome=Outcome.REJECTED, reason=Reason.MISSING_TIME.value, message=_NO_TIME)
-            else:
-                also = replace(also, when_ms=event.start_ms, time_source="event_start")
-            row = replace(row, also=also)
-        out.append(row)
-    return out
-
-
-def _reject(row: Row, reason: Reason, message: str) -> Row:
-    return settle_row(row, Outcome.REJECTED, reason.value, message)
-
-
-def resolve(
-    rows: Sequence[Row],
-    *,
-    cfg: Config,
-    client: HubSpot | None,
-    journal: Journal | None,
-    contacts: Any = None,
-    log: Callable[[str], None] = quiet,
-) -> list[Row]:
-    """Give every sendable row a contact id: the file's own, the --contacts map, the cache, then
-    HubSpot's batch read by email (each distinct email once, 100 a call).  Unknown emails are
-    rejected, or left for email-create with --create-missing."""
-    wanted = sorted({r.email for r in rows if r.vid is None and r.email and is_open(r)})
-    if not wanted:
-        return list(rows)  # every sendable row has its contact id already
-    found: dict[str, int] = {}
-    conflicts: dict[str, tuple[int, ...]] = {}
-    if contacts is not None:
-        conflicts = {e: tuple(ids) for e, ids in contacts.conflicts.items()}
-        found.update({e: contacts.by_email[e] for e in wanted if e in contacts.by_email and e not in conflicts})
-    # an email the contacts file gives two ids is settled by HubSpot's own answer, never guessed
-    remaining = [e for e in wanted if e not in found]
-    if remaining and journal is not None and not cfg.no_cache:
-        cached = journal.cache_get(remaining, cfg.cache_ttl_days * 86400)
-        found.update(cached)
-        remaining = [e for e in remaining if e not in cached]
-        if cached:
-            log(f"{plural(len(cached), 'contact id')} taken from the lookup cache")
-    missing: set[str] = set()
-    unreachable: dict[str, RetryableError | BatchRejected] = {}
-    if remaining:
-        if client is None:
-            raise InputError("Contacts must be looked up by email but no HubSpot connection is configured.")
-        chunks = [remaining[i : i + LOOKUP_CAP] for i in range(0, len(remaining), LOOKUP_CAP)]
-        log(f"looking up {plural(len(remaining), 'email')} in HubSpot ({plural(len(chunks), 'request')})")
-
-        def lookup(emails: list[str]) -> tuple[dict[str, int], set[str], RetryableError | BatchRejected | None]:
-            try:
-                got, lost = client.read_contacts(emails)
-                return got, lost, None
-            except (RetryableError, BatchRejected) as exc:  # a 400 or a redirect fails these rows, the run goes on
-                return {}, set(emails), exc
-
-        with ThreadPoolExecutor(max_workers=max(1, cfg.concurrency), thread_name_prefix="lookup") as pool:
-            for got, lost, error in pool.map(lookup, chunks):
-                found.update(got)
-                if error is None:
-                    missing.update(lost)
-                else:
-                    unreachable.update({e: error for e in lost})
-        if journal is not None:
-            asked = set(remaining)
-            journal.cache_put({e: v for e, v in found.items() if e in asked})
-    out: list[Row] = []
-    for row in rows:
-        if row.vid is None and row.email and is_open(row):
-            if row.email in found:
-                row = replace(row, vid=found[row.email])
-            elif row.email in conflicts and row.email not in unreachable:
-                ids = ", ".join(str(i) for i in conflicts[row.email])
-                row = _reject(
-                    row,
-                    Reason.CONFLICTING_CONTACT_ID,
-                    f"The contacts file gives several contact ids for {row.email} ({ids}) and HubSpot has no "
-                    "contact with that email; keep the right one in the contacts file or add the Record ID to "
-                    "this row.",
-                )
-            elif row.email in unreachable:
-                error = unreachable[row.email]
-                row = settle_row(
-                    row,
-                    Outcome.FAILED,
-                    error.reason,
-                    f"The contact could not be looked up ({error.message}); run importer retry on this report later.",
-                    error.correlation_id,
-                )
-            elif not cfg.create_missing:
-                row = _reject(
-                    row,
-                    Reason.CONTACT_NOT_FOUND,
-                    f"No HubSpot contact has the email {row.email}; add the contact in HubSpot "
-                    "(or re-run with --create-missing), then run importer retry on this report.",
-                )
-        out.append(row)
-    return out
-
-
-def skip_recorded(
-    rows: Sequence[Row], participations: Sequence[Participation], done: set[tuple[str, State]]
-) -> tuple[list[Row], list[Participation]]:
-    """Participations the ledger already holds (same event, state, vid and time: ``done`` has
-    their ``(key, state)``) are not sent again."""
-    if not done:
-        return list(rows), list(participations)
-    skipped: dict[RowRef, list[State]] = {}
-    kept: list[Participation] = []
-    for p in participations:
-        if (p.key, p.state) in done:
-            skipped.setdefault(p.rows[0], []).append(p.state)
-        else:
-            kept.append(p)
-    out = list(rows)
-    text = (
-        "An earlier run already recorded this contact with the same state and time; "
-        "nothing to do (use --force to send it again)."
-    )
-    for i, r in enumerate(out):
-        for state in skipped.get(r.ref, ()):
-            if (r.outcome if r.state is state else r.also.outcome if r.also is not None else None) is None:
-                r = settle_part(r, state, Outcome.SKIPPED, Reason.ALREADY_RECORDED.value, text)
-        out[i] = r
-    return out, kept
 
 
 #: A sendable row's fate: outcome, reason, message, confirmed vid, correlation id, created, batch id.
@@ -619,42 +466,6 @@ def _ask(
         )
 
 
-def plan(
-    rows: Sequence[Row],
-    cfg: Config,
-    event: EventInfo,
-    client: HubSpot,
-    journal: Journal,
-    contacts: Any,
-    log: Callable[[str], None],
-) -> tuple[list[Row], list[Batch]]:
-    """A new run's plan: times filled, contacts resolved, one participation per contact, what the
-    ledger already holds left out, the rest cut into batches."""
-    rows = fill_times(rows, event)
-    rows = resolve(rows, cfg=cfg, client=client, journal=journal, contacts=contacts, log=log)
-    with no_gc():
-        merged = chunker.merge(rows, cfg.event_id)
-        done = set() if cfg.force else journal.already_recorded(cfg.event_id, merged.participations)
-        kept, parts = skip_recorded(merged.rows, merged.participations, done)
-        if done:
-            kept = say_when_recorded(kept, journal, cfg.event_id)
-        return kept, chunker.chunk(parts, cfg.effective_batch_size)
-
-
-def resume_plan(journal: Journal, run_id: str, cfg: Config) -> tuple[list[Row], list[Batch], dict[str, BatchOutcome]]:
-    """An interrupted run's plan and answers; planned rows get their outcome again from the answers."""
-    rows, batches = journal.load_plan(run_id)
-    planned: dict[RowRef, list[State]] = {}
-    for b in batches:
-        for p in b.items:
-            planned.setdefault(p.rows[0], []).append(b.state)
-    rows = [_unsettle(r, planned[r.ref]) if r.ref in planned else r for r in rows]
-    outcomes = journal.outcomes(run_id)
-    if not cfg.force:
-        rows, batches = _drop_recorded_elsewhere(rows, batches, outcomes, journal, cfg.event_id)
-    return rows, batches, outcomes
-
-
 def _recorder(
     journal: Journal,
     run_id: str,
@@ -676,82 +487,6 @@ def _recorder(
     if progress is not None:
         progress(done[0], total, done[1], contacts)  # the baseline the rate and ETA count from
     return on_outcome
-
-
-def _drop_recorded_elsewhere(
-    rows: list[Row], batches: list[Batch], outcomes: dict[str, BatchOutcome], journal: Journal, event_id: str
-) -> tuple[list[Row], list[Batch]]:
-    """A resumed run does not re-send what the ledger says was recorded since it stopped
-    (by ``importer retry``, another file or another run)."""
-    todo = [p for b in batches if b.id not in outcomes for p in b.items]
-    done = journal.already_recorded(event_id, todo)
-    if not done:
-        return rows, batches
-    keep: list[Batch] = []
-    for b in batches:
-        if b.id in outcomes:
-            keep.append(b)
-            continue
-        items = tuple(p for p in b.items if (p.key, p.state) not in done)
-        if items:
-            keep.append(replace(b, items=items))
-    rows, _ = skip_recorded(rows, todo, done)
-    return say_when_recorded(rows, journal, event_id), keep
-
-
-def _already(outcome: Outcome | None, reason: str) -> bool:
-    return outcome is Outcome.SKIPPED and reason == Reason.ALREADY_RECORDED.value
-
-
-def say_when_recorded(rows: list[Row], journal: Journal, event_id: str) -> list[Row]:
-    """Participations found already recorded tell when and by which run, from the ledger."""
-    found = [
-        i
-        for i, r in enumerate(rows)
-        if r.vid is not None
-        and (_already(r.outcome, r.reason) or (r.also is not None and _already(r.also.outcome, r.also.reason)))
-    ]
-    if not found:
-        return rows
-    known = journal.recorded_when(event_id, [vid for i in found if (vid := rows[i].vid) is not None])
-    by_contact = {(vid, state): origin for (vid, state, _), origin in sorted(known.items())}
-
-    def said(vid: int, state: State | None, when_ms: int | None) -> str | None:
-        name = state.value if state is not None else ""
-        origin = known.get((vid, name, when_ms or 0)) or by_contact.get((vid, name))
-        if origin is None:
-            return None
-        run_id, at, _ = origin
-        when = datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-        by = f"run {run_id}" if run_id else "an earlier run"
-        return (
-            f"Already in HubSpot: recorded as {name} on {when} by {by}; nothing to do (use --force to send it again)."
-        )
-
-    for i in found:
-        row = rows[i]
-        vid = row.vid or 0
-        if _already(row.outcome, row.reason) and (text := said(vid, row.state, row.when_ms)) is not None:
-            row = replace(row, message=text)
-        a = row.also
-        if a is not None and _already(a.outcome, a.reason) and (text := said(vid, a.state, a.when_ms)) is not None:
-            row = replace(row, also=replace(a, message=text))
-        rows[i] = row
-    return rows
-
-
-_ANSWERED = (Outcome.RECORDED, Outcome.FAILED)
-
-
-def _unsettle(row: Row, states: Sequence[State]) -> Row:
-    """The planned participations (``states``) of a resumed run's row get their outcome again from
-    the batch answers."""
-    also = row.also
-    if also is not None and also.state in states and also.outcome in _ANSWERED:
-        row = replace(row, also=replace(also, outcome=None, reason="", message="", correlation_id=""))
-    if row.state in states and row.outcome in _ANSWERED:
-        row = replace(row, outcome=None, reason="", message="", correlation_id="", created_contact=False)
-    return row
 
 
 def _notes(stopped: StopRun | None, resumed: bool) -> tuple[str, ...]:
@@ -828,53 +563,6 @@ def summary_line(result: RunResult, exit_code: int | None = None) -> str:
 # inspect, verify, retry
 
 
-#: Rejections whose fix lies outside the file (in HubSpot), so ``retry`` takes them again.
-RETRY_REJECTED = frozenset({Reason.CONTACT_NOT_FOUND.value})
-
-
-def _retryable_part(outcome: Outcome | None, reason: str) -> bool:
-    return outcome is Outcome.FAILED or (outcome is Outcome.REJECTED and reason in RETRY_REJECTED)
-
-
-def retryable(row: Row) -> bool:
-    """Rows ``importer retry`` sends again: every row with a failed participation (HubSpot refused
-    or was unreachable, the token or a scope was wrong, the run stopped) and rows rejected for a
-    reason fixed in HubSpot (a contact that did not exist yet).  Rows whose data is wrong need the
-    file fixed."""
-    also = row.also
-    return _retryable_part(row.outcome, row.reason) or (also is not None and _retryable_part(also.outcome, also.reason))
-
-
-def _reopen(row: Row) -> Row | None:
-    """The row with its retryable participations open again (to be sent again), or None when it
-    has none that can be sent: none to retry, or no time, state or contact to send."""
-    if row.vid is None and not row.email:
-        return None
-    opened = False
-    also = row.also
-    if also is not None and _retryable_part(also.outcome, also.reason) and also.when_ms is not None:
-        also = replace(also, outcome=None, reason="", message="", correlation_id="", batch_id="")
-        row, opened = replace(row, also=also), True
-    if _retryable_part(row.outcome, row.reason) and row.state is not None and row.when_ms is not None:
-        row, opened = replace(row, outcome=None, reason="", message="", correlation_id="", batch_id=""), True
-    return row if opened else None
-
-
-def _retry_line(taken: int, not_found: int, rows: Sequence[Row], batches: Sequence[Batch]) -> str:
-    contacts = sum(len(b.items) for b in batches)
-    why = f" ({not_found} of them not found in HubSpot before)" if not_found else ""
-    still = Counter(r.reason for r in rows if r.outcome is not None and r.outcome is not Outcome.MERGED)
-    left = "".join(f"; {n:,} {_still(reason)}" for reason, n in sorted(still.items()))
-    return (
-        f"retrying {plural(taken, 'row')}{why}: sending {plural(contacts, 'contact')} "
-        f"in {plural(len(batches), 'request')}{left}"
-    )
-
-
-def _still(reason: str) -> str:
-    return "already in HubSpot" if reason == Reason.ALREADY_RECORDED.value else f"still {reason}"
-
-
 def _act_on(
     rows: Sequence[Row],
     sources: dict[str, Path],
@@ -918,7 +606,7 @@ def _source_path(name: str, cwd: Path) -> Path:
 
 def retry(cfg: Config, report_path: Path, svc: Services | None = None) -> RunResult:
     """``importer retry REPORT``: look up and send again the rows whose fix lay outside the file
-    (:func:`retryable`), then write the updated report (beside the given one unless --report)."""
+    (:func:`planning.retryable`), then write the updated report (beside the given one unless --report)."""
     svc = svc or Services()
     started = svc.now()
     summary_in, table = read_report(report_path)
@@ -926,7 +614,7 @@ def retry(cfg: Config, report_path: Path, svc: Services | None = None) -> RunRes
     if not event_id:
         raise InputError(f"{report_path} does not name its event.", hint="Pass --event OBJECT_ID.")
     rows = [row_from_report(d) for d in table]
-    retry_rows = [again for r in rows if (again := _reopen(r)) is not None]
+    retry_rows = [again for r in rows if (again := reopen(r)) is not None]
     not_found = sum(1 for r in rows if r.reason == Reason.CONTACT_NOT_FOUND.value and retryable(r))
     cfg = replace(cfg, event_id=event_id)
     out_path = Path(cfg.report) if cfg.report else latest_name(report_path)
@@ -945,7 +633,7 @@ def retry(cfg: Config, report_path: Path, svc: Services | None = None) -> RunRes
                 key = Journal.run_key(event_id, [(str(report_path), file_digest(report_path))], {"retry": True})
                 meta = {"event_id": event_id, "retry_of": str(report_path)}
                 run_id = journal.begin(key, meta, plan=(retry_rows, batches))
-                svc.log(_retry_line(len(retry_rows_in), not_found, retry_rows, batches))
+                svc.log(retry_line(len(retry_rows_in), not_found, retry_rows, batches))
                 result = sender.send(
                     client,
                     batches,
