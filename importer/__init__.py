@@ -1,6 +1,7 @@
 """importer: record attendee spreadsheets as HubSpot marketing-event participations.
 
-Five stages: loader -> mapper -> chunker -> sender -> reporter, composed by ``pipeline``.
+Five stages: loader -> mapper -> chunker -> sender -> reporter, composed by ``pipeline`` (run, retry)
+through ``planning`` and ``execute``.
 
 The public names below are loaded on first use, so ``importer --help`` and ``import importer``
 stay quick (the pipeline pulls in pandas and pyarrow).
@@ -23,16 +24,16 @@ _EXPORTS = {
     "Reason": "models",
     "ReportWriteError": "errors",
     "RetryableError": "errors",
-    "RunResult": "pipeline",
-    "Services": "pipeline",
+    "RunResult": "execute",
+    "Services": "services",
     "State": "models",
     "StopRun": "errors",
-    "VerifyResult": "pipeline",
+    "VerifyResult": "checking",
     "build_config": "config",
-    "inspect": "pipeline",
+    "inspect": "inspecting",
     "retry": "pipeline",
     "run": "pipeline",
-    "verify": "pipeline",
+    "verify": "checking",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])

@@ -1,13 +1,15 @@
 """What a run plans: times filled, contacts resolved, one participation per contact and state,
 what the ledger already holds left out, the rest cut into batches; a resumed run's plan read back
-from the journal; and which rows of a report ``retry`` takes again."""
+from the journal; and which rows of a report ``retry`` takes again.
+
+``run`` and ``retry`` differ only here: both hand their :class:`Plan` to ``execute``."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from operator import attrgetter
 from typing import Any
@@ -36,6 +38,68 @@ from .reporter import plural
 from .services import quiet
 
 LOOKUP_CAP = 100
+
+
+@dataclass
+class Plan:
+    """What a run sends: its rows, their batches, the answers it holds already (a resumed run),
+    the run it resumes, and what to say before the first request."""
+
+    rows: list[Row]
+    batches: list[Batch]
+    outcomes: dict[str, BatchOutcome] = field(default_factory=dict)
+    #: the interrupted run this one resumes; empty: a new run, begun just before sending
+    run_id: str = ""
+    #: logged once the run has begun, before the first request
+    says: tuple[str, ...] = ()
+
+
+#: how a run or a retry plans: given the config, the rows, the client, the journal and the event
+Planner = Callable[[Config, list[Row], HubSpot, Journal, EventInfo], Plan]
+
+
+def sending_line(batches: Sequence[Batch]) -> str:
+    return f"sending {plural(sum(len(b.items) for b in batches), 'participation')} in {plural(len(batches), 'request')}"
+
+
+def plan_run(
+    cfg: Config,
+    rows: list[Row],
+    client: HubSpot,
+    journal: Journal,
+    event: EventInfo,
+    *,
+    key: str,
+    contacts: Any,
+    log: Callable[[str], None],
+) -> Plan:
+    """``run``'s plan: the unfinished run with the same inputs and options resumed, else a new plan."""
+    previous = None if cfg.dry_run else journal.find_unfinished(key)
+    if not previous:
+        rows, batches = plan(rows, cfg, event, client, journal, contacts, log)
+        return Plan(rows, batches, says=(sending_line(batches),))
+    del rows  # the journal holds the plan: the rows read again are not needed
+    kept, batches, outcomes = resume_plan(journal, previous, cfg)
+    resuming = f"resuming run {previous}: {len(outcomes):,} of {plural(len(batches), 'request')} already answered"
+    todo = [b for b in batches if b.id not in outcomes]
+    return Plan(kept, batches, outcomes, previous, (resuming, sending_line(todo)))
+
+
+def plan_retry(
+    cfg: Config,
+    rows: list[Row],
+    client: HubSpot,
+    journal: Journal,
+    event: EventInfo,
+    *,
+    not_found: int,
+    log: Callable[[str], None],
+) -> Plan:
+    """``retry``'s plan: the report's reopened rows (:func:`reopen`) planned like a new run's."""
+    taken = len(rows)
+    rows, batches = plan(rows, cfg, event, client, journal, None, log)
+    return Plan(rows, batches, says=(retry_line(taken, not_found, rows, batches),))
+
 
 _NO_TIME = (
     "The file gives no time for this row and the event has no start date in HubSpot; "

@@ -316,8 +316,9 @@ def test_scheduled_run_during_an_outage_keeps_the_failed_file_and_the_next_run_s
 
 
 def test_a_row_merged_into_a_failed_row_keeps_its_file_too(tmp_path: Path) -> None:
+    from importer.execute import _settled_files
     from importer.models import Outcome, Row, RowRef
-    from importer.pipeline import Services, _settled_files
+    from importer.services import Services
 
     a, b, c = tmp_path / "a.csv", tmp_path / "b.csv", tmp_path / "c.csv"
     carrier = RowRef("b.csv", 2)

@@ -6,8 +6,8 @@ import pytest
 
 from importer.chunker import chunk, merge
 from importer.errors import StopRun
+from importer.execute import settle
 from importer.models import Batch, BatchOutcome, Failure, Outcome, Reason, Row, RowRef, State
-from importer.pipeline import settle
 
 
 def _rows() -> list[Row]:

@@ -1,0 +1,571 @@
+"""Executing a plan, the one path ``run`` and ``retry`` share: the journal entry begun, the
+batches sent (each answer journaled as it comes), the answers settled onto the rows, the report
+written and kept, and the inputs moved to the done folder.
+
+The two commands differ only in what they plan (``planning``) and in the :class:`Job` they hand
+in.  Every ending (a stop, an interrupt, a full disk) still settles every row and writes a true
+report; a run that stopped stays resumable."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import datetime
+from operator import attrgetter
+from pathlib import Path
+from typing import Any
+
+from . import actions, sender
+from .bulk import no_gc
+from .checking import VerifyResult, check_recorded, recorded_from_rows
+from .config import Config
+from .errors import Declined, StopRun
+from .hubspot import HubSpot
+from .inputs import display_name, map_options
+from .journal import Journal
+from .loader import load
+from .models import (
+    Also,
+    Batch,
+    BatchOutcome,
+    EventInfo,
+    FileInfo,
+    Outcome,
+    Reason,
+    Row,
+    RowRef,
+    RunStats,
+    State,
+    worst_first,
+)
+from .planning import Plan, Planner
+from .preview import build_preview
+from .report_names import keep_report, stamp_of, stamped_name
+from .reporter import Report, RunSummary, build_report, exit_code_for, plural
+from .services import Portal, Services, connect
+from .waits import Waits, interrupted
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a run produced: the exit code comes from the report (or from the stop)."""
+
+    exit_code: int
+    report: Report
+    report_path: Path | None
+    run_id: str
+    stopped: StopRun | None = None
+    #: this run's own, run-stamped copy of the report (``report_path`` names the latest)
+    report_copy: Path | None = None
+    resumed: bool = False
+    sandbox_participations: tuple[dict[str, Any], ...] = ()
+    sandbox_dump: Path | None = None
+    verification: VerifyResult | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+@contextmanager
+def configured(cfg: Config, rows: Sequence[Row]) -> Iterator[tuple[Config, Any]]:
+    """The portal the configuration names: nothing to start, nothing to show afterwards."""
+    del rows  # the run rebuilds its rows: this frame must not keep the first ones alive
+    yield cfg, None
+
+
+@dataclass
+class Job:
+    """What ``run`` or ``retry`` hands the execute path: its planner and how to name and keep
+    what it did."""
+
+    cfg: Config
+    #: the rows before planning; the execute path takes them (and empties this) so that a large
+    #: input is not held twice
+    rows: list[Row]
+    planner: Planner
+    #: the journal's key (same inputs and options: the same run, resumable) and its metadata
+    key: str
+    meta: dict[str, object]
+    files: tuple[FileInfo, ...]
+    report_path: Path
+    started: datetime
+    #: how the run is named when it never began in the journal (``dry-run``, ``retry``, ...)
+    label: str
+    timezone: str | None
+    #: the input files by their report name, to read the original lines of rows that need attention
+    sources: dict[str, Path]
+    portal: Portal = configured
+    #: a retry's: the report's rows, which the settled rows replace (by file and row number)
+    around: Sequence[Row] = ()
+    #: a run's inputs, moved to ``done_dir`` once all their rows are settled
+    inputs: Sequence[Path] = ()
+    #: the report's notes before and after the run's own (resumed, stopped early)
+    notes_first: tuple[str, ...] = ()
+    notes_last: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Sent:
+    """What sending a plan left: the settled rows and how it went."""
+
+    rows: list[Row]
+    run_id: str
+    resumed: bool
+    event: EventInfo
+    stopped: StopRun | None
+    stats: RunStats
+    verification: VerifyResult | None
+
+
+def execute(job: Job, svc: Services) -> RunResult:
+    """Plan, send, settle and report one run: every row of the plan ends up in the report."""
+    with interruptible(svc) as waits, job.portal(job.cfg, job.rows) as (cfg, box):
+        if box is not None:
+            svc.log(f"sandbox: created marketing event {cfg.event_id} at {cfg.base_url} for this run only")
+        with Journal.open(cfg.state_dir, clock=time.time) as journal:
+            sent = _send(job, cfg, svc, waits, journal)
+            result = _report(job, cfg, sent, journal, svc)
+        if box is not None:
+            home = Path(job.cfg.state_dir)
+            dump = home / "sandbox-hubspot-state.json"
+            shown = tuple(box.participations(cfg.event_id))
+            home.mkdir(parents=True, exist_ok=True)
+            dump.write_text(json.dumps(box.state(), indent=1, sort_keys=True, default=str), encoding="utf-8")
+            result = replace(result, sandbox_participations=shown, sandbox_dump=dump)
+    if job.inputs and not result.stopped and job.cfg.done_dir and not job.cfg.dry_run:
+        _move_done(_settled_files(job.inputs, result.report.rows, svc), Path(job.cfg.done_dir))
+    return result
+
+
+def _send(job: Job, cfg: Config, svc: Services, waits: Waits, journal: Journal) -> _Sent:
+    """The plan made and sent, and its answers settled onto the rows; a stop or an interrupt
+    ends the sending, never the settling."""
+    stopped: StopRun | None = None
+    verification: VerifyResult | None = None
+    counters_before: dict[str, int] | None = None
+    event = EventInfo(object_id=cfg.event_id)
+    plan, resumed = Plan(job.rows, []), False  # the rows as they are, should planning stop
+    job.rows = []
+    with connect(cfg, svc, waits) as client:
+        try:
+            event = client.get_event(cfg.event_id)
+            if cfg.verify and not cfg.dry_run:
+                counters_before = client.counters(cfg.event_id)
+            plan = job.planner(cfg, plan.rows, client, journal, event)
+            resumed = bool(plan.run_id)
+            if not cfg.dry_run:
+                stopped = _send_plan(job, cfg, plan, client, journal, event, svc)
+        except StopRun as exc:
+            stopped = exc
+        except sender.Interrupted:
+            stopped = interrupted()
+        with no_gc():
+            verdicts = _Verdicts.of(plan.batches, plan.outcomes, dry_run=cfg.dry_run, stopped=stopped)
+            # the verdicts hold every answer: a participation per contact need not live on
+            plan.batches, plan.outcomes = [], {}
+            rows = _apply(plan.rows, verdicts)
+            del verdicts
+        if cfg.verify and not cfg.dry_run and not stopped:
+            verification = check_recorded(client, cfg.event_id, recorded_from_rows(rows), counters_before)
+        return _Sent(rows, plan.run_id, resumed, event, stopped, client.stats, verification)
+
+
+def _send_plan(
+    job: Job, cfg: Config, plan: Plan, client: HubSpot, journal: Journal, event: EventInfo, svc: Services
+) -> StopRun | None:
+    """Ask, begin the run in the journal (a resumed one has begun), send what has no answer yet."""
+    todo = [b for b in plan.batches if b.id not in plan.outcomes]
+    _ask(svc, cfg, event, job.files, plan.rows, todo, client)
+    if not plan.run_id:
+        plan.run_id = journal.begin(job.key, job.meta, plan=(plan.rows, plan.batches))
+    for line in plan.says:
+        svc.log(line)
+    on_outcome = _recorder(journal, plan.run_id, plan.batches, plan.outcomes, svc.progress)
+    result = sender.send(client, todo, concurrency=cfg.concurrency, on_outcome=on_outcome)
+    plan.outcomes.update(result.outcomes)
+    return result.stopped
+
+
+def _report(job: Job, cfg: Config, sent: _Sent, journal: Journal, svc: Services) -> RunResult:
+    """The settled rows journaled, then the report built, written and kept."""
+    rows, stopped = sent.rows, sent.stopped
+    if sent.run_id:
+        try:
+            journal.update_rows(sent.run_id, rows)
+        except StopRun as exc:  # a full disk: the report below still says what is known
+            stopped = stopped or exc
+    if job.around:
+        settled = {r.ref: r for r in rows}
+        rows = [settled.get(r.ref, r) for r in job.around]
+    exit_code = 3 if stopped else exit_code_for(rows)
+    if sent.verification is not None and sent.verification.exit_code and exit_code == 0:
+        exit_code = 1
+    summary = RunSummary(
+        run_id=sent.run_id or f"{job.label}-{stamp_of(job.started)}",
+        event=sent.event,
+        files=job.files,
+        started_at=job.started,
+        finished_at=svc.now(),
+        timezone=job.timezone,
+        dry_run=cfg.dry_run,
+        stats=sent.stats,
+        exit_code=exit_code,
+        report_path=str(job.report_path),
+        notes=(*job.notes_first, *_notes(stopped, sent.resumed), *job.notes_last),
+    )
+    rows = _in_input_order(rows, job.files)
+    found, action_files = _act_on(rows, job.sources, cfg, job.report_path, job.files, job.timezone, svc)
+    with no_gc():
+        report = build_report(rows, summary, originals=found, action_files=action_files)
+        kept = stamped_name(job.report_path, summary.run_id)
+        svc.log(f"writing the report ({plural(len(rows), 'row')})")
+        written = keep_report(report, job.report_path, kept, cfg.report_format)
+    if sent.run_id and not stopped:
+        journal.finish(sent.run_id, exit_code, str(kept))
+    return RunResult(
+        exit_code=exit_code,
+        report=report,
+        report_path=written,
+        report_copy=kept,
+        run_id=summary.run_id,
+        stopped=stopped,
+        resumed=sent.resumed,
+        verification=sent.verification,
+    )
+
+
+#: A sendable row's fate: outcome, reason, message, confirmed vid, correlation id, created, batch id.
+_Verdict = tuple[Outcome, str, str, int | None, str, bool, str]
+
+
+def settle(
+    rows: Sequence[Row],
+    batches: Sequence[Batch],
+    outcomes: dict[str, BatchOutcome],
+    *,
+    dry_run: bool,
+    stopped: StopRun | None,
+) -> list[Row]:
+    """Turn batch answers into row outcomes; every sendable row gets one (and its batch id).
+
+    This touches every row of a large file once, so each row is rebuilt once, directly, and the
+    messages name the state only (the time has its own column)."""
+    return _apply(list(rows), _Verdicts.of(batches, outcomes, dry_run=dry_run, stopped=stopped))
+
+
+@dataclass(frozen=True)
+class _Verdicts:
+    """What :func:`settle` tells each sendable row, drawn from the batches first so that a large
+    plan's participations can be let go before the rows are rebuilt."""
+
+    #: per state (attend, register, cancel), keyed by file, then row number: an int key hashes
+    #: in C, a RowRef's hash is Python code
+    attend: dict[str, dict[int, _Verdict]]
+    register: dict[str, dict[int, _Verdict]]
+    cancel: dict[str, dict[int, _Verdict]]
+    #: for a sendable row that no batch carries
+    unsent: _Verdict
+
+    @classmethod
+    def of(
+        cls, batches: Sequence[Batch], outcomes: dict[str, BatchOutcome], *, dry_run: bool, stopped: StopRun | None
+    ) -> _Verdicts:
+        planned_text = {s: f"Would be recorded as {s.value} (dry run: nothing was sent)." for s in State}
+        recorded_text = {s: f"Recorded as {s.value}." for s in State}
+        per_state: dict[State, dict[str, dict[int, _Verdict]]] = {s: {} for s in State}
+        not_sent = (
+            stopped.reason if stopped else Reason.INTERRUPTED.value,
+            f"Not sent: {stopped.message if stopped else 'the run stopped before this batch was sent.'} "
+            "Run the same command again to continue.",
+        )
+        for batch in batches:
+            answer = outcomes.get(batch.id)
+            # Contacts of a batch without a per-contact answer share a verdict tuple per state (memory).
+            shared: dict[State, _Verdict] | None = None
+            if dry_run:
+                shared = {
+                    s: (Outcome.PLANNED, Reason.DRY_RUN.value, planned_text[s], None, "", False, batch.id)
+                    for s in State
+                }
+            elif answer is None:
+                shared = dict.fromkeys(State, (Outcome.FAILED, *not_sent, None, "", False, batch.id))
+            recorded: dict[State, _Verdict] = {}
+            verdicts = per_state[batch.state]
+            for p in batch.items:
+                ref = p.rows[0]
+                if shared is not None or answer is None:
+                    assert shared is not None
+                    verdict = shared[p.state]
+                elif p.key in answer.recorded:
+                    created = p.key in answer.created
+                    confirmed = answer.recorded[p.key]
+                    if confirmed == p.vid and not created:
+                        # the usual answer: one verdict tuple per batch and state (None keeps the row's vid)
+                        same = recorded.get(p.state)
+                        if same is None:
+                            text = recorded_text[p.state]
+                            same = (Outcome.RECORDED, "", text, None, answer.correlation_id, False, batch.id)
+                            recorded[p.state] = same
+                        verdict = same
+                    else:
+                        text = recorded_text[p.state] + (
+                            " A new contact was created for this email." if created else ""
+                        )
+                        verdict = (Outcome.RECORDED, "", text, confirmed, answer.correlation_id, created, batch.id)
+                else:
+                    failure = answer.failed.get(p.key)
+                    why = failure.reason if failure else Reason.NOT_IN_RESPONSE.value
+                    text = failure.message if failure else "HubSpot's answer did not mention this contact."
+                    verdict = (Outcome.FAILED, why, text, None, answer.correlation_id, False, batch.id)
+                by_row = verdicts.get(ref.file)
+                if by_row is None:
+                    by_row = verdicts[ref.file] = {}
+                by_row[ref.row] = verdict
+        unsent_text = not_sent[1].replace("this batch", "this row")
+        unsent = (Outcome.FAILED, not_sent[0], unsent_text, None, "", False, "")
+        return cls(per_state[State.ATTEND], per_state[State.REGISTER], per_state[State.CANCEL], unsent)
+
+    def get(self, ref: RowRef, state: State | None) -> _Verdict:
+        table = self.attend if state is State.ATTEND else self.register if state is State.REGISTER else self.cancel
+        found = table.get(ref.file)
+        return self.unsent if found is None else found.get(ref.row, self.unsent)
+
+
+def _apply(rows: list[Row], verdicts: _Verdicts) -> list[Row]:
+    """Every sendable row rebuilt once with its verdicts, in place in ``rows`` (which it returns):
+    each old row is let go as its successor is made, so a large run never holds both.  A row
+    with two participations shows the one that most needs the user first."""
+    get = verdicts.get
+    for i, row in enumerate(rows):
+        also = row.also
+        if also is not None and also.outcome is None:
+            a_outcome, a_reason, a_message, a_vid, a_correlation, a_created, a_batch = get(row.ref, also.state)
+            also = Also(
+                also.state,
+                also.when_ms,
+                also.time_source,
+                a_outcome,
+                a_reason,
+                a_message,
+                also.merged_into,
+                a_batch,
+                a_correlation,
+            )
+            if row.outcome is not None:
+                vid = a_vid if a_vid is not None else row.vid
+                rows[i] = worst_first(
+                    replace(row, vid=vid, created_contact=row.created_contact or a_created, also=also)
+                )
+                continue
+        elif row.outcome is not None:
+            continue
+        else:
+            a_vid, a_created = None, False
+        ref = row.ref
+        outcome, reason, message, vid, correlation, created, batch_id = get(ref, row.state)
+        if vid is None:
+            vid = a_vid if a_vid is not None else row.vid
+        new = Row(
+            ref,
+            row.email,
+            vid,
+            row.state,
+            row.when_ms,
+            row.time_source,
+            outcome,
+            reason,
+            message,
+            row.merged_into,
+            batch_id,
+            correlation,
+            created or a_created,
+            row.extra,
+            also,
+        )
+        rows[i] = new if also is None else worst_first(new)
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# the run
+
+
+@contextmanager
+def interruptible(svc: Services) -> Iterator[Waits]:
+    """The run's waits, and SIGINT and SIGTERM handled so the run can stop cleanly: the signal ends
+    every wait in every thread and raises ``sender.Interrupted`` in the main thread; answers in
+    flight are still recorded, exit code 3."""
+    waits = Waits(svc.sleep)
+    if threading.current_thread() is not threading.main_thread():
+        yield waits
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        waits.interrupt()
+        raise sender.Interrupted(signal.Signals(signum).name)
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield waits
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+def _ask(
+    svc: Services,
+    cfg: Config,
+    event: EventInfo,
+    files: Sequence[FileInfo],
+    rows: Sequence[Row],
+    batches: Sequence[Batch],
+    client: HubSpot,
+) -> None:
+    """On a terminal, show what is about to be sent and ask; participations cannot be deleted."""
+    if svc.confirm is None or cfg.dry_run or not batches:
+        return
+    preview = build_preview(event, files, rows, batches, client.limiter.limit, cfg.concurrency)
+    if not svc.confirm(preview, event):
+        raise Declined(
+            "Nothing was sent.",
+            hint="Run the same command again to be asked again, or add --yes to send without the question.",
+        )
+
+
+def _recorder(
+    journal: Journal,
+    run_id: str,
+    batches: Sequence[Batch],
+    outcomes: dict[str, BatchOutcome],
+    progress: Callable[[int, int, int, int], None] | None,
+) -> Callable[[Batch, BatchOutcome], None]:
+    """The sender's callback: commit each answer to the journal at once, then report progress."""
+    total, contacts = len(batches), sum(len(b.items) for b in batches)
+    done = [len(outcomes), sum(len(b.items) for b in batches if b.id in outcomes)]
+
+    def on_outcome(batch: Batch, outcome: BatchOutcome) -> None:
+        journal.record_outcome(run_id, outcome, batch)
+        done[0] += 1
+        done[1] += len(batch.items)
+        if progress is not None:
+            progress(done[0], total, done[1], contacts)
+
+    if progress is not None:
+        progress(done[0], total, done[1], contacts)  # the baseline the rate and ETA count from
+    return on_outcome
+
+
+def _notes(stopped: StopRun | None, resumed: bool) -> tuple[str, ...]:
+    notes: list[str] = []
+    if resumed:
+        notes.append("Resumed an interrupted run: batches answered before were not sent again.")
+    if stopped:
+        notes.append(f"Stopped early: {stopped}")
+    return tuple(notes)
+
+
+def _in_input_order(rows: Sequence[Row], files: Sequence[FileInfo]) -> list[Row]:
+    """Rows by file (in the order given) then row number.  Two stable sorts on C-level keys: the
+    rows are nearly always in this order already, which a sort checks in one pass."""
+    by_row = sorted(rows, key=attrgetter("ref.row"))
+    if len(files) < 2:
+        return by_row
+    order = {f.file: i for i, f in enumerate(files)}
+    return sorted(by_row, key=lambda r: order.get(r.ref.file, len(order)))
+
+
+def _settled_files(paths: Sequence[Path], rows: Sequence[Row], svc: Services) -> list[Path]:
+    """The inputs every row of which is settled for good (recorded, merged, skipped, or rejected
+    for its data).  A file with a failed row, or a row merged into a failed one, stays in the
+    inbox so that the next run sends what is missing."""
+    failed = [r for r in rows if r.outcome is Outcome.FAILED or r.outcome is None]
+    if not failed:
+        return list(paths)
+    refs = {r.ref for r in failed}
+    open_files = Counter(r.ref.file for r in failed)
+    open_files.update(r.ref.file for r in rows if r.merged_into is not None and r.merged_into in refs)
+    kept: list[Path] = []
+    for path in paths:
+        name = display_name(path, svc.cwd)
+        if name in open_files:
+            svc.log(
+                f"{name} stays where it is: {open_files[name]} of its rows are not settled; the next run sends them"
+            )
+        else:
+            kept.append(path)
+    return kept
+
+
+def _move_done(paths: Sequence[Path], done_dir: Path) -> None:
+    """Scheduled runs: move processed exports out of the inbox so the next run does not see them."""
+    done_dir.mkdir(parents=True, exist_ok=True)
+    for path in paths:
+        target = done_dir / path.name
+        if target.exists():
+            target = done_dir / f"{path.stem}.{int(time.time())}{path.suffix}"
+        shutil.move(str(path), target)
+
+
+def summary_line(result: RunResult, exit_code: int | None = None) -> str:
+    """The one machine-readable line of --json."""
+    return json.dumps(
+        {
+            "run_id": result.run_id,
+            "exit_code": result.exit_code if exit_code is None else exit_code,
+            "report": str(result.report_path) if result.report_path else None,
+            "report_copy": str(result.report_copy) if result.report_copy else None,
+            "counts": dict(result.report.counts),
+            "by_reason": dict(result.report.by_reason),
+            "resumed": result.resumed,
+            "stopped": result.stopped.reason if result.stopped else None,
+            "verified": None if result.verification is None else result.verification.exit_code == 0,
+            "files": [{"file": f.file, "profile": f.profile, "rows": f.data_rows} for f in result.report.summary.files],
+        },
+        sort_keys=True,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# inspect, verify, retry
+
+
+def _act_on(
+    rows: Sequence[Row],
+    sources: dict[str, Path],
+    cfg: Config,
+    report_path: Path,
+    files: Sequence[FileInfo],
+    timezone: str | None,
+    svc: Services,
+) -> tuple[dict[RowRef, actions.Original], dict[str, str]]:
+    """Read the original lines of the rows that need attention and write the files to act on
+    beside the report; returns the lines and the files for the report to name."""
+    found = actions.originals(
+        rows,
+        sources,
+        lambda p: load(p, sheet=cfg.sheet, max_bytes=int(cfg.max_file_mb * 2**20)),
+        map_options(cfg),
+        svc.log,
+    )
+    todo = actions.plan(
+        report_path,
+        rows,
+        found,
+        event_id=cfg.event_id,
+        files=files,
+        timezone=timezone,
+        extra_args=["--sandbox"] if cfg.sandbox else [],
+    )
+    try:
+        actions.write(todo, report_path)
+    except OSError as exc:
+        svc.log(f"cannot write the files to act on beside {report_path}: {exc.strerror or exc}")
+        return found, {}
+    return found, todo.paths()
