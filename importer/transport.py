@@ -27,6 +27,10 @@ import httpx
 from .config import is_loopback
 
 _local = threading.local()
+#: How long an idle connection is kept (httpx's default is 5 s).  Sending at the limit goes in bursts
+#: a rate-limit window apart (HubSpot's is 10 s): kept longer than that, the connections one burst
+#: opened carry the next one, which would otherwise pay for new connections (and TLS) every window.
+KEEPALIVE_S = 30.0
 
 
 @contextmanager
@@ -124,5 +128,7 @@ def build(
         verify=secure,
         trust_env=secure,
         proxy=use_proxy,
-        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+        limits=httpx.Limits(
+            max_connections=connections, max_keepalive_connections=connections, keepalive_expiry=KEEPALIVE_S
+        ),
     )

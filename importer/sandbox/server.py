@@ -26,6 +26,9 @@ class _Server(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog of 5 drops the SYNs of a client opening 20 connections at once
+    # (each retried a second later): HubSpot's front end takes them all
+    request_queue_size = 128
 
     def __init__(self, port: int, model: HubSpotModel, stopping: threading.Event) -> None:
         self.model = model
