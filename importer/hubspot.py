@@ -28,7 +28,7 @@ from . import __version__, waits
 from .config import API_BATCH_CAP, API_VERSIONS, KEY_PLACES, SERVICE_KEYS_PAGE, Config, check_base_url
 from .errors import BatchRejected, InputError, RetryableError, StopRun
 from .models import Batch, BatchOutcome, EventInfo, Failure, Reason, RunStats, http_reason
-from .ratelimit import RateLimiter
+from .ratelimit import RateLimiter, Ticket
 from .transport import build as build_transport
 from .transport import deadline
 
@@ -510,8 +510,8 @@ class HubSpot:
                 reason=Reason.DAILY_LIMIT,
             )
 
-    def _observe(self, headers: httpx.Headers) -> None:
-        self._limiter.update(headers)
+    def _observe(self, headers: httpx.Headers, ticket: Ticket) -> None:
+        self._limiter.update(headers, ticket)
         daily = _as_int(headers.get("x-hubspot-ratelimit-daily"))
         left = _as_int(headers.get("x-hubspot-ratelimit-daily-remaining"))
         with self._lock:
@@ -573,7 +573,7 @@ class HubSpot:
     def _attempt(self, call: _Call, method: str, path: str, payload: Any, params: Any) -> _Answer:
         self._check_daily()
         self._check_halted()
-        self._limiter.acquire()
+        ticket = self._limiter.acquire()
         began = self._clock()
         try:
             self._check_halted()
@@ -587,10 +587,10 @@ class HubSpot:
                 with self._lock:
                     self._halted = self._halted or halt
             elif verdict.reason == Reason.HTTP_429:
-                self._limiter.penalize(_penalty(verdict, response.headers))
-            self._observe(response.headers)
+                self._limiter.penalize(_penalty(verdict, response.headers), ticket)
+            self._observe(response.headers, ticket)
         finally:
-            self._limiter.release(self._clock() - began)
+            self._limiter.release(self._clock() - began, ticket)
         if response.status_code == 429:
             self._bump("http_429")
         if halt is not None:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from importer.ratelimit import RateLimiter
+from importer.ratelimit import RateLimiter, Ticket
 
 
 class FakeTime:
@@ -289,8 +289,17 @@ def test_slow_answers_widen_the_window_up_to_a_quarter_interval(duration: float,
     admit(limiter, fake)
     admit(limiter, fake)
     limiter.release(duration)
-    limiter.release(0.01)
+    limiter.release(duration)
     assert admit(limiter, fake) == pytest.approx(expected, abs=1e-5)
+
+
+def test_a_slow_answer_holds_back_only_its_own_start() -> None:
+    fake = FakeTime()
+    limiter = RateLimiter(2, 1.0, clock=fake.clock, sleep=fake.sleep)
+    first, second = limiter.acquire(), limiter.acquire()
+    limiter.release(0.01, second)  # answered out of order: the ticket says which request it was
+    limiter.release(0.2, first)
+    assert [admit(limiter, fake), admit(limiter, fake)] == pytest.approx([1.01, 1.2], abs=1e-5)
 
 
 def test_threads_sharing_a_fake_clock_never_exceed_the_limit() -> None:
@@ -351,48 +360,67 @@ def test_bad_arguments_are_refused() -> None:
         RateLimiter(10, 10.0, reserve_pct=100.0)
 
 
-def next_after_full(durations: list[float], **kwargs: float) -> float:
-    """Requests answered after ``durations`` fill the window (with one place left): when may the
-    start after the next one go, that is, how long does the first start count?"""
+def leaving(durations: list[float], **kwargs: float) -> list[float]:
+    """Requests answered after ``durations`` fill the window: when does each start leave it (when
+    may the next request go, and the one after)?"""
     fake = FakeTime()
-    limiter = RateLimiter(len(durations) + 1, 1.0, clock=fake.clock, sleep=fake.sleep, **kwargs)
+    limiter = RateLimiter(len(durations), 1.0, clock=fake.clock, sleep=fake.sleep, **kwargs)
     return refill(limiter, fake, durations)
 
 
-def refill(limiter: RateLimiter, fake: FakeTime, durations: list[float]) -> float:
+def refill(limiter: RateLimiter, fake: FakeTime, durations: list[float]) -> list[float]:
     began = fake.now
-    for _ in durations:
-        assert admit(limiter, fake) == began
-    for d in durations:
-        limiter.release(d)
-    assert admit(limiter, fake) == began
-    return admit(limiter, fake) - began
+    tickets = [limiter.acquire() for _ in durations]
+    assert fake.now == began
+    for ticket, d in zip(tickets, durations, strict=True):
+        limiter.release(d, ticket)
+    return [admit(limiter, fake) - began for _ in durations]
 
 
-def test_the_margin_is_the_spread_of_durations_not_their_length() -> None:
-    # 150 +- 50 ms answers: the margin is 100 ms (fast versus slow), not 200 ms (the slowest).
-    assert next_after_full([0.10, 0.20, 0.15, 0.12, 0.18]) == pytest.approx(1.10, abs=1e-5)
+def test_each_start_counts_the_spread_of_its_own_duration_not_its_length() -> None:
+    # 150 +- 50 ms answers: a start is held for its own duration minus the fastest, plus a quarter
+    # of the spread (100 ms) for what the durations do not show.
+    expected = [1.025, 1.045, 1.075, 1.105, 1.125]
+    assert leaving([0.10, 0.12, 0.15, 0.18, 0.20]) == pytest.approx(expected, abs=1e-5)
     # Slow but steady answers need almost no margin.
-    assert next_after_full([0.80, 0.81, 0.80, 0.80, 0.80]) == pytest.approx(1.01, abs=1e-5)
+    expected = [1.0025, 1.0025, 1.0025, 1.0025, 1.0125]
+    assert leaving([0.80, 0.80, 0.80, 0.80, 0.81]) == pytest.approx(expected, abs=1e-5)
 
 
-def test_with_few_durations_known_the_longest_sets_the_margin() -> None:
-    assert next_after_full([0.10, 0.20]) == pytest.approx(1.20, abs=1e-5)
+def test_with_few_durations_known_each_whole_duration_counts() -> None:
+    assert leaving([0.20, 0.10]) == pytest.approx([1.10, 1.20], abs=1e-5)
 
 
 def test_margin_s_is_the_least_margin() -> None:
-    assert next_after_full([0.80, 0.81, 0.80, 0.80, 0.80], margin_s=0.05) == pytest.approx(1.05, abs=1e-5)
+    assert leaving([0.80, 0.81, 0.80, 0.80, 0.80], margin_s=0.05) == pytest.approx([1.05] * 5, abs=1e-5)
 
 
-def test_after_a_429_the_longest_duration_counts_again_for_two_intervals() -> None:
+def test_after_a_429_whole_durations_count_again_for_two_intervals() -> None:
     fake = FakeTime()
-    limiter = RateLimiter(6, 1.0, clock=fake.clock, sleep=fake.sleep)
+    limiter = RateLimiter(5, 1.0, clock=fake.clock, sleep=fake.sleep)
     limiter.penalize(0.0)
-    assert refill(limiter, fake, [0.10, 0.20, 0.15, 0.12, 0.18]) == pytest.approx(1.20, abs=1e-5)
+    durations = [0.10, 0.12, 0.15, 0.18, 0.20]
+    assert refill(limiter, fake, durations) == pytest.approx([1.10, 1.12, 1.15, 1.18, 1.20], abs=1e-5)
     fake.advance(10.0)
-    for _ in range(7):
+    for _ in range(5):
         limiter.release()
-    assert refill(limiter, fake, [0.10, 0.20, 0.15, 0.12, 0.18]) == pytest.approx(1.10, abs=1e-5)
+    assert refill(limiter, fake, durations) == pytest.approx([1.025, 1.045, 1.075, 1.105, 1.125], abs=1e-5)
+
+
+def test_what_remaining_says_of_others_counts_our_starts_when_the_answered_request_started() -> None:
+    fake = FakeTime()
+    limiter = RateLimiter(10, 1.0, clock=fake.clock, sleep=fake.sleep)
+    done(limiter, fake, 5)
+    fake.advance(0.1)
+    done(limiter, fake, 5)
+    fake.advance(0.9)  # the first five left the window
+    late = [limiter.acquire() for _ in range(5)]
+    fake.advance(0.2)  # the five of 0.1 left our window too, but not HubSpot's when these arrived:
+    limiter.update({"X-HubSpot-RateLimit-Remaining": "0"}, late[0])  # all ten are ours, nobody else's
+    for ticket in late:
+        limiter.release(0.2, ticket)
+    fake.advance(1.1)  # the budget lapsed; a sighting of others would still hold for two intervals
+    assert done(limiter, fake, 10) == [pytest.approx(2.3)] * 10
 
 
 def most_arrivals_in_a_window(arrivals: list[float], interval: float) -> int:
@@ -409,13 +437,13 @@ def simulate_server(
     arriving at HubSpot ``uplinks[i]`` after its start and answered ``downlink`` after arrival.
     Returns (arrival times at HubSpot, answer times)."""
     fake = FakeTime()
-    due: list[tuple[float, float]] = []  # (answer time, duration) of requests in flight
+    due: list[tuple[float, float, Ticket]] = []  # (answer time, duration, ticket) of requests in flight
     limiters: list[RateLimiter] = []
 
     def settle_until(moment: float) -> None:
-        for item in sorted(d for d in due if d[0] <= moment):
+        for item in sorted((d for d in due if d[0] <= moment), key=lambda d: d[0]):
             due.remove(item)
-            limiters[0].release(item[1])
+            limiters[0].release(item[1], item[2])
 
     def sleep(seconds: float) -> None:
         fake.sleep(seconds)
@@ -430,10 +458,11 @@ def simulate_server(
             nxt = min(d[0] for d in due)
             fake.advance(nxt - fake.now)
             settle_until(fake.now)
-        start = admit(limiter, fake)
+        ticket = limiter.acquire()
+        start = float(fake.seen.value)
         arrivals.append(start + up)
         answers.append(start + up + downlink)
-        due.append((start + up + downlink, up + downlink))
+        due.append((start + up + downlink, up + downlink, ticket))
     return arrivals, answers
 
 
