@@ -8,8 +8,9 @@ own duration is always safe; and since every way there is at least that of the f
 x only has to be j's duration minus the fastest of the run: the *spread* of the latency, not the
 latency itself, and for each start its own (a slow answer holds back only the start that follows
 it one window later, not the whole window).  So each start stays in our window for the interval
-plus its own duration minus the fastest (at least ``margin_s``, at most a quarter of the interval);
-one still in flight counts with the longest recent spread.  Until a few durations are known, and
+plus its own duration minus the fastest, plus a quarter of the recent spread (longest minus fastest)
+for what durations do not show, such as scheduling at either end (at least ``margin_s``, at most a
+quarter of the interval); one still in flight counts with the longest recent spread.  Until a few durations are known, and
 for two intervals after a 429 of the rolling window, each start's whole duration counts instead:
 safe whatever the latency.
 
