@@ -10,9 +10,9 @@ latency itself, and for each start its own (a slow answer holds back only the st
 it one window later, not the whole window).  So each start stays in our window for the interval
 plus its own duration minus the fastest, plus a quarter of the recent spread (longest minus fastest)
 for what durations do not show, such as scheduling at either end (at least ``margin_s``, at most a
-quarter of the interval); one still in flight counts with the longest recent spread.  Until a few durations are known, and
-for two intervals after a 429 of the rolling window, each start's whole duration counts instead:
-safe whatever the latency.
+quarter of the interval); one still in flight counts with the longest recent spread.  Until a few
+durations are known, and for two intervals after a 429 of the rolling window, each start's whole
+duration counts instead: safe whatever the latency.
 
 Other integrations of the portal share the budget.  Each answer's ``X-HubSpot-RateLimit-Remaining``
 therefore becomes a budget: from that moment we start at most Remaining requests, minus the ones
