@@ -1,173 +1,366 @@
 """Pure planning of what is sent: one participation per contact and state, then batches.
 
-No HTTP, no files.  Merging needs resolved contact ids, so the pipeline calls :func:`merge` after
-the lookups; :func:`chunk` then cuts the participations into API-sized batches.
+No HTTP, no files.  Rows are a :data:`~importer.models.ROWS` table and the plan a
+:data:`~importer.models.PARTS` table.  Merging needs resolved contact ids, so the pipeline calls
+:func:`merge` after the lookups; :func:`chunk` then cuts the plan into API-sized batches, and
+:func:`batches` gives the sender its :class:`Batch` objects one at a time, never all at once.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from operator import attrgetter
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from typing import overload
 
-from .models import STATE_RANK, Batch, Outcome, Participation, Reason, Row, RowRef, State, part_when, settle_part
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
+from .models import PARTS, STATE_RANK, Batch, Outcome, Participation, Reason, RowRef, State, part_keys
 
-@dataclass(frozen=True, slots=True)
-class MergeResult:
-    """The participations to send and every input row, settled (merged) or still sendable."""
-
-    participations: tuple[Participation, ...]
-    rows: tuple[Row, ...]
-
-
-_Key = int | str | None
-_Groups = dict[_Key, Row | list[Row]]
+#: State words in rank order (cancel, register, attend): a state's rank is its index here.
+_WORDS = pa.array([s.value for s, _ in sorted(STATE_RANK.items(), key=lambda item: item[1])])
+_CANCEL = STATE_RANK[State.CANCEL]
 
 
-def _add(groups: _Groups, key: _Key, row: Row) -> None:
-    # A group's first row is stored bare and becomes a list only when a second one appears:
-    # most contacts have one row per state, and a million small lists cost time and memory.
-    seen = groups.get(key)
-    if seen is None:
-        groups[key] = row
-    elif isinstance(seen, list):
-        seen.append(row)
-    else:
-        groups[key] = [seen, row]
+def _col(table: pa.Table, name: str) -> pa.Array:
+    return table.column(name).combine_chunks()
 
 
-def merge(rows: Sequence[Row], event_id: str) -> MergeResult:
+def _np(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    return np.asarray(array.to_numpy(zero_copy_only=False))
+
+
+def _ranks(words: pa.Array) -> np.ndarray:
+    """The rank of each state word (cancel 0, register 1, attend 2), -1 for none."""
+    return _np(pc.fill_null(pc.index_in(words, value_set=_WORDS), -1))
+
+
+def _contacts(rows: pa.Table) -> np.ndarray:
+    """A code per row naming its contact: its vid, or its email when it has none.  An email-only
+    contact shares a code only with the same email (never with another email, nor with a vid);
+    rows with neither share one code, as they did when the key was ``None``."""
+    vid = _col(rows, "vid")
+    has_vid = _np(vid.is_valid())
+    code = np.empty(len(vid), np.int64)
+    vids, inverse = np.unique(_np(pc.fill_null(vid, 0))[has_vid], return_inverse=True)
+    code[has_vid] = inverse
+    emails = pc.dictionary_encode(_col(rows, "email").filter(pa.array(~has_vid)))
+    code[~has_vid] = len(vids) + _np(pc.fill_null(emails.indices, len(emails.dictionary)))
+    return code
+
+
+class _Proofs:
+    """Every sendable participation of the rows (a row's first and ``also_`` one), sorted by
+    state, contact, time, then input order: each (state, contact) group starts with its carrier."""
+
+    def __init__(self, rows: pa.Table) -> None:
+        first = _np(_col(rows, "outcome").is_null())
+        self.rank0 = _ranks(_col(rows, "state"))
+        rank1 = _ranks(_col(rows, "also_state"))
+        at0 = np.flatnonzero(first & (self.rank0 >= 0))
+        at1 = np.flatnonzero(_np(_col(rows, "also_outcome").is_null()) & (rank1 >= 0))
+        self.live = first & (self.rank0 > _CANCEL)
+        when = np.concatenate([self._times(rows, "when_ms", at0), self._times(rows, "also_when_ms", at1)])
+        self.contacts = _contacts(rows)
+        idx = np.concatenate([at0, at1])
+        slot = np.concatenate([np.zeros(len(at0), np.int8), np.ones(len(at1), np.int8)])
+        rank = np.concatenate([self.rank0[at0], rank1[at1]])
+        who = self.contacts[idx]
+        order = np.lexsort((slot, idx, when, who, rank))
+        self.idx, self.slot, self.rank, self.who = idx[order], slot[order], rank[order], who[order]
+        starts = np.ones(len(order), bool)
+        starts[1:] = (self.rank[1:] != self.rank[:-1]) | (self.who[1:] != self.who[:-1])
+        self.starts = starts
+        self.carrier = self.idx[np.flatnonzero(starts)[np.cumsum(starts) - 1]]
+
+    @staticmethod
+    def _times(rows: pa.Table, name: str, at: np.ndarray) -> np.ndarray:
+        when = _col(rows, name).take(pa.array(at))
+        if when.null_count:
+            raise ValueError(f"merge needs every sendable participation's time ({name}): fill the times first")
+        return _np(when)
+
+    def holders(self) -> np.ndarray:
+        """Per proof, the first row that holds a live registration or attendance of a cancelled
+        contact (-1 for proofs that are not such a cancel)."""
+        held = np.full(len(self.idx), -1, np.int64)
+        cancels = self.rank == _CANCEL
+        if not cancels.any():
+            return held
+        live = np.flatnonzero(self.live)
+        holder = np.full(int(self.contacts.max()) + 1, -1, np.int64)
+        who, first = np.unique(self.contacts[live], return_index=True)
+        holder[who] = live[first]
+        held[cancels] = holder[self.who[cancels]]
+        return held
+
+
+def merge(rows: pa.Table, event_id: str) -> tuple[pa.Table, pa.Table]:
     """One participation per (contact, state): the earliest time of that state among the rows that
-    prove it; on a tie, the row that comes first in ``rows`` (the pipeline passes them in input
-    order: files in the order given, then row number), never the file's name.  A row proves up to two
-    participations (its own and ``also``); each one that another row carries becomes ``merged``
+    prove it (then input order, so the choice is deterministic).  A row proves up to two
+    participations (its own and ``also_``); each one that another row carries becomes ``merged``
     and points at that row.  A contact is its vid, or its email when it has none.
 
     No ``cancel`` is sent for a contact that, in the same input, still holds a live registration
     or attendance (a sendable row of its own in ``register`` or ``attend``): those are ``skipped``
-    (``still_registered``).  Settled participations pass through untouched.
+    (``still_registered``).  Settled participations pass through untouched.  Returns the rows and
+    the plan (:data:`~importer.models.PARTS`, no batch ids yet).
     """
-    attend: _Groups = {}
-    register: _Groups = {}
-    cancel: _Groups = {}
-    for row in rows:
-        key = row.vid if row.vid is not None else row.email
-        if row.outcome is None:
-            st = row.state
-            if st is State.ATTEND:
-                _add(attend, key, row)
-            elif st is State.REGISTER:
-                _add(register, key, row)
-            else:
-                _add(cancel, key, row)
-        also = row.also
-        if also is not None and also.outcome is None:
-            st = also.state
-            _add(attend if st is State.ATTEND else register if st is State.REGISTER else cancel, key, row)
-    live = _live(rows) if cancel else {}
-    changed: dict[RowRef, Row] = {}
-    participations: list[Participation] = []
-    add = participations.append
-    for state, groups in ((State.ATTEND, attend), (State.REGISTER, register), (State.CANCEL, cancel)):
-        for key, group in groups.items():
-            holder = live.get(key) if state is State.CANCEL else None
-            if holder is not None:
-                where = f"{holder.ref.file} row {holder.ref.row}"
-                for member in group if isinstance(group, list) else (group,):
-                    _settle(
-                        changed,
-                        member,
-                        state,
-                        Outcome.SKIPPED,
-                        Reason.STILL_REGISTERED.value,
-                        f"Not sent as cancel: the same contact still holds a registration or attendance "
-                        f"({where}); nothing to do.",
-                    )
-                continue
-            if not isinstance(group, list):
-                # inline part_when: most groups are one row, and a million calls add up
-                when = group.when_ms if group.state is state else group.also.when_ms  # type: ignore[union-attr]
-                assert when is not None
-                add(Participation(event_id, state, group.vid, group.email, when, (group.ref,)))
-                continue
-            # a stable sort on the time alone: a group lists its rows in the order of ``rows``
-            ranked = sorted(((part_when(m, state), m) for m in group), key=_time_of)
-            when, winner = ranked[0]
-            assert when is not None
-            add(Participation(event_id, state, winner.vid, winner.email, when, tuple(m.ref for _, m in ranked)))
-            where = f"{winner.ref.file} row {winner.ref.row}"
-            text = f"Same contact as {where}, which carries its {state.value} participation; nothing to do."
-            for _, other in ranked[1:]:
-                _settle(
-                    changed, other, state, Outcome.MERGED, Reason.DUPLICATE_CONTACT.value, text, merged_into=winner.ref
-                )
-    out = tuple(changed.get(r.ref, r) for r in rows) if changed else tuple(rows)
-    return MergeResult(participations=tuple(participations), rows=out)
+    proofs = _Proofs(rows)
+    held = proofs.holders()
+    skipped = held >= 0
+    words = _WORDS.take(pa.array(proofs.rank))
+    settled = np.flatnonzero(~proofs.starts | skipped)
+    fate = _fates(rows, proofs.carrier[settled], held[settled], words.take(pa.array(settled)))
+    out = rows
+    for slot, prefix in ((0, ""), (1, "also_")):
+        mine = np.flatnonzero(proofs.slot[settled] == slot)
+        if len(mine):
+            at = pa.array(mine)
+            out = _settle(out, prefix, proofs.idx[settled[mine]], {k: v.take(at) for k, v in fate.items()})
+    carriers = np.flatnonzero(proofs.starts & ~skipped)
+    return out, _plan(rows, event_id, proofs.idx[carriers], proofs.slot[carriers], words.take(pa.array(carriers)))
 
 
-def _live(rows: Sequence[Row]) -> dict[_Key, Row]:
-    """Contacts with a live registration or attendance (a sendable row of their own in ``register``
-    or ``attend``), each with its first such row."""
-    live: dict[_Key, Row] = {}
-    for row in rows:
-        if row.outcome is None and row.state is not State.CANCEL:
-            key = row.vid if row.vid is not None else row.email
-            if key not in live:
-                live[key] = row
-    return live
+def _fates(rows: pa.Table, carrier: np.ndarray, holder: np.ndarray, states: pa.Array) -> dict[str, pa.Array]:
+    """The columns of participations another row carries (merged into ``carrier``), or cancels a
+    live registration or attendance holds back (skipped, naming the ``holder``; -1 for none)."""
+    files, numbers = _col(rows, "file"), _col(rows, "row")
+    merged = pa.array(holder < 0)
+    to = pa.array(carrier)
+    by = pa.array(np.where(holder < 0, carrier, holder))
+    merged_text = pc.binary_join_element_wise(
+        "Same contact as ", files.take(to), " row ", pc.cast(numbers.take(to), pa.string()),
+        ", which carries its ", states, " participation; nothing to do.", "",
+    )  # fmt: skip
+    skipped_text = pc.binary_join_element_wise(
+        "Not sent as cancel: the same contact still holds a registration or attendance (", files.take(by),
+        " row ", pc.cast(numbers.take(by), pa.string()), "); nothing to do.", "",
+    )  # fmt: skip
+    return {
+        "outcome": pc.if_else(merged, Outcome.MERGED.value, Outcome.SKIPPED.value),
+        "reason": pc.if_else(merged, Reason.DUPLICATE_CONTACT.value, Reason.STILL_REGISTERED.value),
+        "message": pc.if_else(merged, merged_text, skipped_text),
+        "merged_file": pc.if_else(merged, files.take(to), pa.scalar(None, pa.string())),
+        "merged_row": pc.if_else(merged, numbers.take(to), pa.scalar(None, pa.int64())),
+    }
 
 
-def _time_of(item: tuple[int | None, Row]) -> int:
-    when = item[0]
-    assert when is not None
-    return when
+def _settle(rows: pa.Table, prefix: str, at: np.ndarray, values: dict[str, pa.Array]) -> pa.Table:
+    """``rows`` with the participation ``prefix`` of the rows ``at`` given ``values`` (a null
+    value keeps what the row had)."""
+    pos = np.full(rows.num_rows, -1, np.int64)
+    pos[at] = np.arange(len(at))
+    spread = pa.array(pos, mask=pos < 0)
+    for name, value in values.items():
+        column = f"{prefix}{name}"
+        i = rows.schema.get_field_index(column)
+        rows = rows.set_column(i, rows.schema.field(i), pc.coalesce(value.take(spread), _col(rows, column)))
+    return rows
 
 
-def _settle(
-    changed: dict[RowRef, Row], row: Row, state: State, outcome: Outcome, reason: str, message: str, **more: object
-) -> None:
-    """Settle one participation of ``row``, building on what this merge already changed in it."""
-    current = changed.get(row.ref, row)
-    changed[row.ref] = settle_part(current, state, outcome, reason, message, **more)
+def _plan(rows: pa.Table, event_id: str, at: np.ndarray, slot: np.ndarray, states: pa.Array) -> pa.Table:
+    """The PARTS lines of the carriers: row ``at``'s participation ``slot`` in ``states``."""
+    take = pa.array(at)
+    when = pc.if_else(pa.array(slot == 0), _col(rows, "when_ms").take(take), _col(rows, "also_when_ms").take(take))
+    columns = {
+        "event_id": pa.array([event_id], pa.string()).take(pa.array(np.zeros(len(at), np.int64))),
+        "state": states,
+        "vid": _col(rows, "vid").take(take),
+        "email": _col(rows, "email").take(take),
+        "when_ms": when,
+        "file": _col(rows, "file").take(take),
+        "row": _col(rows, "row").take(take),
+        "batch_id": pa.nulls(len(at), pa.string()),
+    }
+    return pa.Table.from_arrays([columns[f.name] for f in PARTS], schema=PARTS)
 
 
-def _batch_id(state: State, by_email: bool, index: int, items: Sequence[Participation]) -> str:
-    """Deterministic: the same participations always get the same id, so a resumed run and the
-    journal agree on what a batch is."""
-    # a vid batch's key is its vid: reading it directly spares a property call per contact
-    lines = [f"{p.key}:{p.when_ms}" for p in items] if by_email else [f"{p.vid}:{p.when_ms}" for p in items]
-    digest = hashlib.sha1("\n".join(lines).encode()).hexdigest()[:8]
-    return f"{state.value}{'-email' if by_email else ''}-{index:04d}-{digest}"
-
-
-def _email_order(p: Participation) -> str:
-    return p.email or ""
-
-
-def chunk(participations: Iterable[Participation], batch_size: int) -> list[Batch]:
-    """Cut participations into batches of at most ``batch_size``, one event, state and endpoint
-    per batch.  Batches are full except the last of each group; order is deterministic."""
+def chunk(parts: pa.Table, batch_size: int) -> pa.Table:
+    """The plan sorted into batches of at most ``batch_size``, one event, state and endpoint per
+    batch, each line with its ``batch_id``.  Batches are full except the last of each group; the
+    order and the ids are deterministic (the same participations always get the same ids, so a
+    resumed run and the journal agree on what a batch is)."""
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
+    by_email = _col(parts, "vid").is_null()
+    order = pc.sort_indices(
+        pa.table(
+            {
+                "event_id": _col(parts, "event_id"),
+                "rank": pa.array(_ranks(_col(parts, "state"))),
+                "by_email": by_email,
+                "vid": _col(parts, "vid"),
+                "email": pc.if_else(by_email, pc.fill_null(_col(parts, "email"), ""), pa.scalar(None, pa.string())),
+            }
+        ),
+        sort_keys=[(name, "ascending") for name in ("event_id", "rank", "by_email", "vid", "email")],
+    )
+    plan = parts.take(order)
+    n = plan.num_rows
+    if n == 0:
+        return plan
+    events, rank, email = _col(plan, "event_id"), _ranks(_col(plan, "state")), _np(by_email.take(order))
+    starts = np.ones(n, bool)
+    starts[1:] = _np(pc.not_equal(events.slice(1), events.slice(0, n - 1))) | (rank[1:] != rank[:-1])
+    starts[1:] |= email[1:] != email[:-1]
+    in_group = np.arange(n) - np.flatnonzero(starts)[np.cumsum(starts) - 1]
+    first = np.flatnonzero(in_group % batch_size == 0)
+    ids = _batch_ids(plan, first, in_group[first] // batch_size)
+    batch_of = pa.array(np.cumsum(in_group % batch_size == 0) - 1)
+    i = plan.schema.get_field_index("batch_id")
+    return plan.set_column(i, plan.schema.field(i), pa.array(ids, pa.string()).take(batch_of))
 
-    groups: dict[tuple[str, int, bool], list[Participation]] = {}
-    for p in participations:
-        groups.setdefault((p.event_id, STATE_RANK[p.state], p.vid is None), []).append(p)
-    batches: list[Batch] = []
-    for (event_id, _, by_email), members in sorted(groups.items()):
-        items = sorted(members, key=_email_order) if by_email else sorted(members, key=attrgetter("vid"))
-        state = items[0].state
-        for index, start in enumerate(range(0, len(items), batch_size)):
-            part = tuple(items[start : start + batch_size])
-            batches.append(
-                Batch(
-                    id=_batch_id(state, by_email, index, part),
-                    event_id=event_id,
-                    state=state,
-                    by_email=by_email,
-                    items=part,
-                )
-            )
-    return batches
+
+def _batch_ids(plan: pa.Table, first: np.ndarray, index: np.ndarray) -> list[str]:
+    """Each batch's id: its state, endpoint and number in its group, and the start of the sha1 of
+    its ``key:when_ms`` lines (the ids journals of earlier versions hold)."""
+    lines = pc.binary_join_element_wise(part_keys(plan), ":", pc.cast(_col(plan, "when_ms"), pa.string()), "\n", "")
+    if isinstance(lines, pa.ChunkedArray):
+        lines = lines.combine_chunks()
+    _, offsets_buffer, data = lines.buffers()
+    offsets = np.frombuffer(offsets_buffer, np.int32)[lines.offset : lines.offset + len(lines) + 1]
+    text = memoryview(data) if data is not None else memoryview(b"")
+    bounds = np.append(first, len(lines))
+    states = _col(plan, "state").take(pa.array(first)).to_pylist()
+    by_email = _col(plan, "vid").take(pa.array(first)).is_null().to_pylist()
+    ids = []
+    for b, (start, end) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+        digest = hashlib.sha1(text[offsets[start] : offsets[end] - 1]).hexdigest()[:8]
+        ids.append(f"{states[b]}{'-email' if by_email[b] else ''}-{index[b]:04d}-{digest}")
+    return ids
+
+
+def _items(plan: pa.Table) -> tuple[Participation, ...]:
+    """The lines of ``plan`` as the sender's participation objects (the edge)."""
+    c = {name: _col(plan, name).to_pylist() for name in ("event_id", "state", "vid", "email", "when_ms", "file", "row")}
+    states = {word: State(word) for word in set(c["state"])}
+    return tuple(
+        Participation(event_id, states[state], vid, email, when_ms, (RowRef(file, row),))
+        for event_id, state, vid, email, when_ms, file, row in zip(*c.values(), strict=True)
+    )
+
+
+class Batches(Sequence[Batch]):
+    """The batches of a chunked plan, each one built when asked for: a million-line plan never
+    holds a million participations as objects.  Lines without a batch id are in no batch."""
+
+    def __init__(self, parts: pa.Table) -> None:
+        plan = parts.filter(pc.is_valid(parts.column("batch_id")))
+        codes = _np(pc.dictionary_encode(_col(plan, "batch_id")).indices)
+        if len(codes) and np.any(codes[1:] < codes[:-1]):
+            plan = plan.take(pa.array(np.argsort(codes, kind="stable")))  # each batch's lines together
+            codes = np.sort(codes, kind="stable")
+        self._plan = plan
+        self._bounds = np.append(np.flatnonzero(np.diff(codes, prepend=-1)), len(codes))
+        self.ids: list[str] = _col(plan, "batch_id").take(pa.array(self._bounds[:-1])).to_pylist()
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @overload
+    def __getitem__(self, index: int) -> Batch: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Batch]: ...
+
+    def __getitem__(self, index: int | slice) -> Batch | Sequence[Batch]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if not -len(self) <= index < len(self):
+            raise IndexError(index)
+        index %= len(self)
+        start, end = int(self._bounds[index]), int(self._bounds[index + 1])
+        items = _items(self._plan.slice(start, end - start))
+        return Batch(self.ids[index], items[0].event_id, items[0].state, items[0].vid is None, items)
+
+    def __iter__(self) -> Iterator[Batch]:
+        return (self[i] for i in range(len(self)))
+
+    @property
+    def plan(self) -> pa.Table:
+        """The lines of the batches (PARTS with batch ids), batch by batch."""
+        return self._plan
+
+    @property
+    def participations(self) -> int:
+        """How many participations the batches carry together."""
+        return self._plan.num_rows
+
+    def size(self, index: int) -> int:
+        """How many participations batch ``index`` carries."""
+        return int(self._bounds[index + 1] - self._bounds[index])
+
+    def without(self, answered: Collection[str]) -> Batches:
+        """The batches whose id is not in ``answered`` (what a resumed run still has to send)."""
+        if not answered:
+            return self
+        done = pc.is_in(self._plan.column("batch_id"), value_set=pa.array(list(answered), pa.string()))
+        return Batches(self._plan.filter(pc.invert(done)))
+
+
+def batches(parts: pa.Table) -> Batches:
+    """The sender's batches of a chunked plan, materialised one at a time."""
+    return Batches(parts)
+
+
+def drop_done(parts: pa.Table, done: Collection[tuple[str, State]]) -> pa.Table:
+    """The plan without the participations whose ``(key, state)`` is in ``done`` (what the
+    ledger already holds)."""
+    if not done:
+        return parts
+    keys, states = zip(*done, strict=True)
+    known = pa.table({"_key": pa.array(keys, pa.string()), "state": pa.array([str(s) for s in states], pa.string())})
+    keyed = parts.append_column("_key", part_keys(parts))
+    kept = keyed.join(known, ["_key", "state"], join_type="left anti")
+    return pa.Table.from_arrays([kept.column(name) for name in parts.column_names], schema=parts.schema)
+
+
+class Participations(Sequence[Participation]):
+    """The plan's lines as objects, built a slice at a time as they are read (for the ledger
+    check, which takes objects until the journal reads the plan table)."""
+
+    def __init__(self, parts: pa.Table, step: int = 10_000) -> None:
+        self._parts, self._step = parts, step
+
+    def __len__(self) -> int:
+        return self._parts.num_rows
+
+    @overload
+    def __getitem__(self, index: int) -> Participation: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Participation]: ...
+
+    def __getitem__(self, index: int | slice) -> Participation | Sequence[Participation]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if not -len(self) <= index < len(self):
+            raise IndexError(index)
+        return _items(self._parts.slice(index % len(self), 1))[0]
+
+    def __iter__(self) -> Iterator[Participation]:
+        for start in range(0, len(self), self._step):
+            yield from _items(self._parts.slice(start, self._step))
+
+
+def participations(parts: pa.Table) -> Participations:
+    """The plan's lines as participation objects, materialised as they are read."""
+    return Participations(parts)
+
+
+def parts_table(batches: Iterable[Batch]) -> pa.Table:
+    """A PARTS table of batch objects (a resumed plan, until the journal stores the table)."""
+    columns: dict[str, list[object]] = {f.name: [] for f in PARTS}
+    for b in batches:
+        for p in b.items:
+            columns["event_id"].append(p.event_id)
+            columns["state"].append(p.state.value)
+            columns["vid"].append(p.vid)
+            columns["email"].append(p.email)
+            columns["when_ms"].append(p.when_ms)
+            columns["file"].append(p.rows[0].file)
+            columns["row"].append(p.rows[0].row)
+            columns["batch_id"].append(b.id)
+    return pa.Table.from_pydict(columns, schema=PARTS)

@@ -22,7 +22,7 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
-from . import actions, sender
+from . import actions, chunker, sender
 from .bulk import no_gc
 from .checking import VerifyResult, check_recorded, recorded_from_rows
 from .config import Config
@@ -32,24 +32,23 @@ from .inputs import display_name, map_options
 from .journal import Journal
 from .loader import load
 from .models import (
-    Also,
     Batch,
     BatchOutcome,
     EventInfo,
     FileInfo,
     Outcome,
-    Reason,
     Row,
     RowRef,
     RunStats,
-    State,
-    worst_first,
+    rows_to_table,
+    table_to_rows,
 )
-from .planning import Plan, Planner
+from .planning import Plan, Planner, participations, pending
 from .preview import build_preview
 from .report_names import keep_report, stamp_of, stamped_name
 from .reporter import Report, RunSummary, build_report, exit_code_for, plural
 from .services import Portal, Services, connect
+from .settle import settle as settle_table
 from .waits import Waits, interrupted
 
 
@@ -167,11 +166,8 @@ def _send(job: Job, cfg: Config, svc: Services, waits: Waits, journal: Journal) 
         except sender.Interrupted:
             stopped = interrupted()
         with no_gc():
-            verdicts = _Verdicts.of(plan.batches, plan.outcomes, dry_run=cfg.dry_run, stopped=stopped)
-            # the verdicts hold every answer: a participation per contact need not live on
+            rows = settle(plan.rows, plan.batches, plan.outcomes, dry_run=cfg.dry_run, stopped=stopped)
             plan.batches, plan.outcomes = [], {}
-            rows = _apply(plan.rows, verdicts)
-            del verdicts
         if cfg.verify and not cfg.dry_run and not stopped:
             verification = check_recorded(client, cfg.event_id, recorded_from_rows(rows), counters_before)
         return _Sent(rows, plan.run_id, resumed, event, stopped, client.stats, verification)
@@ -181,7 +177,7 @@ def _send_plan(
     job: Job, cfg: Config, plan: Plan, client: HubSpot, journal: Journal, event: EventInfo, svc: Services
 ) -> StopRun | None:
     """Ask, begin the run in the journal (a resumed one has begun), send what has no answer yet."""
-    todo = [b for b in plan.batches if b.id not in plan.outcomes]
+    todo = pending(plan.batches, plan.outcomes)
     _ask(svc, cfg, event, job.files, plan.rows, todo, client)
     if not plan.run_id:
         plan.run_id = journal.begin(job.key, job.meta, plan=(plan.rows, plan.batches))
@@ -241,10 +237,6 @@ def _report(job: Job, cfg: Config, sent: _Sent, journal: Journal, svc: Services)
     )
 
 
-#: A sendable row's fate: outcome, reason, message, confirmed vid, correlation id, created, batch id.
-_Verdict = tuple[Outcome, str, str, int | None, str, bool, str]
-
-
 def settle(
     rows: Sequence[Row],
     batches: Sequence[Batch],
@@ -253,144 +245,10 @@ def settle(
     dry_run: bool,
     stopped: StopRun | None,
 ) -> list[Row]:
-    """Turn batch answers into row outcomes; every sendable row gets one (and its batch id).
-
-    This touches every row of a large file once, so each row is rebuilt once, directly, and the
-    messages name the state only (the time has its own column)."""
-    return _apply(list(rows), _Verdicts.of(batches, outcomes, dry_run=dry_run, stopped=stopped))
-
-
-@dataclass(frozen=True)
-class _Verdicts:
-    """What :func:`settle` tells each sendable row, drawn from the batches first so that a large
-    plan's participations can be let go before the rows are rebuilt."""
-
-    #: per state (attend, register, cancel), keyed by file, then row number: an int key hashes
-    #: in C, a RowRef's hash is Python code
-    attend: dict[str, dict[int, _Verdict]]
-    register: dict[str, dict[int, _Verdict]]
-    cancel: dict[str, dict[int, _Verdict]]
-    #: for a sendable row that no batch carries
-    unsent: _Verdict
-
-    @classmethod
-    def of(
-        cls, batches: Sequence[Batch], outcomes: dict[str, BatchOutcome], *, dry_run: bool, stopped: StopRun | None
-    ) -> _Verdicts:
-        planned_text = {s: f"Would be recorded as {s.value} (dry run: nothing was sent)." for s in State}
-        recorded_text = {s: f"Recorded as {s.value}." for s in State}
-        per_state: dict[State, dict[str, dict[int, _Verdict]]] = {s: {} for s in State}
-        not_sent = (
-            stopped.reason if stopped else Reason.INTERRUPTED.value,
-            f"Not sent: {stopped.message if stopped else 'the run stopped before this batch was sent.'} "
-            "Run the same command again to continue.",
-        )
-        for batch in batches:
-            answer = outcomes.get(batch.id)
-            # Contacts of a batch without a per-contact answer share a verdict tuple per state (memory).
-            shared: dict[State, _Verdict] | None = None
-            if dry_run:
-                shared = {
-                    s: (Outcome.PLANNED, Reason.DRY_RUN.value, planned_text[s], None, "", False, batch.id)
-                    for s in State
-                }
-            elif answer is None:
-                shared = dict.fromkeys(State, (Outcome.FAILED, *not_sent, None, "", False, batch.id))
-            recorded: dict[State, _Verdict] = {}
-            verdicts = per_state[batch.state]
-            for p in batch.items:
-                ref = p.rows[0]
-                if shared is not None or answer is None:
-                    assert shared is not None
-                    verdict = shared[p.state]
-                elif p.key in answer.recorded:
-                    created = p.key in answer.created
-                    confirmed = answer.recorded[p.key]
-                    if confirmed == p.vid and not created:
-                        # the usual answer: one verdict tuple per batch and state (None keeps the row's vid)
-                        same = recorded.get(p.state)
-                        if same is None:
-                            text = recorded_text[p.state]
-                            same = (Outcome.RECORDED, "", text, None, answer.correlation_id, False, batch.id)
-                            recorded[p.state] = same
-                        verdict = same
-                    else:
-                        text = recorded_text[p.state] + (
-                            " A new contact was created for this email." if created else ""
-                        )
-                        verdict = (Outcome.RECORDED, "", text, confirmed, answer.correlation_id, created, batch.id)
-                else:
-                    failure = answer.failed.get(p.key)
-                    why = failure.reason if failure else Reason.NOT_IN_RESPONSE.value
-                    text = failure.message if failure else "HubSpot's answer did not mention this contact."
-                    verdict = (Outcome.FAILED, why, text, None, answer.correlation_id, False, batch.id)
-                by_row = verdicts.get(ref.file)
-                if by_row is None:
-                    by_row = verdicts[ref.file] = {}
-                by_row[ref.row] = verdict
-        unsent_text = not_sent[1].replace("this batch", "this row")
-        unsent = (Outcome.FAILED, not_sent[0], unsent_text, None, "", False, "")
-        return cls(per_state[State.ATTEND], per_state[State.REGISTER], per_state[State.CANCEL], unsent)
-
-    def get(self, ref: RowRef, state: State | None) -> _Verdict:
-        table = self.attend if state is State.ATTEND else self.register if state is State.REGISTER else self.cancel
-        found = table.get(ref.file)
-        return self.unsent if found is None else found.get(ref.row, self.unsent)
-
-
-def _apply(rows: list[Row], verdicts: _Verdicts) -> list[Row]:
-    """Every sendable row rebuilt once with its verdicts, in place in ``rows`` (which it returns):
-    each old row is let go as its successor is made, so a large run never holds both.  A row
-    with two participations shows the one that most needs the user first."""
-    get = verdicts.get
-    for i, row in enumerate(rows):
-        also = row.also
-        if also is not None and also.outcome is None:
-            a_outcome, a_reason, a_message, a_vid, a_correlation, a_created, a_batch = get(row.ref, also.state)
-            also = Also(
-                also.state,
-                also.when_ms,
-                also.time_source,
-                a_outcome,
-                a_reason,
-                a_message,
-                also.merged_into,
-                a_batch,
-                a_correlation,
-            )
-            if row.outcome is not None:
-                vid = a_vid if a_vid is not None else row.vid
-                rows[i] = worst_first(
-                    replace(row, vid=vid, created_contact=row.created_contact or a_created, also=also)
-                )
-                continue
-        elif row.outcome is not None:
-            continue
-        else:
-            a_vid, a_created = None, False
-        ref = row.ref
-        outcome, reason, message, vid, correlation, created, batch_id = get(ref, row.state)
-        if vid is None:
-            vid = a_vid if a_vid is not None else row.vid
-        new = Row(
-            ref,
-            row.email,
-            vid,
-            row.state,
-            row.when_ms,
-            row.time_source,
-            outcome,
-            reason,
-            message,
-            row.merged_into,
-            batch_id,
-            correlation,
-            created or a_created,
-            row.extra,
-            also,
-        )
-        rows[i] = new if also is None else worst_first(new)
-    return rows
+    """Turn batch answers into row outcomes (:func:`importer.settle.settle`, on the tables) while
+    the stages around still hand ``Row`` objects and batch lists."""
+    parts = batches.plan if isinstance(batches, chunker.Batches) else chunker.parts_table(batches)
+    return table_to_rows(settle_table(rows_to_table(rows), parts, outcomes, dry_run=dry_run, stopped=stopped))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -447,7 +305,7 @@ def _recorder(
     progress: Callable[[int, int, int, int], None] | None,
 ) -> Callable[[Batch, BatchOutcome], None]:
     """The sender's callback: commit each answer to the journal at once, then report progress."""
-    total, contacts = len(batches), sum(len(b.items) for b in batches)
+    total, contacts = len(batches), participations(batches)
     done = [len(outcomes), sum(len(b.items) for b in batches if b.id in outcomes)]
 
     def on_outcome(batch: Batch, outcome: BatchOutcome) -> None:

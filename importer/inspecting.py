@@ -12,7 +12,7 @@ from . import chunker
 from .config import Config
 from .inputs import read_file
 from .mapper import MappedFile
-from .models import FileInfo, Outcome, Row, RowRef, State
+from .models import FileInfo, Outcome, Row, RowRef, State, rows_to_table, table_to_rows
 from .reporter import iso_utc
 
 
@@ -94,7 +94,7 @@ def _merge_preview(rows: Sequence[Row]) -> list[Row]:
         for r in rows
         if r.outcome is not None or r.state is not None
     ]
-    merged = chunker.merge(timed, "preview").rows if timed else []
+    merged = table_to_rows(chunker.merge(rows_to_table(timed), "preview")[0]) if timed else []
     shown = [replace(m, when_ms=None) if m.when_ms == later else m for m in merged]
     return sorted([*shown, *undecided], key=attrgetter("ref.row")) if undecided else shown
 

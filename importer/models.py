@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 
 class State(StrEnum):
@@ -154,6 +155,14 @@ PARTS = pa.schema(
         pa.field("batch_id", pa.string()),
     ]
 )
+
+
+def part_keys(parts: pa.Table) -> pa.ChunkedArray | pa.Array:
+    """What identifies each plan line's contact inside a batch answer (``Participation.key``):
+    the vid as text, or the email for email-create."""
+    vid = parts.column("vid")
+    return pc.if_else(vid.is_null(), pc.fill_null(parts.column("email"), ""), pc.cast(vid, pa.string()))
+
 
 #: The columns of one participation, without prefix (``state`` .. ``correlation_id``).
 PART_COLUMNS: tuple[str, ...] = tuple(f.name for f in _participation_fields(""))

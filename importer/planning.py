@@ -31,8 +31,10 @@ from .models import (
     RowRef,
     State,
     is_open,
+    rows_to_table,
     settle_part,
     settle_row,
+    table_to_rows,
 )
 from .reporter import plural
 from .services import quiet
@@ -46,7 +48,8 @@ class Plan:
     the run it resumes, and what to say before the first request."""
 
     rows: list[Row]
-    batches: list[Batch]
+    #: a new plan's as :class:`chunker.Batches` (built one at a time), a resumed one's as the journal gives them
+    batches: Sequence[Batch]
     outcomes: dict[str, BatchOutcome] = field(default_factory=dict)
     #: the interrupted run this one resumes; empty: a new run, begun just before sending
     run_id: str = ""
@@ -59,7 +62,21 @@ Planner = Callable[[Config, list[Row], HubSpot, Journal, EventInfo], Plan]
 
 
 def sending_line(batches: Sequence[Batch]) -> str:
-    return f"sending {plural(sum(len(b.items) for b in batches), 'participation')} in {plural(len(batches), 'request')}"
+    return f"sending {plural(participations(batches), 'participation')} in {plural(len(batches), 'request')}"
+
+
+def participations(batches: Sequence[Batch]) -> int:
+    """How many participations the batches carry (a plan's without building its batches)."""
+    if isinstance(batches, chunker.Batches):
+        return batches.participations
+    return sum(len(b.items) for b in batches)
+
+
+def pending(batches: Sequence[Batch], outcomes: dict[str, BatchOutcome]) -> Sequence[Batch]:
+    """The batches still to send: a new plan's lazily, a resumed one's as the journal gave them."""
+    if isinstance(batches, chunker.Batches):
+        return batches.without(outcomes)
+    return [b for b in batches if b.id not in outcomes]
 
 
 def plan_run(
@@ -76,13 +93,12 @@ def plan_run(
     """``run``'s plan: the unfinished run with the same inputs and options resumed, else a new plan."""
     previous = None if cfg.dry_run else journal.find_unfinished(key)
     if not previous:
-        rows, batches = plan(rows, cfg, event, client, journal, contacts, log)
-        return Plan(rows, batches, says=(sending_line(batches),))
+        rows, planned = plan(rows, cfg, event, client, journal, contacts, log)
+        return Plan(rows, planned, says=(sending_line(planned),))
     del rows  # the journal holds the plan: the rows read again are not needed
     kept, batches, outcomes = resume_plan(journal, previous, cfg)
     resuming = f"resuming run {previous}: {len(outcomes):,} of {plural(len(batches), 'request')} already answered"
-    todo = [b for b in batches if b.id not in outcomes]
-    return Plan(kept, batches, outcomes, previous, (resuming, sending_line(todo)))
+    return Plan(kept, batches, outcomes, previous, (resuming, sending_line(pending(batches, outcomes))))
 
 
 def plan_retry(
@@ -255,18 +271,21 @@ def plan(
     journal: Journal,
     contacts: Any,
     log: Callable[[str], None],
-) -> tuple[list[Row], list[Batch]]:
+) -> tuple[list[Row], chunker.Batches]:
     """A new run's plan: times filled, contacts resolved, one participation per contact, what the
     ledger already holds left out, the rest cut into batches."""
     rows = fill_times(rows, event)
     rows = resolve(rows, cfg=cfg, client=client, journal=journal, contacts=contacts, log=log)
     with no_gc():
-        merged = chunker.merge(rows, cfg.event_id)
-        done = set() if cfg.force else journal.already_recorded(cfg.event_id, merged.participations)
-        kept, parts = skip_recorded(merged.rows, merged.participations, done)
+        table, parts = chunker.merge(rows_to_table(rows), cfg.event_id)
+        kept = table_to_rows(table)
+        del table
+        done = set() if cfg.force else journal.already_recorded(cfg.event_id, chunker.participations(parts))
         if done:
+            kept, _ = skip_recorded(kept, chunker.participations(parts), done)
             kept = say_when_recorded(kept, journal, cfg.event_id)
-        return kept, chunker.chunk(parts, cfg.effective_batch_size)
+            parts = chunker.drop_done(parts, done)
+        return kept, chunker.batches(chunker.chunk(parts, cfg.effective_batch_size))
 
 
 def resume_plan(journal: Journal, run_id: str, cfg: Config) -> tuple[list[Row], list[Batch], dict[str, BatchOutcome]]:

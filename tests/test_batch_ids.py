@@ -7,9 +7,9 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from importer.chunker import chunk, merge
+from importer.chunker import batches, chunk, merge
 from importer.cli import main
-from importer.models import Also, Outcome, Row, RowRef, State
+from importer.models import Also, Outcome, Row, RowRef, State, rows_to_table
 from importer.reporter import read_report
 from importer.sandbox import DEFAULT_TOKEN, Sandbox
 
@@ -24,7 +24,7 @@ def row(n: int, vid: int | None, state: State, when: int, email: str | None = No
 
 def batch_ids(rows: list[Row], event_id: str, size: int) -> list[tuple[str, list[str]]]:
     """Each batch's id with the keys (vid, or email for email-create) it carries, in order."""
-    return [(b.id, [p.key for p in b.items]) for b in chunk(merge(rows, event_id).participations, size)]
+    return [(b.id, [p.key for p in b.items]) for b in batches(chunk(merge(rows_to_table(rows), event_id)[1], size))]
 
 
 ROWS = [

@@ -1,102 +1,223 @@
-"""Merging and chunking: nothing lost, nothing duplicated, the right row wins."""
+"""Merging and chunking on the tables: nothing lost, nothing duplicated, the right row wins."""
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from dataclasses import replace
-from functools import partial
+from typing import Any
 
+import pyarrow as pa
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tables import by_row, rows_table
 
-from importer.chunker import chunk, merge
-from importer.models import Also, Outcome, Participation, Reason, Row, RowRef, State, swapped, worst_first
+from importer.chunker import Batches, batches, chunk, drop_done, merge
+from importer.models import PARTS, Also, Outcome, Reason, Row, RowRef, State, swapped, worst_first
 
 
-def row(n: int, vid: int | None, state: State, when: int, email: str | None = None, reg: int | None = None) -> Row:
-    also = Also(State.REGISTER, reg) if reg is not None else None
-    return Row(ref=RowRef("a.csv", n), email=email, vid=vid, state=state, when_ms=when, also=also)
+def row(n: int, vid: int | None, state: State, when: int, email: str | None = None, reg: int | None = None) -> dict:
+    line: dict[str, Any] = {"row": n, "vid": vid, "email": email, "state": state.value, "when_ms": when}
+    if reg is not None:
+        line.update(also_state=State.REGISTER.value, also_when_ms=reg)
+    return line
+
+
+def sent(parts: pa.Table) -> dict[tuple[Any, str], tuple[int, int]]:
+    """(contact, state) -> (time, carrier row) of each planned participation."""
+    return {
+        (p["vid"] if p["vid"] is not None else p["email"], p["state"]): (p["when_ms"], p["row"])
+        for p in parts.to_pylist()
+    }
+
+
+def fate(line: dict[str, Any], prefix: str = "") -> tuple[Any, ...]:
+    return tuple(line[f"{prefix}{k}"] for k in ("outcome", "reason", "merged_file", "merged_row"))
 
 
 def test_one_participation_per_contact_and_state_at_its_earliest_time() -> None:
-    rows = [
-        row(2, 7, State.REGISTER, 100),
-        row(3, 7, State.ATTEND, 500),
-        row(4, 7, State.ATTEND, 300),
+    rows = rows_table(
+        row(2, 7, State.REGISTER, 100), row(3, 7, State.ATTEND, 500), row(4, 7, State.ATTEND, 300),
         row(5, 8, State.CANCEL, 900),
-    ]
-    result = merge(rows, "ev")
-    got = {(p.vid, p.state): (p.when_ms, p.rows) for p in result.participations}
-    ref = partial(RowRef, "a.csv")
-    assert got == {
-        (7, State.REGISTER): (100, (ref(2),)),
-        (7, State.ATTEND): (300, (ref(4), ref(3))),
-        (8, State.CANCEL): (900, (ref(5),)),
-    }
-    merged = [r for r in result.rows if r.outcome is Outcome.MERGED]
-    assert [(r.ref.row, r.reason, r.merged_into) for r in merged] == [(3, Reason.DUPLICATE_CONTACT, ref(4))]
-    assert "attend" in merged[0].message
-    assert [r.ref for r in result.rows] == [r.ref for r in rows]
+    )  # fmt: skip
+    out, parts = merge(rows, "ev")
+    assert parts.schema == PARTS and set(parts.column("event_id").to_pylist()) == {"ev"}
+    assert sent(parts) == {(7, "register"): (100, 2), (7, "attend"): (300, 4), (8, "cancel"): (900, 5)}
+    lines = by_row(out)
+    assert fate(lines["a.csv", 3]) == ("merged", Reason.DUPLICATE_CONTACT.value, "a.csv", 4)
+    assert lines["a.csv", 3]["message"] == (
+        "Same contact as a.csv row 4, which carries its attend participation; nothing to do."
+    )
+    assert [fate(lines["a.csv", n]) for n in (2, 4, 5)] == [(None, "", None, None)] * 3
+    assert out.schema == rows.schema and out.column("row").to_pylist() == [2, 3, 4, 5]
 
 
 def test_an_attendee_row_with_a_registration_time_proves_both_and_merges_each_apart() -> None:
-    rows = [
+    rows = rows_table(
         row(2, 7, State.REGISTER, 100),  # the registration report
         row(3, 7, State.ATTEND, 500, reg=100),  # the attendee report: same registration, a later rejoin
         row(4, 7, State.ATTEND, 300, reg=100),
         row(5, 9, State.ATTEND, 700, reg=650),
-    ]
-    result = merge(rows, "ev")
-    got = {(p.vid, p.state): (p.when_ms, p.rows[0].row) for p in result.participations}
-    assert got == {
-        (7, State.REGISTER): (100, 2),
-        (7, State.ATTEND): (300, 4),
-        (9, State.ATTEND): (700, 5),
-        (9, State.REGISTER): (650, 5),
+    )
+    out, parts = merge(rows, "ev")
+    assert sent(parts) == {
+        (7, "register"): (100, 2),
+        (7, "attend"): (300, 4),
+        (9, "attend"): (700, 5),
+        (9, "register"): (650, 5),
     }
-    by_row = {r.ref.row: r for r in result.rows}
-    assert by_row[2].outcome is None
-    assert by_row[3].outcome is Outcome.MERGED and by_row[3].merged_into == RowRef("a.csv", 4)
-    assert by_row[3].also is not None and by_row[3].also.outcome is Outcome.MERGED
-    assert by_row[3].also.merged_into == RowRef("a.csv", 2)
-    assert by_row[4].outcome is None and by_row[4].also is not None and by_row[4].also.outcome is Outcome.MERGED
-    assert by_row[5].outcome is None and by_row[5].also is not None and by_row[5].also.outcome is None
+    lines = by_row(out)
+    assert fate(lines["a.csv", 2]) == (None, "", None, None)
+    assert fate(lines["a.csv", 3]) == ("merged", "duplicate_contact", "a.csv", 4)
+    assert fate(lines["a.csv", 3], "also_") == ("merged", "duplicate_contact", "a.csv", 2)
+    assert "carries its register participation" in lines["a.csv", 3]["also_message"]
+    assert lines["a.csv", 4]["outcome"] is None and lines["a.csv", 4]["also_outcome"] == "merged"
+    assert lines["a.csv", 5]["outcome"] is None and lines["a.csv", 5]["also_outcome"] is None
 
 
 def test_no_cancel_for_a_contact_who_still_holds_a_registration_or_attendance() -> None:
-    rows = [
+    rows = rows_table(
         row(2, 7, State.CANCEL, 900, reg=100),  # refunded ticket, then a new one
         row(3, 7, State.REGISTER, 200),
         row(4, 8, State.CANCEL, 900, reg=150),  # only cancelled: register and cancel both sent
         row(5, 9, State.CANCEL, 950),
         row(6, 9, State.ATTEND, 960),
-    ]
-    result = merge(rows, "ev")
-    got = {(p.vid, p.state): p.when_ms for p in result.participations}
-    assert got == {
-        (7, State.REGISTER): 100,
-        (8, State.CANCEL): 900,
-        (8, State.REGISTER): 150,
-        (9, State.ATTEND): 960,
+    )
+    out, parts = merge(rows, "ev")
+    assert {k: v[0] for k, v in sent(parts).items()} == {
+        (7, "register"): 100,
+        (8, "cancel"): 900,
+        (8, "register"): 150,
+        (9, "attend"): 960,
     }
-    by_row = {r.ref.row: r for r in result.rows}
-    for n in (2, 5):
-        assert (by_row[n].outcome, by_row[n].reason) == (Outcome.SKIPPED, Reason.STILL_REGISTERED)
-    assert "row 3" in by_row[2].message and "row 6" in by_row[5].message
-    assert by_row[3].outcome is Outcome.MERGED  # the refunded ticket's order date is the earlier registration
+    lines = by_row(out)
+    for n, holder in ((2, 3), (5, 6)):
+        assert fate(lines["a.csv", n]) == ("skipped", Reason.STILL_REGISTERED.value, None, None)
+        assert lines["a.csv", n]["message"] == (
+            "Not sent as cancel: the same contact still holds a registration or attendance "
+            f"(a.csv row {holder}); nothing to do."
+        )
+    assert lines["a.csv", 3]["outcome"] == "merged"  # the refunded ticket's order date is the earlier registration
 
 
-def test_settled_rows_pass_through_and_email_only_rows_merge_by_email() -> None:
-    bad = Row(ref=RowRef("a.csv", 9), email="x@", outcome=Outcome.REJECTED, reason="invalid_email")
-    rows = [
-        bad,
+def test_a_registration_in_the_second_participation_does_not_hold_a_cancel_back() -> None:
+    """Only a row's own sendable register/attend is live: a cancel row's order date is not."""
+    out, parts = merge(rows_table(row(2, 7, State.CANCEL, 900, reg=100), row(3, 7, State.CANCEL, 950)), "ev")
+    assert sent(parts) == {(7, "cancel"): (900, 2), (7, "register"): (100, 2)}
+    assert by_row(out)["a.csv", 3]["outcome"] == "merged"
+
+
+def test_settled_rows_pass_through_and_email_only_contacts_merge_by_their_own_email() -> None:
+    rows = rows_table(
+        {"row": 9, "email": "x@", "outcome": "rejected", "reason": "invalid_email", "message": "bad"},
         row(2, None, State.ATTEND, 5, "a@example.com"),
         row(3, None, State.ATTEND, 4, "a@example.com"),
         row(4, None, State.ATTEND, 6, "b@example.com"),
+        row(5, None, State.ATTEND, 7, "c@example.com"),
+        row(6, 31, State.ATTEND, 8, "a@example.com"),  # a vid is a contact of its own, whatever its email
+    )
+    out, parts = merge(rows, "ev")
+    assert out.slice(0, 1).equals(rows.slice(0, 1))
+    assert sent(parts) == {
+        ("a@example.com", "attend"): (4, 3),
+        ("b@example.com", "attend"): (6, 4),
+        ("c@example.com", "attend"): (7, 5),
+        (31, "attend"): (8, 6),
+    }
+    assert [line["outcome"] for line in out.to_pylist()] == ["rejected", "merged", None, None, None, None]
+
+
+def test_ties_go_to_the_row_that_comes_first_in_the_input() -> None:
+    """Same time: the earlier row of the input carries it, whatever the files are called."""
+    rows = rows_table(
+        {**row(2, 7, State.ATTEND, 100), "file": "z.csv"},
+        {**row(2, 7, State.ATTEND, 100), "file": "a.csv"},
+        {**row(3, 8, State.ATTEND, 100), "file": "a.csv"},
+        {**row(2, 8, State.ATTEND, 100), "file": "z.csv"},
+    )
+    out, parts = merge(rows, "ev")
+    carriers = {(p["vid"], p["file"], p["row"]) for p in parts.to_pylist()}
+    assert carriers == {(7, "z.csv", 2), (8, "a.csv", 3)}
+    assert fate(by_row(out)["a.csv", 2]) == ("merged", "duplicate_contact", "z.csv", 2)
+
+
+def test_a_sendable_participation_without_a_time_is_a_mistake_of_the_caller() -> None:
+    with pytest.raises(ValueError, match="fill the times"):
+        merge(rows_table({"row": 2, "vid": 1, "state": "attend"}), "ev")
+
+
+def plan(*lines: tuple[int | None, State, str | None]) -> pa.Table:
+    return pa.Table.from_pylist(
+        [
+            {"event_id": "77", "state": s.value, "vid": v, "email": e, "when_ms": 1, "file": "f", "row": i}
+            for i, (v, s, e) in enumerate(lines)
+        ],
+        schema=PARTS,
+    )
+
+
+def test_batches_are_full_homogeneous_and_ordered_alike_whatever_the_input_order() -> None:
+    lines = [(v, State.ATTEND, None) for v in range(1, 251)] + [(v, State.REGISTER, None) for v in range(300, 305)]
+    cut = batches(chunk(plan(*lines), 100))
+    assert [len(b.items) for b in cut] == [5, 100, 100, 50]
+    assert [b.state for b in cut] == [State.REGISTER, State.ATTEND, State.ATTEND, State.ATTEND]
+    for b in cut:
+        assert {p.state for p in b.items} == {b.state} and not b.by_email
+    assert [p.vid for b in cut for p in b.items] == [*range(300, 305), *range(1, 251)]
+    assert len(set(cut.ids)) == len(cut)
+    assert batches(chunk(plan(*reversed(lines)), 100)).ids == cut.ids
+
+
+def test_email_create_items_get_their_own_batches() -> None:
+    cut = batches(chunk(plan((1, State.ATTEND, None), (None, State.ATTEND, "n@example.com")), 100))
+    assert [b.by_email for b in cut] == [False, True]
+    assert cut[1].items[0].key == "n@example.com" and cut[1].id.startswith("attend-email-0000-")
+
+
+def test_batch_ids_are_pinned() -> None:
+    """A resumed run finds its batches by these ids in the journal: they never change."""
+    lines = [
+        {"state": "attend", "vid": v, "email": f"u{v}@example.com", "when_ms": 1_700_000_000_000 + v}
+        for v in range(1, 6)
     ]
-    result = merge(rows, "ev")
-    assert result.rows[0] is bad
-    assert sorted((p.email, p.when_ms) for p in result.participations) == [("a@example.com", 4), ("b@example.com", 6)]
+    lines += [
+        {"state": "register", "vid": None, "email": e, "when_ms": 1_699_000_000_000}
+        for e in ("zoë@example.com", "ann@example.com")
+    ]
+    lines += [{"state": "cancel", "vid": 42, "email": None, "when_ms": 5}]
+    parts = pa.Table.from_pylist([{**x, "event_id": "77", "file": "a.csv", "row": 2} for x in lines], schema=PARTS)
+    cut = batches(chunk(parts, 2))
+    assert [(b.id, [p.key for p in b.items]) for b in cut] == [
+        ("cancel-0000-4089346d", ["42"]),
+        ("register-email-0000-0a8011f2", ["ann@example.com", "zoë@example.com"]),
+        ("attend-0000-af9d5631", ["1", "2"]),
+        ("attend-0001-01d2c894", ["3", "4"]),
+        ("attend-0002-f64fef6b", ["5"]),
+    ]
+    assert cut[2].id.endswith(hashlib.sha1(b"1:1700000000001\n2:1700000000002").hexdigest()[:8])
+
+
+def test_the_batches_are_built_one_at_a_time_from_the_plan() -> None:
+    parts = chunk(plan(*[(v, State.ATTEND, None) for v in range(1, 8)]), 3)
+    cut = batches(parts.take([6, 0, 3, 1, 4, 2, 5]))  # a plan read back in any order: batches as they come
+    assert isinstance(cut, Batches) and len(cut) == 3 and cut.participations == 7
+    assert [cut.size(i) for i in range(3)] == [1, 3, 3]
+    assert cut[-1] == cut[2] and cut[0:2] == [cut[0], cut[1]]
+    assert [p.vid for b in cut for p in b.items] == [7, 1, 2, 3, 4, 5, 6]
+    assert cut[1].items[0].rows == (RowRef("f", 0),)
+    with pytest.raises(IndexError):
+        cut[3]
+    left = cut.without({cut.ids[0], cut.ids[2]})
+    assert left.ids == [cut.ids[1]] and [p.vid for p in left[0].items] == [1, 2, 3]
+    assert len(batches(pa.Table.from_pylist([], schema=PARTS))) == 0
+
+
+def test_a_plan_without_what_the_ledger_holds() -> None:
+    parts = plan((1, State.ATTEND, None), (1, State.REGISTER, None), (None, State.ATTEND, "n@example.com"))
+    kept = drop_done(parts, {("1", State.ATTEND), ("n@example.com", State.ATTEND)})
+    assert kept.schema == PARTS and kept.to_pylist() == parts.slice(1, 1).to_pylist()
+    assert drop_done(parts, set()) is parts
 
 
 def test_worst_first_shows_the_participation_that_needs_the_user() -> None:
@@ -114,89 +235,77 @@ def test_worst_first_shows_the_participation_that_needs_the_user() -> None:
     assert worst_first(tie) is tie
 
 
-def part(vid: int | None, state: State, email: str | None = None) -> Participation:
-    return Participation("ev", state, vid, email, 1, (RowRef("f", vid or 0),))
-
-
-def test_batches_are_full_and_homogeneous() -> None:
-    parts = [part(v, State.ATTEND) for v in range(1, 251)] + [part(v, State.REGISTER) for v in range(300, 305)]
-    batches = chunk(parts, 100)
-    assert [len(b.items) for b in batches] == [5, 100, 100, 50]
-    for b in batches:
-        assert {p.state for p in b.items} == {b.state}
-    assert len({b.id for b in batches}) == len(batches)
-    assert [b.id for b in chunk(list(reversed(parts)), 100)] == [b.id for b in batches]
-
-
-def test_email_create_items_get_their_own_batches() -> None:
-    batches = chunk([part(1, State.ATTEND), part(None, State.ATTEND, "n@example.com")], 100)
-    assert sorted(b.by_email for b in batches) == [False, True]
-    assert next(b for b in batches if b.by_email).items[0].key == "n@example.com"
-
-
 states = st.sampled_from(list(State))
-contacts = st.sampled_from([(v, None) for v in range(1, 12)] + [(None, f"p{i}@example.com") for i in range(6)])
+contacts = st.sampled_from(
+    [(v, f"v{v}@example.com") for v in range(1, 12)] + [(None, f"p{i}@example.com") for i in range(6)]
+)
 
 
 @st.composite
-def proofs(draw: st.DrawFn) -> Row:
-    """One input row: a contact (vid, or email only), a state, a time, and maybe a registration."""
+def proofs(draw: st.DrawFn) -> dict[str, Any]:
+    """One input row: a contact (vid, or email only), a state, a time, maybe a registration, and
+    maybe a fate already (rejected, or a second participation already recorded)."""
     vid, email = draw(contacts)
     state = draw(states)
     reg = draw(st.none() | st.integers(0, 10**6)) if state is not State.REGISTER else None
-    return row(0, vid, state, draw(st.integers(0, 10**6)), email, reg)
+    line = row(0, vid, state, draw(st.integers(0, 10**6)), email, reg)
+    if draw(st.integers(0, 9)) == 0:
+        line.update(outcome="rejected", reason="invalid_email")
+    if reg is not None and draw(st.integers(0, 9)) == 0:
+        line.update(also_outcome="skipped", also_reason="already_recorded")
+    line["file"] = draw(st.sampled_from(["b.csv", "a.csv"]))
+    return line
 
 
-@settings(max_examples=200, deadline=None)
+Contact = tuple[int | None, str | None]
+
+
+@settings(max_examples=120, deadline=None)
 @given(st.lists(proofs(), max_size=300), st.integers(1, 130))
-def test_per_state_merge_one_participation_per_contact_and_state(drawn: list[Row], size: int) -> None:
-    rows = [replace(r, ref=RowRef("a.csv", i + 2)) for i, r in enumerate(drawn)]
-    result = merge(rows, "ev")
-    sent = [p for b in chunk(result.participations, size) for p in b.items]
-    assert all(len(b.items) <= size for b in chunk(result.participations, size))
+def test_every_sendable_participation_is_sent_once_or_settled(drawn: list[dict[str, Any]], size: int) -> None:
+    lines = [{**d, "row": i + 2} for i, d in enumerate(drawn)]
+    out, parts = merge(rows_table(*lines), "ev")
+    cut = batches(chunk(parts, size))
+    assert all(cut.size(i) <= size for i in range(len(cut)))
+    items = [(p, b) for b in cut for p in b.items]
+    assert len(items) == parts.num_rows
 
-    def who(r: Row) -> tuple[int | None, str | None]:
-        return (r.vid, None) if r.vid is not None else (None, r.email)
+    def who(d: dict[str, Any]) -> Contact:
+        return (d["vid"], None) if d["vid"] is not None else (None, d["email"])
 
-    proved: dict[tuple[tuple[int | None, str | None], State], list[tuple[int, RowRef]]] = {}
-    for r in rows:
-        assert r.state is not None and r.when_ms is not None
-        proved.setdefault((who(r), r.state), []).append((r.when_ms, r.ref))
-        if r.also is not None:
-            assert r.also.when_ms is not None
-            proved.setdefault((who(r), r.also.state), []).append((r.also.when_ms, r.ref))
-    live = {who(r) for r in rows if r.state is not State.CANCEL}
-    expected = {k: min(v) for k, v in proved.items() if not (k[1] is State.CANCEL and k[0] in live)}
+    proved: dict[tuple[Contact, str], list[tuple[int, int, str]]] = {}  # earliest, then input order
+    for i, d in enumerate(lines):
+        for prefix in ("", "also_"):
+            if d.get(f"{prefix}state") is not None and d.get(f"{prefix}outcome") is None:
+                proved.setdefault((who(d), d[f"{prefix}state"]), []).append((d[f"{prefix}when_ms"], i, prefix))
+    live = {who(d) for d in lines if d.get("outcome") is None and d["state"] != "cancel"}
+    expected = {k: min(v) for k, v in proved.items() if not (k[0] in live and k[1] == "cancel")}
 
-    got = Counter(((p.vid, p.email if p.vid is None else None), p.state) for p in sent)
-    assert all(n == 1 for n in got.values())  # one participation per contact and state
-    assert set(got) == set(expected)  # never a state (attend...) that no row of the contact proves
-    for p in sent:
-        key = ((p.vid, p.email if p.vid is None else None), p.state)
-        assert (p.when_ms, p.rows[0]) == expected[key]  # the earliest time (then source order)
-        assert sorted(p.rows) == sorted(ref for _, ref in proved[key])
+    got = Counter(((p.vid, p.email if p.vid is None else None), p.state.value) for p, _ in items)
+    assert set(got) == set(expected) and set(got.values()) <= {1}  # once per contact and state
+    for p, b in items:
+        assert b.state is p.state and b.by_email == (p.vid is None)
+        when, i, _ = expected[((p.vid, p.email if p.vid is None else None), p.state.value)]
+        assert (p.when_ms, p.rows[0]) == (when, RowRef(lines[i]["file"], lines[i]["row"]))
+        if p.vid is None:
+            assert {lines[j]["email"] for _, j, _ in proved[(None, p.email), p.state.value]} == {p.email}
 
-    carriers = {(p.rows[0], p.state) for p in sent}
-    by_ref = {r.ref: r for r in result.rows}
+    carriers = {(p.rows[0], p.state.value) for p, _ in items}
+    settled = out.to_pylist()
     for (contact, state), proofs_of in proved.items():
-        for _, ref in proofs_of:
-            out = by_ref[ref]
-            fate = (out.outcome, out.merged_into) if out.state is state else (out.also.outcome, out.also.merged_into)  # type: ignore[union-attr]
+        for _, i, prefix in proofs_of:
+            line, ref = settled[i], RowRef(lines[i]["file"], lines[i]["row"])
+            assert line["file"] == ref.file and line["row"] == ref.row
+            outcome, merged_into = line[f"{prefix}outcome"], (line[f"{prefix}merged_file"], line[f"{prefix}merged_row"])
             if (ref, state) in carriers:
-                assert fate == (None, None)
-            elif state is State.CANCEL and contact in live:
-                assert fate == (Outcome.SKIPPED, None)
+                assert (outcome, merged_into) == (None, (None, None))
+            elif state == "cancel" and contact in live:
+                assert (outcome, merged_into) == ("skipped", (None, None))
             else:
-                assert fate[0] is Outcome.MERGED and (fate[1], state) in carriers
-
-
-def test_a_tie_on_time_goes_to_the_row_given_first_not_to_the_file_name() -> None:
-    # z.csv was given before a.csv: its row carries the participation although 'a' sorts first
-    first = Row(ref=RowRef("z.csv", 5), email=None, vid=7, state=State.ATTEND, when_ms=300)
-    second = Row(ref=RowRef("a.csv", 2), email=None, vid=7, state=State.ATTEND, when_ms=300)
-    for order in ([first, second], [second, first]):
-        result = merge(order, "ev")
-        (p,) = result.participations
-        assert p.rows == (order[0].ref, order[1].ref)
-        later = next(r for r in result.rows if r.ref == order[1].ref)
-        assert later.outcome is Outcome.MERGED and later.merged_into == order[0].ref
+                assert outcome == "merged" and (RowRef(*merged_into), state) in carriers
+                carrier = settled[next(j for j, d in enumerate(lines) if (d["file"], d["row"]) == merged_into)]
+                assert who(carrier) == contact  # never merged into another contact (email-only ones included)
+    for before, after in zip(lines, settled, strict=True):
+        for prefix in ("", "also_"):
+            if before.get(f"{prefix}outcome") is not None:
+                assert after[f"{prefix}reason"] == before[f"{prefix}reason"]  # settled ones pass through

@@ -1,100 +1,146 @@
-"""settle(): how batch answers become row outcomes (one verdict per sendable row)."""
+"""settle(): how batch answers become the rows' outcomes (one fate per sendable participation)."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import pyarrow as pa
 import pytest
+from tables import by_row, rows_table
 
-from importer.chunker import chunk, merge
+from importer.chunker import batches, chunk, merge
 from importer.errors import StopRun
-from importer.execute import settle
-from importer.models import Batch, BatchOutcome, Failure, Outcome, Reason, Row, RowRef, State
+from importer.models import PARTS, BatchOutcome, Failure, Reason
+from importer.settle import settle
 
 
-def _rows() -> list[Row]:
-    return [
-        Row(RowRef("a.csv", 2), email="one@example.com", vid=1, state=State.ATTEND, when_ms=10),
-        Row(RowRef("a.csv", 3), email="two@example.com", vid=2, state=State.ATTEND, when_ms=20),
-        Row(RowRef("a.csv", 4), email="one@example.com", vid=1, state=State.REGISTER, when_ms=5),
-        Row(RowRef("b.csv", 2), email="bad", outcome=Outcome.REJECTED, reason="invalid_email", message="bad email"),
-        Row(RowRef("b.csv", 3), email="three@example.com", vid=3, state=State.CANCEL, when_ms=30),
-    ]
+def _plan() -> tuple[pa.Table, pa.Table]:
+    rows = rows_table(
+        {"row": 2, "email": "one@example.com", "vid": 1, "state": "attend", "when_ms": 10},
+        {"row": 3, "email": "two@example.com", "vid": 2, "state": "attend", "when_ms": 20},
+        {"row": 4, "email": "one@example.com", "vid": 1, "state": "register", "when_ms": 5},
+        {"file": "b.csv", "row": 2, "email": "bad", "outcome": "rejected", "reason": "invalid_email", "message": "bad"},
+        {"file": "b.csv", "row": 3, "email": "three@example.com", "vid": 3, "state": "cancel", "when_ms": 30},
+    )
+    merged, parts = merge(rows, "77")
+    return merged, chunk(parts, 100)
 
 
-def _plan() -> tuple[list[Row], list[Batch]]:
-    merged = merge(_rows(), "77")
-    return list(merged.rows), chunk(merged.participations, 100)
+def _batch(parts: pa.Table, state: str) -> str:
+    return next(b.id for b in batches(parts) if b.state.value == state)
 
 
-def _by_ref(rows: list[Row]) -> dict[tuple[str, int], Row]:
-    return {(r.ref.file, r.ref.row): r for r in rows}
+def fate(line: dict[str, Any], prefix: str = "") -> tuple[Any, ...]:
+    return tuple(line[f"{prefix}{k}"] for k in ("outcome", "reason", "message"))
 
 
 def test_dry_run_plans_every_sendable_row_and_leaves_the_others() -> None:
-    rows, batches = _plan()
-    before = list(rows)
-    out = _by_ref(settle(rows, batches, {}, dry_run=True, stopped=None))
-    assert rows == before  # the caller's list is not touched
-    assert out["a.csv", 2].outcome is Outcome.PLANNED and out["a.csv", 2].reason == Reason.DRY_RUN.value
-    assert out["a.csv", 2].batch_id.startswith("attend-")
-    assert out["b.csv", 3].message == "Would be recorded as cancel (dry run: nothing was sent)."
-    assert out["a.csv", 4].outcome is Outcome.PLANNED  # the same contact's registration: a participation too
-    assert out["a.csv", 4].batch_id.startswith("register-")
-    assert out["b.csv", 2].outcome is Outcome.REJECTED and out["b.csv", 2].message == "bad email"
+    rows, parts = _plan()
+    out = by_row(settle(rows, parts, {}, dry_run=True, stopped=None))
+    assert fate(out["a.csv", 2]) == ("planned", "dry_run", "Would be recorded as attend (dry run: nothing was sent).")
+    assert out["a.csv", 2]["batch_id"] == _batch(parts, "attend")
+    assert fate(out["b.csv", 3])[2] == "Would be recorded as cancel (dry run: nothing was sent)."
+    assert out["a.csv", 4]["outcome"] == "planned"  # the same contact's registration: a participation too
+    assert out["a.csv", 4]["batch_id"] == _batch(parts, "register")
+    assert fate(out["b.csv", 2]) == ("rejected", "invalid_email", "bad")
+    assert [line["correlation_id"] for line in out.values()] == [""] * 5
 
 
 @pytest.mark.parametrize(
-    ("answer", "outcome", "reason", "vid", "message"),
+    ("answer", "fate_", "vid", "created"),
     [
-        (BatchOutcome("x", 200, {"1": 1, "2": 2}, {}, "c-1"), Outcome.RECORDED, "", 1, "Recorded as attend."),
+        (BatchOutcome("x", 200, {"1": 1, "2": 2}, {}, "c-1"), ("recorded", "", "Recorded as attend."), 1, False),
+        (BatchOutcome("x", 200, {"1": 9, "2": 2}, {}, "c-1"), ("recorded", "", "Recorded as attend."), 9, False),
         (
             BatchOutcome("x", 200, {"2": 2}, {"1": Failure("http_400", "vid 1 is archived")}, "c-2"),
-            Outcome.FAILED,
-            "http_400",
+            ("failed", "http_400", "vid 1 is archived"),
             1,
-            "vid 1 is archived",
+            False,
         ),
         (
             BatchOutcome("x", 200, {"2": 2}, {}, "c-3"),
-            Outcome.FAILED,
-            Reason.NOT_IN_RESPONSE.value,
+            ("failed", Reason.NOT_IN_RESPONSE.value, "HubSpot's answer did not mention this contact."),
             1,
-            "HubSpot's answer did not mention this contact.",
+            False,
         ),
         (
             BatchOutcome("x", 200, {"1": 1, "2": 2}, {}, "c-4", created=frozenset({"1"})),
-            Outcome.RECORDED,
-            "",
+            ("recorded", "", "Recorded as attend. A new contact was created for this email."),
             1,
-            "Recorded as attend. A new contact was created for this email.",
+            True,
         ),
     ],
 )
-def test_answers_become_outcomes(answer: BatchOutcome, outcome: Outcome, reason: str, vid: int, message: str) -> None:
-    rows, batches = _plan()
-    attend = next(b for b in batches if b.state is State.ATTEND)
-    out = _by_ref(settle(rows, batches, {attend.id: answer}, dry_run=False, stopped=None))
-    row = out["a.csv", 2]
-    assert (row.outcome, row.reason, row.vid, row.message) == (outcome, reason, vid, message)
-    assert row.correlation_id == answer.correlation_id and row.batch_id == attend.id
-    assert row.created_contact == ("1" in answer.created)
+def test_answers_become_outcomes(answer: BatchOutcome, fate_: tuple[str, ...], vid: int, created: bool) -> None:
+    rows, parts = _plan()
+    attend = _batch(parts, "attend")
+    out = by_row(settle(rows, parts, {attend: answer}, dry_run=False, stopped=None))
+    line = out["a.csv", 2]
+    assert fate(line) == fate_ and (line["vid"], line["created_contact"]) == (vid, created)
+    assert line["correlation_id"] == answer.correlation_id and line["batch_id"] == attend
+    assert fate(out["a.csv", 3]) == ("recorded", "", "Recorded as attend.")
     # the cancel batch got no answer: the run stopped before sending it
     cancel = out["b.csv", 3]
-    assert cancel.outcome is Outcome.FAILED and cancel.reason == Reason.INTERRUPTED.value
-    assert cancel.message.endswith("Run the same command again to continue.")
+    assert (cancel["outcome"], cancel["reason"]) == ("failed", Reason.INTERRUPTED.value)
+    assert cancel["message"] == (
+        "Not sent: the run stopped before this batch was sent. Run the same command again to continue."
+    )
+    assert cancel["batch_id"] == _batch(parts, "cancel") and cancel["correlation_id"] == ""
+
+
+def test_an_email_create_answer_gives_the_row_its_new_contact_id() -> None:
+    merged, parts = merge(rows_table({"row": 2, "email": "new@example.com", "state": "attend", "when_ms": 1}), "77")
+    plan = chunk(parts, 100)
+    answer = BatchOutcome("x", 200, {"new@example.com": 77}, {}, "c", created=frozenset({"new@example.com"}))
+    (line,) = settle(merged, plan, {_batch(plan, "attend"): answer}, dry_run=False, stopped=None).to_pylist()
+    assert (line["outcome"], line["vid"], line["created_contact"]) == ("recorded", 77, True)
 
 
 def test_a_stop_names_its_reason_on_every_unsent_row() -> None:
-    rows, batches = _plan()
+    rows, parts = _plan()
     stop = StopRun("HubSpot's daily limit is used up.", reason=Reason.DAILY_LIMIT.value)
-    out = settle(rows, batches, {}, dry_run=False, stopped=stop)
-    unsent = [r for r in out if r.outcome is Outcome.FAILED]
+    out = settle(rows, parts, {}, dry_run=False, stopped=stop).to_pylist()
+    unsent = [line for line in out if line["outcome"] == "failed"]
     assert len(unsent) == 4
-    assert {r.reason for r in unsent} == {"daily_limit"}
-    assert all("daily limit is used up" in r.message for r in unsent)
+    assert {fate(line)[1:] for line in unsent} == {
+        ("daily_limit", "Not sent: HubSpot's daily limit is used up. Run the same command again to continue.")
+    }
 
 
 def test_a_sendable_row_that_no_batch_carries_is_reported_not_lost() -> None:
     rows, _ = _plan()
-    out = _by_ref(settle(rows, [], {}, dry_run=False, stopped=None))
-    assert out["a.csv", 2].outcome is Outcome.FAILED and out["a.csv", 2].batch_id == ""
-    assert "before this row was sent" in out["a.csv", 2].message
+    out = by_row(settle(rows, pa.Table.from_pylist([], schema=PARTS), {}, dry_run=False, stopped=None))
+    line = out["a.csv", 2]
+    assert (line["outcome"], line["reason"], line["batch_id"]) == ("failed", "interrupted", "")
+    assert (
+        line["message"] == "Not sent: the run stopped before this row was sent. Run the same command again to continue."
+    )
+    assert out["b.csv", 2]["outcome"] == "rejected"
+
+
+def test_a_row_with_two_participations_shows_the_one_that_needs_the_user_first() -> None:
+    rows = rows_table(
+        {"row": 2, "vid": 1, "state": "attend", "when_ms": 10, "also_state": "register", "also_when_ms": 5},
+        {"row": 3, "vid": 2, "state": "attend", "when_ms": 10, "also_state": "register", "also_when_ms": 5},
+        {"row": 4, "vid": 3, "state": "attend", "when_ms": 10, "also_state": "register", "also_when_ms": 5,
+         "also_outcome": "skipped", "also_reason": "already_recorded"},
+    )  # fmt: skip
+    merged, parts = merge(rows, "77")
+    plan = chunk(parts, 100)
+    answers = {
+        _batch(plan, "attend"): BatchOutcome("a", 200, {"1": 1, "2": 2, "3": 3}, {}, "c-a"),
+        _batch(plan, "register"): BatchOutcome("r", 200, {"2": 2}, {"1": Failure("http_400", "no")}, "c-r"),
+    }
+    out = by_row(settle(merged, plan, answers, dry_run=False, stopped=None))
+    failed_first = out["a.csv", 2]
+    assert (failed_first["state"], failed_first["when_ms"]) == ("register", 5)
+    assert fate(failed_first) == ("failed", "http_400", "no") and failed_first["correlation_id"] == "c-r"
+    assert (failed_first["also_state"], failed_first["also_when_ms"]) == ("attend", 10)
+    assert fate(failed_first, "also_") == ("recorded", "", "Recorded as attend.")
+    assert failed_first["also_batch_id"] == _batch(plan, "attend") and failed_first["also_correlation_id"] == "c-a"
+    both = out["a.csv", 3]  # a tie keeps the order
+    assert (both["state"], both["outcome"], both["also_state"], both["also_outcome"]) == (
+        "attend", "recorded", "register", "recorded",
+    )  # fmt: skip
+    held = out["a.csv", 4]  # a skipped participation needs the user less than a recorded one
+    assert (held["state"], held["outcome"], held["also_outcome"]) == ("attend", "recorded", "skipped")
