@@ -161,15 +161,10 @@ def resolve(
     """Give every sendable row a contact id: the file's own, the --contacts map, the cache, then
     HubSpot's batch read by email (each distinct email once, 100 a call).  Unknown emails are
     rejected, or left for email-create with --create-missing."""
-    wanted = sorted({r.email for r in rows if r.vid is None and r.email and is_open(r)})
+    wanted = sorted({r.email or "" for r in rows if _unresolved(r)})
     if not wanted:
         return list(rows)  # every sendable row has its contact id already
-    found: dict[str, int] = {}
-    conflicts: dict[str, tuple[int, ...]] = {}
-    if contacts is not None:
-        conflicts = {e: tuple(ids) for e, ids in contacts.conflicts.items()}
-        found.update({e: contacts.by_email[e] for e in wanted if e in contacts.by_email and e not in conflicts})
-    # an email the contacts file gives two ids is settled by HubSpot's own answer, never guessed
+    found, conflicts = _from_contacts(wanted, contacts)
     remaining = [e for e in wanted if e not in found]
     if remaining and journal is not None and not cfg.no_cache:
         cached = journal.cache_get(remaining, cfg.cache_ttl_days * 86400)
@@ -177,63 +172,99 @@ def resolve(
         remaining = [e for e in remaining if e not in cached]
         if cached:
             log(f"{plural(len(cached), 'contact id')} taken from the lookup cache")
-    missing: set[str] = set()
     unreachable: dict[str, RetryableError | BatchRejected] = {}
     if remaining:
-        if client is None:
-            raise InputError("Contacts must be looked up by email but no HubSpot connection is configured.")
-        chunks = [remaining[i : i + LOOKUP_CAP] for i in range(0, len(remaining), LOOKUP_CAP)]
-        log(f"looking up {plural(len(remaining), 'email')} in HubSpot ({plural(len(chunks), 'request')})")
-
-        def lookup(emails: list[str]) -> tuple[dict[str, int], set[str], RetryableError | BatchRejected | None]:
-            try:
-                got, lost = client.read_contacts(emails)
-                return got, lost, None
-            except (RetryableError, BatchRejected) as exc:  # a 400 or a redirect fails these rows, the run goes on
-                return {}, set(emails), exc
-
-        with ThreadPoolExecutor(max_workers=max(1, cfg.concurrency), thread_name_prefix="lookup") as pool:
-            for got, lost, error in pool.map(lookup, chunks):
-                found.update(got)
-                if error is None:
-                    missing.update(lost)
-                else:
-                    unreachable.update({e: error for e in lost})
+        unreachable = _look_up(remaining, found, client, cfg, log)
         if journal is not None:
             asked = set(remaining)
             journal.cache_put({e: v for e, v in found.items() if e in asked})
-    out: list[Row] = []
-    for row in rows:
-        if row.vid is None and row.email and is_open(row):
-            if row.email in found:
-                row = replace(row, vid=found[row.email])
-            elif row.email in conflicts and row.email not in unreachable:
-                ids = ", ".join(str(i) for i in conflicts[row.email])
-                row = _reject(
-                    row,
-                    Reason.CONFLICTING_CONTACT_ID,
-                    f"The contacts file gives several contact ids for {row.email} ({ids}) and HubSpot has no "
-                    "contact with that email; keep the right one in the contacts file or add the Record ID to "
-                    "this row.",
-                )
-            elif row.email in unreachable:
-                error = unreachable[row.email]
-                row = settle_row(
-                    row,
-                    Outcome.FAILED,
-                    error.reason,
-                    f"The contact could not be looked up ({error.message}); run importer retry on this report later.",
-                    error.correlation_id,
-                )
-            elif not cfg.create_missing:
-                row = _reject(
-                    row,
-                    Reason.CONTACT_NOT_FOUND,
-                    f"No HubSpot contact has the email {row.email}; add the contact in HubSpot "
-                    "(or re-run with --create-missing), then run importer retry on this report.",
-                )
-        out.append(row)
-    return out
+    lookup = _Lookup(found, conflicts, unreachable, cfg.create_missing)
+    return [lookup.settle(row) if _unresolved(row) else row for row in rows]
+
+
+def _from_contacts(wanted: list[str], contacts: Any) -> tuple[dict[str, int], dict[str, tuple[int, ...]]]:
+    """The ids the --contacts map gives, and the emails it gives several ids: those are settled
+    by HubSpot's own answer, never guessed."""
+    if contacts is None:
+        return {}, {}
+    conflicts = {e: tuple(ids) for e, ids in contacts.conflicts.items()}
+    found = {e: contacts.by_email[e] for e in wanted if e in contacts.by_email and e not in conflicts}
+    return found, conflicts
+
+
+def _unresolved(row: Row) -> bool:
+    """A sendable row whose contact id must come from its email."""
+    return row.vid is None and bool(row.email) and is_open(row)
+
+
+def _look_up(
+    emails: list[str], found: dict[str, int], client: HubSpot | None, cfg: Config, log: Callable[[str], None]
+) -> dict[str, RetryableError | BatchRejected]:
+    """HubSpot's batch read of ``emails`` (100 a call, ``cfg.concurrency`` at once): the ids go
+    into ``found``; returns the emails whose call failed, with its error."""
+    if client is None:
+        raise InputError("Contacts must be looked up by email but no HubSpot connection is configured.")
+    chunks = [emails[i : i + LOOKUP_CAP] for i in range(0, len(emails), LOOKUP_CAP)]
+    log(f"looking up {plural(len(emails), 'email')} in HubSpot ({plural(len(chunks), 'request')})")
+
+    def lookup(emails: list[str]) -> tuple[dict[str, int], set[str], RetryableError | BatchRejected | None]:
+        try:
+            got, lost = client.read_contacts(emails)
+            return got, lost, None
+        except (RetryableError, BatchRejected) as exc:  # a 400 or a redirect fails these rows, the run goes on
+            return {}, set(emails), exc
+
+    unreachable: dict[str, RetryableError | BatchRejected] = {}
+    with ThreadPoolExecutor(max_workers=max(1, cfg.concurrency), thread_name_prefix="lookup") as pool:
+        for got, lost, error in pool.map(lookup, chunks):
+            found.update(got)
+            if error is not None:
+                unreachable.update({e: error for e in lost})
+    return unreachable
+
+
+@dataclass(frozen=True)
+class _Lookup:
+    """What the lookups found: each email's contact id, or why it has none."""
+
+    found: dict[str, int]
+    #: emails the contacts file gives several ids
+    conflicts: dict[str, tuple[int, ...]]
+    #: emails whose lookup failed (HubSpot unreachable, or it refused the call)
+    unreachable: dict[str, RetryableError | BatchRejected]
+    create_missing: bool
+
+    def settle(self, row: Row) -> Row:
+        """The row with its contact id, failed or rejected without one, or (--create-missing) as it is."""
+        email = row.email or ""
+        if email in self.found:
+            return replace(row, vid=self.found[email])
+        error = self.unreachable.get(email)
+        if error is not None:
+            return settle_row(
+                row,
+                Outcome.FAILED,
+                error.reason,
+                f"The contact could not be looked up ({error.message}); run importer retry on this report later.",
+                error.correlation_id,
+            )
+        if email in self.conflicts:
+            ids = ", ".join(str(i) for i in self.conflicts[email])
+            return _reject(
+                row,
+                Reason.CONFLICTING_CONTACT_ID,
+                f"The contacts file gives several contact ids for {email} ({ids}) and HubSpot has no "
+                "contact with that email; keep the right one in the contacts file or add the Record ID to "
+                "this row.",
+            )
+        if self.create_missing:
+            return row
+        return _reject(
+            row,
+            Reason.CONTACT_NOT_FOUND,
+            f"No HubSpot contact has the email {email}; add the contact in HubSpot "
+            "(or re-run with --create-missing), then run importer retry on this report.",
+        )
 
 
 def skip_recorded(
