@@ -137,8 +137,127 @@ def _daily_numbers(h: Mapping[str, str]) -> str:
     return f" ({', '.join(p for p in parts if p)})"
 
 
+@dataclass(frozen=True, slots=True)
+class _Reply:
+    """One HTTP answer as the rules of :func:`classify` read it."""
+
+    status: int
+    #: the headers, their names in lower case
+    headers: Mapping[str, str]
+    #: the parsed JSON, or the raw text when the answer is not JSON
+    body: object
+    expect_results: bool
+
+    @property
+    def said(self) -> str:
+        return _hubspot_message(self.body)
+
+    @property
+    def retry_after(self) -> float | None:
+        return waits.retry_after(self.headers)
+
+    @property
+    def readable(self) -> bool:
+        """A 2xx body the caller can use: JSON, with a ``results`` list where one is expected."""
+        body = self.body
+        return isinstance(body, dict) and (not self.expect_results or isinstance(body.get("results"), list))
+
+    @property
+    def policy(self) -> str:
+        return str(self.body.get("policyName") or "") if isinstance(self.body, dict) else ""
+
+    @property
+    def named(self) -> tuple[str, ...]:
+        return tuple(n for e in _errors(self.body) for n in _context_names(e))
+
+    @property
+    def detail(self) -> str:
+        said = self.said
+        return f": {_sentence(said)}" if said else "."
+
+
+def _unreadable(a: _Reply) -> tuple[str, dict[str, Any]]:
+    what = "without results" if isinstance(a.body, dict) else "that is not JSON"
+    return f"HubSpot answered HTTP {a.status} with a body {what}.", {"wait_s": a.retry_after}
+
+
+def _partial(a: _Reply) -> tuple[str, dict[str, Any]]:
+    return a.said or "HubSpot rejected some inputs.", {"named": a.named}
+
+
+def _daily(a: _Reply) -> tuple[str, dict[str, Any]]:
+    return (
+        f"HubSpot's daily API limit for this portal is used up{_daily_numbers(a.headers)}; it resets at midnight "
+        "(the portal's time zone): run the same command again after that to resume.",
+        {"policy": a.policy},
+    )
+
+
+def _rate_limited(a: _Reply) -> tuple[str, dict[str, Any]]:
+    """A 429 waits what HubSpot asked for, else its rate window, else the policy's usual window."""
+    policy = a.policy
+    window_ms = _number(a.headers, "x-hubspot-ratelimit-interval-milliseconds")
+    fallback = 1.0 if policy.upper() == "SECONDLY" else DEFAULT_RATE_WINDOW_S
+    retry_after = a.retry_after
+    wait = retry_after if retry_after is not None else window_ms / 1000 if window_ms else fallback
+    return f"HubSpot's rate limit was reached ({policy or 'rate limit'}).", {"wait_s": wait, "policy": policy}
+
+
+def _token_refused(a: _Reply) -> tuple[str, dict[str, Any]]:
+    return (
+        "HubSpot refused the access token (it is expired, revoked or belongs to another portal); "
+        f"create a service key in HubSpot ({SERVICE_KEYS_PAGE}), set HUBSPOT_ACCESS_TOKEN to it and run again.",
+        {},
+    )
+
+
+def _missing_scope(a: _Reply) -> tuple[str, dict[str, Any]]:
+    scopes = _scopes(a.body)
+    return _scope_message(scopes), {"scopes": scopes}
+
+
+def _not_found(a: _Reply) -> tuple[str, dict[str, Any]]:
+    return a.said or "HubSpot found no such object.", {}
+
+
+def _temporary(a: _Reply) -> tuple[str, dict[str, Any]]:
+    return f"HubSpot answered HTTP {a.status} (a temporary problem on its side){a.detail}", {"wait_s": a.retry_after}
+
+
+def _refused(a: _Reply) -> tuple[str, dict[str, Any]]:
+    return f"HubSpot refused the request (HTTP {a.status}){a.detail}", {"named": a.named}
+
+
+def _ok(a: _Reply) -> tuple[str, dict[str, Any]]:
+    return "", {}
+
+
+def _is_2xx(a: _Reply) -> bool:
+    return 200 <= a.status < 300
+
+
+#: (applies to, kind, reason, the message and the verdict's other fields)
+_Rule = tuple[Callable[[_Reply], bool], str, str | None, Callable[[_Reply], tuple[str, dict[str, Any]]]]
+
+#: How each answer is handled: the first rule that applies wins.  A reason of None is the status's
+#: own (``http_400``, ``http_409``, ...).
+_RULES: tuple[_Rule, ...] = (
+    (lambda a: _is_2xx(a) and not a.readable, RETRY, Reason.BAD_RESPONSE, _unreadable),
+    (lambda a: _is_2xx(a) and bool(_errors(a.body)), PARTIAL, Reason.REJECTED_BY_HUBSPOT, _partial),
+    (_is_2xx, OK, "", _ok),
+    (lambda a: a.status == 429 and a.policy.upper() == "DAILY", STOP, Reason.DAILY_LIMIT, _daily),
+    (lambda a: a.status == 429, RETRY, Reason.HTTP_429, _rate_limited),
+    (lambda a: a.status == 401, STOP, Reason.TOKEN_REJECTED, _token_refused),
+    (lambda a: a.status == 403, STOP, Reason.MISSING_SCOPE, _missing_scope),
+    (lambda a: a.status == 404, STOP, Reason.EVENT_NOT_FOUND, _not_found),
+    (lambda a: a.status == 408, RETRY, Reason.TIMEOUT, _temporary),
+    (lambda a: a.status >= 500, RETRY, Reason.HTTP_5XX, _temporary),
+    (lambda a: True, REJECT, None, _refused),
+)
+
+
 def classify(status: int, headers: Mapping[str, str], body: object, *, expect_results: bool = True) -> Verdict:
-    """The table of how each answer is handled (pure).
+    """How an answer is handled (pure): the first of the rules in ``_RULES`` that applies.
 
     ``body`` is the parsed JSON, or the raw text when the answer is not JSON.  ``expect_results``
     is False for plain reads (event, counters) whose 2xx body has no ``results`` list.
@@ -148,68 +267,17 @@ def classify(status: int, headers: Mapping[str, str], body: object, *, expect_re
     correlation = h.get("x-hubspot-correlation-id", "")
     if not correlation and isinstance(body, dict) and isinstance(body.get("correlationId"), str):
         correlation = body["correlationId"]
-    said = _hubspot_message(body)
-    retry_after = waits.retry_after(h)
-
-    def verdict(kind: str, reason: str, message: str, **extra: Any) -> Verdict:
-        return Verdict(kind, reason, message=message, correlation_id=correlation, status=status, **extra)
-
-    if 200 <= status < 300:
-        readable = isinstance(body, dict) and (not expect_results or isinstance(body.get("results"), list))
-        if not readable:
-            what = "without results" if isinstance(body, dict) else "that is not JSON"
-            return verdict(
-                RETRY, Reason.BAD_RESPONSE, f"HubSpot answered HTTP {status} with a body {what}.", wait_s=retry_after
-            )
-        errors = _errors(body)
-        named = tuple(n for e in errors for n in _context_names(e))
-        if errors:
-            return verdict(PARTIAL, Reason.REJECTED_BY_HUBSPOT, said or "HubSpot rejected some inputs.", named=named)
-        return verdict(OK, "", "")
-    if status == 429:
-        policy = str(body.get("policyName") or "") if isinstance(body, dict) else ""
-        if policy.upper() == "DAILY":
-            return verdict(
-                STOP,
-                Reason.DAILY_LIMIT,
-                f"HubSpot's daily API limit for this portal is used up{_daily_numbers(h)}; it resets at midnight "
-                "(the portal's time zone): run the same command again after that to resume.",
-                policy=policy,
-            )
-        window_ms = _number(h, "x-hubspot-ratelimit-interval-milliseconds")
-        fallback = 1.0 if policy.upper() == "SECONDLY" else DEFAULT_RATE_WINDOW_S
-        wait = retry_after if retry_after is not None else window_ms / 1000 if window_ms else fallback
-        return verdict(
-            RETRY,
-            Reason.HTTP_429,
-            f"HubSpot's rate limit was reached ({policy or 'rate limit'}).",
-            wait_s=wait,
-            policy=policy,
-        )
-    if status == 401:
-        return verdict(
-            STOP,
-            Reason.TOKEN_REJECTED,
-            "HubSpot refused the access token (it is expired, revoked or belongs to another portal); "
-            f"create a service key in HubSpot ({SERVICE_KEYS_PAGE}), set HUBSPOT_ACCESS_TOKEN to it and run again.",
-        )
-    if status == 403:
-        scopes = _scopes(body)
-        return verdict(STOP, Reason.MISSING_SCOPE, _scope_message(scopes), scopes=scopes)
-    if status == 404:
-        return verdict(STOP, Reason.EVENT_NOT_FOUND, said or "HubSpot found no such object.")
-    if status == 408 or status >= 500:
-        reason = Reason.TIMEOUT if status == 408 else Reason.HTTP_5XX
-        detail = f": {_sentence(said)}" if said else "."
-        return verdict(
-            RETRY,
-            reason,
-            f"HubSpot answered HTTP {status} (a temporary problem on its side){detail}",
-            wait_s=retry_after,
-        )
-    named = tuple(n for e in _errors(body) for n in _context_names(e))
-    detail = f": {_sentence(said)}" if said else "."
-    return verdict(REJECT, http_reason(status), f"HubSpot refused the request (HTTP {status}){detail}", named=named)
+    answer = _Reply(status, h, body, expect_results)
+    kind, reason, say = next((kind, reason, say) for applies, kind, reason, say in _RULES if applies(answer))
+    message, extra = say(answer)
+    return Verdict(
+        kind,
+        http_reason(status) if reason is None else reason,
+        message=message,
+        correlation_id=correlation,
+        status=status,
+        **extra,
+    )
 
 
 def _scope_message(scopes: Sequence[str]) -> str:
@@ -839,29 +907,42 @@ def _participation(item: object) -> dict[str, Any] | None:
     }
 
 
-def _outcome(batch: Batch, answer: _Answer) -> BatchOutcome:
-    """Reduce a 2xx attendance answer to recorded/failed per participation key."""
-    by_name = {((p.email or "") if batch.by_email else str(p.vid)).strip().lower(): p.key for p in batch.items}
+def _confirmed(results: Sequence[object], by_name: Mapping[str, str], *, by_email: bool) -> dict[str, int]:
+    """The participation keys the answer's ``results`` confirm, with the contact id HubSpot gave."""
     recorded: dict[str, int] = {}
-    for item in answer.body["results"]:
+    for item in results:
         if not isinstance(item, dict):
             continue
         vid = _as_int(item.get("vid"))
-        name = str(item.get("email") or "") if batch.by_email else str(vid)
+        name = str(item.get("email") or "") if by_email else str(vid)
         key = by_name.get(name.strip().lower())
         if key is not None and vid is not None:
             recorded[key] = vid
+    return recorded
+
+
+def _refusals(
+    body: object, by_name: Mapping[str, str], recorded: Mapping[str, int]
+) -> tuple[dict[str, Failure], list[str]]:
+    """The keys the answer's ``errors`` name (unless recorded), and the messages that name none."""
     failed: dict[str, Failure] = {}
     unattributed: list[str] = []
-    for error in _errors(answer.body):
+    for error in _errors(body):
         message = " ".join(str(error.get("message") or "HubSpot rejected this contact.").split())
-        names = _context_names(error)
-        keys = [by_name[n.lower()] for n in names if n.lower() in by_name]
+        keys = [by_name[n.lower()] for n in _context_names(error) if n.lower() in by_name]
         if not keys:
             unattributed.append(message)
         for key in keys:
             if key not in recorded and key not in failed:
                 failed[key] = Failure(Reason.REJECTED_BY_HUBSPOT, message)
+    return failed, unattributed
+
+
+def _outcome(batch: Batch, answer: _Answer) -> BatchOutcome:
+    """Reduce a 2xx attendance answer to recorded/failed per participation key."""
+    by_name = {((p.email or "") if batch.by_email else str(p.vid)).strip().lower(): p.key for p in batch.items}
+    recorded = _confirmed(answer.body["results"], by_name, by_email=batch.by_email)
+    failed, unattributed = _refusals(answer.body, by_name, recorded)
     said = f" HubSpot also reported: {' / '.join(unattributed)}" if unattributed else ""
     missing = Failure(
         Reason.NOT_IN_RESPONSE,

@@ -229,6 +229,17 @@ def test_classify_table(
     assert kind == "ok" or verdict.message
 
 
+def test_every_rule_of_the_classification_table_is_reached_by_a_case() -> None:
+    """A rule that no case above reaches would go untested: each row of the table is met."""
+    from importer.hubspot import _RULES, _lower, _Reply
+
+    reached = set()
+    for _, status, headers, body, expect_results, *_ in CASES:
+        reply = _Reply(status, _lower(headers), body, expect_results)
+        reached.add(next(i for i, (applies, *_) in enumerate(_RULES) if applies(reply)))
+    assert reached == set(range(len(_RULES)))
+
+
 def test_classify_details() -> None:
     partial = classify(207, {"x-hubspot-correlation-id": "abc"}, PARTIAL)
     assert partial.named == ("999",)
