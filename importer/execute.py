@@ -69,9 +69,6 @@ class RunResult:
     verification: VerifyResult | None = None
 
 
-# ---------------------------------------------------------------------------------------------
-
-
 @contextmanager
 def configured(cfg: Config, rows: Sequence[Row]) -> Iterator[tuple[Config, Any]]:
     """The portal the configuration names: nothing to start, nothing to show afterwards."""
@@ -110,9 +107,9 @@ class Job:
     notes_last: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Sent:
-    """What sending a plan left: the settled rows and how it went."""
+    """What sending a plan left: the settled rows (which the report takes) and how it went."""
 
     rows: list[Row]
     run_id: str
@@ -192,6 +189,7 @@ def _send_plan(
 def _report(job: Job, cfg: Config, sent: _Sent, journal: Journal, svc: Services) -> RunResult:
     """The settled rows journaled, then the report built, written and kept."""
     rows, stopped = sent.rows, sent.stopped
+    sent.rows = []  # the report's rows below are the only copy kept
     if sent.run_id:
         try:
             journal.update_rows(sent.run_id, rows)
