@@ -80,6 +80,10 @@ class Config:
     proxy: str | None = field(default=None, repr=False)
     state_dir: str = ".importer"
     cache_ttl_days: float = 7.0
+    #: the plans of the newest this many finished runs are kept in the state folder ...
+    keep_plans: int = 5
+    #: ... as long as they finished less than this many days ago (the ledger is always kept)
+    keep_plans_days: float = 30.0
     done_dir: str | None = None
     #: ``ok``: inputs whose globs match no file exit 0 with "nothing to import"; ``error``: exit 2
     empty_inbox: str = "ok"
@@ -391,6 +395,8 @@ def validate(cfg: Config) -> Config:
             f"api_version {cfg.api_version!r} is not one HubSpot serves to this importer.",
             hint=f"Use one of {', '.join(API_VERSIONS)} (default {DEFAULT_API_VERSION}).",
         )
+    if cfg.keep_plans < 0 or not (math.isfinite(cfg.keep_plans_days) and cfg.keep_plans_days >= 0):
+        raise InputError("keep_plans and keep_plans_days must be 0 or more.")
     if not (math.isfinite(cfg.max_wait_s) and cfg.max_wait_s >= 0):
         raise InputError("max_wait_s must be a number of seconds, 0 or more.")
     for name in ("connect_timeout_s", "read_timeout_s", "request_timeout_s"):

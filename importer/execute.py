@@ -22,6 +22,8 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from . import actions, chunker, sender
 from .bulk import no_gc
 from .checking import VerifyResult, check_recorded, recorded_from_rows
@@ -125,7 +127,7 @@ def execute(job: Job, svc: Services) -> RunResult:
     with interruptible(svc) as waits, job.portal(job.cfg, job.rows) as (cfg, box):
         if box is not None:
             svc.log(f"sandbox: created marketing event {cfg.event_id} at {cfg.base_url} for this run only")
-        with Journal.open(cfg.state_dir, clock=time.time) as journal:
+        with Journal.open(cfg.state_dir, clock=time.time, log=svc.log) as journal:
             sent = _send(job, cfg, svc, waits, journal)
             result = _report(job, cfg, sent, journal, svc)
         if box is not None:
@@ -177,7 +179,7 @@ def _send_plan(
     todo = pending(plan.batches, plan.outcomes)
     _ask(svc, cfg, event, job.files, plan.rows, todo, client)
     if not plan.run_id:
-        plan.run_id = journal.begin(job.key, job.meta, plan=(plan.rows, plan.batches))
+        plan.run_id = journal.begin(job.key, job.meta, plan=(rows_to_table(plan.rows), _plan_table(plan.batches)))
     for line in plan.says:
         svc.log(line)
     on_outcome = _recorder(journal, plan.run_id, plan.batches, plan.outcomes, svc.progress)
@@ -192,7 +194,7 @@ def _report(job: Job, cfg: Config, sent: _Sent, journal: Journal, svc: Services)
     sent.rows = []  # the report's rows below are the only copy kept
     if sent.run_id:
         try:
-            journal.update_rows(sent.run_id, rows)
+            journal.update_rows(sent.run_id, rows_to_table(rows))
         except StopRun as exc:  # a full disk: the report below still says what is known
             stopped = stopped or exc
     if job.around:
@@ -223,6 +225,7 @@ def _report(job: Job, cfg: Config, sent: _Sent, journal: Journal, svc: Services)
         written = keep_report(report, job.report_path, kept, cfg.report_format)
     if sent.run_id and not stopped:
         journal.finish(sent.run_id, exit_code, str(kept))
+        journal.prune(cfg.keep_plans, cfg.keep_plans_days)
     return RunResult(
         exit_code=exit_code,
         report=report,
@@ -245,8 +248,13 @@ def settle(
 ) -> list[Row]:
     """Turn batch answers into row outcomes (:func:`importer.settle.settle`, on the tables) while
     the stages around still hand ``Row`` objects and batch lists."""
-    parts = batches.plan if isinstance(batches, chunker.Batches) else chunker.parts_table(batches)
+    parts = _plan_table(batches)
     return table_to_rows(settle_table(rows_to_table(rows), parts, outcomes, dry_run=dry_run, stopped=stopped))
+
+
+def _plan_table(batches: Sequence[Batch]) -> pa.Table:
+    """The batches' lines as a PARTS table (a plan's own table when it has one)."""
+    return batches.plan if isinstance(batches, chunker.Batches) else chunker.parts_table(batches)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2,11 +2,13 @@
 
 Everything lives in one SQLite file, ``<state_dir>/journal.sqlite3`` (WAL, ``synchronous=FULL``), so that:
 
-* a run that dies (kill -9, Ctrl-C, daily limit, network loss) can be resumed: the plan (every row and
-  every batch) is saved before the first write, and each HubSpot answer is committed as it arrives;
+* a run that dies (kill -9, Ctrl-C, daily limit, network loss) can be resumed: the plan (its rows and
+  participations, two Arrow tables stored in chunks) is committed with the run before the first write,
+  and each HubSpot answer is committed as it arrives;
 * a finished run repeated sends nothing: every confirmed participation (event, state, vid, time) is in
   the ledger, committed in the same transaction as the answer that confirmed it;
-* contact lookups by email are not repeated within the cache TTL.
+* contact lookups by email are not repeated within the cache TTL;
+* the plans of finished runs are let go (:meth:`Journal.prune`), the ledger never.
 
 One process at a time owns a state folder (an exclusive ``filelock`` beside the database); the lock is
 an ``flock`` so the operating system releases it when a process dies.  The access token is never stored.
@@ -24,17 +26,20 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from operator import attrgetter, eq
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.ipc
 from filelock import FileLock, Timeout
 
 from .errors import DISK_FULL_ERRNOS, InputError, StopRun, disk_full
-from .models import Also, Batch, BatchOutcome, Failure, Outcome, Participation, Reason, Row, RowRef, State
+from .models import PARTS, ROWS, Batch, BatchOutcome, Failure, Reason
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DB_NAME = "journal.sqlite3"
 LOCK_NAME = "journal.lock"
 LOCK_INFO_NAME = "journal.lock.json"
@@ -108,129 +113,29 @@ CREATE TABLE contact_cache (
 #: Version 2: a row's second participation (``Row.also``, as compact JSON; NULL when it has none).
 _SCHEMA_V2 = "ALTER TABLE plan_rows ADD COLUMN also TEXT"
 
+#: Version 3: a plan is its two tables (``models.ROWS`` and ``models.PARTS``) as Arrow IPC chunks,
+#: not a record per row; older plans cannot be read back (see :func:`_stranded`).
+_SCHEMA_V3 = """
+CREATE TABLE plan_chunks (
+    run  INTEGER NOT NULL,
+    part TEXT NOT NULL,  -- 'rows' or 'parts'
+    seq  INTEGER NOT NULL,
+    data BLOB NOT NULL,  -- an Arrow IPC stream of up to _CHUNK_LINES lines
+    PRIMARY KEY (run, part, seq)
+);
+DROP TABLE plan_rows;
+DROP TABLE plan_batches;
+"""
+
 #: ``user_version`` -> script that brings the schema to the next version.
-_MIGRATIONS: dict[int, str] = {0: _SCHEMA_V1, 1: _SCHEMA_V2}
+_MIGRATIONS: dict[int, str] = {0: _SCHEMA_V1, 1: _SCHEMA_V2, 2: _SCHEMA_V3}
 
 
 # --------------------------------------------------------------------------- serialization
 
 
-def _ref_to_list(ref: RowRef) -> list[Any]:
-    return [ref.file, ref.row]
-
-
-def _ref_from_list(data: Sequence[Any]) -> RowRef:
-    return RowRef(str(data[0]), int(data[1]))
-
-
-def row_to_dict(row: Row) -> dict[str, Any]:
-    """A JSON-ready dict holding every field of ``row`` (enums as their values)."""
-    return {
-        "ref": _ref_to_list(row.ref),
-        "email": row.email,
-        "vid": row.vid,
-        "state": None if row.state is None else str(row.state),
-        "when_ms": row.when_ms,
-        "time_source": row.time_source,
-        "outcome": None if row.outcome is None else str(row.outcome),
-        "reason": str(row.reason),
-        "message": row.message,
-        "merged_into": None if row.merged_into is None else _ref_to_list(row.merged_into),
-        "batch_id": row.batch_id,
-        "correlation_id": row.correlation_id,
-        "created_contact": row.created_contact,
-        "extra": [[k, v] for k, v in row.extra],
-        "also": None if row.also is None else _also_to_list(row.also),
-    }
-
-
-def row_from_dict(data: Mapping[str, Any]) -> Row:
-    """Inverse of :func:`row_to_dict`."""
-    return Row(
-        ref=_ref_from_list(data["ref"]),
-        email=data["email"],
-        vid=data["vid"],
-        state=None if data["state"] is None else State(data["state"]),
-        when_ms=data["when_ms"],
-        time_source=data["time_source"],
-        outcome=None if data["outcome"] is None else Outcome(data["outcome"]),
-        reason=data["reason"],
-        message=data["message"],
-        merged_into=None if data["merged_into"] is None else _ref_from_list(data["merged_into"]),
-        batch_id=data["batch_id"],
-        correlation_id=data["correlation_id"],
-        created_contact=bool(data["created_contact"]),
-        extra=tuple((str(k), str(v)) for k, v in data["extra"]),
-        also=None if data.get("also") is None else _also_from_list(data["also"]),
-    )
-
-
-def _also_to_list(also: Also) -> list[Any]:
-    merged = also.merged_into
-    return [
-        also.state.value,
-        also.when_ms,
-        also.time_source,
-        None if also.outcome is None else also.outcome.value,
-        also.reason,
-        also.message,
-        None if merged is None else [merged.file, merged.row],
-        also.batch_id,
-        also.correlation_id,
-    ]
-
-
-def _also_from_list(data: Sequence[Any]) -> Also:
-    state, when_ms, source, outcome, reason, message, merged, batch_id, correlation_id = data
-    return Also(
-        State(state),
-        when_ms,
-        source,
-        None if outcome is None else Outcome(outcome),
-        reason,
-        message,
-        None if merged is None else RowRef(merged[0], merged[1]),
-        batch_id,
-        correlation_id,
-    )
-
-
-_STATE_OF: dict[str, State] = {s.value: s for s in State}
-_STATES: dict[str | None, State | None] = {None: None, **{s.value: s for s in State}}
-_OUTCOMES: dict[str | None, Outcome | None] = {None: None, **{o.value: o for o in Outcome}}
-#: Plan data is ASCII JSON (lone surrogates from undecodable file names become escapes).
+#: Text kept in SQLite as ASCII JSON, so lone surrogates (undecodable file names) stay storable.
 _encode = json.JSONEncoder(separators=(",", ":")).encode
-
-
-def _participation_to_list(item: Participation) -> list[Any]:
-    return [item.event_id, item.state, item.vid, item.email, item.when_ms, [[r.file, r.row] for r in item.rows]]
-
-
-def _participation_from_list(data: Sequence[Any]) -> Participation:
-    event_id, state, vid, email, when_ms, rows = data
-    return Participation(event_id, _STATE_OF[state], vid, email, when_ms, tuple(RowRef(f, n) for f, n in rows))
-
-
-def batch_to_dict(batch: Batch) -> dict[str, Any]:
-    """A JSON-ready dict holding the batch and its participations (as compact lists)."""
-    return {
-        "id": batch.id,
-        "event_id": batch.event_id,
-        "state": str(batch.state),
-        "by_email": batch.by_email,
-        "items": [_participation_to_list(i) for i in batch.items],
-    }
-
-
-def batch_from_dict(data: Mapping[str, Any]) -> Batch:
-    """Inverse of :func:`batch_to_dict`."""
-    return Batch(
-        id=data["id"],
-        event_id=data["event_id"],
-        state=_STATE_OF[data["state"]],
-        by_email=bool(data["by_email"]),
-        items=tuple(_participation_from_list(i) for i in data["items"]),
-    )
 
 
 def outcome_to_dict(outcome: BatchOutcome) -> dict[str, Any]:
@@ -257,133 +162,43 @@ def outcome_from_dict(data: Mapping[str, Any]) -> BatchOutcome:
     )
 
 
-_UNIT, _RECORD = "\x1f", "\x1e"
-_ROW_COLUMNS = (
-    "file, row, email, vid, state, when_ms, time_source, outcome, reason, message,"
-    " merged_file, merged_row, batch_id, correlation_id, created_contact, extra, also"
-)
+#: The plan's two tables, by the name their chunks are stored under.
+_PLAN_SCHEMAS: Mapping[str, pa.Schema] = {"rows": ROWS, "parts": PARTS}
+#: Lines per stored chunk: a million-row plan is written and read a few MiB at a time.
+_CHUNK_LINES = 65_536
+#: LZ4 keeps a plan about a quarter of its size in memory at little cost in time (bench/bench_journal.py).
+_IPC_WRITE = pa.ipc.IpcWriteOptions(compression="lz4")
 
 
-def _row_record(run: int, seq: int, r: Row) -> tuple[Any, ...]:
-    """A ``plan_rows`` record: one column per field, so a million rows bind in C, not through JSON."""
-    merged = r.merged_into
-    return (
-        run,
-        seq,
-        r.ref.file,
-        r.ref.row,
-        r.email,
-        r.vid,
-        r.state,
-        r.when_ms,
-        r.time_source,
-        r.outcome,
-        r.reason,
-        r.message,
-        None if merged is None else merged.file,
-        None if merged is None else merged.row,
-        r.batch_id,
-        r.correlation_id,
-        r.created_contact,
-        _extra_text(r.extra) if r.extra else None,
-        None if r.also is None else _encode(_also_to_list(r.also)),
+def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table`` with exactly the columns, order and types of ``schema`` (no pandas metadata)."""
+    table = table.select(schema.names)
+    return table if table.schema.equals(schema) else table.cast(schema)
+
+
+def _ipc_chunks(table: pa.Table) -> Iterator[memoryview]:
+    """The table as Arrow IPC streams of at most :data:`_CHUNK_LINES` lines, one at a time;
+    an empty table is one stream that holds the schema alone (so the plan exists)."""
+    for start in range(0, max(table.num_rows, 1), _CHUNK_LINES):
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, table.schema, options=_IPC_WRITE) as writer:
+            writer.write_table(table.slice(start, _CHUNK_LINES))
+        yield memoryview(sink.getvalue())
+
+
+def _store_table(conn: sqlite3.Connection, run: int, part: str, table: pa.Table) -> None:
+    table = _conform(table, _PLAN_SCHEMAS[part])
+    conn.execute("DELETE FROM plan_chunks WHERE run = ? AND part = ?", (run, part))
+    conn.executemany(
+        "INSERT INTO plan_chunks (run, part, seq, data) VALUES (?, ?, ?, ?)",
+        ((run, part, seq, data) for seq, data in enumerate(_ipc_chunks(table))),
     )
 
 
-def _extra_text(extra: tuple[tuple[str, str], ...]) -> str:
-    """``extra`` as unit-separated text (cheap for a million rows); JSON after a marker if a value holds a separator."""
-    text = _UNIT.join([part for pair in extra for part in pair])
-    if text.count(_UNIT) == 2 * len(extra) - 1 and _RECORD not in text:
-        return text
-    return _RECORD + _encode(extra)
-
-
-def _extra_from_text(text: str) -> tuple[tuple[str, str], ...]:
-    if text.startswith(_RECORD):
-        return tuple((k, v) for k, v in json.loads(text[1:]))
-    parts = text.split(_UNIT)
-    return tuple(zip(parts[::2], parts[1::2], strict=True))
-
-
-_INSERT_ROW = f"INSERT INTO plan_rows (run, seq, {_ROW_COLUMNS}) VALUES ({', '.join('?' * 19)})"
-
-
-def _text_ref(ref: tuple[str | bytes, int]) -> tuple[str, int]:
-    """A stored (file, row): a file name kept as bytes (lone surrogates) back as text."""
-    file, row = ref
-    return (file.decode("utf-8", "surrogatepass") if isinstance(file, bytes) else file, row)
-
-
-def _insert_rows(
-    conn: sqlite3.Connection, statement: str, run: int, numbered: Callable[[], Iterable[tuple[int, Row]]]
-) -> None:
-    """Insert ``(seq, row)`` records as a stream: a million rows never become a million records
-    at once.  If some text cannot be stored as SQLite text, what was inserted is rolled back to a
-    savepoint and the stream starts again with every record made storable."""
-    conn.execute("SAVEPOINT rows")
-    try:
-        conn.executemany(statement, (_row_record(run, seq, r) for seq, r in numbered()))
-    except UnicodeEncodeError:
-        conn.execute("ROLLBACK TO rows")
-        conn.executemany(statement, (_storable(_row_record(run, seq, r)) for seq, r in numbered()))
-    conn.execute("RELEASE rows")
-
-
-def _storable(record: tuple[Any, ...]) -> tuple[Any, ...]:
-    """The record itself, or (if some text holds lone surrogates) with every text as UTF-8 bytes.
-
-    Undecodable file names reach Python as lone surrogates, which SQLite text cannot hold; such a
-    row is stored as blobs, recognised on load by its ``file`` column being bytes.
-    """
-    try:
-        for value in record:
-            if isinstance(value, str):
-                value.encode("utf-8")
-    except UnicodeEncodeError:
-        return tuple(v.encode("utf-8", "surrogatepass") if isinstance(v, str) else v for v in record)
-    return record
-
-
-def _row_from_record(record: Sequence[Any]) -> Row:
-    """Inverse of :func:`_row_record` (without run and seq)."""
-    if type(record[0]) is bytes:
-        record = [v.decode("utf-8", "surrogatepass") if type(v) is bytes else v for v in record]
-    (
-        file,
-        row,
-        email,
-        vid,
-        state,
-        when_ms,
-        source,
-        outcome,
-        reason,
-        message,
-        mfile,
-        mrow,
-        bid,
-        cid,
-        created,
-        extra,
-        also,
-    ) = record
-    return Row(
-        RowRef(file, row),
-        email,
-        vid,
-        _STATES[state],
-        when_ms,
-        source,
-        _OUTCOMES[outcome],
-        reason,
-        message,
-        None if mfile is None else RowRef(mfile, mrow),
-        bid,
-        cid,
-        bool(created),
-        _extra_from_text(extra) if extra else (),
-        None if also is None else _also_from_list(json.loads(also)),
-    )
+def _load_table(conn: sqlite3.Connection, run: int, part: str) -> pa.Table:
+    found = conn.execute("SELECT data FROM plan_chunks WHERE run = ? AND part = ? ORDER BY seq", (run, part))
+    tables = [pa.ipc.open_stream(data).read_all() for (data,) in found]
+    return pa.concat_tables(tables) if tables else _PLAN_SCHEMAS[part].empty_table()
 
 
 def _dumps(data: Any) -> str:
@@ -435,8 +250,11 @@ class Journal:
     # ----------------------------------------------------------------- opening and closing
 
     @classmethod
-    def open(cls, state_dir: str | Path, *, clock: Callable[[], float] = time.time) -> Journal:
-        """Take the state folder for this process and open (or create) its database."""
+    def open(
+        cls, state_dir: str | Path, *, clock: Callable[[], float] = time.time, log: Callable[[str], None] | None = None
+    ) -> Journal:
+        """Take the state folder for this process and open (or create) its database; ``log`` hears
+        what an upgrade of an older journal means for its unfinished runs."""
         folder = Path(state_dir)
         try:
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -453,7 +271,7 @@ class Journal:
             raise InputError(f"Cannot lock the state folder {folder}: {exc.strerror}.") from None
         try:
             _write_lock_info(folder, clock())
-            conn = _connect(folder / DB_NAME)
+            conn = _connect(folder / DB_NAME, log)
         except OSError as exc:
             (folder / LOCK_INFO_NAME).unlink(missing_ok=True)
             lock.release()
@@ -537,23 +355,23 @@ class Journal:
         """The newest run with ``key`` that never finished or stopped early (exit 3), to resume it.
 
         A run without a stored plan (begun by an older version that was killed before saving
-        it) is never resumed: the same command plans it again."""
+        it, or stored by a version before the plan was kept as tables) is never resumed: the same
+        command plans it again."""
         with self._read() as conn:
             found = conn.execute(
                 "SELECT run_id FROM runs WHERE key = ? AND (finished IS NULL OR exit_code = ?)"
-                " AND EXISTS (SELECT 1 FROM plan_rows WHERE plan_rows.run = runs.num)"
+                " AND EXISTS (SELECT 1 FROM plan_chunks WHERE plan_chunks.run = runs.num)"
                 " ORDER BY run_id DESC LIMIT 1",
                 (key, RESUMABLE_EXIT_CODE),
             ).fetchone()
         return None if found is None else str(found[0])
 
-    def begin(
-        self, key: str, meta: Mapping[str, object], plan: tuple[Sequence[Row], Sequence[Batch]] | None = None
-    ) -> str:
+    def begin(self, key: str, meta: Mapping[str, object], plan: tuple[pa.Table, pa.Table] | None = None) -> str:
         """Start a new run and return its id (sortable by start time, e.g. ``20241105T150001Z-ab12cd``).
 
-        With ``plan`` (rows, batches) the run and its whole plan commit in one transaction: a
-        process killed in between leaves no run at all, so the same command plans it again."""
+        With ``plan`` (its rows as ``models.ROWS``, its participations as ``models.PARTS``) the run
+        and its whole plan commit in one transaction: a process killed in between leaves no run at
+        all, so the same command plans it again."""
         _refuse_token(meta, "Run metadata")
         meta_text = _dumps(meta)
         now = self._clock()
@@ -570,15 +388,6 @@ class Journal:
                 self._store_plan(conn, self._run_num(conn, run_id), *plan)
         return run_id
 
-    def run_meta(self, run_id: str) -> dict[str, Any]:
-        """The metadata given to :meth:`begin`."""
-        with self._read() as conn:
-            found = conn.execute("SELECT meta FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-        if found is None:
-            raise KeyError(run_id)
-        meta: dict[str, Any] = json.loads(found[0])
-        return meta
-
     def finish(self, run_id: str, exit_code: int, report_path: str) -> None:
         """Mark the run finished; exit code 3 (stopped early) keeps it resumable."""
         with self._tx() as conn:
@@ -589,91 +398,63 @@ class Journal:
             if done.rowcount == 0:
                 raise KeyError(run_id)
 
-    def last_runs(self, limit: int = 10) -> list[dict[str, Any]]:
-        """The newest runs first; ``started``/``finished`` are epoch seconds (``finished`` None if unfinished)."""
-        with self._read() as conn:
-            found = conn.execute(
-                "SELECT run_id, key, started, finished, exit_code, report_path, meta FROM runs"
-                " ORDER BY run_id DESC LIMIT ?",
-                (int(limit),),
-            ).fetchall()
-        names = ("run_id", "key", "started", "finished", "exit_code", "report_path")
-        out = []
-        for record in found:
-            item = dict(zip(names, record[:6], strict=True))
-            item["meta"] = json.loads(record[6])
-            out.append(item)
-        return out
+    def prune(self, keep_runs: int, keep_days: float) -> int:
+        """Drop the plans and answers of finished runs that are not among the newest ``keep_runs``
+        or finished more than ``keep_days`` ago; a resumable run keeps its plan, and the ledger
+        and the list of runs stay (the ledger is what keeps a later run from sending twice).
 
-    def prune(self, keep: int = 5) -> int:
-        """Drop the plans and answers of finished runs older than the newest ``keep`` (the ledger stays).
-
-        A million-row plan takes a few hundred MB; nothing reads it once its run has finished.
-        Returns the number of runs whose data was dropped.
-        """
+        A million-row plan takes tens of MB; nothing reads it once its run has finished.
+        Returns the number of runs whose data was dropped."""
+        oldest = self._clock() - max(0.0, float(keep_days)) * 86400
         with self._tx() as conn:
-            old = conn.execute(
-                "SELECT num FROM runs WHERE finished IS NOT NULL AND exit_code IS NOT ?"
-                " ORDER BY run_id DESC LIMIT -1 OFFSET ?",
-                (RESUMABLE_EXIT_CODE, max(0, int(keep))),
+            finished = conn.execute(
+                "SELECT num, finished FROM runs WHERE finished IS NOT NULL AND exit_code IS NOT ? ORDER BY run_id DESC",
+                (RESUMABLE_EXIT_CODE,),
             ).fetchall()
-            for table in ("plan_rows", "plan_batches", "outcomes"):
+            old = [(num,) for rank, (num, at) in enumerate(finished) if rank >= max(0, int(keep_runs)) or at < oldest]
+            held = {
+                num
+                for (num,) in conn.execute(
+                    "SELECT DISTINCT run FROM plan_chunks UNION SELECT DISTINCT run FROM outcomes"
+                ).fetchall()
+            }
+            old = [(num,) for (num,) in old if num in held]
+            for table in ("plan_chunks", "outcomes"):
                 conn.executemany(f"DELETE FROM {table} WHERE run = ?", old)
+        if old:
+            self._give_back_space()
         return len(old)
+
+    def _give_back_space(self) -> None:
+        """Hand the pages pruned plans left free back to the file system."""
+        with self._mutex:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")  # what an interrupt left open, as in _tx: never committed
+            try:
+                # a script, as sqlite3_exec runs the pragma to its end (execute would free one page)
+                self._conn.executescript("PRAGMA incremental_vacuum;")
+            except sqlite3.OperationalError as exc:
+                if _is_full(exc):
+                    raise disk_full(f"the journal in the state folder {self.state_dir}", str(exc)) from None
+                raise
 
     # ----------------------------------------------------------------- plan
 
-    def save_plan(self, run_id: str, rows: Sequence[Row], batches: Sequence[Batch]) -> None:
-        """Store every row and batch of the run in one transaction (replacing an earlier plan)."""
-        with self._tx() as conn:
-            self._store_plan(conn, self._run_num(conn, run_id), rows, batches)
-
     @staticmethod
-    def _store_plan(conn: sqlite3.Connection, run: int, rows: Sequence[Row], batches: Sequence[Batch]) -> None:
-        batch_records = [(i, _encode(b.id), _encode(batch_to_dict(b))) for i, b in enumerate(batches)]
-        conn.execute("DELETE FROM plan_rows WHERE run = ?", (run,))
-        conn.execute("DELETE FROM plan_batches WHERE run = ?", (run,))
-        _insert_rows(conn, _INSERT_ROW, run, lambda: enumerate(rows))
-        conn.executemany(
-            "INSERT INTO plan_batches (run, seq, batch_id, data) VALUES (?, ?, ?, ?)",
-            [(run, *record) for record in batch_records],
-        )
+    def _store_plan(conn: sqlite3.Connection, run: int, rows: pa.Table, parts: pa.Table) -> None:
+        _store_table(conn, run, "rows", rows)
+        _store_table(conn, run, "parts", parts)
 
-    def load_plan(self, run_id: str) -> tuple[list[Row], list[Batch]]:
-        """The rows and batches as saved (and updated), in their original order."""
+    def load_plan(self, run_id: str) -> tuple[pa.Table, pa.Table]:
+        """The run's rows (``models.ROWS``) and participations (``models.PARTS``), as last stored."""
         with self._read() as conn:
             run = self._run_num(conn, run_id)
-            found = conn.execute(f"SELECT {_ROW_COLUMNS} FROM plan_rows WHERE run = ? ORDER BY seq", (run,))
-            rows = [_row_from_record(record) for record in found]
-            found = conn.execute("SELECT data FROM plan_batches WHERE run = ? ORDER BY seq", (run,))
-            batches = [batch_from_dict(json.loads(data)) for (data,) in found]
-        return rows, batches
+            return _load_table(conn, run, "rows"), _load_table(conn, run, "parts")
 
-    def update_rows(self, run_id: str, rows: Sequence[Row]) -> None:
-        """Replace stored rows that have the same ``ref`` (their place in the plan is kept)."""
+    def update_rows(self, run_id: str, rows: pa.Table) -> None:
+        """Store the run's rows again (as settled), in place of the ones stored before."""
         with self._tx() as conn:
-            run = self._run_num(conn, run_id)
-            stored = conn.execute("SELECT file, row FROM plan_rows WHERE run = ? ORDER BY seq", (run,))
-            refs = map(attrgetter("file", "row"), map(attrgetter("ref"), rows))
-            in_order = all(map(eq, map(_text_ref, stored), refs))
-            stored.close()
-            count = conn.execute("SELECT COUNT(*) FROM plan_rows WHERE run = ?", (run,)).fetchone()[0]
-            if in_order and count == len(rows):
-                # The usual case, the whole plan in its own order: rewritten as a stream, which
-                # beats a million replaces and never holds a million records.
-                conn.execute("DELETE FROM plan_rows WHERE run = ?", (run,))
-                _insert_rows(conn, _INSERT_ROW, run, lambda: enumerate(rows))
-                return
-            wanted = {(r.ref.file, r.ref.row): r for r in rows}  # plain tuples hash in C, RowRef does not
-            pairs: list[tuple[int, Row]] = []
-            for seq, file, row in conn.execute("SELECT seq, file, row FROM plan_rows WHERE run = ?", (run,)):
-                found = wanted.pop(_text_ref((file, row)), None)
-                if found is not None:
-                    pairs.append((seq, found))
-            if wanted:
-                file, row = next(iter(wanted))
-                raise ValueError(f"Row {file}:{row} is not in the plan of run {run_id}.")
-            _insert_rows(conn, _INSERT_ROW.replace("INSERT", "INSERT OR REPLACE", 1), run, lambda: pairs)
+            _store_table(conn, self._run_num(conn, run_id), "rows", rows)
 
     # ----------------------------------------------------------------- outcomes and ledger
 
@@ -707,32 +488,44 @@ class Journal:
         answers = [outcome_from_dict(json.loads(data)) for (data,) in found]
         return {answer.batch_id: answer for answer in answers}
 
-    def already_recorded(self, event_id: str, items: Sequence[Participation]) -> set[tuple[str, State]]:
-        """``(key, state)`` of the participations whose (event, state, vid, time) HubSpot already confirmed."""
+    def already_recorded(self, event_id: str, parts: pa.Table) -> pa.Array:
+        """For each line of ``parts`` (``models.PARTS``): whether HubSpot already confirmed its
+        (event, state, vid, time), as the ledger says.  An email-only line (no vid) never is."""
+        hits = pa.array(np.zeros(parts.num_rows, dtype=bool))
         with self._read() as conn:
-            if conn.execute("SELECT 1 FROM ledger WHERE event_id = ? LIMIT 1", (event_id,)).fetchone() is None:
-                return set()  # the usual first run of an event: no need to look at every item
-        by_vid: dict[int, list[Participation]] = {}
-        for item in items:
-            if item.vid is not None:
-                by_vid.setdefault(int(item.vid), []).append(item)
-        known: set[tuple[int, str, int]] = set()
-        vids = list(by_vid)
+            count = conn.execute("SELECT COUNT(*) FROM ledger WHERE event_id = ?", (event_id,)).fetchone()[0]
+        if not count or not parts.num_rows:
+            return hits  # the usual first run of an event: no need to look at every line
+        vids = pc.unique(parts.column("vid").drop_null()).to_pylist()
         with self._read() as conn:
-            for chunk in _chunks(vids):
-                marks = ",".join("?" * len(chunk))
-                known.update(
-                    conn.execute(
+            if count <= 4 * len(vids):  # reading the event's whole ledger beats asking for each vid
+                found = conn.execute(
+                    "SELECT vid, state, when_ms FROM ledger WHERE event_id = ?", (event_id,)
+                ).fetchall()
+            else:
+                found = []
+                for chunk in _chunks(vids):
+                    marks = ",".join("?" * len(chunk))
+                    found += conn.execute(
                         f"SELECT vid, state, when_ms FROM ledger WHERE event_id = ? AND vid IN ({marks})",
                         (event_id, *chunk),
-                    )
-                )
-        return {
-            (item.key, item.state)
-            for vid, group in by_vid.items()
-            for item in group
-            if (vid, str(item.state), item.when_ms) in known
-        }
+                    ).fetchall()
+        if not found:
+            return hits
+        vid, state, when_ms = zip(*found, strict=True)
+        known = pa.table(
+            {
+                "event_id": pa.array([event_id] * len(found), pa.string()),
+                "state": pa.array(state, pa.string()),
+                "vid": pa.array(vid, pa.int64()),
+                "when_ms": pa.array(when_ms, pa.int64()),
+                "_known": pa.array(np.ones(len(found), dtype=bool)),
+            }
+        )
+        keys = ["event_id", "state", "vid", "when_ms"]
+        lines = parts.select(keys).append_column("_line", pa.array(np.arange(parts.num_rows)))
+        joined = lines.join(known, keys=keys, join_type="left outer").sort_by("_line")
+        return pc.fill_null(joined.column("_known"), False).combine_chunks()
 
     def recorded_when(self, event_id: str, vids: Iterable[int]) -> dict[tuple[int, str, int], tuple[str, float, str]]:
         """When and by which run the ledger's participations of ``vids`` were confirmed:
@@ -804,7 +597,7 @@ def _is_full(exc: BaseException) -> bool:
     return isinstance(exc, OSError) and exc.errno in DISK_FULL_ERRNOS
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def _connect(path: Path, log: Callable[[str], None] | None = None) -> sqlite3.Connection:
     """Open the database in WAL mode and bring its schema to :data:`SCHEMA_VERSION`."""
     fresh = not path.exists()
     try:
@@ -814,11 +607,12 @@ def _connect(path: Path) -> sqlite3.Connection:
     try:
         if fresh:
             os.chmod(path, 0o600)  # it holds email addresses; SQLite gives -wal/-shm the same mode
+            conn.execute("PRAGMA auto_vacuum=INCREMENTAL")  # pruned plans give their space back
         conn.execute("PRAGMA busy_timeout=5000")
         _refuse_foreign(conn, path)  # before WAL mode, which would change another program's file
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
-        _migrate(conn, path)
+        _migrate(conn, path, log)
     except sqlite3.DatabaseError as exc:
         conn.close()
         if _is_full(exc):
@@ -849,13 +643,15 @@ def _refuse_foreign(conn: sqlite3.Connection, path: Path) -> None:
         )
 
 
-def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+def _migrate(conn: sqlite3.Connection, path: Path, log: Callable[[str], None] | None) -> None:
     version = int(conn.execute("PRAGMA user_version").fetchone()[0])
     if version > SCHEMA_VERSION:
         raise InputError(
             f"The journal {path} was written by a newer version of the importer.",
             hint="Upgrade the importer, or use another state_dir.",
         )
+    stranded = _stranded(conn, version)
+    upgraded = 0 < version < SCHEMA_VERSION
     while version < SCHEMA_VERSION:
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -868,6 +664,33 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+    if upgraded:
+        # the old plans are gone: the file is rewritten without them, and gives pruned space back from now on
+        conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
+        conn.execute("VACUUM")
+    if stranded and log is not None:
+        log(
+            f"the journal in {path.parent} was upgraded; {_plural_runs(len(stranded))} an earlier importer version"
+            f" left unfinished ({', '.join(stranded[:3])}{', ...' if len(stranded) > 3 else ''}) cannot be"
+            " resumed by this one: run the same command again and it plans the files afresh, skipping every"
+            " participation HubSpot already confirmed (the ledger keeps them)"
+        )
+
+
+def _stranded(conn: sqlite3.Connection, version: int) -> list[str]:
+    """The resumable runs whose plan a journal before version 3 holds as records (they cannot be read back)."""
+    if not 1 <= version < 3:
+        return []
+    found = conn.execute(
+        "SELECT run_id FROM runs WHERE (finished IS NULL OR exit_code = ?)"
+        " AND EXISTS (SELECT 1 FROM plan_rows WHERE plan_rows.run = runs.num) ORDER BY run_id",
+        (RESUMABLE_EXIT_CODE,),
+    )
+    return [str(run_id) for (run_id,) in found]
+
+
+def _plural_runs(count: int) -> str:
+    return "the run" if count == 1 else f"the {count} runs"
 
 
 def _write_lock_info(folder: Path, started: float) -> None:

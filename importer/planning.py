@@ -14,6 +14,9 @@ from datetime import UTC, datetime
 from operator import attrgetter
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from . import chunker
 from .bulk import no_gc
 from .config import Config
@@ -31,6 +34,7 @@ from .models import (
     RowRef,
     State,
     is_open,
+    part_keys,
     rows_to_table,
     settle_part,
     settle_row,
@@ -311,7 +315,7 @@ def plan(
         table, parts = chunker.merge(rows_to_table(rows), cfg.event_id)
         kept = table_to_rows(table)
         del table
-        done = set() if cfg.force else journal.already_recorded(cfg.event_id, chunker.participations(parts))
+        done = set() if cfg.force else _recorded(journal, cfg.event_id, parts)
         if done:
             kept, _ = skip_recorded(kept, chunker.participations(parts), done)
             kept = say_when_recorded(kept, journal, cfg.event_id)
@@ -319,39 +323,45 @@ def plan(
         return kept, chunker.batches(chunker.chunk(parts, cfg.effective_batch_size))
 
 
-def resume_plan(journal: Journal, run_id: str, cfg: Config) -> tuple[list[Row], list[Batch], dict[str, BatchOutcome]]:
+def resume_plan(
+    journal: Journal, run_id: str, cfg: Config
+) -> tuple[list[Row], chunker.Batches, dict[str, BatchOutcome]]:
     """An interrupted run's plan and answers; planned rows get their outcome again from the answers."""
-    rows, batches = journal.load_plan(run_id)
+    stored, parts = journal.load_plan(run_id)
+    rows = table_to_rows(stored)
+    del stored
     planned: dict[RowRef, list[State]] = {}
-    for b in batches:
-        for p in b.items:
-            planned.setdefault(p.rows[0], []).append(b.state)
+    for file, row, state in zip(*(parts.column(n).to_pylist() for n in ("file", "row", "state")), strict=True):
+        planned.setdefault(RowRef(file, row), []).append(State(state))
     rows = [_unsettle(r, planned[r.ref]) if r.ref in planned else r for r in rows]
     outcomes = journal.outcomes(run_id)
     if not cfg.force:
-        rows, batches = _drop_recorded_elsewhere(rows, batches, outcomes, journal, cfg.event_id)
-    return rows, batches, outcomes
+        rows, parts = _drop_recorded_elsewhere(rows, parts, outcomes, journal, cfg.event_id)
+    return rows, chunker.batches(parts), outcomes
 
 
 def _drop_recorded_elsewhere(
-    rows: list[Row], batches: list[Batch], outcomes: dict[str, BatchOutcome], journal: Journal, event_id: str
-) -> tuple[list[Row], list[Batch]]:
+    rows: list[Row], parts: pa.Table, outcomes: dict[str, BatchOutcome], journal: Journal, event_id: str
+) -> tuple[list[Row], pa.Table]:
     """A resumed run does not re-send what the ledger says was recorded since it stopped
     (by ``importer retry``, another file or another run)."""
-    todo = [p for b in batches if b.id not in outcomes for p in b.items]
-    done = journal.already_recorded(event_id, todo)
-    if not done:
-        return rows, batches
-    keep: list[Batch] = []
-    for b in batches:
-        if b.id in outcomes:
-            keep.append(b)
-            continue
-        items = tuple(p for p in b.items if (p.key, p.state) not in done)
-        if items:
-            keep.append(replace(b, items=items))
-    rows, _ = skip_recorded(rows, todo, done)
-    return say_when_recorded(rows, journal, event_id), keep
+    answered = pc.is_in(parts.column("batch_id"), value_set=pa.array(list(outcomes), pa.string()))
+    again = pc.and_(journal.already_recorded(event_id, parts), pc.invert(answered))
+    if not pc.any(again).as_py():
+        return rows, parts
+    found = parts.filter(again)
+    rows, _ = skip_recorded(rows, chunker.participations(found), _keys(found))
+    return say_when_recorded(rows, journal, event_id), parts.filter(pc.invert(again))
+
+
+def _recorded(journal: Journal, event_id: str, parts: pa.Table) -> set[tuple[str, State]]:
+    """``(key, state)`` of the plan's participations the ledger holds."""
+    return _keys(parts.filter(journal.already_recorded(event_id, parts)))
+
+
+def _keys(parts: pa.Table) -> set[tuple[str, State]]:
+    states = map(State, parts.column("state").to_pylist())
+    return set(zip(part_keys(parts).to_pylist(), states, strict=True))
 
 
 def _already(outcome: Outcome | None, reason: str) -> bool:

@@ -234,3 +234,36 @@ def test_a_report_not_kept_under_a_run_stamp_is_set_aside_not_replaced(
     saved = list(tmp_path.glob("attendees.reconciliation.saved-*.xlsx"))
     assert len(saved) == 1 and saved[0].read_bytes() == b"an older version's report"
     assert outcomes(old)["alice@example.com"][0] == "recorded"
+
+
+def test_old_plans_are_let_go_but_the_ledger_keeps_a_rerun_from_sending_twice(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sqlite3
+
+    def plans() -> list[str]:
+        db = sqlite3.connect(tmp_path / ".importer" / "journal.sqlite3")
+        try:
+            found = db.execute("SELECT DISTINCT r.run_id FROM plan_chunks p JOIN runs r ON r.num = p.run")
+            return [run_id for (run_id,) in found]
+        finally:
+            db.close()
+
+    (tmp_path / "attendees.csv").write_text(SOURCE, encoding="utf-8")
+    command = f"importer run attendees.csv --event {EVENT}"
+    with Sandbox(events=[EVENT], contacts=KNOWN) as sb:
+        environ = env_for(sb) | {"IMPORTER_KEEP_PLANS": "1"}
+        assert importer(command, environ, capsys)[0] == 1  # carol is not a contact yet
+        [first] = plans()
+        sent = len([r for r in sb.requests if "/attendance/" in r.path])
+        carol = sb.add_contacts(["carol@example.com"])["carol@example.com"]
+        assert importer(command, environ, capsys)[0] == 0
+        [second] = plans()
+        assert second != first, "the older finished plan was dropped, the newest kept"
+        assert held(sb) == {101, 102, carol}
+        assert len([r for r in sb.requests if "/attendance/" in r.path]) == sent + 1
+        assert outcomes(tmp_path / "attendees.reconciliation.xlsx") == {
+            "alice@example.com": ("skipped", "already_recorded"),  # the ledger outlived the first run's plan
+            "bob@example.com": ("skipped", "already_recorded"),
+            "carol@example.com": ("recorded", ""),
+        }

@@ -9,28 +9,28 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
-from dataclasses import replace
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from importer import journal as journal_module
 from importer.errors import InputError, StopRun
 from importer.journal import (
     _SCHEMA_V1,
+    _SCHEMA_V2,
     DB_NAME,
     SCHEMA_VERSION,
     Journal,
-    batch_from_dict,
-    batch_to_dict,
     outcome_from_dict,
     outcome_to_dict,
-    row_from_dict,
-    row_to_dict,
 )
-from importer.models import Also, Batch, BatchOutcome, Failure, Outcome, Participation, Reason, Row, RowRef, State
+from importer.models import PARTS, ROWS, Batch, BatchOutcome, Failure, Outcome, Participation, Reason, RowRef, State
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENT = "123456"
@@ -40,31 +40,64 @@ KEY = Journal.run_key(EVENT, [("a.csv", "ff" * 32)], {"state": "auto", "timezone
 # --------------------------------------------------------------------------- helpers and strategies
 
 
-def sample_plan() -> tuple[list[Row], list[Batch]]:
+def rows_table(*rows: dict[str, Any]) -> pa.Table:
+    """A ROWS table; every column a line does not give is null (``created_contact`` false)."""
+    return pa.Table.from_pylist([{"created_contact": False, **r} for r in rows], schema=ROWS)
+
+
+def parts_table(*lines: tuple[str, int | None, str | None, int, int, str | None]) -> pa.Table:
+    """A PARTS table of ``(state, vid, email, when_ms, row in a.csv, batch_id)`` lines of EVENT."""
+    names = ("state", "vid", "email", "when_ms", "row", "batch_id")
+    return pa.Table.from_pylist(
+        [{"event_id": EVENT, "file": "a.csv", **dict(zip(names, line, strict=True))} for line in lines], schema=PARTS
+    )
+
+
+def sample_plan() -> tuple[pa.Table, pa.Table]:
     """A small deterministic plan: six sendable rows in three batches of two, plus one rejected row."""
-    rows = [
-        Row(RowRef("a.csv", i + 2), email=f"p{i}@example.com", vid=100 + i, state=State.ATTEND, when_ms=1_000 * i)
-        for i in range(6)
-    ]
-    rows.append(Row(RowRef("a.csv", 8), outcome=Outcome.REJECTED, reason=Reason.MISSING_EMAIL, message="No email."))
-    batches = [
+    rows = rows_table(
+        *(
+            {"file": "a.csv", "row": i + 2, "email": f"p{i}@example.com", "vid": 100 + i, "state": "attend",
+             "when_ms": 1_000 * i, "time_source": "file", "extra": [("first_name", f"P{i}")]}
+            for i in range(6)
+        ),
+        {"file": "a.csv", "row": 8, "outcome": "rejected", "reason": "missing_email", "message": "No email."},
+    )  # fmt: skip
+    parts = parts_table(*(("attend", 100 + i, f"p{i}@example.com", 1_000 * i, i + 2, f"b{i // 2}") for i in range(6)))
+    return rows, parts
+
+
+def sample_batches() -> list[Batch]:
+    """The sample plan's batches, as the sender posts them."""
+    _, parts = sample_plan()
+    lines = parts.to_pylist()
+    return [
         Batch(
-            id=f"b{n}",
-            event_id=EVENT,
-            state=State.ATTEND,
-            by_email=False,
-            items=tuple(
-                Participation(EVENT, State.ATTEND, r.vid, r.email, r.when_ms or 0, (r.ref,))
-                for r in rows[2 * n : 2 * n + 2]
+            f"b{n}",
+            EVENT,
+            State.ATTEND,
+            False,
+            tuple(
+                Participation(EVENT, State.ATTEND, p["vid"], p["email"], p["when_ms"], (RowRef(p["file"], p["row"]),))
+                for p in lines[2 * n : 2 * n + 2]
             ),
         )
         for n in range(3)
     ]
-    return rows, batches
 
 
 def all_recorded(batch: Batch) -> BatchOutcome:
     return BatchOutcome(batch.id, 200, {i.key: int(i.key) for i in batch.items}, {}, correlation_id=f"c-{batch.id}")
+
+
+def hits(journal: Journal, parts: pa.Table, event_id: str = EVENT) -> list[bool]:
+    mask = journal.already_recorded(event_id, parts)
+    assert len(mask) == parts.num_rows
+    return list(mask.to_pylist())
+
+
+def runs_in(journal: Journal) -> list[tuple[Any, ...]]:
+    return list(journal._conn.execute("SELECT run_id, key, finished, exit_code, report_path FROM runs ORDER BY run_id"))
 
 
 def child(code: str) -> subprocess.CompletedProcess[str]:
@@ -75,43 +108,53 @@ def child(code: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-# Lone surrogates stand for undecodable file names (surrogateescape), which SQLite text cannot hold.
+# Lone surrogates stand for undecodable file names (surrogateescape), which SQLite text cannot hold:
+# answers keep them (JSON escapes); an Arrow table cannot hold them at all.
 surrogates = st.characters(min_codepoint=0xDC80, max_codepoint=0xDCFF)
 texts = st.text(max_size=12) | st.text(surrogates, min_size=1, max_size=3)
-refs = st.builds(RowRef, texts, st.integers(1, 10**7))
-rows_st = st.builds(
-    Row,
-    ref=refs,
-    email=st.none() | texts,
-    vid=st.none() | st.integers(1, 2**62),
-    state=st.none() | st.sampled_from(State),
-    when_ms=st.none() | st.integers(-(2**53), 2**53),
-    time_source=st.sampled_from(["file", "event_start"]) | texts,
-    outcome=st.none() | st.sampled_from(Outcome),
-    reason=st.sampled_from(Reason) | texts,
-    message=texts,
-    merged_into=st.none() | refs,
-    batch_id=texts,
-    correlation_id=texts,
-    created_contact=st.booleans(),
-    extra=st.lists(st.tuples(texts | st.sampled_from(["\x1f", "a\x1eb", ""]), texts), max_size=3).map(tuple),
+plain = st.text(st.characters(codec="utf-8"), max_size=12)
+opt = st.none() | plain
+ints = st.integers(-(2**63), 2**63 - 1)
+
+
+def _participation(prefix: str) -> dict[str, st.SearchStrategy[Any]]:
+    return {
+        f"{prefix}state": st.none() | st.sampled_from(State).map(str),
+        f"{prefix}when_ms": st.none() | ints,
+        f"{prefix}time_source": st.none() | st.sampled_from(["file", "event_start"]),
+        f"{prefix}outcome": st.none() | st.sampled_from(Outcome).map(str),
+        f"{prefix}reason": st.none() | st.sampled_from(Reason).map(str) | plain,
+        f"{prefix}message": opt,
+        f"{prefix}merged_file": opt,
+        f"{prefix}merged_row": st.none() | ints,
+        f"{prefix}batch_id": opt,
+        f"{prefix}correlation_id": opt,
+    }
+
+
+row_lines = st.fixed_dictionaries(
+    {
+        "file": plain,
+        "row": ints,
+        "email": opt,
+        "vid": st.none() | ints,
+        **_participation(""),
+        "created_contact": st.booleans(),
+        "extra": st.none() | st.lists(st.tuples(plain | st.sampled_from(["\x1f", "a\x1eb", ""]), opt), max_size=3),
+        **_participation("also_"),
+    }
 )
-participations = st.builds(
-    Participation,
-    event_id=texts,
-    state=st.sampled_from(State),
-    vid=st.none() | st.integers(1, 2**62),
-    email=st.none() | texts,
-    when_ms=st.integers(-(2**53), 2**53),
-    rows=st.lists(refs, max_size=3).map(tuple),
-)
-batches_st = st.builds(
-    Batch,
-    id=texts,
-    event_id=texts,
-    state=st.sampled_from(State),
-    by_email=st.booleans(),
-    items=st.lists(participations, max_size=4).map(tuple),
+part_lines = st.fixed_dictionaries(
+    {
+        "event_id": plain,
+        "state": st.sampled_from(State).map(str),
+        "vid": st.none() | ints,
+        "email": opt,
+        "when_ms": ints,
+        "file": plain,
+        "row": ints,
+        "batch_id": opt,
+    }
 )
 outcomes_st = st.builds(
     BatchOutcome,
@@ -134,19 +177,44 @@ def journal(tmp_path: Path) -> Iterator[Journal]:
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(rows=st.lists(rows_st, max_size=15), batches=st.lists(batches_st, max_size=5))
-def test_plan_survives_save_and_load_unchanged(rows: list[Row], batches: list[Batch]) -> None:
+@given(rows=st.lists(row_lines, max_size=15), parts=st.lists(part_lines, max_size=15))
+def test_plan_survives_save_and_load_unchanged(rows: list[dict[str, Any]], parts: list[dict[str, Any]]) -> None:
+    plan = pa.Table.from_pylist(rows, schema=ROWS), pa.Table.from_pylist(parts, schema=PARTS)
     with tempfile.TemporaryDirectory() as tmp, Journal.open(tmp) as j:
-        run_id = j.begin(KEY, {"event_id": EVENT})
-        j.save_plan(run_id, rows, batches)
-        assert j.load_plan(run_id) == (rows, batches)
+        run_id = j.begin(KEY, {"event_id": EVENT}, plan=plan)
+        rows_back, parts_back = j.load_plan(run_id)
+        assert rows_back.equals(plan[0]) and parts_back.equals(plan[1])
+
+
+def test_a_plan_larger_than_a_chunk_is_stored_in_chunks_and_read_back_in_order(
+    journal: Journal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(journal_module, "_CHUNK_LINES", 3)
+    rows = rows_table(*({"file": "a.csv", "row": n, "email": f"{n}@example.com"} for n in range(2, 12)))
+    parts = parts_table(*(("attend", n, None, n, n, "b") for n in range(2, 9)))
+    run_id = journal.begin(KEY, {}, plan=(rows, parts))
+    stored = dict(journal._conn.execute("SELECT part, COUNT(*) FROM plan_chunks GROUP BY part"))
+    assert stored == {"rows": 4, "parts": 3}
+    rows_back, parts_back = journal.load_plan(run_id)
+    assert rows_back.equals(rows) and parts_back.equals(parts)
+    settled = rows.set_column(rows.schema.get_field_index("outcome"), "outcome", pa.array(["recorded"] * 10))
+    journal.update_rows(run_id, settled.slice(0, 7))  # fewer chunks than before: none of the old ones stay
+    assert journal.load_plan(run_id)[0].equals(settled.slice(0, 7))
+
+
+def test_a_table_in_another_column_order_or_with_pandas_metadata_is_stored_as_the_schema_says(
+    journal: Journal,
+) -> None:
+    rows, parts = sample_plan()
+    shuffled = rows.select(list(reversed(rows.column_names))).replace_schema_metadata({b"pandas": b"{}"})
+    run_id = journal.begin(KEY, {}, plan=(shuffled, parts))
+    rows_back, _ = journal.load_plan(run_id)
+    assert rows_back.schema.equals(ROWS) and rows_back.equals(rows)
 
 
 @settings(max_examples=60, deadline=None)
-@given(row=rows_st, batch=batches_st, outcome=outcomes_st)
-def test_dict_forms_round_trip_through_json(row: Row, batch: Batch, outcome: BatchOutcome) -> None:
-    assert row_from_dict(json.loads(json.dumps(row_to_dict(row)))) == row
-    assert batch_from_dict(json.loads(json.dumps(batch_to_dict(batch)))) == batch
+@given(outcome=outcomes_st)
+def test_answers_round_trip_through_json(outcome: BatchOutcome) -> None:
     assert outcome_from_dict(json.loads(json.dumps(outcome_to_dict(outcome)))) == outcome
 
 
@@ -162,59 +230,41 @@ def test_outcomes_survive_record_and_reload(outcomes: list[BatchOutcome]) -> Non
             assert j.outcomes(run_id) == {o.batch_id: o for o in outcomes}
 
 
-def test_undecodable_file_name_is_stored_and_updated(journal: Journal) -> None:
-    ref = RowRef("caf\udce9.csv", 2)
-    run_id = journal.begin(KEY, {})
-    journal.save_plan(run_id, [Row(ref, email="a@example.com")], [])
-    settled = Row(ref, email="a@example.com", outcome=Outcome.SKIPPED, reason=Reason.HOST, message="Host.")
-    journal.update_rows(run_id, [settled])
-    assert journal.load_plan(run_id) == ([settled], [])
-
-
-def test_a_stream_that_meets_an_undecodable_name_midway_is_stored_once(journal: Journal) -> None:
-    refs = [RowRef("a.csv", 2), RowRef("caf\udce9.csv", 3), RowRef("a.csv", 4)]
-    run_id = journal.begin(KEY, {})
-    journal.save_plan(run_id, [Row(ref, email=f"{ref.row}@example.com") for ref in refs], [])
-    settled = [Row(ref, outcome=Outcome.RECORDED, message=f"row {ref.row}") for ref in refs]
-    journal.update_rows(run_id, settled)
-    assert journal.load_plan(run_id) == (settled, [])
-
-
 # --------------------------------------------------------------------------- runs and resuming
 
 
 def test_resume_flow_finds_plan_and_answers_after_reopen(tmp_path: Path) -> None:
-    rows, batches = sample_plan()
+    rows, parts = sample_plan()
+    batches = sample_batches()
     with Journal.open(tmp_path) as j:
         assert j.find_unfinished(KEY) is None
-        run_id = j.begin(KEY, {"event_id": EVENT, "inputs": ["a.csv"]})
-        j.save_plan(run_id, rows, batches)
+        run_id = j.begin(KEY, {"event_id": EVENT, "inputs": ["a.csv"]}, plan=(rows, parts))
         j.record_outcome(run_id, all_recorded(batches[0]), batches[0])
         j.record_outcome(run_id, all_recorded(batches[1]), batches[1])
 
     with Journal.open(tmp_path) as j:
         assert j.find_unfinished(KEY) == run_id
         assert j.find_unfinished("some-other-key") is None
-        assert j.run_meta(run_id) == {"event_id": EVENT, "inputs": ["a.csv"]}
-        assert j.load_plan(run_id) == (rows, batches)
+        rows_back, parts_back = j.load_plan(run_id)
+        assert rows_back.equals(rows) and parts_back.equals(parts)
         assert j.outcomes(run_id) == {b.id: all_recorded(b) for b in batches[:2]}
 
         j.record_outcome(run_id, all_recorded(batches[2]), batches[2])
-        recorded = [Row(r.ref, vid=r.vid, outcome=Outcome.RECORDED, batch_id="b0") for r in rows[:2]]
-        j.update_rows(run_id, recorded)
-        loaded_rows, _ = j.load_plan(run_id)
-        assert loaded_rows == recorded + rows[2:]
+        outcome = pa.array(["recorded"] * 6 + ["rejected"])
+        settled = rows.set_column(rows.schema.get_field_index("outcome"), "outcome", outcome)
+        j.update_rows(run_id, settled)
+        rows_back, parts_back = j.load_plan(run_id)
+        assert rows_back.equals(settled) and parts_back.equals(parts), "the participations stay as planned"
 
         j.finish(run_id, 3, "report-partial.xlsx")
         assert j.find_unfinished(KEY) == run_id, "a run stopped early (exit 3) stays resumable"
         j.finish(run_id, 0, "report.xlsx")
         assert j.find_unfinished(KEY) is None
-        [last] = j.last_runs()
-        assert (last["run_id"], last["key"], last["exit_code"], last["report_path"]) == (run_id, KEY, 0, "report.xlsx")
-        assert last["finished"] is not None and last["started"] <= last["finished"]
+        [(_, key, finished, code, report)] = runs_in(j)
+        assert (key, code, report) == (KEY, 0, "report.xlsx") and finished is not None
 
 
-def test_run_ids_sort_by_start_time_and_last_runs_is_newest_first(tmp_path: Path) -> None:
+def test_run_ids_sort_by_start_time_and_the_newest_unfinished_is_resumed(tmp_path: Path) -> None:
     now = [1_730_818_801.0]
     with Journal.open(tmp_path, clock=lambda: now[0]) as j:
         first = j.begin(KEY, {}, plan=sample_plan())
@@ -222,39 +272,28 @@ def test_run_ids_sort_by_start_time_and_last_runs_is_newest_first(tmp_path: Path
         second = j.begin(KEY, {}, plan=sample_plan())
         assert first.startswith("20241105T150001Z-")
         assert first < second
-        assert [r["run_id"] for r in j.last_runs()] == [second, first]
-        assert [r["run_id"] for r in j.last_runs(limit=1)] == [second]
+        assert [r[0] for r in runs_in(j)] == [first, second]
         assert j.find_unfinished(KEY) == second
 
 
 def test_begin_with_a_plan_commits_both_and_a_run_without_a_plan_is_never_resumed(tmp_path: Path) -> None:
-    rows, batches = sample_plan()
+    rows, parts = sample_plan()
     now = [1_730_818_801.0]
     with Journal.open(tmp_path, clock=lambda: now[0]) as j:
-        bare = j.begin(KEY, {})
+        j.begin(KEY, {})
         assert j.find_unfinished(KEY) is None, "a run killed before its plan was saved is planned again"
-        j.save_plan(bare, rows, batches)
-        assert j.find_unfinished(KEY) == bare
         now[0] += 1
-        whole = j.begin(KEY, {}, plan=(rows, batches))
-        assert j.load_plan(whole) == (rows, batches)
-        assert j.find_unfinished(KEY) == whole
-
-
-def test_update_rows_refuses_a_row_that_is_not_in_the_plan(journal: Journal) -> None:
-    rows, batches = sample_plan()
-    run_id = journal.begin(KEY, {})
-    journal.save_plan(run_id, rows, batches)
-    with pytest.raises(ValueError, match="not in the plan"):
-        journal.update_rows(run_id, [rows[0], Row(RowRef("other.csv", 2))])
-    assert journal.load_plan(run_id) == (rows, batches), "a refused update changes nothing"
+        whole = j.begin(KEY, {}, plan=(rows.slice(0, 0), parts.slice(0, 0)))
+        assert j.find_unfinished(KEY) == whole, "an empty plan is a plan"
+        assert [t.num_rows for t in j.load_plan(whole)] == [0, 0]
 
 
 def test_unknown_run_is_a_key_error(journal: Journal) -> None:
-    with pytest.raises(KeyError):
-        journal.run_meta("nope")
+    rows, _ = sample_plan()
     with pytest.raises(KeyError):
         journal.load_plan("nope")
+    with pytest.raises(KeyError):
+        journal.update_rows("nope", rows)
     with pytest.raises(KeyError):
         journal.finish("nope", 0, "r.xlsx")
 
@@ -277,7 +316,7 @@ def test_token_is_never_stored(journal: Journal) -> None:
         journal.begin(KEY, {"hubspot": {"access_token": "pat-na1-secret"}})
     with pytest.raises(ValueError, match="token"):
         Journal.run_key(EVENT, [], {"token": "pat-na1-secret"})
-    assert journal.last_runs() == []
+    assert runs_in(journal) == []
     journal.close()
     assert b"pat-na1-secret" not in b"".join(p.read_bytes() for p in journal.state_dir.iterdir() if p.is_file())
 
@@ -288,7 +327,6 @@ def test_concurrent_outcome_writes_from_threads_all_land(journal: Journal) -> No
         for n in range(40)
     ]
     run_id = journal.begin(KEY, {})
-    journal.save_plan(run_id, [], batches)
 
     def send(part: list[Batch]) -> None:
         for b in part:
@@ -302,23 +340,46 @@ def test_concurrent_outcome_writes_from_threads_all_land(journal: Journal) -> No
     assert set(journal.outcomes(run_id)) == {b.id for b in batches}
 
 
-def test_prune_drops_old_finished_plans_but_keeps_ledger_and_resumable_runs(journal: Journal) -> None:
-    rows, batches = sample_plan()
-    now = [1_700_000_000.0]
-    journal._clock = lambda: now[0]
+# --------------------------------------------------------------------------- letting old plans go
+
+
+def _finished_runs(journal: Journal, codes: Sequence[int], now: list[float], step: float) -> list[str]:
     ids = []
-    for code in (0, 3, 1, 0):
-        run_id = journal.begin(KEY, {})
-        journal.save_plan(run_id, rows, batches)
-        journal.record_outcome(run_id, all_recorded(batches[0]), batches[0])
+    batch = sample_batches()[0]
+    for code in codes:
+        run_id = journal.begin(KEY, {}, plan=sample_plan())
+        journal.record_outcome(run_id, all_recorded(batch), batch)
         journal.finish(run_id, code, "r.xlsx")
         ids.append(run_id)
-        now[0] += 10
-    assert journal.prune(keep=1) == 2
-    assert journal.load_plan(ids[0]) == ([], []) and journal.outcomes(ids[2]) == {}
-    assert journal.load_plan(ids[1]) == (rows, batches), "a stopped (exit 3) run stays resumable"
-    assert journal.load_plan(ids[3]) == (rows, batches)
-    assert journal.already_recorded(EVENT, batches[0].items) == {(i.key, i.state) for i in batches[0].items}
+        now[0] += step
+    return ids
+
+
+def test_prune_drops_old_finished_plans_but_keeps_ledger_and_resumable_runs(journal: Journal) -> None:
+    now = [1_700_000_000.0]
+    journal._clock = lambda: now[0]
+    ids = _finished_runs(journal, (0, 3, 1, 0), now, 10)
+    assert journal.prune(keep_runs=1, keep_days=365) == 2
+    assert [t.num_rows for t in journal.load_plan(ids[0])] == [0, 0] and journal.outcomes(ids[2]) == {}
+    assert journal.load_plan(ids[1])[0].equals(sample_plan()[0]), "a stopped (exit 3) run stays resumable"
+    assert journal.load_plan(ids[3])[1].equals(sample_plan()[1])
+    assert len(runs_in(journal)) == 4, "the runs stay listed: the ledger names the run that recorded"
+    _, parts = sample_plan()
+    assert hits(journal, parts) == [True, True, False, False, False, False], "the ledger stays"
+    assert journal.recorded_when(EVENT, [100])[(100, "attend", 0)][0] == ids[0]
+    assert journal.prune(keep_runs=1, keep_days=365) == 0, "nothing is left to drop"
+    assert journal._conn.execute("PRAGMA freelist_count").fetchone()[0] == 0, "the space went back to the disk"
+
+
+def test_prune_keeps_recent_plans_for_the_days_asked_and_no_more(journal: Journal) -> None:
+    now = [1_700_000_000.0]
+    journal._clock = lambda: now[0]
+    day = 86_400.0
+    ids = _finished_runs(journal, (0, 0, 1), now, 10 * day)  # finished 30, 20 and 10 days before now
+    assert journal.prune(keep_runs=10, keep_days=15) == 2
+    assert [journal.load_plan(i)[0].num_rows for i in ids] == [0, 0, 7]
+    assert journal.prune(keep_runs=0, keep_days=365) == 1, "keep_runs 0 keeps no finished plan"
+    assert journal.load_plan(ids[2])[0].num_rows == 0
 
 
 # --------------------------------------------------------------------------- ledger
@@ -333,13 +394,17 @@ def test_ledger_knows_exactly_the_confirmed_state_and_time(journal: Journal) -> 
     run_id = journal.begin(KEY, {})
     journal.record_outcome(run_id, outcome, batch)
 
-    assert journal.already_recorded(EVENT, [p1, p2, p3]) == {("1", State.ATTEND), ("2", State.ATTEND)}
-    moved = Participation(EVENT, State.ATTEND, 1, None, 1_001, ())
-    other_state = Participation(EVENT, State.REGISTER, 2, None, 2_000, ())
-    assert journal.already_recorded(EVENT, [moved, other_state]) == set()
-    assert journal.already_recorded("other-event", [p1, p2]) == set()
-    no_vid = Participation(EVENT, State.ATTEND, None, "a@example.com", 1_000, ())
-    assert journal.already_recorded(EVENT, [no_vid]) == set()
+    sent = parts_table(
+        ("attend", 1, None, 1_000, 2, None), ("attend", 2, None, 2_000, 3, None), ("attend", 3, None, 3_000, 4, None)
+    )
+    assert hits(journal, sent) == [True, True, False]
+    moved, other_state = ("attend", 1, None, 1_001, 2, None), ("register", 2, None, 2_000, 3, None)
+    no_vid = ("attend", None, "a@example.com", 1_000, 2, None)
+    assert hits(journal, parts_table(moved, other_state, no_vid)) == [False, False, False]
+    assert hits(journal, sent, event_id="other-event") == [False, False, False]
+    elsewhere = sent.set_column(0, "event_id", pa.array(["other-event"] * 3))
+    assert hits(journal, elsewhere) == [False, False, False], "a line of another event is not this event's"
+    assert hits(journal, sent.slice(0, 0)) == []
 
 
 def test_ledger_learns_the_vid_of_an_email_create(journal: Journal) -> None:
@@ -348,16 +413,20 @@ def test_ledger_learns_the_vid_of_an_email_create(journal: Journal) -> None:
     outcome = BatchOutcome("e1", 200, {"new@example.com": 777}, {}, created=frozenset({"new@example.com"}))
     run_id = journal.begin(KEY, {})
     journal.record_outcome(run_id, outcome, batch)
-    later = Participation(EVENT, State.REGISTER, 777, "new@example.com", 9_000, ())
-    assert journal.already_recorded(EVENT, [later]) == {("777", State.REGISTER)}
+    assert hits(journal, parts_table(("register", 777, "new@example.com", 9_000, 2, None))) == [True]
 
 
-def test_ledger_lookup_handles_many_items(journal: Journal) -> None:
+def test_ledger_lookup_asks_for_a_few_vids_or_reads_the_whole_event(journal: Journal) -> None:
     items = tuple(Participation(EVENT, State.ATTEND, v, None, v * 10, ()) for v in range(1, 2_501))
     batch = Batch("big", EVENT, State.ATTEND, False, items)
     run_id = journal.begin(KEY, {})
     journal.record_outcome(run_id, BatchOutcome("big", 200, {i.key: i.vid or 0 for i in items[::2]}, {}), batch)
-    assert journal.already_recorded(EVENT, items) == {(i.key, State.ATTEND) for i in items[::2]}
+    every = parts_table(*(("attend", v, None, v * 10, v, None) for v in range(1, 2_501)))
+    assert hits(journal, every) == [v % 2 == 1 for v in range(1, 2_501)]
+    few = every.filter(pc.less(every.column("vid"), 8))  # far fewer vids than the event's ledger holds
+    assert hits(journal, few) == [True, False, True, False, True, False, True]
+    twice = pa.concat_tables([few, few])  # a vid asked twice (two states, or two events' plans)
+    assert hits(journal, twice) == [True, False, True, False, True, False, True] * 2
 
 
 def test_record_outcome_refuses_a_mismatched_batch(journal: Journal) -> None:
@@ -406,35 +475,43 @@ def test_database_is_in_wal_mode_with_versioned_schema(journal: Journal) -> None
     assert (journal.state_dir / DB_NAME).stat().st_mode & 0o077 == 0, "the journal holds emails: owner only"
 
 
-def test_a_row_with_two_participations_keeps_both_fates(journal: Journal) -> None:
-    also = Also(
-        State.REGISTER, 900, "file", Outcome.MERGED, Reason.DUPLICATE_CONTACT, "Same contact.", RowRef("b.csv", 4),
-        "register-0000-x", "c-1",
-    )  # fmt: skip
-    row = Row(RowRef("a.csv", 2), email="a@example.com", vid=5, state=State.ATTEND, when_ms=1_000, also=also)
-    run_id = journal.begin(KEY, {})
-    journal.save_plan(run_id, [row], [])
-    assert journal.load_plan(run_id) == ([row], [])
-    settled = replace(row, outcome=Outcome.RECORDED, also=replace(also, outcome=Outcome.FAILED, reason="http_5xx"))
-    journal.update_rows(run_id, [settled])
-    assert journal.load_plan(run_id) == ([settled], [])
-    assert row_from_dict(row_to_dict(settled)) == settled
-
-
-def test_a_version_1_journal_is_upgraded_and_keeps_its_plans(tmp_path: Path) -> None:
-    raw = sqlite3.connect(tmp_path / DB_NAME)
+def _old_journal(folder: Path) -> None:
+    """A version 2 journal (plans stored a record per row) with an unfinished run, a finished one and a ledger."""
+    raw = sqlite3.connect(folder / DB_NAME)
     raw.executescript(_SCHEMA_V1)
-    raw.execute("PRAGMA user_version = 1")
-    raw.execute("INSERT INTO runs (num, run_id, key, started, meta) VALUES (1, 'r1', 'k', 0, '{}')")
-    raw.execute(
-        "INSERT INTO plan_rows VALUES (1, 0, 'a.csv', 2, 'a@example.com', 5, 'attend', 1000, 'file', NULL, '', '',"
-        " NULL, NULL, '', '', 0, NULL)"
-    )
+    raw.execute(_SCHEMA_V2)
+    raw.execute("PRAGMA user_version = 2")
+    for num, run_id, finished in ((1, "20240101T000000Z-aaaaaa", 1.0), (2, "20240102T000000Z-bbbbbb", None)):
+        raw.execute(
+            "INSERT INTO runs (num, run_id, key, started, finished, exit_code, meta) VALUES (?, ?, 'k', 0, ?, ?, '{}')",
+            (num, run_id, finished, None if finished is None else 0),
+        )
+        raw.execute(
+            "INSERT INTO plan_rows VALUES (?, 0, 'a.csv', 2, 'a@example.com', 5, 'attend', 1000, 'file', NULL, '', '',"
+            " NULL, NULL, '', '', 0, NULL, NULL)",
+            (num,),
+        )
+    raw.execute(f"INSERT INTO ledger VALUES ('{EVENT}', 'attend', 5, 1000, 1, 1.0)")
     raw.commit()
     raw.close()
-    with Journal.open(tmp_path) as j:
-        rows, _ = j.load_plan("r1")
-    assert rows == [Row(RowRef("a.csv", 2), email="a@example.com", vid=5, state=State.ATTEND, when_ms=1000)]
+
+
+def test_an_old_journal_is_upgraded_keeping_its_ledger_and_naming_the_runs_it_cannot_resume(tmp_path: Path) -> None:
+    _old_journal(tmp_path)
+    said: list[str] = []
+    with Journal.open(tmp_path, log=said.append) as j:
+        assert j.find_unfinished("k") is None, "the old plan cannot be read: the same command plans afresh"
+        assert hits(j, parts_table(("attend", 5, None, 1000, 2, None))) == [True], "the ledger stays"
+        assert [r[0] for r in runs_in(j)] == ["20240101T000000Z-aaaaaa", "20240102T000000Z-bbbbbb"]
+        tables = {name for (name,) in j._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert {"plan_rows", "plan_batches"}.isdisjoint(tables) and "plan_chunks" in tables
+        assert j._conn.execute("PRAGMA auto_vacuum").fetchone()[0] == 2  # incremental from now on
+    [note] = said
+    assert "20240102T000000Z-bbbbbb" in note and "20240101T000000Z-aaaaaa" not in note
+    assert "cannot be resumed" in note and "run the same command again" in note
+    said.clear()
+    Journal.open(tmp_path, log=said.append).close()
+    assert said == [], "said once, at the upgrade"
 
 
 def test_journal_from_a_newer_version_is_refused(tmp_path: Path) -> None:
@@ -491,11 +568,10 @@ def test_crash_keeps_every_committed_outcome(tmp_path: Path, death: str) -> None
     code = f"""
 import os, signal
 from importer.journal import Journal
-from test_journal import KEY, all_recorded, sample_plan
-rows, batches = sample_plan()
+from test_journal import KEY, all_recorded, sample_batches, sample_plan
+batches = sample_batches()
 j = Journal.open({str(tmp_path)!r})
-run_id = j.begin(KEY, {{"event_id": "123456"}})
-j.save_plan(run_id, rows, batches)
+run_id = j.begin(KEY, {{"event_id": "123456"}}, plan=sample_plan())
 j.record_outcome(run_id, all_recorded(batches[0]), batches[0])
 j.record_outcome(run_id, all_recorded(batches[1]), batches[1])
 print(run_id, flush=True)
@@ -505,50 +581,13 @@ print(run_id, flush=True)
     assert crashed.returncode != 0
     run_id = crashed.stdout.strip()
     assert run_id, crashed.stderr
-    rows, batches = sample_plan()
+    rows, parts = sample_plan()
     with Journal.open(tmp_path) as j:
         assert j.find_unfinished(KEY) == run_id
-        assert j.load_plan(run_id) == (rows, batches)
-        assert j.outcomes(run_id) == {b.id: all_recorded(b) for b in batches[:2]}
-        assert j.already_recorded(EVENT, [i for b in batches for i in b.items]) == {
-            (i.key, i.state) for b in batches for i in b.items if i.vid in (100, 101, 102, 103)
-        }
-
-
-@pytest.mark.parametrize(
-    "extra",
-    [(("", ""),), (("a\x1fb", "c"),), (("\x1e", "x"), ("y", "")), (("first_name", "Ann"), ("last_name", "Lee"))],
-)
-def test_extra_columns_survive_separator_characters(journal: Journal, extra: tuple[tuple[str, str], ...]) -> None:
-    row = Row(RowRef("a.csv", 2), extra=extra)
-    run_id = journal.begin(KEY, {})
-    journal.save_plan(run_id, [row], [])
-    assert journal.load_plan(run_id) == ([row], [])
-
-
-def test_plain_text_states_are_stored_like_enum_states(journal: Journal) -> None:
-    """Rows that went through pandas may carry the state as plain text; the journal must not care."""
-    text_state: State = "attend"  # type: ignore[assignment]
-    item = Participation(EVENT, text_state, 5, None, 1_000, (RowRef("a.csv", 2),))
-    batch = Batch("b", EVENT, text_state, False, (item,))
-    row = Row(RowRef("a.csv", 2), vid=5, state=text_state, when_ms=1_000)
-    run_id = journal.begin(KEY, {})
-    journal.save_plan(run_id, [row], [batch])
-    journal.record_outcome(run_id, BatchOutcome("b", 200, {"5": 5}, {}), batch)
-    assert journal.load_plan(run_id) == ([row], [batch])
-    assert journal.already_recorded(EVENT, [Participation(EVENT, State.ATTEND, 5, None, 1_000, ())]) == {
-        ("5", State.ATTEND)
-    }
-    assert journal.already_recorded(EVENT, [item]) == {("5", State.ATTEND)}
-
-
-def test_updating_every_row_keeps_plan_order(journal: Journal) -> None:
-    rows, batches = sample_plan()
-    run_id = journal.begin(KEY, {})
-    journal.save_plan(run_id, rows, batches)
-    settled = [Row(r.ref, outcome=Outcome.RECORDED, message=f"row {r.ref.row}") for r in rows]
-    journal.update_rows(run_id, list(reversed(settled)))
-    assert journal.load_plan(run_id) == (settled, batches)
+        rows_back, parts_back = j.load_plan(run_id)
+        assert rows_back.equals(rows) and parts_back.equals(parts)
+        assert j.outcomes(run_id) == {b.id: all_recorded(b) for b in sample_batches()[:2]}
+        assert hits(j, parts) == [True, True, True, True, False, False]
 
 
 def test_a_transaction_an_interrupt_left_open_is_undone_by_the_next_write(journal: Journal) -> None:
@@ -559,3 +598,28 @@ def test_a_transaction_an_interrupt_left_open_is_undone_by_the_next_write(journa
     journal._conn.execute("INSERT INTO contact_cache (email, vid, stored) VALUES ('half@example.com', 1, 0)")
     journal.cache_put({"whole@example.com": 2})
     assert journal.cache_get(["half@example.com", "whole@example.com"], ttl_s=10**12) == {"whole@example.com": 2}
+
+
+def test_an_interrupt_while_a_plan_is_stored_leaves_no_run(journal: Journal, monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupted(*_: object) -> Iterator[memoryview]:
+        raise KeyboardInterrupt
+        yield memoryview(b"")
+
+    rows, parts = sample_plan()
+    monkeypatch.setattr(journal_module, "_ipc_chunks", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        journal.begin(KEY, {}, plan=(rows, parts))
+    monkeypatch.undo()
+    assert runs_in(journal) == [] and journal._conn.execute("SELECT COUNT(*) FROM plan_chunks").fetchone() == (0,)
+    run_id = journal.begin(KEY, {}, plan=(rows, parts))
+    assert journal.find_unfinished(KEY) == run_id
+
+
+def test_a_full_disk_while_a_plan_is_stored_stops_the_run_and_keeps_nothing_of_it(journal: Journal) -> None:
+    pages = journal._conn.execute("PRAGMA page_count").fetchone()[0]
+    journal._conn.execute(f"PRAGMA max_page_count = {pages + 2}")
+    big = rows_table(*({"file": "a.csv", "row": n, "email": f"{n:09d}@example.com"} for n in range(20_000)))
+    with pytest.raises(StopRun) as stopped:
+        journal.begin(KEY, {}, plan=(big, sample_plan()[1]))
+    assert stopped.value.reason == Reason.DISK_FULL and "state folder" in stopped.value.message
+    assert runs_in(journal) == []

@@ -349,7 +349,8 @@ def test_a_run_begun_without_its_plan_is_planned_again_not_resumed(
         m.setattr(Journal, "begin", begin_then_die)
         assert run(src, box, "--done-dir", str(src.parent / "done")) == 1  # the internal error of a crash
     with Journal.open(src.parent / "st") as journal:
-        assert [r["finished"] for r in journal.last_runs()] == [None]  # a run without a plan
+        runs = journal._conn.execute("SELECT finished FROM runs").fetchall()
+        assert runs == [(None,)]  # a run without a plan
     assert run(src, box, "--done-dir", str(src.parent / "done")) == 0
     assert {p["vid"] for p in box.participations(EVENT)} == {101, 102}
     assert (src.parent / "done" / "attendees.csv").exists()
@@ -372,7 +373,8 @@ def test_ctrl_c_while_the_plan_is_saved_stops_with_exit_3_and_the_rerun_plans_ag
     assert "internal error" not in err and "not in the plan" not in err
     assert src.exists() and not done.exists()  # not a settled export: it stays
     with Journal.open(src.parent / "st") as journal:
-        assert journal.last_runs() == []  # the run and its plan commit together, or not at all
+        runs = journal._conn.execute("SELECT run_id FROM runs").fetchall()
+        assert runs == []  # the run and its plan commit together, or not at all
     assert run(src, box, "--done-dir", str(done)) == 0
     assert {p["vid"] for p in box.participations(EVENT)} == {101, 102}
     assert (done / "attendees.csv").exists()
