@@ -11,13 +11,14 @@ import math
 import os
 import stat
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from .errors import InputError
+from .models import State
 from .zones import parse_zone
 
 DEFAULT_BASE_URL = "https://api.hubapi.com"
@@ -26,7 +27,8 @@ SERVICE_KEYS_PAGE = "Development > Keys > Service keys"
 PRIVATE_APPS_PAGE = "Settings > Integrations > Private apps"
 KEY_PLACES = f"{SERVICE_KEYS_PAGE}; a legacy private app: {PRIVATE_APPS_PAGE}"
 API_BATCH_CAP = 100
-STATES = ("auto", "register", "attend", "cancel")
+#: ``--state``: from the file (auto), or every row in one of HubSpot's states.
+STATES = ("auto", *(s.value for s in State))
 REPORT_FORMATS = ("xlsx", "csv", "json")
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
 #: HubSpot API versions the client can speak: the legacy numbered paths and the date-based ones.
@@ -100,44 +102,65 @@ _FIELDS = {f.name: f for f in fields(Config)}
 _BOOL_WORDS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
 
 
+def _as_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in _BOOL_WORDS:
+        return _BOOL_WORDS[value.lower()]
+    raise ValueError(value)
+
+
+def _as_int(value: Any) -> int:
+    if isinstance(value, bool):  # TOML's true is no count
+        raise ValueError(value)
+    return int(value)
+
+
+def _as_text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _as_columns(value: Any) -> dict[str, str]:
+    if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
+        raise ValueError(value)
+    return dict(value)
+
+
+def _as_inputs(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):  # the environment's list: paths joined as in PATH
+        return tuple(p for p in value.split(os.pathsep) if p)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise ValueError(value)
+
+
+#: How a TOML or environment value becomes a setting, by the type the setting declares in Config.
+_READERS: Mapping[str, Callable[[Any], Any]] = {
+    "bool": _as_bool,
+    "bool | None": _as_bool,
+    "int": _as_int,
+    "float": float,
+    "str": _as_text,
+    "str | None": _as_text,
+    "Mapping[str, str]": _as_columns,
+    "tuple[str, ...]": _as_inputs,
+}
+#: What a value that cannot be read is told, where "``name = value`` is not a valid <type>" says too little.
+_UNREADABLE: Mapping[str, str] = {
+    "columns": '[columns] must map field names to header text, e.g. email = "E-Mail".',
+    "inputs": "inputs must be a list of paths or globs.",
+    "day_first": "day_first must be true or false.",
+}
+
+
 def _coerce(name: str, value: Any, source: str) -> Any:
     """Turn a TOML or environment value into the field's type, or say clearly what is wrong."""
-    default = _FIELDS[name].default
-    kind = type(default) if default is not None and not callable(default) else None
-    if name == "columns":
-        if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
-            raise InputError(f'{source}: [columns] must map field names to header text, e.g. email = "E-Mail".')
-        return dict(value)
-    if name == "inputs":
-        if isinstance(value, str):
-            return tuple(p for p in value.split(os.pathsep) if p)
-        if isinstance(value, list) and all(isinstance(v, str) for v in value):
-            return tuple(value)
-        raise InputError(f"{source}: inputs must be a list of paths or globs.")
-    if name == "day_first":
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.lower() in _BOOL_WORDS:
-            return _BOOL_WORDS[value.lower()]
-        raise InputError(f"{source}: day_first must be true or false.")
+    kind = str(_FIELDS[name].type)
     try:
-        if kind is bool:
-            if isinstance(value, bool):
-                return value
-            if isinstance(value, str) and value.lower() in _BOOL_WORDS:
-                return _BOOL_WORDS[value.lower()]
-            raise ValueError(value)
-        if kind is int:
-            if isinstance(value, bool):
-                raise ValueError(value)
-            return int(value)
-        if kind is float:
-            return float(value)
-        if value is None:
-            return None
-        return str(value)
+        return _READERS[kind](value)
     except (TypeError, ValueError):
-        raise InputError(f"{source}: {name} = {value!r} is not a valid {kind.__name__ if kind else 'value'}.") from None
+        said = _UNREADABLE.get(name) or f"{name} = {value!r} is not a valid {kind.split()[0]}."
+        raise InputError(f"{source}: {said}") from None
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:
@@ -286,54 +309,6 @@ def build(
     return validate(cfg)
 
 
-#: Names people write for a zone (US/Canada time-zone names and abbreviations), as IANA names.
-_ZONE_WORDS: Mapping[str, tuple[str, ...]] = {
-    "eastern": ("America/New_York", "America/Toronto"),
-    "central": ("America/Chicago", "America/Winnipeg"),
-    "mountain": ("America/Denver", "America/Phoenix"),
-    "pacific": ("America/Los_Angeles", "America/Vancouver"),
-    "alaska": ("America/Anchorage",),
-    "hawaii": ("Pacific/Honolulu",),
-    "atlantic": ("America/Halifax",),
-    "est": ("America/New_York",),
-    "edt": ("America/New_York",),
-    "cst": ("America/Chicago",),
-    "cdt": ("America/Chicago",),
-    "mst": ("America/Denver", "America/Phoenix"),
-    "mdt": ("America/Denver",),
-    "pst": ("America/Los_Angeles",),
-    "pdt": ("America/Los_Angeles",),
-    "cet": ("Europe/Berlin", "Europe/Paris"),
-    "cest": ("Europe/Berlin", "Europe/Paris"),
-    "bst": ("Europe/London",),
-    "ist": ("Asia/Kolkata", "Europe/Dublin"),
-    "aest": ("Australia/Sydney",),
-}
-
-
-def zone_suggestions(text: str) -> list[str]:
-    """IANA names for what someone typed as a zone: ``Eastern`` (US names and abbreviations),
-    ``New York`` or ``new_york`` (a city), or a near miss such as ``Europe/Berln``."""
-    import difflib
-    from zoneinfo import available_timezones
-
-    words = " ".join(text.replace("_", " ").replace("(", " ").replace(")", " ").split()).lower()
-    for word in (words, words.removesuffix(" time"), words.removesuffix(" standard time")):
-        if word in _ZONE_WORDS:
-            return list(_ZONE_WORDS[word])
-    zones = sorted(available_timezones())
-    by_city: dict[str, list[str]] = {}
-    for zone in zones:
-        by_city.setdefault(zone.rsplit("/", 1)[-1].replace("_", " ").lower(), []).append(zone)
-    city = words.rsplit("/", 1)[-1]
-    if city in by_city:
-        return [z for z in by_city[city] if "/" in z][:3] or by_city[city][:3]
-    lowered = {z.lower(): z for z in zones}
-    near = difflib.get_close_matches(text.lower(), list(lowered), n=2, cutoff=0.85)
-    near += [z for c in difflib.get_close_matches(city, list(by_city), n=2, cutoff=0.8) for z in by_city[c][:1]]
-    return list(dict.fromkeys(lowered.get(n, n) for n in near))[:3]
-
-
 def event_id_from(text: str) -> str:
     """The marketing event's object id from what was pasted: the id itself, or the event's URL in
     HubSpot.  A HubSpot URL names the portal (account) first and the event after it, e.g.
@@ -362,47 +337,50 @@ def event_id_from(text: str) -> str:
     )
 
 
+def _finite(low: float, *, above: bool = False) -> Callable[[float], bool]:
+    return lambda v: math.isfinite(v) and (v > low if above else v >= low)
+
+
+#: Each number setting's bound, and the sentence for a value outside it.
+_BOUNDS: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
+    ("batch_size", lambda v: v >= 1, "batch_size must be at least 1."),
+    ("concurrency", lambda v: v >= 1, "concurrency must be at least 1."),
+    ("rate_limit_reserve_pct", lambda v: 0 <= v < 100, "rate_limit_reserve_pct must be between 0 and 99."),
+    ("rate_limit_max", lambda v: v >= 1, "rate_limit_max and rate_limit_interval_ms must be positive."),
+    ("rate_limit_interval_ms", lambda v: v >= 1, "rate_limit_max and rate_limit_interval_ms must be positive."),
+    ("max_wait_s", _finite(0), "max_wait_s must be a number of seconds, 0 or more."),
+    ("connect_timeout_s", _finite(0, above=True), "connect_timeout_s must be a positive number of seconds."),
+    ("read_timeout_s", _finite(0, above=True), "read_timeout_s must be a positive number of seconds."),
+    ("request_timeout_s", _finite(0, above=True), "request_timeout_s must be a positive number of seconds."),
+    ("keep_plans", lambda v: v >= 0, "keep_plans must be 0 or more."),
+    ("keep_plans_days", _finite(0), "keep_plans_days must be a number of days, 0 or more."),
+)
+#: Each word setting's choices (None: unset is allowed), and the sentence for another word.
+_CHOICES: tuple[tuple[str, tuple[str | None, ...], str], ...] = (
+    ("state", STATES, "--state {value!r} is not one of {choices}."),
+    ("empty_inbox", ("ok", "error"), "empty_inbox must be ok or error, not {value!r}."),
+    ("report_format", (None, *REPORT_FORMATS), "--report-format must be one of {choices}."),
+)
+
+
 def validate(cfg: Config) -> Config:
     """Check values that would otherwise fail late, with a sentence saying what to do."""
-    if cfg.state not in STATES:
-        raise InputError(f"--state {cfg.state!r} is not one of {', '.join(STATES)}.")
+    for name, choices, say in _CHOICES:
+        value = getattr(cfg, name)
+        if value not in choices:
+            raise InputError(say.format(value=value, choices=", ".join(c for c in choices if c)))
     if cfg.timezone:
-        try:
-            parse_zone(cfg.timezone)
-        except InputError as exc:
-            close = zone_suggestions(cfg.timezone) if exc.message.startswith("Unknown time zone") else []
-            if not close:
-                raise
-            raise InputError(
-                exc.message, hint=f"Did you mean {' or '.join(close)}? Time zones are IANA names."
-            ) from None
+        parse_zone(cfg.timezone)
     if cfg.event_id:
         cfg = replace(cfg, event_id=event_id_from(cfg.event_id))
-    if cfg.empty_inbox not in ("ok", "error"):
-        raise InputError(f"empty_inbox must be ok or error, not {cfg.empty_inbox!r}.")
-    if cfg.report_format and cfg.report_format not in REPORT_FORMATS:
-        raise InputError(f"--report-format must be one of {', '.join(REPORT_FORMATS)}.")
-    if cfg.batch_size < 1:
-        raise InputError("batch_size must be at least 1.")
-    if cfg.concurrency < 1:
-        raise InputError("concurrency must be at least 1.")
-    if not 0 <= cfg.rate_limit_reserve_pct < 100:
-        raise InputError("rate_limit_reserve_pct must be between 0 and 99.")
-    if cfg.rate_limit_max < 1 or cfg.rate_limit_interval_ms < 1:
-        raise InputError("rate_limit_max and rate_limit_interval_ms must be positive.")
+    for name, within, say in _BOUNDS:
+        if not within(getattr(cfg, name)):
+            raise InputError(say)
     if cfg.api_version not in API_VERSIONS:
         raise InputError(
             f"api_version {cfg.api_version!r} is not one HubSpot serves to this importer.",
             hint=f"Use one of {', '.join(API_VERSIONS)} (default {DEFAULT_API_VERSION}).",
         )
-    if cfg.keep_plans < 0 or not (math.isfinite(cfg.keep_plans_days) and cfg.keep_plans_days >= 0):
-        raise InputError("keep_plans and keep_plans_days must be 0 or more.")
-    if not (math.isfinite(cfg.max_wait_s) and cfg.max_wait_s >= 0):
-        raise InputError("max_wait_s must be a number of seconds, 0 or more.")
-    for name in ("connect_timeout_s", "read_timeout_s", "request_timeout_s"):
-        value = getattr(cfg, name)
-        if not (math.isfinite(value) and value > 0):
-            raise InputError(f"{name} must be a positive number of seconds.")
     check_base_url(cfg.base_url)
     _check_proxy(cfg)
     return cfg

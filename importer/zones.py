@@ -84,7 +84,46 @@ def parse_zone(name: str) -> tzinfo:
     try:
         return ZoneInfo(text)
     except (ZoneInfoNotFoundError, ValueError):
+        close = zone_suggestions(text)
         raise InputError(
             f"Unknown time zone {text!r}.",
-            hint="Use an IANA name such as Europe/Berlin or America/New_York, or a fixed offset such as UTC-05:00.",
+            hint=f"Did you mean {' or '.join(close)}? Time zones are IANA names."
+            if close
+            else "Use an IANA name such as Europe/Berlin or America/New_York, or a fixed offset such as UTC-05:00.",
         ) from None
+
+
+#: Names people write for a zone beside the abbreviations above (US/Canada zone names), as IANA names.
+_ZONE_WORDS: dict[str, tuple[str, ...]] = {
+    "eastern": ("America/New_York", "America/Toronto"),
+    "central": ("America/Chicago", "America/Winnipeg"),
+    "mountain": ("America/Denver", "America/Phoenix"),
+    "pacific": ("America/Los_Angeles", "America/Vancouver"),
+    "alaska": ("America/Anchorage",),
+    "hawaii": ("Pacific/Honolulu",),
+    "atlantic": ("America/Halifax",),
+}
+
+
+def zone_suggestions(text: str) -> list[str]:
+    """IANA names for what someone typed as a zone: ``Eastern`` (US names and abbreviations),
+    ``New York`` or ``new_york`` (a city), or a near miss such as ``Europe/Berln``."""
+    import difflib
+    from zoneinfo import available_timezones
+
+    words = " ".join(text.replace("_", " ").replace("(", " ").replace(")", " ").split()).lower()
+    for word in (words, words.removesuffix(" time"), words.removesuffix(" standard time")):
+        meant = _ZONE_WORDS.get(word) or ABBREVIATIONS.get(word.upper())
+        if meant:
+            return list(meant)
+    zones = sorted(available_timezones())
+    by_city: dict[str, list[str]] = {}
+    for zone in zones:
+        by_city.setdefault(zone.rsplit("/", 1)[-1].replace("_", " ").lower(), []).append(zone)
+    city = words.rsplit("/", 1)[-1]
+    if city in by_city:
+        return [z for z in by_city[city] if "/" in z][:3] or by_city[city][:3]
+    lowered = {z.lower(): z for z in zones}
+    near = difflib.get_close_matches(text.lower(), list(lowered), n=2, cutoff=0.85)
+    near += [z for c in difflib.get_close_matches(city, list(by_city), n=2, cutoff=0.8) for z in by_city[c][:1]]
+    return list(dict.fromkeys(lowered.get(n, n) for n in near))[:3]

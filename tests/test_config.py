@@ -106,3 +106,50 @@ def test_api_version_comes_from_file_env_and_flag(tmp_path: Path) -> None:
     env = {"IMPORTER_API_VERSION": "2026-09"}
     assert config.build({"config": str(toml)}, environ=env).api_version == "2026-09"
     assert config.build({"config": str(toml), "api_version": "2026-03"}, environ=env).api_version == "2026-03"
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ("keep_plans = -1\n", "keep_plans must be 0 or more"),
+        ("keep_plans = true\n", "keep_plans = True is not a valid int"),
+        ('keep_plans_days = "a week"\n', "keep_plans_days = 'a week' is not a valid float"),
+        ('day_first = "maybe"\n', "day_first must be true or false"),
+        ("inputs = [1, 2]\n", "inputs must be a list of paths or globs"),
+        ("[columns]\nemail = 3\n", r"\[columns\] must map field names to header text"),
+        ('empty_inbox = "never"\n', "empty_inbox must be ok or error, not 'never'"),
+        ('report_format = "pdf"\n', "--report-format must be one of xlsx, csv, json"),
+        ("read_timeout_s = 0\n", "read_timeout_s must be a positive number of seconds"),
+    ],
+)
+def test_each_unreadable_or_out_of_bounds_setting_names_itself(tmp_path: Path, settings: str, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        config.build({"config": write(tmp_path, settings)}, environ={})
+
+
+def test_environment_values_become_the_settings_types() -> None:
+    environ = {
+        "IMPORTER_KEEP_PLANS": "2",
+        "IMPORTER_KEEP_PLANS_DAYS": "0.5",
+        "IMPORTER_DRY_RUN": "yes",
+        "IMPORTER_DAY_FIRST": "off",
+        "IMPORTER_INPUTS": os.pathsep.join(["a.csv", "b.csv"]),
+        "IMPORTER_TIMEZONE": "Europe/Berlin",
+    }
+    cfg = config.build({}, environ=environ)
+    assert (cfg.keep_plans, cfg.keep_plans_days, cfg.dry_run, cfg.day_first) == (2, 0.5, True, False)
+    assert (cfg.inputs, cfg.timezone) == (("a.csv", "b.csv"), "Europe/Berlin")
+    assert (config.Config().keep_plans, config.Config().keep_plans_days) == (5, 30.0)
+
+
+def test_a_zone_name_people_type_is_refused_with_the_iana_names_meant_wherever_it_is_read() -> None:
+    """One zone vocabulary: the config and every stage that reads a zone say the same."""
+    from importer.zones import parse_zone
+
+    with pytest.raises(InputError) as from_config:
+        config.build({"timezone": "Eastern"}, environ={})
+    with pytest.raises(InputError) as from_zones:
+        parse_zone("Eastern")
+    assert from_config.value.hint == from_zones.value.hint
+    assert from_config.value.hint.startswith("Did you mean America/New_York or America/Toronto?")
+    assert config.STATES == ("auto", "register", "attend", "cancel")

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from importer.cli import main
-from importer.config import event_id_from, zone_suggestions
+from importer.config import event_id_from
 from importer.errors import InputError
 from importer.sandbox import DEFAULT_TOKEN, Sandbox
+from importer.zones import zone_suggestions
 
 
 @pytest.mark.parametrize(
