@@ -363,7 +363,7 @@ class Journal:
             found = conn.execute(
                 "SELECT run_id FROM runs WHERE key = ? AND (finished IS NULL OR exit_code = ?)"
                 " AND EXISTS (SELECT 1 FROM plan_chunks WHERE plan_chunks.run = runs.num)"
-                " ORDER BY run_id DESC LIMIT 1",
+                " ORDER BY num DESC LIMIT 1",
                 (key, RESUMABLE_EXIT_CODE),
             ).fetchone()
         return None if found is None else str(found[0])
@@ -410,7 +410,7 @@ class Journal:
         oldest = self._clock() - max(0.0, float(keep_days)) * 86400
         with self._tx() as conn:
             finished = conn.execute(
-                "SELECT num, finished FROM runs WHERE finished IS NOT NULL AND exit_code IS NOT ? ORDER BY run_id DESC",
+                "SELECT num, finished FROM runs WHERE finished IS NOT NULL AND exit_code IS NOT ? ORDER BY num DESC",
                 (RESUMABLE_EXIT_CODE,),
             ).fetchall()
             old = [(num,) for rank, (num, at) in enumerate(finished) if rank >= max(0, int(keep_runs)) or at < oldest]

@@ -382,6 +382,16 @@ def test_prune_keeps_recent_plans_for_the_days_asked_and_no_more(journal: Journa
     assert journal.load_plan(ids[2])[0].num_rows == 0
 
 
+def test_runs_begun_within_one_second_are_told_apart_by_the_order_they_began(journal: Journal) -> None:
+    journal._clock = lambda: 1_700_000_000.0  # one second: the ids differ only by their random part
+    ids = [journal.begin(KEY, {}, plan=sample_plan()) for _ in range(6)]
+    assert journal.find_unfinished(KEY) == ids[-1]
+    for run_id in ids:
+        journal.finish(run_id, 0, "r.xlsx")
+    assert journal.prune(keep_runs=1, keep_days=1) == 5
+    assert [journal.load_plan(i)[0].num_rows for i in ids] == [0, 0, 0, 0, 0, 7]
+
+
 # --------------------------------------------------------------------------- ledger
 
 
