@@ -18,7 +18,6 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from .errors import InputError
-from .models import State
 from .zones import parse_zone
 
 DEFAULT_BASE_URL = "https://api.hubapi.com"
@@ -28,7 +27,7 @@ PRIVATE_APPS_PAGE = "Settings > Integrations > Private apps"
 KEY_PLACES = f"{SERVICE_KEYS_PAGE}; a legacy private app: {PRIVATE_APPS_PAGE}"
 API_BATCH_CAP = 100
 #: ``--state``: from the file (auto), or every row in one of HubSpot's states.
-STATES = ("auto", *(s.value for s in State))
+STATES = ("auto", "register", "attend", "cancel")
 REPORT_FORMATS = ("xlsx", "csv", "json")
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
 #: HubSpot API versions the client can speak: the legacy numbered paths and the date-based ones.
