@@ -166,7 +166,7 @@ def outcome_from_dict(data: Mapping[str, Any]) -> BatchOutcome:
 _PLAN_SCHEMAS: Mapping[str, pa.Schema] = {"rows": ROWS, "parts": PARTS}
 #: Lines per stored chunk: a million-row plan is written and read a few MiB at a time.
 _CHUNK_LINES = 65_536
-#: LZ4 keeps a plan about a quarter of its size in memory at little cost in time (bench/bench_journal.py).
+#: LZ4 stores a plan in about a third of its size in memory at little cost in time (bench/bench_journal.py).
 _IPC_WRITE = pa.ipc.IpcWriteOptions(compression="lz4")
 
 
@@ -197,7 +197,8 @@ def _store_table(conn: sqlite3.Connection, run: int, part: str, table: pa.Table)
 
 def _load_table(conn: sqlite3.Connection, run: int, part: str) -> pa.Table:
     found = conn.execute("SELECT data FROM plan_chunks WHERE run = ? AND part = ? ORDER BY seq", (run, part))
-    # the system allocator's fresh memory comes ~4x quicker here than the default pool's (bench/bench_journal.py)
+    # decoded into the system allocator's memory: fresh memory from Arrow's default pool made this
+    # several times slower (bench/bench_journal.py, load_plan against load_plan/default-pool)
     pool = pa.system_memory_pool()
     tables = [pa.ipc.open_stream(data, memory_pool=pool).read_all() for (data,) in found]
     return pa.concat_tables(tables) if tables else _PLAN_SCHEMAS[part].empty_table()
