@@ -18,11 +18,15 @@ import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .errors import ImporterError
 from .loader import Sheet
 from .mapper import MapOptions, source_lines
-from .models import FileInfo, Outcome, Reason, Row, RowRef
+from .models import FileInfo, Outcome, Reason
 
 FIX_SUFFIX = ".fix-and-reimport.csv"
 CREATE_SUFFIX = ".contacts-to-create.csv"
@@ -46,6 +50,9 @@ FILE_FIXES: Mapping[str, str] = {
 
 #: A row's original line: the header of its table and its cells, as written in the file.
 Original = tuple[tuple[str, ...], tuple[str, ...]]
+#: Where a row came from: its file as the user named it and its spreadsheet row number.
+Where = tuple[str, int]
+_ATTENTION = pa.array([Outcome.REJECTED.value, Outcome.FAILED.value])
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _HARMLESS = re.compile(r"[-+]?[\d.,\s]*|-+")
 
@@ -91,22 +98,24 @@ def companion(report_path: str | Path, suffix: str) -> Path:
 
 
 def originals(
-    rows: Sequence[Row],
+    rows: pa.Table,
     sources: Mapping[str, Path],
     read: Callable[[Path], Sheet],
     opts: MapOptions,
     log: Callable[[str], None] = lambda _: None,
-) -> dict[RowRef, Original]:
-    """The original lines of the rows that need attention, read again from their files.
+) -> dict[Where, Original]:
+    """The original lines of the rows (a ``models.ROWS`` table) that need attention, read again
+    from their files.
 
     Only files with such rows are read; a file that cannot be read any more (moved, changed) only
     costs the report its original values, never the run.
     """
+    outcome = rows.column("outcome")
+    attention = rows.filter(pc.or_(pc.is_null(outcome), pc.is_in(outcome, value_set=_ATTENTION)))
     wanted: dict[str, set[int]] = {}
-    for row in rows:
-        if row.outcome is None or row.outcome in (Outcome.REJECTED, Outcome.FAILED):
-            wanted.setdefault(row.ref.file, set()).add(row.ref.row)
-    out: dict[RowRef, Original] = {}
+    for name, number in zip(attention.column("file").to_pylist(), attention.column("row").to_pylist(), strict=True):
+        wanted.setdefault(name, set()).add(number)
+    out: dict[Where, Original] = {}
     for name, numbers in wanted.items():
         path = sources.get(name)
         if path is None:
@@ -116,14 +125,27 @@ def originals(
         except (ImporterError, OSError) as exc:
             log(f"{name}: cannot read the original lines again ({exc}); the report shows the cleaned values")
             continue
-        out.update((RowRef(name, number), line) for number, line in lines.items())
+        out.update(((name, number), line) for number, line in lines.items())
     return out
+
+
+def _rejected(rows: pa.Table, reasons: Sequence[str]) -> list[dict[str, Any]]:
+    """The rejected rows with one of these reasons, as mappings of their columns."""
+    rejected = pc.equal(rows.column("outcome"), Outcome.REJECTED.value)
+    chosen = pc.and_(
+        rejected, pc.is_in(rows.column("reason"), value_set=pa.array([str(r) for r in reasons], pa.string()))
+    )
+    return (
+        rows.filter(pc.fill_null(chosen, False))
+        .select(["file", "row", "email", "message", "reason", "extra"])
+        .to_pylist()
+    )
 
 
 def plan(
     report_path: str | Path,
-    rows: Sequence[Row],
-    found: Mapping[RowRef, Original],
+    rows: pa.Table,
+    found: Mapping[Where, Original],
     *,
     event_id: str,
     files: Sequence[FileInfo] = (),
@@ -136,11 +158,12 @@ def plan(
     is fixed there, so its row goes to the contacts file instead), one file per distinct header.
     """
     out: list[ActionFile] = []
-    groups: dict[tuple[str, tuple[str, ...]], list[tuple[Row, tuple[str, ...]]]] = {}
-    for row in rows:
-        if row.outcome is Outcome.REJECTED and row.reason in FILE_FIXES and row.ref in found:
-            header, cells = found[row.ref]
-            groups.setdefault((row.ref.file, header), []).append((row, cells))
+    groups: dict[tuple[str, tuple[str, ...]], list[tuple[dict[str, Any], tuple[str, ...]]]] = {}
+    for row in _rejected(rows, list(FILE_FIXES)):
+        line = found.get((row["file"], row["row"]))
+        if line is not None:
+            header, cells = line
+            groups.setdefault((row["file"], header), []).append((row, cells))
     orders = {f.file: f.date_order for f in files}
     for k, ((source, header), members) in enumerate(groups.items(), 1):
         path = companion(report_path, FIX_SUFFIX)
@@ -151,7 +174,7 @@ def plan(
         lines = [names + tail]
         for row, cells in members:
             values = list(cells[: len(names)]) + [""] * (len(names) - len(cells))
-            lines.append(values + [row.message, FILE_FIXES[row.reason]])
+            lines.append(values + [row["message"] or "", FILE_FIXES[row["reason"]]])
         args = ["importer", "run", str(path), "--event", event_id]
         if timezone:
             args += ["--timezone", timezone]
@@ -161,9 +184,9 @@ def plan(
         args += list(extra_args)
         out.append(ActionFile("fix", path, lines, len(members), shlex.join(args)))
     people: dict[str, list[str]] = {}
-    for row in rows:
-        if row.outcome is Outcome.REJECTED and row.reason == Reason.CONTACT_NOT_FOUND and row.email:
-            people.setdefault(row.email, [row.email, *_first_last(row.extra)])
+    for row in _rejected(rows, [Reason.CONTACT_NOT_FOUND.value]):
+        if row["email"]:
+            people.setdefault(row["email"], [row["email"], *_first_last(row["extra"] or ())])
     if people:
         path = companion(report_path, CREATE_SUFFIX)
         out.append(ActionFile("create", path, [list(CREATE_COLUMNS), *people.values()], len(people)))
@@ -178,7 +201,7 @@ def _trim(header: tuple[str, ...]) -> tuple[str, ...]:
     return header[:end]
 
 
-def _first_last(extra: tuple[tuple[str, str], ...]) -> tuple[str, str]:
+def _first_last(extra: Sequence[tuple[str, str]]) -> tuple[str, str]:
     """First and last name from the row's identifying columns; a single display name is split at
     its comma (``Müller, Ana``) or its first space."""
     values = dict(extra)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import actions, chunker, sender
 from .bulk import no_gc
@@ -40,7 +41,6 @@ from .models import (
     FileInfo,
     Outcome,
     Row,
-    RowRef,
     RunStats,
     rows_to_table,
     table_to_rows,
@@ -200,7 +200,9 @@ def _report(job: Job, cfg: Config, sent: _Sent, journal: Journal, svc: Services)
     if job.around:
         settled = {r.ref: r for r in rows}
         rows = [settled.get(r.ref, r) for r in job.around]
-    exit_code = 3 if stopped else exit_code_for(rows)
+    rows = _in_input_order(rows, job.files)
+    table = rows_to_table(rows)  # until the rows upstream are a table
+    exit_code = 3 if stopped else exit_code_for(table)
     if sent.verification is not None and sent.verification.exit_code and exit_code == 0:
         exit_code = 1
     summary = RunSummary(
@@ -216,10 +218,9 @@ def _report(job: Job, cfg: Config, sent: _Sent, journal: Journal, svc: Services)
         report_path=str(job.report_path),
         notes=(*job.notes_first, *_notes(stopped, sent.resumed), *job.notes_last),
     )
-    rows = _in_input_order(rows, job.files)
-    found, action_files = _act_on(rows, job.sources, cfg, job.report_path, job.files, job.timezone, svc)
+    found, action_files = _act_on(table, job.sources, cfg, job.report_path, job.files, job.timezone, svc)
     with no_gc():
-        report = build_report(rows, summary, originals=found, action_files=action_files)
+        report = build_report(table, summary, originals=found, action_files=action_files)
         kept = stamped_name(job.report_path, summary.run_id)
         svc.log(f"writing the report ({plural(len(rows), 'row')})")
         written = keep_report(report, job.report_path, kept, cfg.report_format)
@@ -295,7 +296,7 @@ def _ask(
     """On a terminal, show what is about to be sent and ask; participations cannot be deleted."""
     if svc.confirm is None or cfg.dry_run or not batches:
         return
-    preview = build_preview(event, files, rows, batches, client.limiter.limit, cfg.concurrency)
+    preview = build_preview(event, files, rows_to_table(rows), batches, client.limiter.limit, cfg.concurrency)
     if not svc.confirm(preview, event):
         raise Declined(
             "Nothing was sent.",
@@ -345,16 +346,18 @@ def _in_input_order(rows: Sequence[Row], files: Sequence[FileInfo]) -> list[Row]
     return sorted(by_row, key=lambda r: order.get(r.ref.file, len(order)))
 
 
-def _settled_files(paths: Sequence[Path], rows: Sequence[Row], svc: Services) -> list[Path]:
+def _settled_files(paths: Sequence[Path], rows: pa.Table, svc: Services) -> list[Path]:
     """The inputs every row of which is settled for good (recorded, merged, skipped, or rejected
     for its data).  A file with a failed row, or a row merged into a failed one, stays in the
     inbox so that the next run sends what is missing."""
-    failed = [r for r in rows if r.outcome is Outcome.FAILED or r.outcome is None]
-    if not failed:
+    outcome = rows.column("outcome")
+    failed = rows.filter(pc.or_kleene(pc.is_null(outcome), pc.equal(outcome, Outcome.FAILED.value)))
+    if not failed.num_rows:
         return list(paths)
-    refs = {r.ref for r in failed}
-    open_files = Counter(r.ref.file for r in failed)
-    open_files.update(r.ref.file for r in rows if r.merged_into is not None and r.merged_into in refs)
+    refs = set(zip(failed.column("file").to_pylist(), failed.column("row").to_pylist(), strict=True))
+    open_files = Counter(failed.column("file").to_pylist())
+    merged = rows.filter(pc.is_valid(rows.column("merged_file"))).select(["file", "merged_file", "merged_row"])
+    open_files.update(m["file"] for m in merged.to_pylist() if (m["merged_file"], m["merged_row"]) in refs)
     kept: list[Path] = []
     for path in paths:
         name = display_name(path, svc.cwd)
@@ -401,14 +404,14 @@ def summary_line(result: RunResult, exit_code: int | None = None) -> str:
 
 
 def _act_on(
-    rows: Sequence[Row],
+    rows: pa.Table,
     sources: dict[str, Path],
     cfg: Config,
     report_path: Path,
     files: Sequence[FileInfo],
     timezone: str | None,
     svc: Services,
-) -> tuple[dict[RowRef, actions.Original], dict[str, str]]:
+) -> tuple[dict[actions.Where, actions.Original], dict[str, str]]:
     """Read the original lines of the rows that need attention and write the files to act on
     beside the report; returns the lines and the files for the report to name."""
     found = actions.originals(

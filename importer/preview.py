@@ -12,8 +12,11 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .models import Batch, EventInfo, FileInfo, Outcome, Row
-from .reporter import iso_utc, plural
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .models import Batch, EventInfo, FileInfo, Outcome
+from .report_model import iso_utc, plural
 
 #: Added to the rate-limit bound for the answers of the last window (a request takes 0.2-0.5 s).
 _LAST_ANSWER_S = 0.5
@@ -57,7 +60,7 @@ class Preview:
 def build_preview(
     event: EventInfo,
     files: Sequence[FileInfo],
-    rows: Sequence[Row],
+    rows: pa.Table,
     batches: Sequence[Batch],
     limit: tuple[int, float],
     concurrency: int,
@@ -75,7 +78,9 @@ def build_preview(
     sending = sum(states.values())
     per_state = ", ".join(f"{n:,} {state}" for state, n in sorted(states.items()))
     lines.append(f"  to send    {plural(sending, 'participation')}" + (f" ({per_state})" if per_state else ""))
-    left = Counter((r.outcome.value, r.reason) for r in rows if r.outcome is not None)
+    settled = rows.filter(pc.is_valid(rows.column("outcome")))
+    pairs = settled.group_by(["outcome", "reason"], use_threads=False).aggregate([("row", "count")]).to_pylist()
+    left = Counter({(p["outcome"], p["reason"] or ""): p["row_count"] for p in pairs})
     for outcome in (Outcome.MERGED, Outcome.SKIPPED, Outcome.REJECTED, Outcome.FAILED):
         reasons = {reason: n for (o, reason), n in left.items() if o == outcome.value}
         if reasons:

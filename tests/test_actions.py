@@ -11,12 +11,13 @@ from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
+from tables import rows_table
 
 from importer import actions
 from importer.cli import main
 from importer.loader import load
 from importer.mapper import MapOptions, source_lines
-from importer.models import Outcome, Reason, Row, RowRef, State
+from importer.models import Outcome, Reason, State
 from importer.sandbox import DEFAULT_TOKEN, Sandbox
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_data"
@@ -154,15 +155,16 @@ def test_source_lines_come_with_their_own_sections_header(tmp_path: Path) -> Non
     assert lines[13][1][4] == "jane.doe@example.com"
 
 
-def bad(file: str, row: int, reason: str, email: str | None = None, **extra: str) -> Row:
-    return Row(
-        RowRef(file, row),
+def bad(file: str, row: int, reason: str, email: str | None = None, **extra: str) -> dict[str, Any]:
+    return dict(
+        file=file,
+        row=row,
         email=email,
         state=State.ATTEND,
         outcome=Outcome.REJECTED,
         reason=reason,
         message=f"problem in row {row}",
-        extra=tuple(extra.items()),
+        extra=extra,
     )
 
 
@@ -175,14 +177,16 @@ def test_plan_one_fix_file_per_layout_and_one_contact_per_email(tmp_path: Path) 
         bad("a.csv", 6, Reason.CONTACT_NOT_FOUND, "z@y.co", name="Zoë van Dijk"),
         bad("a.csv", 7, Reason.CONTACT_NOT_FOUND, "w@y.co", first_name="Wen", last_name="Li"),
         bad("a.csv", 8, Reason.INVALID_VID),  # its line could not be read again: not in the fix file
-        replace_outcome(bad("a.csv", 9, Reason.HTTP_400), Outcome.FAILED),
+        {**bad("a.csv", 9, Reason.HTTP_400), "outcome": Outcome.FAILED},
     ]
     found = {
-        RowRef("a.csv", 2): (("Email", "Join Time", ""), ("a@@b", "=cmd|' /C calc'!A0", "")),
-        RowRef("b.csv", 5): (("Mail", "Zeit"), ("b@c.de",)),
-        RowRef("a.csv", 9): (("Email", "Join Time", ""), ("q@r.co", "2024-11-05 10:00", "")),
+        ("a.csv", 2): (("Email", "Join Time", ""), ("a@@b", "=cmd|' /C calc'!A0", "")),
+        ("b.csv", 5): (("Mail", "Zeit"), ("b@c.de",)),
+        ("a.csv", 9): (("Email", "Join Time", ""), ("q@r.co", "2024-11-05 10:00", "")),
     }
-    plan = actions.plan(tmp_path / "r.reconciliation.xlsx", rows, found, event_id="42", timezone="Europe/Berlin")
+    plan = actions.plan(
+        tmp_path / "r.reconciliation.xlsx", rows_table(*rows), found, event_id="42", timezone="Europe/Berlin"
+    )
     fixes = [f for f in plan.files if f.kind == "fix"]
     assert [f.path.name for f in fixes] == ["r.fix-and-reimport.a-1.csv", "r.fix-and-reimport.b-2.csv"]
     assert fixes[0].lines == [
@@ -201,12 +205,6 @@ def test_plan_one_fix_file_per_layout_and_one_contact_per_email(tmp_path: Path) 
     assert plan.paths()["fix_rows"] == "2" and plan.paths()["create_rows"] == "3"
     actions.write(plan, tmp_path / "r.reconciliation.xlsx")
     assert read_csv(fixes[0].path)[1][1] == "'=cmd|' /C calc'!A0"  # never a live formula
-
-
-def replace_outcome(row: Row, outcome: Outcome) -> Row:
-    from dataclasses import replace
-
-    return replace(row, outcome=outcome)
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from importer.cli import main
-from importer.readback import row_from_report
 from importer.reporter import fix_for, read_report
 from importer.sandbox import ALL_SCOPES, DEFAULT_TOKEN, Fault, Sandbox
 
@@ -135,7 +134,8 @@ def test_a_new_token_then_retry_records_every_row(tmp_path: Path, capsys: pytest
         assert {r for _, r in outcomes(report).values()} == {"token_rejected"}
         assert "HUBSPOT_ACCESS_TOKEN" in next_line(text)
         _, rows = read_report(report)
-        retry = [c for c in commands_in(fix_for(row_from_report(rows[0]), str(report))) if "retry" in c]
+        first = {"file": rows[0]["source_file"], "row": rows[0]["source_row"], "reason": rows[0]["reason"]}
+        retry = [c for c in commands_in(fix_for(first, str(report))) if "retry" in c]
         assert retry, text
         code, text = importer(retry[0], env_for(sb, "new-token"), capsys)
         assert code == 0, text

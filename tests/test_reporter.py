@@ -7,8 +7,8 @@ import json
 import os
 import re
 import zipfile
-from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +18,10 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 from openpyxl.utils import column_index_from_string
 from openpyxl.utils.escape import unescape
+from tables import rows_table
 
 from importer.errors import InputError
-from importer.models import Also, EventInfo, FileInfo, Outcome, Reason, Row, RowRef, RunStats, State
+from importer.models import EventInfo, FileInfo, Outcome, Reason, RunStats, State, table_to_rows
 from importer.readback import row_from_report
 from importer.reporter import (
     ALSO_COLUMNS,
@@ -28,9 +29,6 @@ from importer.reporter import (
     ROW_COLUMNS,
     Report,
     RunSummary,
-    _Columns,
-    _text_values,
-    _zone,
     build_report,
     choose_format,
     default_report_path,
@@ -41,17 +39,22 @@ from importer.reporter import (
     render_terminal,
     write_report,
 )
+from importer.zones import parse_zone
 
 T0 = 1730822283000  # 2024-11-05T15:58:03Z
 EVENT = EventInfo(object_id="987654", name="Webinar: Pipelines", start_ms=1730822400000)
 DANGEROUS = ['=HYPERLINK("http://x","y")', "+1", "-2", "@SUM(A1)", "\tx", "\rcr"]
 
 
-def make_rows() -> list[Row]:
+Rows = list[dict[str, Any]]
+
+
+def make_rows() -> Rows:
     a, b = "attendees.csv", "late.xlsx"
     return [
-        Row(
-            RowRef(a, 2),
+        dict(
+            file=a,
+            row=2,
             email="ana@example.com",
             vid=101,
             state=State.ATTEND,
@@ -61,8 +64,9 @@ def make_rows() -> list[Row]:
             correlation_id="c-1",
             extra=(("first_name", "Ana"), ("last_name", "Müller")),
         ),
-        Row(
-            RowRef(a, 3),
+        dict(
+            file=a,
+            row=3,
             email="bad@@example.com",
             state=State.ATTEND,
             when_ms=T0 + 250,
@@ -71,8 +75,9 @@ def make_rows() -> list[Row]:
             message="The email is not valid.",
             extra=(("first_name", DANGEROUS[0]), ("last_name", "+1")),
         ),
-        Row(
-            RowRef(a, 4),
+        dict(
+            file=a,
+            row=4,
             email="ana@example.com",
             vid=101,
             state=State.REGISTER,
@@ -80,11 +85,13 @@ def make_rows() -> list[Row]:
             outcome=Outcome.MERGED,
             reason=Reason.DUPLICATE_CONTACT,
             message="Merged with row 2 of the same contact.",
-            merged_into=RowRef(a, 2),
+            merged_file=a,
+            merged_row=2,
             extra=(("first_name", "-2"), ("last_name", "@SUM(A1)")),
         ),
-        Row(
-            RowRef(a, 5),
+        dict(
+            file=a,
+            row=5,
             email="host@example.com",
             state=State.ATTEND,
             when_ms=T0,
@@ -93,8 +100,9 @@ def make_rows() -> list[Row]:
             message="Hosts are not participants.",
             extra=(("first_name", "\tx"), ("last_name", "'quoted")),
         ),
-        Row(
-            RowRef(a, 6),
+        dict(
+            file=a,
+            row=6,
             email="zed@example.com",
             state=State.ATTEND,
             when_ms=T0,
@@ -103,8 +111,9 @@ def make_rows() -> list[Row]:
             message="No HubSpot contact has this email.",
             extra=(("first_name", "\rcr"),),
         ),
-        Row(
-            RowRef(b, 2),
+        dict(
+            file=b,
+            row=2,
             email="bo@example.com",
             vid=202,
             state=State.REGISTER,
@@ -117,8 +126,9 @@ def make_rows() -> list[Row]:
             correlation_id="corr-429",
             extra=(("company", "Acme"),),
         ),
-        Row(
-            RowRef(b, 3),
+        dict(
+            file=b,
+            row=3,
             email="cy@example.com",
             vid=303,
             state=State.REGISTER,
@@ -128,8 +138,9 @@ def make_rows() -> list[Row]:
             message="HubSpot kept answering 429 (too many requests).",
             correlation_id="corr-429",
         ),
-        Row(
-            RowRef(b, 4),
+        dict(
+            file=b,
+            row=4,
             email="new@example.com",
             vid=404,
             state=State.ATTEND,
@@ -162,7 +173,7 @@ def make_summary(report_path: str = "out.xlsx", *, timezone: str | None = "Europ
 
 @pytest.fixture
 def report(tmp_path: Path) -> Report:
-    return build_report(make_rows(), make_summary(str(tmp_path / "out.xlsx")))
+    return build_report(rows_table(*make_rows()), make_summary(str(tmp_path / "out.xlsx")))
 
 
 @pytest.fixture
@@ -190,13 +201,13 @@ def test_build_report_counts_every_outcome(report: Report) -> None:
 
 def test_exit_code_for() -> None:
     rows = make_rows()
-    assert exit_code_for(rows) == 1
-    fine = [r for r in rows if r.outcome not in (Outcome.REJECTED, Outcome.FAILED)]
-    assert exit_code_for(fine) == 0
-    assert exit_code_for([]) == 0
-    planned = Row(RowRef("a.csv", 2), outcome=Outcome.PLANNED, reason=Reason.DRY_RUN)
-    assert exit_code_for([planned]) == 0
-    assert exit_code_for([Row(RowRef("a.csv", 2))]) == 1
+    assert exit_code_for(rows_table(*rows)) == 1
+    fine = [r for r in rows if r["outcome"] not in (Outcome.REJECTED, Outcome.FAILED)]
+    assert exit_code_for(rows_table(*fine)) == 0
+    assert exit_code_for(rows_table()) == 0
+    planned = dict(file="a.csv", row=2, outcome=Outcome.PLANNED, reason=Reason.DRY_RUN)
+    assert exit_code_for(rows_table(planned)) == 0
+    assert exit_code_for(rows_table(dict(file="a.csv", row=2))) == 1
 
 
 def test_default_report_path(tmp_path: Path) -> None:
@@ -208,28 +219,28 @@ def test_default_report_path(tmp_path: Path) -> None:
 
 
 def test_fix_for_examples() -> None:
-    bad = Row(RowRef("a.csv", 7), email="x@@y", reason=Reason.INVALID_EMAIL, outcome=Outcome.REJECTED)
+    bad = dict(file="a.csv", row=7, email="x@@y", reason=Reason.INVALID_EMAIL, outcome=Outcome.REJECTED)
     assert fix_for(bad).startswith("Correct the email in a.csv row 7 (found: 'x@@y')")
-    missing = Row(RowRef("a.csv", 8), reason=Reason.CONTACT_NOT_FOUND, outcome=Outcome.REJECTED)
+    missing = dict(file="a.csv", row=8, reason=Reason.CONTACT_NOT_FOUND, outcome=Outcome.REJECTED)
     assert fix_for(missing, "r.xlsx") == (
         "Add the contact to HubSpot (or re-run with --create-missing), then run `importer retry r.xlsx`"
     )
-    assert fix_for(Row(RowRef("a.csv", 9), reason=Reason.BAD_TIME)).startswith("Fix the date in a.csv row 9")
-    assert "crm.objects.marketing_events.write" in fix_for(Row(RowRef("a", 1), reason=Reason.MISSING_SCOPE))
-    assert "HUBSPOT_ACCESS_TOKEN" in fix_for(Row(RowRef("a", 1), reason=Reason.TOKEN_REJECTED))
+    assert fix_for(dict(file="a.csv", row=9, reason=Reason.BAD_TIME)).startswith("Fix the date in a.csv row 9")
+    assert "crm.objects.marketing_events.write" in fix_for(dict(file="a", row=1, reason=Reason.MISSING_SCOPE))
+    assert "HUBSPOT_ACCESS_TOKEN" in fix_for(dict(file="a", row=1, reason=Reason.TOKEN_REJECTED))
     for reason in (Reason.HTTP_429, Reason.HTTP_5XX, Reason.NETWORK_ERROR, Reason.TIMEOUT):
-        assert fix_for(Row(RowRef("a", 1), reason=reason), "r.csv") == (
+        assert fix_for(dict(file="a", row=1, reason=reason), "r.csv") == (
             "Temporary HubSpot problem: run `importer retry r.csv` later"
         )
 
 
 def test_fix_for_covers_every_reason() -> None:
-    generic = fix_for(Row(RowRef("a.csv", 3), reason="something_new"), "r.xlsx")
+    generic = fix_for(dict(file="a.csv", row=3, reason="something_new"), "r.xlsx")
     assert "a.csv row 3" in generic and "importer retry r.xlsx" in generic
     for reason in Reason:
-        text = fix_for(Row(RowRef("a.csv", 3), reason=reason.value), "r.xlsx")
+        text = fix_for(dict(file="a.csv", row=3, reason=reason.value), "r.xlsx")
         assert text and text != generic, reason
-    assert "HTTP 404" in fix_for(Row(RowRef("a.csv", 3), reason="http_404"))
+    assert "HTTP 404" in fix_for(dict(file="a.csv", row=3, reason="http_404"))
 
 
 # --------------------------------------------------------------------------- xlsx
@@ -245,7 +256,7 @@ def test_xlsx_sheets_columns_and_rows(xlsx: Path, report: Report) -> None:
     assert header[len(ROW_COLUMNS) :] == ["first_name", "last_name", "company"]
     assert ws.max_row == len(report.rows) + 1
     got = [(r[0], r[1]) for r in ws.iter_rows(min_row=2, max_col=2, values_only=True)]
-    assert got == [(r.ref.file, r.ref.row) for r in report.rows]
+    assert got == [(r["file"], r["row"]) for r in report.rows.to_pylist()]
     first = dict(zip(header, next(ws.iter_rows(min_row=2, values_only=True)), strict=True))
     assert first["vid"] == 101 and isinstance(first["vid"], int)
     assert first["source_row"] == 2
@@ -271,7 +282,7 @@ def test_xlsx_times_are_real_datetimes(xlsx: Path) -> None:
 
 
 def test_xlsx_without_timezone_leaves_local_empty(tmp_path: Path) -> None:
-    path = write_report(build_report(make_rows(), make_summary(timezone=None)), tmp_path / "r.xlsx")
+    path = write_report(build_report(rows_table(*make_rows()), make_summary(timezone=None)), tmp_path / "r.xlsx")
     ws = load_workbook(path)["Rows"]
     assert all(c.value is None for c in ws["K"][1:])
     assert ws["K1"].value == "interaction_time_local"
@@ -293,8 +304,8 @@ def test_xlsx_rows_sheet_is_usable(xlsx: Path) -> None:
 
 
 def test_xlsx_planned_is_blue(tmp_path: Path) -> None:
-    row = Row(RowRef("a.csv", 2), email="a@b.co", vid=1, when_ms=T0, outcome=Outcome.PLANNED, reason=Reason.DRY_RUN)
-    path = write_report(build_report([row], make_summary(dry_run=True, exit_code=0)), tmp_path / "r.xlsx")
+    row = dict(file="a.csv", row=2, email="a@b.co", vid=1, when_ms=T0, outcome=Outcome.PLANNED, reason=Reason.DRY_RUN)
+    path = write_report(build_report(rows_table(row), make_summary(dry_run=True, exit_code=0)), tmp_path / "r.xlsx")
     assert load_workbook(path)["Rows"]["G2"].fill.fgColor.rgb == "FFDDEBF7"
 
 
@@ -397,7 +408,7 @@ def test_summary_labels_are_plain_words(xlsx: Path) -> None:
 
 def test_summary_local_times_have_no_milliseconds(tmp_path: Path) -> None:
     started = datetime(2024, 11, 6, 9, 0, 0, 123000, tzinfo=UTC)
-    path = write_report(build_report(make_rows(), make_summary(started_at=started)), tmp_path / "r.xlsx")
+    path = write_report(build_report(rows_table(*make_rows()), make_summary(started_at=started)), tmp_path / "r.xlsx")
     by_key = by_key_of(path)
     assert by_key["started_at_local"] == "2024-11-06 10:00:00 CET"
     assert by_key["finished_at_local"] == "2024-11-06 10:01:30 CET"
@@ -407,14 +418,14 @@ def test_summary_local_times_have_no_milliseconds(tmp_path: Path) -> None:
 
 def test_summary_chart_shows_small_counts(tmp_path: Path) -> None:
     ok = [
-        Row(RowRef("a.csv", i), email=f"p{i}@x.co", vid=i, state=State.ATTEND, when_ms=T0, outcome=Outcome.RECORDED)
+        dict(file="a.csv", row=i, email=f"p{i}@x.co", vid=i, state=State.ATTEND, when_ms=T0, outcome=Outcome.RECORDED)
         for i in range(2, 3994)
     ]
     bad = [
-        Row(RowRef("a.csv", i), email=f"p{i}@x", outcome=Outcome.REJECTED, reason=Reason.INVALID_EMAIL)
+        dict(file="a.csv", row=i, email=f"p{i}@x", outcome=Outcome.REJECTED, reason=Reason.INVALID_EMAIL)
         for i in range(3994, 4002)
     ]
-    path = write_report(build_report(ok + bad, make_summary()), tmp_path / "r.xlsx")
+    path = write_report(build_report(rows_table(*ok + bad), make_summary()), tmp_path / "r.xlsx")
     with zipfile.ZipFile(path) as zf:
         chart = zf.read("xl/charts/chart1.xml").decode()
     assert '<c:barDir val="bar"/>' in chart
@@ -428,12 +439,14 @@ def test_summary_chart_shows_small_counts(tmp_path: Path) -> None:
 
 
 def test_summary_headline_when_all_is_well_and_on_a_dry_run(tmp_path: Path) -> None:
-    row = Row(RowRef("a.csv", 2), email="a@b.co", vid=1, state=State.ATTEND, when_ms=T0, outcome=Outcome.RECORDED)
-    fine = write_report(build_report([row], make_summary(exit_code=0)), tmp_path / "fine.xlsx")
+    row = dict(file="a.csv", row=2, email="a@b.co", vid=1, state=State.ATTEND, when_ms=T0, outcome=Outcome.RECORDED)
+    fine = write_report(build_report(rows_table(row), make_summary(exit_code=0)), tmp_path / "fine.xlsx")
     assert by_key_of(fine)["headline"] == "1 participation recorded in Webinar: Pipelines. Nothing needs attention."
     assert by_key_of(fine)["next_step"] == "Nothing to do."
-    planned = replace(row, outcome=Outcome.PLANNED, reason=Reason.DRY_RUN)
-    dry = by_key_of(write_report(build_report([planned], make_summary(dry_run=True, exit_code=0)), tmp_path / "d.xlsx"))
+    planned = {**row, "outcome": Outcome.PLANNED, "reason": Reason.DRY_RUN}
+    dry = by_key_of(
+        write_report(build_report(rows_table(planned), make_summary(dry_run=True, exit_code=0)), tmp_path / "d.xlsx")
+    )
     assert dry["headline"].startswith("Dry run, nothing was sent: 1 participation would be recorded")
     assert dry["next_step"] == "Run the same command without --dry-run to send."
     assert dry["state_attend"] == 1
@@ -441,9 +454,10 @@ def test_summary_headline_when_all_is_well_and_on_a_dry_run(tmp_path: Path) -> N
 
 def test_summary_headline_of_a_stopped_run(tmp_path: Path) -> None:
     rows = [
-        Row(RowRef("a.csv", 2), email="a@b.co", vid=1, state=State.ATTEND, when_ms=T0, outcome=Outcome.RECORDED),
-        Row(
-            RowRef("a.csv", 3),
+        dict(file="a.csv", row=2, email="a@b.co", vid=1, state=State.ATTEND, when_ms=T0, outcome=Outcome.RECORDED),
+        dict(
+            file="a.csv",
+            row=3,
             email="c@b.co",
             vid=2,
             state=State.ATTEND,
@@ -452,7 +466,7 @@ def test_summary_headline_of_a_stopped_run(tmp_path: Path) -> None:
             reason=Reason.INTERRUPTED,
         ),
     ]
-    by_key = by_key_of(write_report(build_report(rows, make_summary(exit_code=3)), tmp_path / "s.xlsx"))
+    by_key = by_key_of(write_report(build_report(rows_table(*rows), make_summary(exit_code=3)), tmp_path / "s.xlsx"))
     assert by_key["headline"].startswith("The run stopped early. 1 participation recorded")
     assert by_key["next_step"].startswith("Run the same command again")
 
@@ -496,9 +510,9 @@ def test_xlsx_errors_sheet(xlsx: Path) -> None:
 def test_errors_sheet_shows_the_original_values(tmp_path: Path) -> None:
     rows = make_rows()
     originals = {
-        RowRef("attendees.csv", 3): (("First Name", "Email", "Join Time", ""), ("Bo", "bad@@example.com", "", "")),
+        ("attendees.csv", 3): (("First Name", "Email", "Join Time", ""), ("Bo", "bad@@example.com", "", "")),
     }
-    path = write_report(build_report(rows, make_summary(), originals=originals), tmp_path / "r.xlsx")
+    path = write_report(build_report(rows_table(*rows), make_summary(), originals=originals), tmp_path / "r.xlsx")
     ws = load_workbook(path)["Errors"]
     header = [c.value for c in ws[1]]
     lines = [dict(zip(header, r, strict=True)) for r in ws.iter_rows(min_row=2, values_only=True)]
@@ -507,8 +521,8 @@ def test_errors_sheet_shows_the_original_values(tmp_path: Path) -> None:
 
 
 def test_errors_sheet_says_no_problems(tmp_path: Path) -> None:
-    fine = [r for r in make_rows() if r.outcome not in (Outcome.REJECTED, Outcome.FAILED)]
-    path = write_report(build_report(fine, make_summary(exit_code=0)), tmp_path / "r.xlsx")
+    fine = [r for r in make_rows() if r["outcome"] not in (Outcome.REJECTED, Outcome.FAILED)]
+    path = write_report(build_report(rows_table(*fine), make_summary(exit_code=0)), tmp_path / "r.xlsx")
     ws = load_workbook(path)["Errors"]
     assert ws["A2"].value == "No problems"
     assert ws.max_row == 2
@@ -528,7 +542,7 @@ def test_rows_sheet_reads_like_a_list(xlsx: Path) -> None:
 
 
 def test_empty_report_still_writes(tmp_path: Path) -> None:
-    report = build_report([], make_summary(exit_code=0))
+    report = build_report(rows_table(), make_summary(exit_code=0))
     for name in ("e.xlsx", "e.csv", "e.json"):
         summary, rows = read_report(write_report(report, tmp_path / name))
         assert rows == []
@@ -603,10 +617,11 @@ def test_read_report_round_trip(tmp_path: Path, report: Report, suffix: str) -> 
     assert summary["event_id"] == "987654"
     assert len(rows) == len(report.rows)
     assert all(isinstance(v, str) for r in rows for v in r.values())
-    assert [r["source_file"] for r in rows] == [r.ref.file for r in report.rows]
-    assert [r["source_row"] for r in rows] == [str(r.ref.row) for r in report.rows]
-    assert [r["vid"] for r in rows] == [str(r.vid) if r.vid is not None else "" for r in report.rows]
-    assert [r["outcome"] for r in rows] == [r.outcome.value for r in report.rows if r.outcome]
+    written = report.rows.to_pylist()
+    assert [r["source_file"] for r in rows] == [r["file"] for r in written]
+    assert [r["source_row"] for r in rows] == [str(r["row"]) for r in written]
+    assert [r["vid"] for r in rows] == [str(r["vid"]) if r["vid"] is not None else "" for r in written]
+    assert [r["outcome"] for r in rows] == [r["outcome"] for r in written]
     assert rows[0]["interaction_time_utc"] == "2024-11-05T15:58:03Z"
     assert rows[1]["interaction_time_utc"] == "2024-11-05T15:58:03.250Z"
     assert rows[5]["interaction_time_utc"] == "2024-11-05T16:00:00Z"
@@ -643,16 +658,16 @@ text_cells = st.lists(
 @settings(max_examples=25, deadline=None)
 @given(first=text_cells, last=text_cells)
 def test_round_trip_any_text(tmp_path_factory: pytest.TempPathFactory, suffix: str, first: str, last: str) -> None:
-    row = Row(RowRef("a.csv", 2), email="a@b.co", outcome=Outcome.RECORDED, extra=(("first", first), ("last", last)))
+    row = dict(file="a.csv", row=2, email="a@b.co", outcome=Outcome.RECORDED, extra=(("first", first), ("last", last)))
     path = tmp_path_factory.mktemp("rt") / f"r.{suffix}"
-    write_report(build_report([row], make_summary()), path)
+    write_report(build_report(rows_table(row), make_summary()), path)
     _, rows = read_report(path)
     assert (rows[0]["first"], rows[0]["last"]) == (first, last)
 
 
 def test_extra_name_clash_is_renamed(tmp_path: Path) -> None:
-    row = Row(RowRef("a.csv", 2), email="a@b.co", outcome=Outcome.RECORDED, extra=(("email", "Other"), ("type", "x")))
-    _, rows = read_report(write_report(build_report([row], make_summary()), tmp_path / "r.json"))
+    row = dict(file="a.csv", row=2, email="a@b.co", outcome=Outcome.RECORDED, extra=(("email", "Other"), ("type", "x")))
+    _, rows = read_report(write_report(build_report(rows_table(row), make_summary()), tmp_path / "r.json"))
     assert rows[0]["email"] == "a@b.co" and rows[0]["email (source)"] == "Other" and rows[0]["type (source)"] == "x"
 
 
@@ -676,8 +691,8 @@ def test_render_terminal(report: Report) -> None:
 
 
 def test_render_terminal_all_good(tmp_path: Path) -> None:
-    row = Row(RowRef("a.csv", 2), email="a@b.co", vid=1, when_ms=T0, outcome=Outcome.PLANNED, reason=Reason.DRY_RUN)
-    text = render_terminal(build_report([row], make_summary(dry_run=True, exit_code=0)), width=60)
+    row = dict(file="a.csv", row=2, email="a@b.co", vid=1, when_ms=T0, outcome=Outcome.PLANNED, reason=Reason.DRY_RUN)
+    text = render_terminal(build_report(rows_table(row), make_summary(dry_run=True, exit_code=0)), width=60)
     assert "Dry run" in text and "Needs attention" not in text
     assert re.search(r"planned\s+1$", text, re.M)
     assert all(len(line) <= 60 for line in text.splitlines())
@@ -686,11 +701,58 @@ def test_render_terminal_all_good(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- large reports
 
 
-def _expected_cells(report: Report) -> tuple[tuple[str, ...], list[list[Any]]]:
-    """The row-by-row definition of the Rows columns (what the workbook writes), as the oracle."""
-    cols = _Columns(report.rows)
-    zone = _zone(report.summary.timezone)
-    return cols.names, [_text_values(row, cols, report.summary.event, zone) for row in report.rows]
+def _word(value: Any) -> Any:
+    return value.value if isinstance(value, Enum) else value
+
+
+def _iso(ms: int | None, zone: Any = UTC) -> str:
+    if ms is None or zone is None:
+        return ""
+    text = (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=ms)).astimezone(zone)
+    iso = text.isoformat(timespec="milliseconds" if ms % 1000 else "seconds")
+    return iso.replace("+00:00", "Z") if zone is UTC else iso
+
+
+def _expected_cells(rows: Rows, summary: RunSummary) -> tuple[tuple[str, ...], list[list[Any]]]:
+    """The Rows columns defined row by row from the keyword rows, as the oracle of every writer."""
+    event, zone = summary.event, parse_zone(summary.timezone) if summary.timezone else None
+    profiles = {f.file: f.profile for f in summary.files}
+    names = list(dict.fromkeys(name for r in rows for name, _ in r.get("extra", ())))
+    labels: list[str] = []
+    for name in names:
+        label = name
+        while label in (*ROW_COLUMNS, *ALSO_COLUMNS, "type") or label in labels:
+            label += " (source)"
+        labels.append(label)
+    also = any(r.get("also_state") for r in rows)
+
+    def sent_at(r: dict[str, Any], p: str) -> int | None:
+        ms = r.get(f"{p}when_ms")
+        return ms if ms is not None or (r.get(f"{p}time_source") or "file") == "file" else event.start_ms
+
+    def ref(r: dict[str, Any], p: str) -> str:
+        return f"{r[p + 'merged_file']}:{r[p + 'merged_row']}" if r.get(f"{p}merged_file") else ""
+
+    out = []
+    for r in rows:
+        t = {k: _word(v) for k, v in r.items()}
+        ms = sent_at(t, "")
+        values = [
+            t["file"], t["row"], t.get("email") or "", t.get("vid"), t.get("state") or "", _iso(ms),
+            t.get("outcome") or "", t.get("reason") or "", t.get("message") or "", event.object_id, _iso(ms, zone),
+            t.get("time_source") or "file", ref(t, ""), t.get("batch_id") or "", t.get("correlation_id") or "",
+            bool(t.get("created_contact")), profiles.get(t["file"], ""),
+        ]  # fmt: skip
+        if also and t.get("also_state"):
+            values += [
+                t["also_state"], _iso(sent_at(t, "also_")), t.get("also_outcome") or "", t.get("also_reason") or "",
+                t.get("also_message") or "", t.get("also_time_source") or "file", ref(t, "also_"),
+            ]  # fmt: skip
+        elif also:
+            values += [""] * len(ALSO_COLUMNS)
+        extra = dict(t.get("extra", ()))
+        out.append(values + [extra.get(name, "") for name in names])
+    return (*ROW_COLUMNS, *(ALSO_COLUMNS if also else ()), *labels), out
 
 
 def _csv_expected(value: Any) -> str:
@@ -700,19 +762,21 @@ def _csv_expected(value: Any) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r", "'") else text
 
 
-def _check_csv_and_json(tmp_path: Path, report: Report) -> None:
-    names, expected = _expected_cells(report)
+def _check_csv_and_json(tmp_path: Path, rows: Rows, summary: RunSummary) -> None:
+    """The CSV and JSON reports hold exactly the cells the row-by-row definition gives."""
+    report = build_report(rows_table(*rows), summary)
+    names, expected = _expected_cells(rows, summary)
     with write_report(report, tmp_path / "big.csv").open(encoding="utf-8-sig", newline="") as fh:
         records = list(csv.reader(fh))
     assert tuple(records[0]) == names
     assert records[1:] == [[_csv_expected(v) for v in values] for values in expected]
     lines = write_report(report, tmp_path / "big.json").read_text(encoding="utf-8").split("\n")
-    assert lines[-1] == "" and len(lines) == len(report.rows) + 2
+    assert lines[-1] == "" and len(lines) == len(rows) + 2
     for line, values in zip(lines[1:-1], expected, strict=True):
         assert line == json.dumps({"type": "row", **dict(zip(names, values, strict=True))}, ensure_ascii=False)
 
 
-def _many_rows(n: int) -> list[Row]:
+def _many_rows(n: int) -> Rows:
     out = []
     for i in range(n):
         extra: tuple[tuple[str, str], ...] = (("first_name", f"First{i}"), ("last_name", f"Last {i}"))
@@ -721,8 +785,9 @@ def _many_rows(n: int) -> list[Row]:
         elif i % 89 == 0:
             extra = ()
         out.append(
-            Row(
-                RowRef("big.csv", i + 2),
+            dict(
+                file="big.csv",
+                row=i + 2,
                 email=f"user{i}@example.com" if i % 13 else None,
                 vid=1000 + i if i % 3 else None,
                 state=State.ATTEND if i % 5 else State.REGISTER,
@@ -731,7 +796,8 @@ def _many_rows(n: int) -> list[Row]:
                 outcome=Outcome.PLANNED if i % 17 else Outcome.REJECTED,
                 reason=Reason.DRY_RUN if i % 17 else Reason.CONTACT_NOT_FOUND,
                 message=f"Would be recorded at {i % 600}." if i % 17 else "No contact, add it, then retry.",
-                merged_into=RowRef("big.csv", 2) if i % 101 == 0 else None,
+                merged_file="big.csv" if i % 101 == 0 else None,
+                merged_row=2 if i % 101 == 0 else None,
                 batch_id=f"b{i // 100}",
                 created_contact=i % 19 == 0,
                 extra=extra,
@@ -742,15 +808,13 @@ def _many_rows(n: int) -> list[Row]:
 
 def test_large_csv_and_json_match_the_row_by_row_definition(tmp_path: Path) -> None:
     """The column-wise writers (fast path for big files) say exactly what the workbook says, row by row."""
-    report = build_report(_many_rows(3000), make_summary(timezone="America/New_York"))
-    _check_csv_and_json(tmp_path, report)
+    _check_csv_and_json(tmp_path, _many_rows(3000), make_summary(timezone="America/New_York"))
 
 
 def test_large_clean_columns_and_one_risky_cell(tmp_path: Path) -> None:
-    rows = [replace(r, extra=(("first_name", f"F{r.ref.row}"),)) for r in _many_rows(500)]
-    rows[250] = replace(rows[250], email="=cmd|'/c calc'!A1", extra=(("first_name", '-2+3,"x"'),))
-    report = build_report(rows, make_summary(timezone=None))
-    _check_csv_and_json(tmp_path, report)
+    rows = [{**r, "extra": (("first_name", f"F{r['row']}"),)} for r in _many_rows(500)]
+    rows[250] = {**rows[250], "email": "=cmd|'/c calc'!A1", "extra": (("first_name", '-2+3,"x"'),)}
+    _check_csv_and_json(tmp_path, rows, make_summary(timezone=None))
     text = (tmp_path / "big.csv").read_text(encoding="utf-8-sig")
     assert "'=cmd|'/c calc'!A1" in text and '"\'-2+3,""x"""' in text
 
@@ -770,8 +834,9 @@ def test_any_rows_match_the_row_by_row_definition(
     tmp_path_factory: pytest.TempPathFactory, cells: list[tuple[str | None, str, str, bool, int | None]]
 ) -> None:
     rows = [
-        Row(
-            RowRef(name or "f.csv", i + 2),
+        dict(
+            file=name or "f.csv",
+            row=i + 2,
             email=email,
             message=message,
             when_ms=when,
@@ -783,12 +848,12 @@ def test_any_rows_match_the_row_by_row_definition(
         )
         for i, (email, name, message, flag, when) in enumerate(cells)
     ]
-    _check_csv_and_json(tmp_path_factory.mktemp("any"), build_report(rows, make_summary(timezone="Asia/Kolkata")))
+    _check_csv_and_json(tmp_path_factory.mktemp("any"), rows, make_summary(timezone="Asia/Kolkata"))
 
 
 def test_single_row_of_constants(tmp_path: Path) -> None:
-    row = Row(RowRef("a%s.csv", 2), email="a@b.co", outcome=Outcome.RECORDED, vid=7, extra=(("x%", "%d"),))
-    _check_csv_and_json(tmp_path, build_report([row, row], make_summary()))
+    row = dict(file="a%s.csv", row=2, email="a@b.co", outcome=Outcome.RECORDED, vid=7, extra=(("x%", "%d"),))
+    _check_csv_and_json(tmp_path, [row, row], make_summary())
 
 
 # --------------------------------------------------------------------------- choosing the format
@@ -826,36 +891,34 @@ def test_contact_ids_beyond_double_precision_survive(tmp_path: Path, suffix: str
     """Excel keeps numbers as doubles: a vid above 2**53 must be written as text, not rounded."""
     vids = [2**53, 2**53 + 1, 2**63 - 1]
     rows = [
-        Row(RowRef("a.csv", i + 2), email=f"u{i}@x.co", vid=v, outcome=Outcome.RECORDED) for i, v in enumerate(vids)
+        dict(file="a.csv", row=i + 2, email=f"u{i}@x.co", vid=v, outcome=Outcome.RECORDED) for i, v in enumerate(vids)
     ]
-    _, back = read_report(write_report(build_report(rows, make_summary()), tmp_path / f"r.{suffix}"))
+    _, back = read_report(write_report(build_report(rows_table(*rows), make_summary()), tmp_path / f"r.{suffix}"))
     assert [r["vid"] for r in back] == [str(v) for v in vids]
 
 
 # --------------------------------------------------------------------------- a row's second participation
 
 
-def two_part_rows() -> list[Row]:
+def two_part_rows() -> Rows:
     return [
-        Row(
-            RowRef("attendees.csv", 2), email="a@example.com", vid=11, state=State.REGISTER, when_ms=T0 - 86_400_000,
+        dict(file="attendees.csv", row=2, email="a@example.com", vid=11, state=State.REGISTER, when_ms=T0 - 86_400_000,
             outcome=Outcome.FAILED, reason="http_5xx", message="Not sent: HubSpot answered 503.",
-            also=Also(State.ATTEND, T0, outcome=Outcome.RECORDED, message="Recorded as attend."),
-        ),
-        Row(
-            RowRef("attendees.csv", 3), email="a@example.com", vid=11, state=State.ATTEND, when_ms=T0 + 60_000,
+            also_state=State.ATTEND, also_when_ms=T0, also_time_source="file", also_outcome=Outcome.RECORDED,
+            also_reason="", also_message="Recorded as attend."),
+        dict(file="attendees.csv", row=3, email="a@example.com", vid=11, state=State.ATTEND, when_ms=T0 + 60_000,
             outcome=Outcome.MERGED, reason="duplicate_contact", message="Same contact.",
-            merged_into=RowRef("attendees.csv", 2),
-            also=Also(State.REGISTER, None, "event_start", Outcome.MERGED, "duplicate_contact", "Same contact.",
-                      RowRef("attendees.csv", 2)),
-        ),
-        Row(RowRef("attendees.csv", 4), email="b@example.com", vid=12, state=State.REGISTER, when_ms=T0,
+            merged_file="attendees.csv", merged_row=2,
+            also_state=State.REGISTER, also_time_source="event_start", also_outcome=Outcome.MERGED,
+            also_reason="duplicate_contact", also_message="Same contact.",
+            also_merged_file="attendees.csv", also_merged_row=2),
+        dict(file="attendees.csv", row=4, email="b@example.com", vid=12, state=State.REGISTER, when_ms=T0,
             outcome=Outcome.RECORDED, message="Recorded as register."),
     ]  # fmt: skip
 
 
 def test_states_count_both_participations_of_a_row() -> None:
-    report = build_report(two_part_rows(), make_summary())
+    report = build_report(rows_table(*two_part_rows()), make_summary())
     assert report.by_state == {"attend": 1, "register": 1}  # the failed registration is not counted
     assert report.counts["failed"] == 1 and report.counts["recorded"] == 1
 
@@ -863,7 +926,7 @@ def test_states_count_both_participations_of_a_row() -> None:
 @pytest.mark.parametrize("fmt", ["xlsx", "csv", "json"])
 def test_second_participations_are_written_and_read_back(tmp_path: Path, fmt: str) -> None:
     rows = two_part_rows()
-    path = write_report(build_report(rows, make_summary(timezone=None)), tmp_path / f"r.{fmt}")
+    path = write_report(build_report(rows_table(*rows), make_summary(timezone=None)), tmp_path / f"r.{fmt}")
     _, table = read_report(path)
     assert list(table[0])[: len(ROW_COLUMNS) + len(ALSO_COLUMNS)] == [*ROW_COLUMNS, *ALSO_COLUMNS]
     first, rejoin, single = table
@@ -876,8 +939,10 @@ def test_second_participations_are_written_and_read_back(tmp_path: Path, fmt: st
     assert rejoin["also_merged_into"] == "attendees.csv:2"
     assert [single[c] for c in ALSO_COLUMNS] == [""] * len(ALSO_COLUMNS)
     back = [row_from_report(d) for d in table]
-    assert back[0].also == rows[0].also
-    assert back[1].also == replace(rows[1].also, when_ms=EVENT.start_ms)  # type: ignore[arg-type]
+    sent = table_to_rows(rows_table(*rows))
+    assert back[0].also == sent[0].also
+    assert back[1].also is not None and sent[1].also is not None
+    assert (back[1].also.when_ms, back[1].also.merged_into) == (EVENT.start_ms, sent[1].also.merged_into)
     assert back[2].also is None
 
 
@@ -887,19 +952,10 @@ def test_reports_without_a_second_participation_keep_their_columns(tmp_path: Pat
 
 
 def test_state_counts_take_a_rows_second_participation(tmp_path: Path) -> None:
-    from importer.models import Also
-
-    both = Row(
-        RowRef("a.csv", 2),
-        email="a@b.co",
-        vid=1,
-        state=State.ATTEND,
-        when_ms=T0,
-        outcome=Outcome.RECORDED,
-        also=Also(State.REGISTER, T0 - 86_400_000, outcome=Outcome.RECORDED),
-    )
-    half = replace(both, ref=RowRef("a.csv", 3), vid=2, also=Also(State.REGISTER, T0, outcome=Outcome.FAILED))
-    report = build_report([both, half], make_summary(exit_code=1))
+    both = dict(file="a.csv", row=2, email="a@b.co", vid=1, state=State.ATTEND, when_ms=T0, outcome=Outcome.RECORDED,
+                also_state=State.REGISTER, also_when_ms=T0 - 86_400_000, also_outcome=Outcome.RECORDED)  # fmt: skip
+    half = {**both, "row": 3, "vid": 2, "also_when_ms": T0, "also_outcome": Outcome.FAILED}
+    report = build_report(rows_table(both, half), make_summary(exit_code=1))
     assert report.by_state == {"attend": 2, "register": 1}
     path = write_report(report, tmp_path / "r.xlsx")
     assert by_key_of(path)["headline"].startswith("3 participations recorded in Webinar: Pipelines.")

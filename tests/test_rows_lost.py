@@ -177,7 +177,7 @@ def test_full_disk_under_the_report_stops_with_exit_3_and_the_rerun_resumes(
 ) -> None:
     report = src.parent / "r.csv"
     with monkeypatch.context() as m:
-        m.setattr(reporter, "_write_csv", _disk_full)
+        m.setattr(reporter, "write_csv", _disk_full)
         assert run(src, box, "--report", str(report)) == 3
     err = capsys.readouterr().err
     lines = [line for line in err.splitlines() if line.startswith("importer: error")]
@@ -316,17 +316,18 @@ def test_scheduled_run_during_an_outage_keeps_the_failed_file_and_the_next_run_s
 
 
 def test_a_row_merged_into_a_failed_row_keeps_its_file_too(tmp_path: Path) -> None:
+    from tables import rows_table
+
     from importer.execute import _settled_files
-    from importer.models import Outcome, Row, RowRef
+    from importer.models import Outcome
     from importer.services import Services
 
     a, b, c = tmp_path / "a.csv", tmp_path / "b.csv", tmp_path / "c.csv"
-    carrier = RowRef("b.csv", 2)
-    rows = [
-        Row(RowRef("a.csv", 2), outcome=Outcome.MERGED, merged_into=carrier),
-        Row(carrier, outcome=Outcome.FAILED),
-        Row(RowRef("c.csv", 2), outcome=Outcome.RECORDED),
-    ]
+    rows = rows_table(
+        {"file": "a.csv", "row": 2, "outcome": Outcome.MERGED, "merged_file": "b.csv", "merged_row": 2},
+        {"file": "b.csv", "row": 2, "outcome": Outcome.FAILED},
+        {"file": "c.csv", "row": 2, "outcome": Outcome.RECORDED},
+    )
     assert _settled_files([a, b, c], rows, Services(cwd=tmp_path)) == [c]
 
 

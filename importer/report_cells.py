@@ -1,0 +1,361 @@
+"""The Rows sheet as columns, computed from the rows table, and the CSV and JSON reports written from them.
+
+``layout`` fixes the report's columns once (the importer's own, then a second participation's
+when some row proves two, then the source names of ``extra`` in first-seen order); ``cells`` builds
+them for a slice of the rows with column operations: the time a row was sent at, ``file:row``
+references, each file's profile, the source names aligned.  The writers take the rows a part at a
+time, so a million-row report never holds every cell at once.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .models import EventInfo
+from .report_model import ALSO_COLUMNS, REPORT_COLUMNS, ROW_COLUMNS, Report, profiles_of, zone_of
+from .report_text import summary_fields
+
+#: What a column holds: TEXT (never null), INT (a number), VID (a number or null), FLAG (a boolean),
+#: UTC / LOCAL (epoch ms or null: the same instant, shown in UTC or in the run's zone).
+TEXT, INT, VID, FLAG, UTC_TIME, LOCAL_TIME = "text", "int", "vid", "flag", "utc", "local"
+_ROW_KINDS: Mapping[str, str] = {
+    "source_row": INT,
+    "vid": VID,
+    "interaction_time_utc": UTC_TIME,
+    "interaction_time_local": LOCAL_TIME,
+    "created_contact": FLAG,
+    "also_time_utc": UTC_TIME,
+}
+#: Rows per part of a written report: large enough that per-part work is noise, small enough that
+#: the cells of one part take tens of MiB.
+PART_ROWS = 100_000
+#: OWASP CSV injection: a cell starting with one of these could become a live formula; ``'`` too,
+#: so that ``read_report`` strips exactly the one it added.
+_RISKY_FIRST = pa.array([c.encode() for c in "=+-@\t\r'"], pa.binary())
+_CSV_SPECIAL = np.zeros(256, bool)
+_CSV_SPECIAL[[ord(c) for c in '",\r\n']] = True
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """The Rows columns of one report: labels in order, what each holds, the source names of
+    ``extra`` (one per label after the importer's columns), whether the ``also_*`` columns are in."""
+
+    names: tuple[str, ...]
+    kinds: tuple[str, ...]
+    extras: tuple[str, ...]
+    also: bool
+
+
+def layout(rows: pa.Table) -> Layout:
+    """The columns for these rows.  A source name that clashes with the importer's own columns (or
+    JSON's ``type``) gets `` (source)`` appended."""
+    also = bool(rows.num_rows) and bool(pc.any(pc.is_valid(rows.column("also_state"))).as_py())
+    _, keys, _ = _entries(rows.column("extra"))
+    extras = [name for name in pc.unique(keys).to_pylist() if name is not None]
+    reserved = set(REPORT_COLUMNS) | {"type"}
+    labels: list[str] = []
+    for name in extras:
+        label = name
+        while label in reserved or label in labels:
+            label = f"{label} (source)"
+        labels.append(label)
+    own = ROW_COLUMNS + (ALSO_COLUMNS if also else ())
+    kinds = tuple(_ROW_KINDS.get(name, TEXT) for name in own) + (TEXT,) * len(labels)
+    return Layout(own + tuple(labels), kinds, tuple(extras), also)
+
+
+def cells(rows: pa.Table, lay: Layout, event: EventInfo, profiles: Mapping[str, str]) -> pa.Table:
+    """The Rows columns of these rows, typed as :data:`Layout.kinds` says."""
+    n = rows.num_rows
+    when = _sent_at(rows, "", event)
+    files = rows.column("file")
+    columns: list[Any] = [
+        files,
+        rows.column("row"),
+        _text(rows, "email"),
+        rows.column("vid"),
+        _text(rows, "state"),
+        when,
+        _text(rows, "outcome"),
+        _text(rows, "reason"),
+        _text(rows, "message"),
+        pa.chunked_array([pa.repeat(event.object_id, n)], pa.string()),
+        when,
+        pc.fill_null(rows.column("time_source"), "file"),
+        _ref(rows, ""),
+        _text(rows, "batch_id"),
+        _text(rows, "correlation_id"),
+        pc.fill_null(rows.column("created_contact"), False),
+        _profiles(files, profiles),
+    ]
+    if lay.also:
+        has = pc.is_valid(rows.column("also_state"))
+        columns += [
+            _text(rows, "also_state"),
+            _sent_at(rows, "also_", event),
+            _text(rows, "also_outcome"),
+            _text(rows, "also_reason"),
+            _text(rows, "also_message"),
+            pc.if_else(has, pc.fill_null(rows.column("also_time_source"), "file"), ""),
+            _ref(rows, "also_"),
+        ]
+    columns += _extras(rows, lay.extras)
+    return pa.Table.from_arrays([_chunked(c) for c in columns], names=list(lay.names))
+
+
+def parts(report: Report) -> Iterator[tuple[Layout, pa.Table]]:
+    """The report's Rows columns, :data:`PART_ROWS` rows at a time."""
+    lay = layout(report.rows)
+    profiles = profiles_of(report.summary.files)
+    for start in range(0, report.rows.num_rows, PART_ROWS):
+        yield lay, cells(report.rows.slice(start, PART_ROWS), lay, report.summary.event, profiles)
+
+
+def _chunked(column: pa.Array | pa.ChunkedArray) -> pa.ChunkedArray:
+    return column if isinstance(column, pa.ChunkedArray) else pa.chunked_array([column])
+
+
+def _text(rows: pa.Table, name: str) -> pa.ChunkedArray:
+    return pc.fill_null(rows.column(name), "")
+
+
+def _sent_at(rows: pa.Table, prefix: str, event: EventInfo) -> pa.ChunkedArray:
+    """The time sent for each participation: its own, or the event start when the pipeline fell
+    back to it (``time_source`` other than 'file')."""
+    when = rows.column(f"{prefix}when_ms")
+    if event.start_ms is None:
+        return when
+    source = pc.fill_null(rows.column(f"{prefix}time_source"), "file")
+    fallback = pc.and_(pc.is_null(when), pc.not_equal(source, "file"))
+    return pc.if_else(fallback, pa.scalar(event.start_ms, pa.int64()), when)
+
+
+def _ref(rows: pa.Table, prefix: str) -> pa.ChunkedArray:
+    """``file:row`` of the row a participation was merged into ('' when none)."""
+    row = pc.cast(rows.column(f"{prefix}merged_row"), pa.string())
+    return pc.fill_null(pc.binary_join_element_wise(rows.column(f"{prefix}merged_file"), row, ":"), "")
+
+
+def _profiles(files: pa.ChunkedArray, profiles: Mapping[str, str]) -> pa.ChunkedArray:
+    names = pa.array(list(profiles), pa.string())
+    where = pc.index_in(files, value_set=names)
+    return pc.fill_null(pc.take(pa.array(list(profiles.values()), pa.string()), where), "")
+
+
+def _extras(rows: pa.Table, names: tuple[str, ...]) -> list[pa.Array]:
+    """The ``extra`` values aligned to ``names`` ('' where a row lacks one; the last of a repeated
+    name in a row wins, as in a dict)."""
+    n = rows.num_rows
+    if not names:
+        return []
+    parents, keys, values = _entries(rows.column("extra"))
+    values = pc.fill_null(values, "")
+    codes = pc.fill_null(pc.index_in(keys, value_set=pa.array(names, pa.string())), -1).to_numpy(zero_copy_only=False)
+    out = []
+    for i in range(len(names)):
+        mine = np.flatnonzero(codes == i)
+        owners = parents[mine]
+        last = np.append(owners[1:] != owners[:-1], True) if len(owners) else np.zeros(0, bool)
+        pos = np.full(n, -1, np.int64)
+        pos[owners[last]] = mine[last]
+        out.append(pc.fill_null(values.take(pa.array(pos, mask=pos < 0)), ""))
+    return out
+
+
+def _entries(extra: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array, pa.Array]:
+    """Every name/value pair of the rows' ``extra`` maps, with the row it belongs to (in order)."""
+    maps = extra.combine_chunks()
+    offsets = maps.offsets.to_numpy()
+    start, stop = int(offsets[0]), int(offsets[-1])
+    parents = np.repeat(np.arange(len(maps)), np.diff(offsets))
+    keys, values = maps.keys.slice(start, stop - start), maps.items.slice(start, stop - start)
+    if maps.null_count:  # a null map may still span entries: they are not the row's
+        kept = maps.is_valid().to_numpy(zero_copy_only=False)[parents]
+        parents, keys, values = parents[kept], keys.filter(kept), values.filter(kept)
+    return parents, keys, values
+
+
+# --------------------------------------------------------------------------- times as text
+
+
+def _floor_split(ms: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
+    """Whole seconds (rounded down, also before 1970) and the milliseconds after them."""
+    frac = pc.modulo(ms, 1000)
+    return pc.divide(pc.subtract(ms, frac), 1000), frac
+
+
+#: Every time of day, and every millisecond part, as ISO text: taken by index, not formatted.
+_CLOCK = pa.array([f"T{h:02d}:{m:02d}:{s:02d}" for h in range(24) for m in range(60) for s in range(60)])
+_MILLIS = pa.array(["", *(f".{i:03d}" for i in range(1, 1000))])
+
+
+def _stamp(seconds: pa.ChunkedArray, frac: pa.ChunkedArray, tail: pa.ChunkedArray | str) -> pa.ChunkedArray:
+    """``2024-11-05T15:58:03.250`` + ``tail``: the date formatted once per distinct day."""
+    clock = pc.modulo(seconds, 86400)
+    days = pc.divide(pc.subtract(seconds, clock), 86400)
+    distinct = pc.drop_null(pc.unique(days))
+    dates = pc.strftime(pc.cast(pc.multiply(distinct, 86400), pa.timestamp("s")), format="%Y-%m-%d")
+    date = pc.take(dates, pc.index_in(days, value_set=distinct))
+    return pc.binary_join_element_wise(date, pc.take(_CLOCK, clock), pc.take(_MILLIS, frac), tail, "")
+
+
+def utc_texts(ms: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Epoch ms as ISO 8601 UTC text with ``Z`` (milliseconds only when non-zero); null stays null."""
+    seconds, frac = _floor_split(ms)
+    return _stamp(seconds, frac, "Z")
+
+
+def local_ms(ms: pa.ChunkedArray, zone: tzinfo) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
+    """Epoch ms as the wall-clock time in ``zone`` (ms, as if UTC) and the zone's offset (s) at each."""
+    seconds, _ = _floor_split(ms)
+    fixed = zone.utcoffset(None)
+    if fixed is not None:
+        offset: Any = pa.scalar(int(fixed.total_seconds()), pa.int64())
+    else:
+        offset = _offsets(seconds, zone)
+    wall = pc.add(ms, pc.multiply(offset, 1000))
+    if not isinstance(offset, pa.ChunkedArray):
+        offset = pc.if_else(pc.is_valid(ms), offset, pa.scalar(None, pa.int64()))
+    return wall, offset
+
+
+def _offsets(seconds: pa.ChunkedArray, zone: tzinfo) -> pa.ChunkedArray:
+    """The zone's UTC offset in seconds at each instant: the time-zone database's when Arrow knows
+    the zone by name, else asked of ``zone`` once per distinct second."""
+    if isinstance(zone, ZoneInfo) and zone.key:
+        try:
+            local = pc.local_timestamp(pc.cast(seconds, pa.timestamp("s", tz=zone.key)))
+            return pc.subtract(pc.cast(local, pa.int64()), seconds)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+    distinct = pc.drop_null(pc.unique(seconds))
+    known = [_offset_at(s, zone) for s in distinct.to_pylist()]
+    return pc.take(pa.array(known, pa.int64()), pc.index_in(seconds, value_set=distinct))
+
+
+def _offset_at(second: int, zone: tzinfo) -> int:
+    offset = datetime.fromtimestamp(second, UTC).astimezone(zone).utcoffset()
+    return 0 if offset is None else int(offset.total_seconds())
+
+
+def local_texts(ms: pa.ChunkedArray, zone: tzinfo | None) -> pa.ChunkedArray:
+    """Epoch ms as ISO 8601 text in ``zone`` with its offset, as ``datetime.isoformat`` writes it."""
+    if zone is None:
+        return pa.chunked_array([pa.nulls(len(ms), pa.string())])
+    wall, offset = local_ms(ms, zone)
+    seconds, frac = _floor_split(wall)
+    distinct = pc.drop_null(pc.unique(offset))
+    said = pa.array([_offset_text(s) for s in distinct.to_pylist()], pa.string())
+    return _stamp(seconds, frac, pc.take(said, pc.index_in(offset, value_set=distinct)))
+
+
+def _offset_text(seconds: int) -> str:
+    sign = "-" if seconds < 0 else "+"
+    hours, rest = divmod(abs(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{sign}{hours:02d}:{minutes:02d}" + (f":{secs:02d}" if secs else "")
+
+
+def texts(
+    table: pa.Table, lay: Layout, zone: tzinfo | None, *, flags: tuple[str, str] = ("yes", "no")
+) -> list[pa.ChunkedArray]:
+    """Every column as text ('' or null for nothing): numbers as digits, flags as words, times as ISO text."""
+    out = []
+    for kind, column in zip(lay.kinds, table.columns, strict=True):
+        if kind in (INT, VID):
+            out.append(pc.cast(column, pa.string()))
+        elif kind == FLAG:
+            out.append(pc.if_else(column, *flags))
+        elif kind == UTC_TIME:
+            out.append(utc_texts(column))
+        elif kind == LOCAL_TIME:
+            out.append(local_texts(column, zone))
+        else:
+            out.append(column)
+    return out
+
+
+# --------------------------------------------------------------------------- csv and json
+
+
+def write_csv(report: Report, path: Path) -> None:
+    """The Rows sheet as CSV, cell for cell as ``csv.writer`` (Excel's dialect) writes it: UTF-8 with
+    BOM (Excel shows accents), CRLF lines, quotes only where a cell needs them, risky text prefixed
+    with ``'`` so spreadsheet apps show it instead of evaluating it.
+
+    pyarrow's own CSV writer would quote every text cell (``"planned"``), which changes the file
+    users grep and diff; the lines are joined with Arrow's string kernels instead."""
+    zone = zone_of(report.summary.timezone)
+    with path.open("wb") as fh:
+        header = io.StringIO()
+        csv.writer(header).writerow(layout(report.rows).names)
+        fh.write(("\ufeff" + header.getvalue()).encode("utf-8"))
+        for lay, part in parts(report):
+            columns = [_csv_cell(c) for c in texts(part, lay, zone)]
+            lines = pc.binary_join_element_wise(pc.binary_join_element_wise(*columns, ","), "\r\n", "")
+            for chunk in lines.chunks:
+                fh.write(_utf8(chunk))
+
+
+def _csv_cell(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Risky text gets a leading ``'``; a cell with a quote, comma or line break is quoted."""
+    text = pc.fill_null(column, "")
+    first = pc.binary_slice(pc.cast(text, pa.binary()), 0, 1)
+    text = pc.if_else(pc.is_in(first, value_set=_RISKY_FIRST), pc.binary_join_element_wise("'", text, ""), text)
+    if not _holds_any(text, _CSV_SPECIAL):
+        return text
+    quoted = pc.binary_join_element_wise('"', pc.replace_substring(text, '"', '""'), '"', "")
+    return pc.if_else(pc.match_substring_regex(text, '[",\r\n]'), quoted, text)
+
+
+def _holds_any(column: pa.ChunkedArray, special: np.ndarray) -> bool:
+    """Whether some value has one of these ASCII characters (a look at the bytes, no per-value work;
+    UTF-8 never uses an ASCII byte inside a longer character)."""
+    for chunk in column.chunks:
+        _, offsets, data = chunk.buffers()
+        if data is None or not len(chunk):
+            continue
+        bounds = np.frombuffer(offsets, np.int32, count=len(chunk) + 1, offset=chunk.offset * 4)
+        if special[np.frombuffer(data, np.uint8)[bounds[0] : bounds[-1]]].any():
+            return True
+    return False
+
+
+def _utf8(lines: pa.StringArray) -> memoryview:
+    """The bytes of a string array's values, one after the other."""
+    _, offsets, data = lines.buffers()
+    bounds = np.frombuffer(offsets, np.int32, count=len(lines) + 1, offset=lines.offset * 4)
+    return memoryview(data)[bounds[0] : bounds[-1]] if len(lines) else memoryview(b"")
+
+
+def write_json(report: Report, path: Path) -> None:
+    """JSON lines: the Summary's fields, then one object per row (numbers stay numbers, times are ISO text)."""
+    zone = zone_of(report.summary.timezone)
+    encode = json.JSONEncoder(ensure_ascii=False).encode
+    with path.open("w", encoding="utf-8", newline="\n") as fh:
+        head: dict[str, Any] = {"type": "summary"}
+        head.update((key, value) for key, _, value in summary_fields(report) if key)
+        fh.write(encode(head) + "\n")
+        for lay, part in parts(report):
+            columns = [pa.chunked_array([pa.repeat("row", part.num_rows)], pa.string())]
+            for kind, column in zip(lay.kinds, part.columns, strict=True):
+                if kind == UTC_TIME:
+                    column = pc.fill_null(utc_texts(column), "")
+                elif kind == LOCAL_TIME:
+                    column = pc.fill_null(local_texts(column, zone), "")
+                columns.append(column)
+            lines = pa.Table.from_arrays(columns, names=["type", *lay.names])
+            fh.writelines(encode(record) + "\n" for record in lines.to_pylist())
