@@ -202,6 +202,7 @@ def _report(job: Job, cfg: Config, sent: _Sent, journal: Journal, svc: Services)
         rows = [settled.get(r.ref, r) for r in job.around]
     rows = _in_input_order(rows, job.files)
     table = rows_to_table(rows)  # until the rows upstream are a table
+    del rows  # the table is the one copy kept
     exit_code = 3 if stopped else exit_code_for(table)
     if sent.verification is not None and sent.verification.exit_code and exit_code == 0:
         exit_code = 1
@@ -222,7 +223,7 @@ def _report(job: Job, cfg: Config, sent: _Sent, journal: Journal, svc: Services)
     with no_gc():
         report = build_report(table, summary, originals=found, action_files=action_files)
         kept = stamped_name(job.report_path, summary.run_id)
-        svc.log(f"writing the report ({plural(len(rows), 'row')})")
+        svc.log(f"writing the report ({plural(table.num_rows, 'row')})")
         written = keep_report(report, job.report_path, kept, cfg.report_format)
     if sent.run_id and not stopped:
         journal.finish(sent.run_id, exit_code, str(kept))
