@@ -673,10 +673,11 @@ def _migrate(conn: sqlite3.Connection, path: Path, log: Callable[[str], None] | 
         conn.execute("VACUUM")
     if stranded and log is not None:
         log(
-            f"the journal in {path.parent} was upgraded; {_plural_runs(len(stranded))} an earlier importer version"
-            f" left unfinished ({', '.join(stranded[:3])}{', ...' if len(stranded) > 3 else ''}) cannot be"
-            " resumed by this one: run the same command again and it plans the files afresh, skipping every"
-            " participation HubSpot already confirmed (the ledger keeps them)"
+            f"the journal in {path.parent} was upgraded for this version of the importer, which cannot resume"
+            f" {_plural_runs(len(stranded))} an older version left unfinished ({', '.join(stranded[:3])}"
+            f"{', ...' if len(stranded) > 3 else ''}); the same command plans its files afresh instead (this run"
+            " does, if it is that command) and skips every participation HubSpot already confirmed (the ledger"
+            " keeps them)"
         )
 
 

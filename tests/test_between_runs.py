@@ -267,3 +267,33 @@ def test_old_plans_are_let_go_but_the_ledger_keeps_a_rerun_from_sending_twice(
             "bob@example.com": ("skipped", "already_recorded"),
             "carol@example.com": ("recorded", ""),
         }
+
+
+def test_a_state_folder_of_an_older_version_is_upgraded_and_says_its_unfinished_run_is_planned_afresh(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sqlite3
+
+    from importer.journal import _SCHEMA_V1, _SCHEMA_V2
+
+    (tmp_path / ".importer").mkdir(mode=0o700)
+    old = sqlite3.connect(tmp_path / ".importer" / "journal.sqlite3")
+    old.executescript(_SCHEMA_V1)
+    old.execute(_SCHEMA_V2)
+    old.execute("PRAGMA user_version = 2")
+    old.execute("INSERT INTO runs (num, run_id, key, started, meta) VALUES (1, '20240101T000000Z-aaaaaa', 'k', 0, '')")
+    old.execute(
+        "INSERT INTO plan_rows VALUES (1, 0, 'attendees.csv', 2, 'alice@example.com', 101, 'attend', 0, 'file',"
+        " NULL, '', '', NULL, NULL, '', '', 0, NULL, NULL)"
+    )
+    old.execute(f"INSERT INTO ledger VALUES ('{EVENT}', 'attend', 101, 1730822283000, 1, 1.0)")
+    old.commit()
+    old.close()
+    (tmp_path / "attendees.csv").write_text(SOURCE, encoding="utf-8")
+    with Sandbox(events=[EVENT], contacts=KNOWN) as sb:
+        code, text = importer(f"importer run attendees.csv --event {EVENT}", env_for(sb), capsys)
+        assert code == 1, text  # carol is not a contact: the run itself went through
+        said = " ".join(text.split())
+        assert "cannot resume the run an older version left unfinished (20240101T000000Z-aaaaaa)" in said
+        assert held(sb) == {102}, "alice is in the old ledger: not sent again"
+    assert outcomes(tmp_path / "attendees.reconciliation.xlsx")["alice@example.com"] == ("skipped", "already_recorded")

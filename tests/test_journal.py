@@ -518,7 +518,7 @@ def test_an_old_journal_is_upgraded_keeping_its_ledger_and_naming_the_runs_it_ca
         assert j._conn.execute("PRAGMA auto_vacuum").fetchone()[0] == 2  # incremental from now on
     [note] = said
     assert "20240102T000000Z-bbbbbb" in note and "20240101T000000Z-aaaaaa" not in note
-    assert "cannot be resumed" in note and "run the same command again" in note
+    assert "cannot resume the run" in note and "the same command plans its files afresh" in note
     said.clear()
     Journal.open(tmp_path, log=said.append).close()
     assert said == [], "said once, at the upgrade"
