@@ -406,7 +406,7 @@ class Journal:
         or finished more than ``keep_days`` ago; a resumable run keeps its plan, and the ledger
         and the list of runs stay (the ledger is what keeps a later run from sending twice).
 
-        A million-row plan takes tens of MB; nothing reads it once its run has finished.
+        A million-row plan takes about 100 MB; nothing reads it once its run has finished.
         Returns the number of runs whose data was dropped."""
         oldest = self._clock() - max(0.0, float(keep_days)) * 86400
         with self._tx() as conn:
