@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InputError
-from .mapper import _AliasIndex, _column, _emails, _locate, _vids
+from .mapper_layout import AliasIndex, column, locate
+from .mapper_values import read_contact_ids, read_emails
 from .profiles import hubspot_contacts
 from .profiles.base import SheetLike
 
@@ -39,25 +40,23 @@ def load_contacts_map(path: str | Path) -> ContactsMap:
 def contacts_from_sheet(sheet: SheetLike) -> ContactsMap:
     """Build the map from an already loaded sheet; rows without a valid email or id are left out (noted)."""
     profile = hubspot_contacts.PROFILE
-    blocks, notes = _locate(sheet, _AliasIndex(profile, {}), profile)
-    emails_col = _column(sheet.frame, blocks, "email")
-    vids_col = _column(sheet.frame, blocks, "vid")
+    blocks, notes = locate(sheet, AliasIndex(profile, {}), profile)
+    emails_col = column(sheet.frame, blocks, "email")
+    vids_col = column(sheet.frame, blocks, "vid")
     if emails_col is None or vids_col is None:
         raise InputError(
             f"Contacts file {sheet.file} needs both an Email and a Record ID column.",
             hint="Export the contacts from HubSpot with the Record ID and Email properties.",
         )
     rows = len(emails_col)
-    emails = _emails(emails_col)
-    vids, bad_vid, _ = _vids(vids_col)
-    usable = np.flatnonzero(
-        np.asarray([e is not None for e in emails.email], dtype=bool)
-        & np.asarray([v is not None for v in vids], dtype=bool)
-        & ~bad_vid
-    )
+    emails = read_emails(emails_col)
+    cids = read_contact_ids(vids_col)
+    address = emails.address
+    usable = np.flatnonzero(emails.valid[emails.codes] & ~cids.none)
+    vids = cids.vid.fill_null(0).to_numpy()
     seen: dict[str, set[int]] = {}
     for i in usable:
-        seen.setdefault(str(emails.email[i]), set()).add(int(vids[i]))
+        seen.setdefault(str(address[i]), set()).add(int(vids[i]))
     by_email = {e: next(iter(ids)) for e, ids in seen.items() if len(ids) == 1}
     conflicts = {e: tuple(sorted(ids)) for e, ids in seen.items() if len(ids) > 1}
     skipped = rows - len(usable)

@@ -39,7 +39,7 @@ def _inspect_sheet(mapped: MappedFile, cfg: Config, rows: int) -> str:
     lines += [f"  {name:<18} <- {header}" for name, header in info.columns.items()] or ["  (none recognised)"]
     for note in info.notes:
         lines.append(f"note: {note}")
-    preview = _merge_preview(mapped.rows)
+    preview = _merge_preview(table_to_rows(mapped.table))
     counts: dict[str, int] = {}
     for row in preview:
         key = row.outcome.value if row.outcome else "to send" if row.state else "state unknown"

@@ -22,7 +22,7 @@ from .inputs import display_name, expand_inputs, file_digest, read_file
 from .inspecting import inspect
 from .journal import Journal
 from .mapper import undecided_error
-from .models import FileInfo, Reason, Row
+from .models import FileInfo, Reason, Row, table_to_rows
 from .planning import plan_retry, plan_run, reopen, retryable
 from .readback import read_back
 from .report_names import latest_name
@@ -75,7 +75,7 @@ def _read_inputs(paths: Sequence[Path], cfg: Config, svc: Services) -> tuple[lis
         svc.log(f"{info.file}: {plural(info.data_rows, 'row')}, profile {info.profile}, state from {info.state_source}")
         for note in info.notes:
             svc.log(f"{info.file}: {note}")
-    rows = [r for m in mapped for r in m.rows]
+    rows = [r for m in mapped for r in table_to_rows(m.table)]
     del mapped  # the rows above are the only copy kept: large files are large
     return rows, files
 

@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 
 from importer.errors import InputError
 from importer.loader import Sheet
-from importer.mapper import MapOptions, map_sheet, normalize_email
-from importer.models import Also, Outcome, Reason, State
+from importer.mapper import MapOptions, map_sheet
+from importer.mapper_values import normalize_email
+from importer.models import Also, Outcome, Reason, State, table_to_rows
 from importer.profiles.base import ALIASES, norm_header
 
 NOW = 1_735_689_600_000  # 2025-01-01T00:00:00Z
@@ -37,7 +38,7 @@ def grid(text: str, *, file: str = "t.csv", delimiter: str = ",", kind: str = "c
 
 def rows_of(text: str, **opts: object) -> list:
     kw: dict = {"now_ms": NOW, **opts}
-    return map_sheet(grid(text), MapOptions(**kw)).rows
+    return table_to_rows(map_sheet(grid(text), MapOptions(**kw)).table)
 
 
 def ms(iso: str) -> int:
@@ -117,7 +118,7 @@ def test_header_found_below_title_lines_and_aliases() -> None:
     m = map_sheet(grid(text), MapOptions(now_ms=NOW))
     assert m.info.header_row == 4
     assert m.info.columns["email"] == "E-Mail-Adresse" and m.info.columns["join_time"] == "Beitrittszeit"
-    (row,) = m.rows
+    (row,) = table_to_rows(m.table)
     assert row.ref.row == 5 and row.when_ms == ms("2024-11-05T10:00:00Z")
     assert row.extra == (("first_name", "A"), ("last_name", "B"))
 
@@ -137,7 +138,9 @@ def test_columns_override() -> None:
         MapOptions(columns={"email": "Mail Adr", "join_time": "When"}),
     )
     assert m.info.columns == {"email": "Mail Adr", "join_time": "When"}
-    assert m.rows[0].email == "jane@example.com" and m.rows[0].when_ms == ms("2024-11-05T10:00:00Z")
+    assert table_to_rows(m.table)[0].email == "jane@example.com" and table_to_rows(m.table)[0].when_ms == ms(
+        "2024-11-05T10:00:00Z"
+    )
 
 
 def test_unknown_column_field_is_an_input_error() -> None:
@@ -224,14 +227,14 @@ def test_time_formats(text: str, zone: str | None, expected: str | None) -> None
 )
 def test_day_first_values(text: str, expected: str) -> None:
     m = map_sheet(grid(f'Email,Join Time\njane@example.com,"{text}"\n'), MapOptions(timezone="Europe/Berlin"))
-    assert m.info.date_order == "day-first" and m.rows[0].when_ms == ms(expected)
+    assert m.info.date_order == "day-first" and table_to_rows(m.table)[0].when_ms == ms(expected)
 
 
 def test_dst_gap_is_rejected_naming_the_gap() -> None:
     m = map_sheet(
         grid("Email,Join Time\njane@example.com,2024-03-31 02:30\n"), MapOptions(timezone="Europe/Berlin", now_ms=NOW)
     )
-    (row,) = m.rows
+    (row,) = table_to_rows(m.table)
     assert (row.outcome, row.reason, row.when_ms) == (Outcome.REJECTED, Reason.BAD_TIME, None)
     assert "does not exist in Europe/Berlin" in row.message
     assert "on 2024-03-31 the clocks jumped from 02:00 to 03:00 (the spring-forward gap)" in row.message
@@ -241,7 +244,7 @@ def test_dst_fold_takes_the_first_occurrence_and_says_so() -> None:
     m = map_sheet(
         grid("Email,Join Time\njane@example.com,2024-10-27 02:30\n"), MapOptions(timezone="Europe/Berlin", now_ms=NOW)
     )
-    assert m.rows[0].when_ms == ms("2024-10-27T00:30:00Z")  # 02:30 CEST, the first of the two
+    assert table_to_rows(m.table)[0].when_ms == ms("2024-10-27T00:30:00Z")  # 02:30 CEST, the first of the two
     assert any("repeats when the clocks go back" in n and "first of the two" in n for n in m.info.notes)
 
 
@@ -268,7 +271,7 @@ def test_unknown_zone_abbreviation_is_bad_time() -> None:
 def test_excel_serial_numbers_are_dates_in_workbooks_and_csvs(serial: str, utc: str, kind: str) -> None:
     """The 1900 date system: day 1 is 1900-01-01, with Lotus' phantom 1900-02-29 (day 60)."""
     text = f"Email,Join Time\na@example.com,{serial}\n"
-    (row,) = map_sheet(grid(text, kind=kind), MapOptions(timezone="UTC")).rows
+    (row,) = table_to_rows(map_sheet(grid(text, kind=kind), MapOptions(timezone="UTC")).table)
     if utc:
         assert (row.outcome, row.when_ms) == (None, ms(utc))
     else:  # five digits at least: a small number in a date column is no date
@@ -324,20 +327,22 @@ def test_day_first_decided_per_file() -> None:
         MapOptions(timezone="UTC"),
     )
     assert month.info.date_order == "month-first"
-    assert month.rows[0].when_ms == ms("2024-11-05T10:00:00Z")
+    assert table_to_rows(month.table)[0].when_ms == ms("2024-11-05T10:00:00Z")
     day = map_sheet(
         grid("Email,Join Time\na@example.com,11/05/2024 10:00\nb@example.com,29/11/2024 10:00\n"),
         MapOptions(timezone="UTC"),
     )
     assert day.info.date_order == "day-first"
-    assert day.rows[0].when_ms == ms("2024-05-11T10:00:00Z")
+    assert table_to_rows(day.table)[0].when_ms == ms("2024-05-11T10:00:00Z")
 
 
 def test_undecidable_order_defaults_and_says_so() -> None:
     english = map_sheet(grid("Email,Join Time\na@example.com,11/05/2024 10:00\n"), MapOptions(timezone="UTC"))
     assert english.info.date_order == "month-first" and any("month-first" in n for n in english.info.notes)
     german = map_sheet(grid("E-Mail,Beitrittszeit\na@example.com,11/05/2024 10:00\n"), MapOptions(timezone="UTC"))
-    assert german.info.date_order == "day-first" and german.rows[0].when_ms == ms("2024-05-11T10:00:00Z")
+    assert german.info.date_order == "day-first" and table_to_rows(german.table)[0].when_ms == ms(
+        "2024-05-11T10:00:00Z"
+    )
     forced = map_sheet(
         grid("Email,Join Time\na@example.com,11/05/2024 10:00\n"), MapOptions(timezone="UTC", day_first=True)
     )
@@ -349,7 +354,7 @@ def test_mixed_orders_are_an_input_error() -> None:
     with pytest.raises(InputError, match="mixes day-first and month-first"):
         map_sheet(grid(text), MapOptions(timezone="UTC"))
     forced = map_sheet(grid(text), MapOptions(timezone="UTC", day_first=True))
-    assert [r.reason for r in forced.rows] == ["", Reason.BAD_TIME]
+    assert [r.reason for r in table_to_rows(forced.table)] == ["", Reason.BAD_TIME]
 
 
 def test_no_timezone_error_only_when_needed() -> None:
@@ -375,7 +380,7 @@ def test_odd_years_are_noted() -> None:
         grid("Email,Join Time\na@example.com,1999-01-01T00:00:00Z\nb@example.com,2030-01-01T00:00:00Z\n"),
         MapOptions(now_ms=NOW),
     )
-    assert all(r.outcome is None for r in m.rows)
+    assert all(r.outcome is None for r in table_to_rows(m.table))
     assert any("before 2000 or more than a day in the future (rows 2, 3)" in n for n in m.info.notes)
 
 
@@ -510,15 +515,15 @@ def test_random_tables_account_for_every_row(
         m = map_sheet(sheet, MapOptions(timezone=zone, state=state, now_ms=NOW))
     except InputError:
         return
-    got = [r.ref.row for r in m.rows]
+    got = [r.ref.row for r in table_to_rows(m.table)]
     assert sorted(got) == sorted(set(got)) and set(got) <= set(data)
     keys = {norm_header(a) for f in ("email", "vid") for a, _ in ALIASES[f]}
     for number in set(data) - set(got):  # only repeated headers and separator lines are left out
         line = [str(c) for c in sheet.frame.iloc[int(np.flatnonzero(sheet.row_numbers == number)[0])]]
         assert all(re.fullmatch(r"[-=_*~#.|+\s]*", c) for c in line) or any(norm_header(c) in keys for c in line)
-    assert m.info.data_rows == len(m.rows)
-    assert sum(r.outcome is None and r.state is None for r in m.rows) == m.info.undecided
-    for r in m.rows:
+    assert m.info.data_rows == len(table_to_rows(m.table))
+    assert sum(r.outcome is None and r.state is None for r in table_to_rows(m.table)) == m.info.undecided
+    for r in table_to_rows(m.table):
         assert (r.outcome is None) == (r.reason == "") and (r.state is None or type(r.state) is State)
         if r.outcome is None:
             assert r.email is not None or r.vid is not None

@@ -11,7 +11,7 @@ from test_mapper import NOW, grid, ms
 from importer.errors import InputError
 from importer.loader import load
 from importer.mapper import MapOptions, MappedFile, map_sheet
-from importer.models import Outcome, Reason, State
+from importer.models import Outcome, Reason, State, table_to_rows
 from importer.profiles import PROFILES, by_name, detect
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_data"
@@ -59,11 +59,11 @@ def via_grid(name: str) -> MappedFile:
 
 
 def summary(m: MappedFile) -> list[tuple[int, str | None, int | None, str | None, int | None, str]]:
-    return [(r.ref.row, r.email, r.vid, r.state, r.when_ms, r.reason) for r in m.rows]
+    return [(r.ref.row, r.email, r.vid, r.state, r.when_ms, r.reason) for r in table_to_rows(m.table)]
 
 
 def by_row(m: MappedFile) -> dict:
-    return {r.ref.row: r for r in m.rows}
+    return {r.ref.row: r for r in table_to_rows(m.table)}
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -71,14 +71,14 @@ def test_sample_detected_and_fully_accounted(name: str) -> None:
     m = via_loader(name)
     assert m.info.profile == CASES[name][0]
     assert detect(load(SAMPLES / name)).name == CASES[name][0]
-    assert m.info.data_rows == len(m.rows) > 0
-    assert len({r.ref.row for r in m.rows}) == len(m.rows)
-    for r in m.rows:
+    assert m.info.data_rows == len(table_to_rows(m.table)) > 0
+    assert len({r.ref.row for r in table_to_rows(m.table)}) == len(table_to_rows(m.table))
+    for r in table_to_rows(m.table):
         assert (r.outcome is None) == (r.reason == "") and (r.outcome is None or r.message)
         assert (r.state is None or type(r.state) is State) and (r.outcome is None or type(r.outcome) is Outcome)
         assert type(r.reason) is str and (r.vid is None or type(r.vid) is int)
         assert r.when_ms is None or type(r.when_ms) is int
-    assert sum(r.state is None and r.outcome is None for r in m.rows) == m.info.undecided
+    assert sum(r.state is None and r.outcome is None for r in table_to_rows(m.table)) == m.info.undecided
 
 
 @pytest.mark.parametrize("name", sorted([*CASES, *REFUSED]))
@@ -124,7 +124,7 @@ def test_zoom_needs_a_timezone() -> None:
 
 
 def test_zoom_registration_report() -> None:
-    rows = via_loader("zoom_registration_report.csv").rows
+    rows = table_to_rows(via_loader("zoom_registration_report.csv").table)
     assert [(r.state, r.reason) for r in rows] == [
         (State.REGISTER, ""),
         (State.REGISTER, ""),
@@ -157,7 +157,7 @@ def test_teams_day_first_locale() -> None:
     )
     m = map_sheet(grid(text, delimiter="\t"), MapOptions(timezone="Europe/Berlin"))
     assert m.info.profile == "teams_attendance" and m.info.date_order == "day-first"
-    assert m.rows[0].when_ms == ms("2024-11-13T13:06:59Z")
+    assert table_to_rows(m.table)[0].when_ms == ms("2024-11-13T13:06:59Z")
 
 
 def test_teams_older_layout() -> None:
@@ -172,7 +172,7 @@ def test_teams_older_layout() -> None:
     )
     m = map_sheet(grid(text, delimiter="\t"), MapOptions(timezone="UTC"))
     assert m.info.profile == "teams_attendance"
-    assert [(r.reason, r.when_ms) for r in m.rows] == [
+    assert [(r.reason, r.when_ms) for r in table_to_rows(m.table)] == [
         (Reason.ORGANIZER, ms("2024-11-13T13:58:40Z")),
         ("", ms("2024-11-13T14:01:10Z")),
         ("", ms("2024-11-13T15:10:00Z")),
@@ -187,7 +187,7 @@ def test_goto_webinar_workbook() -> None:
     assert rows[12].when_ms == ms("2024-11-19T16:02:00Z")  # 'Nov 19, 2024 11:02 AM EST' text
     assert rows[13].email == "jonas.weber@example.org"
     assert (rows[16].state, rows[16].when_ms) == (State.REGISTER, ms("2024-11-17T17:00:00Z"))
-    assert all(r.outcome is None for r in m.rows)
+    assert all(r.outcome is None for r in table_to_rows(m.table))
 
 
 def test_goto_csv_with_zone_abbreviations_needs_no_timezone() -> None:
@@ -200,7 +200,7 @@ def test_goto_csv_with_zone_abbreviations_needs_no_timezone() -> None:
     )
     m = map_sheet(grid(text), MapOptions())
     assert m.info.profile == "goto_webinar_attendee"
-    assert [(r.state, r.when_ms) for r in m.rows] == [
+    assert [(r.state, r.when_ms) for r in table_to_rows(m.table)] == [
         (State.ATTEND, ms("2024-11-19T16:01:00Z")),
         (State.REGISTER, ms("2024-11-17T17:00:00Z")),
     ]
@@ -209,7 +209,7 @@ def test_goto_csv_with_zone_abbreviations_needs_no_timezone() -> None:
 def test_eventbrite_statuses() -> None:
     m = via_loader("eventbrite_orders.csv")
     assert m.info.date_order == "month-first"
-    got = {r.email: (r.state, r.outcome, r.reason, r.when_ms) for r in m.rows}
+    got = {r.email: (r.state, r.outcome, r.reason, r.when_ms) for r in table_to_rows(m.table)}
     assert got["jane.doe@example.com"] == (State.REGISTER, None, "", ms("2024-11-30T06:28:00Z"))
     assert got["carlos.ruiz@example.org"] == (State.ATTEND, None, "", None)
     assert got["ahmed.khan@example.com"][:2] == (State.CANCEL, None)
@@ -218,7 +218,7 @@ def test_eventbrite_statuses() -> None:
 
 
 def test_luma_statuses() -> None:
-    rows = via_loader("luma_guests.csv").rows
+    rows = table_to_rows(via_loader("luma_guests.csv").table)
     got = {r.email: r for r in rows}
     assert (got["jane.doe@example.com"].state, got["jane.doe@example.com"].when_ms) == (
         State.ATTEND,
@@ -251,7 +251,7 @@ def test_generic_csv_and_xlsx_agree() -> None:
 def test_german_export() -> None:
     m = via_loader("deutsch_teilnehmer.csv")
     assert (m.info.encoding, m.info.delimiter, m.info.date_order) == ("cp1252", ";", "day-first")
-    first, _, third, *_ = m.rows
+    first, _, third, *_ = table_to_rows(m.table)
     assert (first.state, first.when_ms) == (State.ATTEND, ms("2024-10-22T15:04:00Z"))
     assert first.extra == (("first_name", "Jürgen"), ("last_name", "Müller"))
     assert (third.state, third.when_ms) == (State.REGISTER, ms("2024-10-17T06:45:00Z"))
@@ -270,7 +270,9 @@ def test_hubspot_contacts_as_input_says_no_state() -> None:
 
 def test_profile_forced_by_name_and_unknown_name() -> None:
     m = via_loader("zoom_attendee_report.csv", profile="generic")
-    assert m.info.profile == "generic" and all(r.reason not in (Reason.HOST, Reason.PANELIST) for r in m.rows)
+    assert m.info.profile == "generic" and all(
+        r.reason not in (Reason.HOST, Reason.PANELIST) for r in table_to_rows(m.table)
+    )
     with pytest.raises(InputError, match="Unknown profile"):
         by_name("zoom")
 
@@ -290,7 +292,7 @@ def test_goto_meeting_reads_the_attendee_never_the_organizer() -> None:
     rows = by_row(m)
     assert (rows[2].email, rows[2].extra) == ("ana.silva@example.com", (("name", "Ana Silva"),))
     assert (rows[2].state, rows[2].when_ms) == (State.ATTEND, ms("2024-11-19T16:01:12Z"))
-    assert "olivia.host@example.com" not in {r.email for r in m.rows}
+    assert "olivia.host@example.com" not in {r.email for r in table_to_rows(m.table)}
     assert (rows[5].reason, rows[5].extra) == (Reason.MISSING_EMAIL, (("name", "Caller 1"),))
     assert "Caller 1" in rows[5].message
 
@@ -302,7 +304,7 @@ def test_goto_meeting_alone_in_headers_needs_its_own_marks() -> None:
 
 
 def test_on24_live_viewing_is_attendance_and_the_recording_is_not() -> None:
-    rows = {r.email: r for r in via_loader("on24_attendees.csv").rows}
+    rows = {r.email: r for r in table_to_rows(via_loader("on24_attendees.csv").table)}
     assert (rows["ana.silva@example.com"].state, rows["ana.silva@example.com"].when_ms) == (
         State.ATTEND,
         ms("2024-11-20T15:01:42Z"),
@@ -333,16 +335,19 @@ def test_livestorm_without_its_flags_is_not_livestorm() -> None:
 
 
 def test_bigmarker_attendees_attend_and_registrants_register() -> None:
-    attendees = via_loader("bigmarker_attendees.csv").rows
+    attendees = table_to_rows(via_loader("bigmarker_attendees.csv").table)
     assert [(r.state, r.when_ms) for r in attendees][:1] == [(State.ATTEND, ms("2024-11-21T15:02:11Z"))]
     assert all(r.state is State.ATTEND for r in attendees)
     registrants = via_loader("bigmarker_registrants.csv")
-    assert [(r.state, r.when_ms) for r in registrants.rows][-1] == (State.REGISTER, ms("2024-11-15T12:00:00Z"))
-    assert all(r.state is State.REGISTER and r.also is None for r in registrants.rows)
+    assert [(r.state, r.when_ms) for r in table_to_rows(registrants.table)][-1] == (
+        State.REGISTER,
+        ms("2024-11-15T12:00:00Z"),
+    )
+    assert all(r.state is State.REGISTER and r.also is None for r in table_to_rows(registrants.table))
     # the registered_at column says it, whatever the file is called
     text = (SAMPLES / "bigmarker_registrants.csv").read_text(encoding="utf-8")
     renamed = map_sheet(grid(text, file="export.csv"), MapOptions(now_ms=NOW))
-    assert all(r.state is State.REGISTER for r in renamed.rows)
+    assert all(r.state is State.REGISTER for r in table_to_rows(renamed.table))
     assert renamed.info.state_source.startswith("column registered_at")
 
 

@@ -17,7 +17,7 @@ from test_mapper import NOW, grid
 
 from importer.cli import main
 from importer.mapper import MapOptions, map_sheet
-from importer.models import Outcome, State
+from importer.models import Outcome, State, table_to_rows
 from importer.profiles.base import title_state
 from importer.sandbox import DEFAULT_TOKEN, Sandbox
 
@@ -41,7 +41,7 @@ def mapped(text: str, *, file: str = "t.csv", sheet_name: str | None = None, **o
 
 
 def states(text: str, **kw: object) -> list[State | None]:
-    return [r.state for r in mapped(text, **kw).rows]
+    return [r.state for r in table_to_rows(mapped(text, **kw).table)]
 
 
 # --- table: which evidence gives which state ------------------------------------------------------
@@ -82,14 +82,14 @@ EVIDENCE = [
 @pytest.mark.parametrize(("text", "file", "sheet", "want", "source"), EVIDENCE)
 def test_state_comes_from_evidence(text: str, file: str, sheet: str | None, want: list, source: str) -> None:
     m = mapped(text, file=file, sheet_name=sheet)
-    assert [r.state for r in m.rows] == want
+    assert [r.state for r in table_to_rows(m.table)] == want
     assert m.info.undecided == want.count(None)
     assert m.info.state_source == source
 
 
 def test_forced_state_decides_undecided_rows_and_says_so() -> None:
     m = mapped(BARE_EMAILS, state="register")
-    assert [r.state for r in m.rows] == [State.REGISTER, State.REGISTER]
+    assert [r.state for r in table_to_rows(m.table)] == [State.REGISTER, State.REGISTER]
     assert (m.info.undecided, m.info.state_source) == (0, "--state register (every row the rules do not skip)")
 
 
@@ -97,7 +97,7 @@ def test_known_layouts_keep_their_own_rule_whatever_the_sheet_is_called() -> Non
     """An Eventbrite 'attendee' holds a ticket: a sheet named Attendees does not make it attended."""
     text = "Order #,Order Date,Email,Ticket Type,Attendee Status\n1,2024-11-01 09:00,a@x.com,GA,\n"
     m = mapped(text, sheet_name="Attendees")
-    assert (m.info.profile, m.rows[0].state) == ("eventbrite_attendees", State.REGISTER)
+    assert (m.info.profile, table_to_rows(m.table)[0].state) == ("eventbrite_attendees", State.REGISTER)
     assert m.info.state_source == "the eventbrite_attendees layout's rules"
 
 
@@ -169,7 +169,7 @@ def test_never_attend_without_attendance_evidence(table: tuple[list[str], list[d
     for i, row in enumerate(body):
         writer.writerow([f"p{i}@example.com", *(row[h] for h in headers)])
     rows = mapped(out.getvalue())
-    for row, got in zip(body, rows.rows, strict=True):
+    for row, got in zip(body, table_to_rows(rows.table), strict=True):
         if got.outcome is Outcome.SKIPPED:
             continue
         if got.state is State.ATTEND:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from test_mapper import NOW, grid, ms
 
-from importer.mapper import MapOptions, header_zone, map_sheet
+from importer.mapper import MapOptions, map_sheet
+from importer.mapper_times import header_zone
+from importer.models import table_to_rows
 from importer.profiles.base import ALIASES, norm_header
 
 
@@ -43,7 +45,7 @@ def test_no_header_text_names_two_fields() -> None:
 )  # fmt: skip
 def test_localised_headers(header: str, line: str, zone: str, when: str, order: str | None) -> None:
     m = map_sheet(grid(f"{header}\n{line}\n"), MapOptions(timezone=zone, now_ms=NOW))
-    (row,) = m.rows
+    (row,) = table_to_rows(m.table)
     assert (row.email, row.when_ms, m.info.date_order) == ("ada@example.com", ms(when), order)
     assert set(m.info.columns) >= {"email", "join_time"}
 
@@ -67,7 +69,7 @@ def test_header_zone(header: str, bare: str, zone: str | None) -> None:
 def test_zone_in_header_beats_timezone_but_not_a_zone_in_the_cell() -> None:
     text = "Email,Join Time (GMT+2)\na@example.com,2024-11-05 10:00\nb@example.com,2024-11-05 10:00 EST\n"
     m = map_sheet(grid(text), MapOptions(timezone="America/New_York", now_ms=NOW))
-    assert [r.when_ms for r in m.rows] == [ms("2024-11-05T08:00:00Z"), ms("2024-11-05T15:00:00Z")]
+    assert [r.when_ms for r in table_to_rows(m.table)] == [ms("2024-11-05T08:00:00Z"), ms("2024-11-05T15:00:00Z")]
     assert any("read as GMT+2" in n for n in m.info.notes)
 
 

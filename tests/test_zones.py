@@ -13,6 +13,7 @@ from test_mapper import NOW, grid
 from importer.cli import main
 from importer.errors import InputError
 from importer.mapper import MapOptions, map_sheet
+from importer.models import table_to_rows
 from importer.zones import parse_zone
 
 
@@ -74,7 +75,7 @@ def test_wall_clock_times_against_zoneinfo(when: datetime, zone: str) -> None:
     first = when.replace(tzinfo=tz, fold=0)
     exists = first.astimezone(UTC).astimezone(tz).replace(tzinfo=None) == when
     text = f"Email,Join Time\na@example.com,{when:%Y-%m-%d %H:%M:%S}\n"
-    (row,) = map_sheet(grid(text), MapOptions(timezone=zone, now_ms=NOW)).rows
+    (row,) = table_to_rows(map_sheet(grid(text), MapOptions(timezone=zone, now_ms=NOW)).table)
     if exists:
         assert row.when_ms == int(first.timestamp() * 1000), (when, zone, row.message)
     else:  # a spring-forward gap: never sent at a guessed instant
@@ -94,5 +95,7 @@ def test_gap_times_against_zoneinfo(zone: str, wall: datetime) -> None:
     """zoneinfo agrees these do not exist (a round trip changes them); the mapper rejects them."""
     tz = ZoneInfo(zone)
     assert wall.replace(tzinfo=tz).astimezone(UTC).astimezone(tz).replace(tzinfo=None) != wall
-    (row,) = map_sheet(grid(f"Email,Join Time\na@example.com,{wall:%Y-%m-%d %H:%M}\n"), MapOptions(timezone=zone)).rows
+    (row,) = table_to_rows(
+        map_sheet(grid(f"Email,Join Time\na@example.com,{wall:%Y-%m-%d %H:%M}\n"), MapOptions(timezone=zone)).table
+    )
     assert row.reason == "bad_time" and "spring-forward gap" in row.message

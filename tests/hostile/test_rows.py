@@ -26,6 +26,7 @@ from importer.cli import main
 from importer.errors import InputError
 from importer.loader import STRIP_CHARS, load
 from importer.mapper import MapOptions, map_sheet
+from importer.models import table_to_rows
 from importer.profiles.base import ALIASES, KEY_FIELDS, norm_header
 from importer.reporter import read_report
 from importer.sandbox import DEFAULT_TOKEN, Sandbox
@@ -167,7 +168,7 @@ def test_one_column_list_with_two_addresses_in_a_cell(tmp_path: Path) -> None:
     src = tmp_path / "list.csv"
     src.write_text("Email\nalice@example.com\nbob@example.com; carol@example.com\ndan@example.com\n", encoding="utf-8")
     mapped = map_sheet(load(src), MapOptions(timezone="UTC"))
-    got = {r.ref.row: (r.email, r.outcome, r.reason) for r in mapped.rows}
+    got = {r.ref.row: (r.email, r.outcome, r.reason) for r in table_to_rows(mapped.table)}
     assert got[2] == ("alice@example.com", None, "")
     assert got[3][1:] == ("rejected", "invalid_email")
     assert got[4] == ("dan@example.com", None, "")
@@ -244,11 +245,11 @@ def test_loader_and_mapper_account_for_every_row(table: tuple[list[str], list[li
         except InputError as exc:
             assert str(exc).strip() and "Traceback" not in str(exc)
             return
-    numbers = [r.ref.row for r in mapped.rows]
+    numbers = [r.ref.row for r in table_to_rows(mapped.table)]
     assert len(numbers) == len(set(numbers))
     assert numbers == _data_lines(body)
     assert mapped.info.data_rows == len(numbers)
-    for row in mapped.rows:
+    for row in table_to_rows(mapped.table):
         assert row.outcome is not None or row.email is not None or row.vid is not None
         assert row.outcome is None or row.reason
 

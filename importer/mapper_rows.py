@@ -1,0 +1,179 @@
+"""The rows table (:data:`models.ROWS`) built from the mapper's columns, and the columns only the
+report needs: the names that identify a row (``extra``) and a row's second participation.
+
+Built with Arrow from whole columns: no object per row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .mapper_layout import Block
+from .mapper_states import display_names
+from .mapper_values import arrow_text
+from .models import ROWS, Outcome, Reason, State
+
+#: The fields a row's names come from; with --keep-raw every other column joins them.
+NAME_FIELDS = ("first_name", "last_name", "name")
+
+_EXTRA = ROWS.field("extra").type
+
+
+def _when(mask: np.ndarray, value: str) -> pa.Array:
+    """``value`` where ``mask`` holds, null elsewhere."""
+    return pc.if_else(pa.array(mask), value, pa.scalar(None, pa.string()))
+
+
+def also_columns(
+    ms: np.ndarray, proven: np.ndarray, bad: np.ndarray, messages: Mapping[int, str]
+) -> dict[str, pa.Array]:
+    """The ``also_`` columns: a registration at ``ms`` where ``proven``, a rejected one (its
+    message from ``messages``) where ``bad``, null where a row proves no second participation."""
+    n = len(ms)
+    has = proven | bad
+    text = np.full(n, None, dtype=object)
+    text[proven] = ""
+    for i, message in messages.items():
+        text[i] = message
+    return {
+        "also_state": _when(has, State.REGISTER.value),
+        "also_when_ms": pa.array(ms, type=pa.int64(), mask=~proven),
+        "also_time_source": _when(has, "file"),
+        "also_outcome": _when(bad, Outcome.REJECTED.value),
+        "also_reason": pc.if_else(pa.array(bad), Reason.BAD_TIME.value, _when(proven, "")),
+        "also_message": pa.array(text, type=pa.string()),
+        "also_merged_file": pa.nulls(n, pa.string()),
+        "also_merged_row": pa.nulls(n, pa.int64()),
+        "also_batch_id": _when(has, ""),
+        "also_correlation_id": _when(has, ""),
+    }
+
+
+def rows_table(
+    file: str,
+    rows: np.ndarray,
+    *,
+    email: pa.Array,
+    vid: pa.Array,
+    state: np.ndarray,
+    when_ms: pa.Array,
+    outcome: np.ndarray,
+    reason: np.ndarray,
+    message: np.ndarray,
+    extra: pa.Array,
+    also: Mapping[str, pa.Array],
+) -> pa.Table:
+    """The :data:`models.ROWS` table of one file: no row merged, batched or sent yet."""
+    n = len(rows)
+    columns: dict[str, pa.Array] = {
+        "file": pa.repeat(pa.scalar(file, pa.string()), n),
+        "row": pa.array(rows, type=pa.int64()),
+        "email": email,
+        "vid": vid,
+        "state": pa.array(state, type=pa.string()),
+        "when_ms": when_ms,
+        "time_source": pa.repeat(pa.scalar("file", pa.string()), n),
+        "outcome": pa.array(outcome, type=pa.string()),
+        "reason": pa.array(reason, type=pa.string()),
+        "message": pa.array(message, type=pa.string()),
+        "merged_file": pa.nulls(n, pa.string()),
+        "merged_row": pa.nulls(n, pa.int64()),
+        "batch_id": pa.repeat(pa.scalar("", pa.string()), n),
+        "correlation_id": pa.repeat(pa.scalar("", pa.string()), n),
+        "created_contact": pa.repeat(pa.scalar(False, pa.bool_()), n),
+        "extra": extra,
+        **also,
+    }
+    return pa.Table.from_arrays([columns[f.name] for f in ROWS], schema=ROWS)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One key/value pair of ``extra`` per row, where ``present`` holds."""
+
+    keys: pa.Array
+    values: pa.Array
+    present: np.ndarray
+
+
+def _same(key: str, n: int) -> pa.Array:
+    return pa.repeat(pa.scalar(key, pa.string()), n)
+
+
+def _text(values: pd.Series) -> pa.Array:
+    return arrow_text(values).cast(pa.string())
+
+
+def _name_entries(text: Mapping[str, pd.Series], n: int) -> list[_Entry]:
+    """First and last name (both, when either is there), else a display name; none without names."""
+    named = display_names(text["name"]) if "name" in text else None
+    entries: list[_Entry] = []
+    if "first_name" in text or "last_name" in text:
+        blank = np.ones(n, dtype=bool)
+        for key in ("first_name", "last_name"):
+            if key in text:
+                blank &= (text[key] == "").to_numpy(dtype=bool)
+        for key in ("first_name", "last_name"):
+            values = _text(text[key]) if key in text else _same("", n)
+            entries.append(_Entry(_same(key, n), values, ~blank))
+    else:
+        blank = np.ones(n, dtype=bool)
+    if named is not None:
+        entries.append(_Entry(_same("name", n), _text(named), blank & (named != "").to_numpy(dtype=bool)))
+    return entries
+
+
+def _raw_entries(frame: pd.DataFrame, blocks: Sequence[Block]) -> list[_Entry]:
+    """Every column but the names, under its table's header ('column 3' for a blank one)."""
+    kept = [
+        [j for j in range(len(b.headers)) if j not in {b.columns[f] for f in NAME_FIELDS if f in b.columns}]
+        for b in blocks
+    ]
+    entries: list[_Entry] = []
+    for k in range(max((len(cols) for cols in kept), default=0)):
+        keys, values, present = [], [], []
+        for b, cols in zip(blocks, kept, strict=True):
+            m = len(b.positions)
+            if k < len(cols):
+                j = cols[k]
+                keys.append(_same(b.headers[j] or f"column {j + 1}", m))
+                values.append(_text(frame.iloc[b.positions, j]))
+                present.append(np.ones(m, dtype=bool))
+            else:
+                keys.append(_same("", m))
+                values.append(_same("", m))
+                present.append(np.zeros(m, dtype=bool))
+        entries.append(_Entry(pa.concat_arrays(keys), pa.concat_arrays(values), np.concatenate(present)))
+    return entries
+
+
+def _map_of(entries: Sequence[_Entry], n: int) -> pa.Array:
+    """Per row the present entries, in order, as a map array."""
+    if not entries:
+        return pa.MapArray.from_arrays(
+            pa.array(np.zeros(n + 1, dtype=np.int32)), pa.array([], pa.string()), pa.array([], pa.string()), type=_EXTRA
+        )
+    present = np.stack([e.present for e in entries], axis=1)
+    offsets = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(present.sum(axis=1), out=offsets[1:])
+    row, which = np.divmod(np.flatnonzero(present.ravel()), len(entries))
+    source = pa.array(which * n + row)
+    keys = pa.concat_arrays([e.keys for e in entries]).take(source)
+    values = pa.concat_arrays([e.values for e in entries]).take(source)
+    return pa.MapArray.from_arrays(pa.array(offsets), keys, values, type=_EXTRA)
+
+
+def extras(text: Mapping[str, pd.Series], frame: pd.DataFrame, blocks: Sequence[Block], *, keep_raw: bool) -> pa.Array:
+    """The ``extra`` column: identifying columns for the report (first/last name or a display
+    name); every column with keep_raw."""
+    n = sum(len(b.positions) for b in blocks)
+    entries = _name_entries(text, n)
+    if keep_raw:
+        entries += _raw_entries(frame, blocks)
+    return _map_of(entries, n)

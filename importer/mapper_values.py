@@ -1,0 +1,248 @@
+"""Cell values the mapper reads: text columns as Arrow strings, email addresses and contact ids.
+
+Column-wise (pyarrow compute over the distinct values where they repeat); a value that cannot be
+used is a mask and a reason in words, never an exception.  The ``--contacts`` map reads its
+columns with the same functions, so an address or id means the same there as in an attendee file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+#: The largest contact id HubSpot's 64-bit ids can hold.
+MAX_VID = 2**63 - 1
+
+
+def shown(text: str, limit: int = 60) -> str:
+    """A cell value quoted for a message: control characters escaped, long values shortened."""
+    safe = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" if ord(c) < 256 else f"\\u{ord(c):04x}" for c in text)
+    if len(safe) > limit:
+        safe = safe[: limit - 1] + "…"
+    return f"'{safe}'"
+
+
+def rows_list(rows: Sequence[int], limit: int = 10) -> str:
+    """Row numbers for a message, the first ``limit`` of them."""
+    listed = ", ".join(str(r) for r in rows[:limit])
+    return listed + (f" and {len(rows) - limit} more" if len(rows) > limit else "")
+
+
+def arrow_text(values: pd.Series | pd.Index) -> pa.Array:
+    """Text values as Arrow strings, empty text for missing ones (zero-copy when they are
+    Arrow-backed already, as the loader's columns are)."""
+    try:
+        arr = pa.array(values.array)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        arr = None
+    if arr is None or not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        arr = pa.array([None if v is None else str(v) for v in values.tolist()], type=pa.string())
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return arr.fill_null("")
+
+
+def factorize(values: pd.Series) -> tuple[np.ndarray, pa.Array]:
+    """Codes per row and the distinct values as an Arrow string array."""
+    codes, uniq = pd.factorize(values)
+    return np.asarray(codes), arrow_text(uniq)
+
+
+def objects(arr: pa.Array) -> np.ndarray:
+    """An Arrow array as a NumPy object array."""
+    return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=object)
+
+
+def bools(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """An Arrow boolean array as NumPy, null read as False."""
+    return np.asarray(arr.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+# --- emails -------------------------------------------------------------------------------------
+
+_INVISIBLE = r"[\x00\x{200B}\x{200C}\x{200D}\x{2060}\x{FEFF}]"
+_ODD_SPACE = r"[\x{00A0}\x{2007}\x{2009}\x{202F}]"
+_QUOTES = r"^['\"`]+|['\"`]+$"
+_LOCAL_CHARS = r"[\p{L}\p{N}!#$%&'*+/=?^_`{|}~-]"
+_LABEL = r"[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?"
+EMAIL_RE = rf"^{_LOCAL_CHARS}+(?:\.{_LOCAL_CHARS}+)*@(?:{_LABEL}\.)+(?:\p{{L}}{{2,63}}|xn--[a-z0-9-]{{1,59}})$"
+
+_PLAIN_EMAIL = r"^[a-z0-9_%+-]+(?:\.[a-z0-9_%+-]+)*@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,63}$"
+
+
+def _fits(arr: pa.Array) -> pa.Array:
+    """At most 254 characters, at most 64 before the @ (RFC 5321's limits)."""
+    return pc.and_(pc.less_equal(pc.utf8_length(arr), 254), pc.less_equal(pc.find_substring(arr, "@"), 64))
+
+
+def clean_email_texts(arr: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cleaned, lower-cased addresses (object array) plus ``valid`` and ``empty`` masks, for distinct
+    texts.  Addresses that are already clean (nearly all) skip the cleaning steps."""
+    plain = pc.and_(
+        pc.and_(pc.match_substring_regex(arr, _PLAIN_EMAIL), pc.invert(pc.match_substring(arr, "xn--"))), _fits(arr)
+    )
+    valid = bools(plain)
+    out = objects(arr)
+    empty = np.zeros(len(out), dtype=bool)
+    rest = np.flatnonzero(~valid)
+    if len(rest):
+        clean, ok, blank = _clean_email_slow(arr.take(pa.array(rest)))
+        out[rest], valid[rest], empty[rest] = objects(clean), ok, blank
+    return out, valid, empty
+
+
+def _clean_email_slow(arr: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+    # NFC: macOS writes 'é' as 'e' + a combining accent (NFD), which must match the contact's 'é'
+    s = pc.replace_substring_regex(pc.utf8_normalize(arr, "NFC"), _INVISIBLE, "")
+    s = pc.utf8_trim_whitespace(pc.replace_substring_regex(s, _ODD_SPACE, " "))
+    s = pc.utf8_trim_whitespace(pc.replace_substring_regex(s, _QUOTES, ""))
+    inner = pc.extract_regex(s, r"^[^<>]*<(?P<a>[^<>]*)>\s*$")
+    s = pc.if_else(inner.is_valid(), inner.field("a"), s)
+    s = pc.utf8_trim_whitespace(pc.replace_substring_regex(s, _QUOTES, ""))
+    s = pc.utf8_trim_whitespace(pc.replace_substring_regex(s, r"(?i)^mailto:", ""))
+    s = _unicode_domains(pc.utf8_lower(s))
+    valid = pc.and_(pc.match_substring_regex(s, EMAIL_RE), _fits(s))
+    return s, bools(valid), bools(pc.equal(s, ""))
+
+
+def _unicode_domain(address: str) -> str:
+    local, at, domain = address.rpartition("@")
+    labels = []
+    for label in domain.split("."):
+        try:
+            labels.append(label.encode("ascii").decode("idna") if label.startswith("xn--") else label)
+        except UnicodeError:
+            labels.append(label)
+    return f"{local}{at}{'.'.join(labels)}"
+
+
+def _unicode_domains(arr: pa.Array) -> pa.Array:
+    """Punycode domain labels (``xn--mller-kva.de``) as the Unicode they stand for (``müller.de``),
+    so an IDN address and its ASCII form are one address; a label that does not decode stays."""
+    hit = np.flatnonzero(bools(pc.match_substring(arr, "xn--")))
+    if not len(hit):
+        return arr
+    out = objects(arr)
+    out[hit] = [_unicode_domain(str(out[i])) for i in hit]
+    return pa.array(out, type=pa.string())
+
+
+def normalize_email(text: str) -> str | None:
+    """One address cleaned and lower-cased, or ``None`` when empty or not a valid address."""
+    s, valid, _ = clean_email_texts(pa.array([text], type=pa.string()))
+    return str(s[0]) if valid[0] else None
+
+
+def why_email(clean: str) -> str:
+    """Which rule an invalid address breaks, in words."""
+    local, _, domain = clean.partition("@")
+    checks = (
+        (len(clean) > 254, "it is longer than 254 characters"),
+        (any(ord(c) < 32 or ord(c) == 127 for c in clean), "it contains control characters"),
+        ("@" not in clean, "it has no @"),
+        ("@" in domain, "it has more than one @"),
+        (any(c.isspace() for c in clean), "it contains a space"),
+        (not local, "nothing comes before the @"),
+        ("." not in domain, "its domain has no dot"),
+        (len(local) > 64, "the part before the @ is longer than 64 characters"),
+        (".." in clean, "it has two dots in a row"),
+    )
+    return next((why for broken, why in checks if broken), "it contains characters an address cannot have")
+
+
+@dataclass(frozen=True)
+class Emails:
+    """An email column read: per row the code of its distinct text; per distinct text what it
+    was, its cleaned form and whether that is a valid address or empty."""
+
+    codes: np.ndarray
+    raw: pa.Array  # the distinct texts as written
+    clean: np.ndarray  # object: each distinct text cleaned and lower-cased
+    valid: np.ndarray  # bool, per distinct text
+    blank: np.ndarray  # bool, per distinct text
+
+    @property
+    def address(self) -> np.ndarray:
+        """Per row the normalised address, ``None`` when empty or invalid (object array)."""
+        out = self.clean.copy()
+        out[~self.valid] = None
+        return out[self.codes]
+
+    @property
+    def invalid(self) -> np.ndarray:
+        """Per row: a text that is not a valid address."""
+        return (~self.valid & ~self.blank)[self.codes]
+
+    @property
+    def empty(self) -> np.ndarray:
+        """Per row: nothing there."""
+        return self.blank[self.codes]
+
+    def for_report(self) -> pa.Array:
+        """Per row what the report shows: the address, an invalid one as cleaned (escaped so the
+        marketer can find and fix the cell), null when empty."""
+        out = np.full(len(self.clean), None, dtype=object)
+        out[self.valid] = self.clean[self.valid]
+        bad = np.flatnonzero(~self.valid & ~self.blank)
+        out[bad] = [shown(str(self.clean[i]), 120)[1:-1] for i in bad]
+        return pa.array(out, type=pa.string()).take(pa.array(self.codes))
+
+
+def read_emails(values: pd.Series) -> Emails:
+    """Read an email column (see :class:`Emails`)."""
+    codes, uniq = factorize(values)
+    clean, valid, empty = clean_email_texts(uniq)
+    return Emails(codes, uniq, clean, valid, empty)
+
+
+# --- contact ids --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContactIds:
+    """A contact id column read: per row the id (null when empty or not an id), whether the cell
+    holds something that is not an id, and whether the row has no usable id."""
+
+    vid: pa.Array  # int64
+    bad: np.ndarray
+    none: np.ndarray
+
+
+def _digits(text: pa.Array) -> tuple[np.ndarray, pa.Array]:
+    """Which cells are a whole number (``'0042'``, ``'42.0'``) and their digits without the
+    leading zeros and decimals."""
+    shaped = bools(pc.match_substring_regex(text, r"^\d+(\.0+)?$"))
+    digits = pc.replace_substring_regex(text, r"\.0+$", "")
+    return shaped, pc.replace_substring_regex(digits, r"^0+(\d)", r"\1")
+
+
+def read_contact_ids(values: pd.Series) -> ContactIds:
+    """Read a contact id column (see :class:`ContactIds`): a positive whole number that fits
+    HubSpot's 64-bit ids.  Arrow compute over the whole column: ids rarely repeat (a contacts
+    export holds a million distinct ones), so finding the distinct values first would cost more
+    than it saves."""
+    # Excel's leading apostrophe keeps a long id as text: '51234598694 is the id 51234598694
+    text = pc.replace_substring_regex(pc.utf8_trim_whitespace(arrow_text(values)), r"^'+\s*", "")
+    shaped, digits = _digits(text)
+    length = np.asarray(pc.utf8_length(digits).to_numpy(zero_copy_only=False))
+    fits = shaped & (length < 19)
+    longest = np.flatnonzero(shaped & (length == 19))
+    if len(longest):  # 19 digits may still fit in 63 bits: compare as text
+        fits[longest] = np.asarray(digits.take(pa.array(longest)).to_pylist(), dtype=object) <= str(MAX_VID)
+    parsed = np.zeros(len(text), dtype=np.int64)
+    if fits.any():
+        parsed[fits] = pc.cast(pc.filter(digits, pa.array(fits)), pa.int64()).to_numpy(zero_copy_only=False)
+    ok = fits & (parsed > 0)
+    empty = bools(pc.equal(pc.utf8_length(text), 0))
+    return ContactIds(pa.array(parsed, mask=~ok), ~empty & ~ok, ~ok)
+
+
+def lost_ids(values: pd.Series) -> np.ndarray:
+    """Cells Excel turned into scientific notation (1.2345E+10): the id's last digits are gone."""
+    text = pc.utf8_trim_whitespace(arrow_text(values))
+    return bools(pc.match_substring_regex(text, r"^'?\d(?:[.,]\d+)?[eE]\+?\d+$"))
