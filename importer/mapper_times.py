@@ -48,8 +48,9 @@ _ISO_AWARE = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+
 _ISO_NAIVE = r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?$"
 _SERIAL = r"^\d{5}(?:\.\d+)?$"
 _NO_TIME = ["", "-", "--", "—", "n/a", "na", "none", "null", "nan", "nat"]
-#: Excel's serial day 0 (the 1900 system, with its phantom 29 February 1900 behind it).
-_EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+#: Excel's serial day 0 (the 1900 system, with its phantom 29 February 1900 behind it); numpy's
+#: datetime64 in milliseconds spans the serials' whole range (to 9999-12-31).
+_EXCEL_EPOCH = np.datetime64("1899-12-30", "ms")
 #: Two-digit years below this are 20xx, the others 19xx.
 _PIVOT = 70
 
@@ -351,8 +352,8 @@ def resolve_times(scan: TimeScan, day_first: bool) -> None:
     is_serial = ~np.isnan(serial)
     if is_serial.any():
         ok = np.where(is_serial, (serial >= 1) & (serial < 2958466), ok)
-        days = pd.to_timedelta(np.where(is_serial & ok, serial, 0), unit="D").round("ms")
-        ms = np.where(is_serial, _epoch_ms(_EXCEL_EPOCH + days), ms)
+        days = np.round(np.where(is_serial & ok, serial, 0) * 86_400_000).astype("timedelta64[ms]")
+        ms = np.where(is_serial, (_EXCEL_EPOCH + days).view(np.int64), ms)
     kind = np.where(ok, NAIVE, BAD).astype(np.int8)
     _apply_zones(scan, idx, ok, kind, ms)
     scan.kind[idx] = kind

@@ -1,0 +1,100 @@
+"""The mapper's rows table: the declared schema, a line per data row, the names in ``extra``, a
+row's second participation in the ``also_`` columns, and the id boundaries as the table holds them."""
+
+from __future__ import annotations
+
+import pytest
+from test_mapper import NOW, grid, ms
+
+from importer.mapper import MapOptions, map_sheet
+from importer.models import ROWS
+
+NY = "America/New_York"
+
+
+def table(text: str, **opts: object):  # noqa: ANN201 - a pyarrow Table
+    return map_sheet(grid(text), MapOptions(**{"now_ms": NOW, "timezone": NY, **opts})).table  # type: ignore[arg-type]
+
+
+def test_the_table_has_the_declared_schema_and_a_line_per_data_row() -> None:
+    t = table("Email,Join Time\na@example.com,2024-11-05 10:00\n\nb@example.com,2024-11-05 11:00\n")
+    assert t.schema == ROWS
+    assert t.column("file").to_pylist() == ["t.csv", "t.csv"]
+    assert t.column("row").to_pylist() == [2, 4]  # spreadsheet row numbers, the blank line counted
+    assert t.column("when_ms").to_pylist() == [ms("2024-11-05T15:00:00Z"), ms("2024-11-05T16:00:00Z")]
+    assert t.column("state").to_pylist() == ["attend", "attend"]
+    assert t.column("outcome").to_pylist() == [None, None]  # still sendable
+    assert t.column("time_source").to_pylist() == ["file", "file"]
+    assert t.column("created_contact").to_pylist() == [False, False]
+    assert t.column("merged_file").null_count == 2 and t.column("also_state").null_count == 2
+
+
+@pytest.mark.parametrize(
+    ("cell", "vid", "reason"),
+    [
+        ("1", 1, ""),
+        ("0001", 1, ""),
+        ("007", 7, ""),
+        ("9223372036854775807", 2**63 - 1, ""),
+        ("09223372036854775807", 2**63 - 1, ""),
+        ("9223372036854775808", None, "invalid_vid"),
+        ("0", None, "invalid_vid"),
+        ("1.5E+10", None, "lost_precision_id"),
+    ],
+)
+def test_contact_ids_at_their_bounds(cell: str, vid: int | None, reason: str) -> None:
+    t = table(f"Email,Record ID,Join Time\na@example.com,{cell},2024-11-05 10:00\n")
+    assert t.column("vid").to_pylist() == [vid]
+    assert t.column("reason").to_pylist() == [reason]
+    assert t.column("outcome").to_pylist() == [None if not reason else "rejected"]
+
+
+def test_extra_holds_the_names_and_with_keep_raw_every_other_column() -> None:
+    text = (
+        "Email,First Name,Last Name,Name,Join Time,Company\n"
+        "a@example.com,Ann,Lee,,2024-11-05 10:00,Acme\n"
+        "b@example.com,,,Bo (Guest),2024-11-05 10:00,\n"
+        "c@example.com,,,,2024-11-05 10:00,Initech\n"
+        "d@example.com,,Dee,,2024-11-05 10:00,\n"
+    )
+    assert table(text).column("extra").to_pylist() == [
+        [("first_name", "Ann"), ("last_name", "Lee")],
+        [("name", "Bo")],  # a blank first and last name: the display name, without Teams' mark
+        [],
+        [("first_name", ""), ("last_name", "Dee")],
+    ]
+    raw = table(text, keep_raw=True).column("extra").to_pylist()
+    assert raw[0] == [
+        ("first_name", "Ann"),
+        ("last_name", "Lee"),
+        ("Email", "a@example.com"),
+        ("Join Time", "2024-11-05 10:00"),
+        ("Company", "Acme"),
+    ]
+    assert raw[2] == [("Email", "c@example.com"), ("Join Time", "2024-11-05 10:00"), ("Company", "Initech")]
+
+
+def test_a_registration_time_is_the_second_participation_and_a_bad_one_is_rejected_alone() -> None:
+    t = table(
+        "Email,Join Time,Registration Time,Attended\n"
+        "a@example.com,2024-11-05 10:00,2024-11-01 09:00,Yes\n"
+        "b@example.com,2024-11-05 10:00,soon,Yes\n"
+        "c@example.com,,2024-11-02 09:00,No\n"
+    )
+    assert t.column("state").to_pylist() == ["attend", "attend", "register"]
+    assert t.column("also_state").to_pylist() == ["register", "register", None]
+    assert t.column("also_when_ms").to_pylist() == [ms("2024-11-01T13:00:00Z"), None, None]
+    assert t.column("also_outcome").to_pylist() == [None, "rejected", None]
+    assert t.column("also_reason").to_pylist() == ["", "bad_time", None]
+    assert t.column("also_time_source").to_pylist() == ["file", "file", None]
+    assert t.column("also_batch_id").to_pylist() == ["", "", None]
+    message = t.column("also_message").to_pylist()
+    assert message[0] == "" and message[2] is None
+    assert message[1].startswith("Registration time 'soon' in row 3 (Registration Time) could not be read")
+    assert t.column("outcome").to_pylist() == [None, None, None]  # the attendance is sent without it
+
+
+def test_an_invalid_email_shows_what_the_file_had() -> None:
+    t = table("Email,Join Time\n Bad@@Example.com ,2024-11-05 10:00\n,2024-11-05 10:00\n")
+    assert t.column("email").to_pylist() == ["bad@@example.com", None]
+    assert t.column("reason").to_pylist() == ["invalid_email", "missing_email"]

@@ -1,0 +1,273 @@
+"""The date path against the standard library: every written form of a time reads back as the
+instant ``datetime`` and ``zoneinfo`` say it is, and the limits (month 12/13, day 31/32, leap days,
+January-March, the two-digit-year pivot, offsets such as UTC+5:30) are pinned one by one."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from importer.errors import InputError
+from importer.mapper_times import (
+    AWARE,
+    BAD,
+    EMPTY,
+    NAIVE,
+    date_order,
+    localize,
+    reject_gaps,
+    resolve_times,
+    scan_times,
+    zone_minutes,
+)
+
+EPOCH = datetime(1970, 1, 1)
+
+
+def wall_ms(when: datetime) -> int:
+    """Milliseconds of a naive wall-clock time read as if it were UTC (how the scan keeps them)."""
+    return (when - EPOCH) // timedelta(milliseconds=1)
+
+
+def read(*texts: str, day_first: bool = False) -> tuple[list[int], list[int]]:
+    """Kinds and ms of the texts, read as the mapper reads a file's distinct times."""
+    scan = scan_times(pa.array(texts, type=pa.string()))
+    resolve_times(scan, day_first)
+    return scan.kind.tolist(), scan.ms.tolist()
+
+
+#: How exports write a time: (strftime format, is it day-first, does it keep seconds).
+FORMATS = [
+    ("%Y-%m-%d %H:%M:%S", False, True),
+    ("%Y-%m-%dT%H:%M:%S", False, True),
+    ("%Y/%m/%d %H:%M", False, False),
+    ("%m/%d/%Y %I:%M:%S %p", False, True),
+    ("%m/%d/%Y %H:%M", False, False),
+    ("%d/%m/%Y %H:%M:%S", True, True),
+    ("%d.%m.%Y %H:%M", True, False),
+    ("%d-%m-%Y %H:%M", True, False),
+    ("%b %d, %Y %I:%M %p", False, False),
+    ("%B %d, %Y %H:%M:%S", False, True),
+    ("%d %b %Y %H:%M", False, False),
+    ("%A, %d %B %Y %H:%M", False, False),
+]
+
+dates = st.datetimes(min_value=datetime(1970, 1, 1), max_value=datetime(2199, 12, 31, 23, 59, 59))
+
+
+@given(when=dates, form=st.sampled_from(FORMATS))
+@settings(max_examples=300, deadline=None)
+def test_a_written_wall_clock_time_reads_as_datetime_says(when: datetime, form: tuple[str, bool, bool]) -> None:
+    fmt, day_first, seconds = form
+    when = when.replace(microsecond=0, second=when.second if seconds else 0)
+    kinds, got = read(when.strftime(fmt), day_first=day_first)
+    assert (kinds[0], got[0]) == (NAIVE, wall_ms(when))
+
+
+@given(when=dates, millis=st.integers(0, 999), sep=st.sampled_from([".", ","]))
+@settings(max_examples=100, deadline=None)
+def test_fractions_of_a_second_are_kept_to_the_millisecond(when: datetime, millis: int, sep: str) -> None:
+    when = when.replace(microsecond=millis * 1000)
+    kinds, got = read(f"{when:%m/%d/%Y %H:%M:%S}{sep}{millis:03d}987")
+    assert (kinds[0], got[0]) == (NAIVE, wall_ms(when))
+
+
+offsets = st.integers(-14 * 60, 14 * 60)
+
+
+def written_offset(minutes: int, style: int) -> str:
+    sign = "+" if minutes >= 0 else "-"
+    h, m = divmod(abs(minutes), 60)
+    return [
+        f"{sign}{h:02d}:{m:02d}",
+        f"{sign}{h:02d}{m:02d}",
+        f"UTC{sign}{h}:{m:02d}",
+        f"GMT{sign}{h:02d}{m:02d}",
+        f"(UTC{sign}{h:02d}:{m:02d})",
+    ][style]
+
+
+@given(when=dates, minutes=offsets, style=st.integers(0, 4), form=st.sampled_from(FORMATS[:5]))
+@settings(max_examples=300, deadline=None)
+def test_an_offset_gives_the_utc_instant_timezone_says(
+    when: datetime, minutes: int, style: int, form: tuple[str, bool, bool]
+) -> None:
+    fmt, day_first, seconds = form
+    when = when.replace(microsecond=0, second=when.second if seconds else 0)
+    text = f"{when.strftime(fmt)} {written_offset(minutes, style)}"
+    kinds, got = read(text, day_first=day_first)
+    instant = when.replace(tzinfo=timezone(timedelta(minutes=minutes)))
+    assert (kinds[0], got[0]) == (AWARE, (instant - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1))
+
+
+@given(
+    sign=st.sampled_from("+-"),
+    hours=st.integers(0, 14),
+    minutes=st.integers(0, 59),
+    prefix=st.sampled_from(["", "UTC", "GMT", "utc "]),
+)
+def test_zone_minutes_of_any_offset(sign: str, hours: int, minutes: int, prefix: str) -> None:
+    expected = timedelta(hours=hours, minutes=minutes) * (1 if sign == "+" else -1) // timedelta(minutes=1)
+    assert zone_minutes(f"{prefix}{sign}{hours:02d}:{minutes:02d}") == expected
+    assert zone_minutes(f"{prefix}{sign}{hours}{minutes:02d}") == expected if hours >= 10 else True
+
+
+@pytest.mark.parametrize(
+    ("text", "minutes"),
+    [
+        ("UTC+5:30", 330),
+        ("UTC+05:30", 330),
+        ("GMT+0530", 330),
+        ("+05:30", 330),
+        ("-03:30", -210),
+        ("UTC-3", -180),
+        ("GMT+14", 840),
+        ("UTC-12", -720),
+        ("UTC+0", 0),
+        ("Z", 0),
+        ("utc", 0),
+        ("IST", 60),
+        ("NST", -210),
+        ("ACST", 570),
+        ("UTC+15", None),
+        ("+05:60", None),
+        ("UTC+5:3", None),
+        ("XYZ", None),
+        ("", None),
+    ],
+)
+def test_zone_minutes(text: str, minutes: int | None) -> None:
+    assert zone_minutes(text) == minutes
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "wall"),
+    [
+        # January-March: the months a civil-date algorithm shifts into the year before
+        ("2024-01-01 00:00", NAIVE, datetime(2024, 1, 1)),
+        ("2024-01-31 23:59", NAIVE, datetime(2024, 1, 31, 23, 59)),
+        ("2024-02-29 12:00", NAIVE, datetime(2024, 2, 29, 12)),
+        ("2023-02-29 12:00", BAD, None),
+        ("2024-02-30 12:00", BAD, None),
+        ("2024-03-01 00:00", NAIVE, datetime(2024, 3, 1)),
+        ("2023-03-01 00:00", NAIVE, datetime(2023, 3, 1)),
+        ("2000-02-29 00:00", NAIVE, datetime(2000, 2, 29)),
+        ("2100-02-29 00:00", BAD, None),
+        ("2100-03-01 00:00", NAIVE, datetime(2100, 3, 1)),
+        ("1900-03-01 00:00", NAIVE, datetime(1900, 3, 1)),
+        ("1900-02-29 00:00", BAD, None),
+        ("12/31/1899 23:59", BAD, None),  # written dates before 1900 or after 2200 are no dates
+        ("12/31/2200 23:59", NAIVE, datetime(2200, 12, 31, 23, 59)),
+        ("1/1/2201 00:00", BAD, None),
+        # month 12/13 and day 31/32
+        ("12/31/2024 10:00", NAIVE, datetime(2024, 12, 31, 10)),
+        ("13/31/2024 10:00", BAD, None),
+        ("12/32/2024 10:00", BAD, None),
+        ("4/31/2024 10:00", BAD, None),
+        ("4/30/2024 10:00", NAIVE, datetime(2024, 4, 30, 10)),
+        ("1/31/2024 10:00", NAIVE, datetime(2024, 1, 31, 10)),
+        ("0/15/2024 10:00", BAD, None),
+        ("1/0/2024 10:00", BAD, None),
+        ("Jan 31, 2024 10:00", NAIVE, datetime(2024, 1, 31, 10)),
+        ("Feb 29, 2023 10:00", BAD, None),
+        ("Dec 32, 2024 10:00", BAD, None),
+        ("31 Dec 2024 10:00", NAIVE, datetime(2024, 12, 31, 10)),
+        ("Foo 3, 2024 10:00", BAD, None),
+        # the clock
+        ("2024-11-05 23:59:59", NAIVE, datetime(2024, 11, 5, 23, 59, 59)),
+        ("11/05/2024 24:00", BAD, None),
+        ("11/05/2024 10:60", BAD, None),
+        ("11/05/2024 10:59:60", BAD, None),
+        ("11/05/2024 12:00 AM", NAIVE, datetime(2024, 11, 5, 0)),
+        ("11/05/2024 12:30 PM", NAIVE, datetime(2024, 11, 5, 12, 30)),
+        ("11/05/2024 1:00 PM", NAIVE, datetime(2024, 11, 5, 13)),
+        ("11/05/2024 11:59 p.m.", NAIVE, datetime(2024, 11, 5, 23, 59)),
+        ("11/05/2024 13:00 PM", BAD, None),
+        ("11/05/2024 0:30 AM", BAD, None),
+        ("11/05/2024", NAIVE, datetime(2024, 11, 5)),
+        # the two-digit-year pivot: below 70 is 20xx
+        ("1/2/00 10:00", NAIVE, datetime(2000, 1, 2, 10)),
+        ("1/2/69 10:00", NAIVE, datetime(2069, 1, 2, 10)),
+        ("1/2/70 10:00", NAIVE, datetime(1970, 1, 2, 10)),
+        ("1/2/99 10:00", NAIVE, datetime(1999, 1, 2, 10)),
+        # Excel serials (1900 system, day 1 is 1900-01-01)
+        ("25569", NAIVE, datetime(1970, 1, 1)),
+        ("45600.75", NAIVE, datetime(2024, 11, 4, 18)),
+        ("10000", NAIVE, datetime(1927, 5, 18)),  # five digits: 1927 to 2173
+        ("99999", NAIVE, datetime(2173, 10, 13)),
+        ("100000", BAD, None),
+        ("00000", BAD, None),
+        # no time at all
+        ("", EMPTY, None),
+        ("n/a", EMPTY, None),
+        ("—", EMPTY, None),
+    ],
+)
+def test_the_limits_of_a_date(text: str, kind: int, wall: datetime | None) -> None:
+    kinds, got = read(text)
+    assert kinds[0] == kind
+    if wall is not None:
+        assert got[0] == wall_ms(wall)
+
+
+def test_day_first_is_applied_to_numeric_dates_only() -> None:
+    kinds, got = read("05/11/2024 10:00", "Nov 5, 2024 10:00", "2024-11-05 10:00", day_first=True)
+    assert kinds == [NAIVE] * 3
+    assert got == [wall_ms(datetime(2024, 11, 5, 10))] * 3
+
+
+@pytest.mark.parametrize(
+    ("texts", "forced", "day_first", "guessed"),
+    [
+        (["12/13/2024"], None, False, False),  # 13 can only be a day: month first
+        (["13/12/2024"], None, True, False),
+        (["31/01/2024", "01/02/2024"], None, True, False),
+        (["01/31/2024", "02/01/2024"], None, False, False),
+        (["12/12/2024"], None, False, False),  # the same either way: nothing to guess
+        (["11/12/2024"], None, False, True),  # open: month-first, said in a note
+        (["11.12.2024"], None, True, True),  # dots are day-first
+        (["32/01/2024", "11/12/2024"], None, False, True),  # 32 is no day: it says nothing
+        (["11/12/2024"], True, True, False),
+        (["2024-11-12"], None, None, False),  # no numeric dates
+    ],
+)
+def test_the_date_order_of_a_file(texts: list[str], forced: bool | None, day_first: bool | None, guessed: bool) -> None:
+    scan = scan_times(pa.array(texts, type=pa.string()))
+    order = date_order(scan, forced, "f.csv", False, "")
+    assert order.day_first is day_first
+    assert bool(order.note) is guessed
+
+
+def test_a_file_that_says_both_orders_is_an_input_error() -> None:
+    scan = scan_times(pa.array(["13/01/2024", "01/13/2024"], type=pa.string()))
+    with pytest.raises(InputError, match="mixes day-first and month-first"):
+        date_order(scan, None, "f.csv", False, "")
+
+
+ZONES = ["America/New_York", "Europe/Berlin", "Asia/Kolkata", "Australia/Lord_Howe", "America/Sao_Paulo", "UTC"]
+
+
+@given(
+    wall=st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2060, 1, 1)),
+    name=st.sampled_from(ZONES),
+)
+@settings(max_examples=300, deadline=None)
+def test_a_wall_clock_time_in_a_zone_is_the_instant_zoneinfo_says(wall: datetime, name: str) -> None:
+    zone = ZoneInfo(name)
+    wall = wall.replace(microsecond=0)
+    exists = wall.replace(tzinfo=zone).astimezone(UTC).astimezone(zone).replace(tzinfo=None) == wall
+    scan = scan_times(pa.array([f"{wall:%Y-%m-%d %H:%M:%S}"], type=pa.string()))
+    reject_gaps(scan, zone, name)
+    if not exists:  # the spring-forward gap: no instant is sent
+        assert scan.kind[0] == BAD and "spring-forward gap" in scan.why[0]
+        return
+    assert scan.kind[0] == NAIVE
+    utc, _ = localize(np.array([wall_ms(wall)], dtype=np.int64), zone)
+    first = wall.replace(tzinfo=zone, fold=0)  # a repeated hour: the first of the two
+    assert int(utc[0]) == (first - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)

@@ -1,0 +1,140 @@
+"""Contact ids and email addresses at their limits, read the way the mapper and the ``--contacts``
+map read them."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from importer.mapper_values import MAX_VID, lost_ids, normalize_email, read_contact_ids, read_emails, why_email
+
+
+def ids(*cells: str) -> list[tuple[int | None, bool, bool]]:
+    got = read_contact_ids(pd.Series(list(cells), dtype="str"))
+    return list(zip(got.vid.to_pylist(), got.bad.tolist(), got.none.tolist(), strict=True))
+
+
+@pytest.mark.parametrize(
+    ("cell", "vid"),
+    [
+        ("1", 1),
+        ("01", 1),
+        ("0042", 42),
+        ("42.0", 42),
+        ("42.000", 42),
+        (" 7 ", 7),
+        ("'51234598694", 51234598694),
+        ("''7", 7),
+        ("' 7", 7),
+        ("999999999999999999", 999_999_999_999_999_999),  # 18 digits
+        ("1000000000000000000", 10**18),  # 19 digits, below the bound
+        ("9223372036854775807", MAX_VID),  # the bound itself
+        ("09223372036854775807", MAX_VID),  # 20 characters, 19 digits
+        ("0009223372036854775807.0", MAX_VID),
+    ],
+)
+def test_a_contact_id(cell: str, vid: int) -> None:
+    assert ids(cell) == [(vid, False, False)]
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "0",
+        "00",
+        "0.0",
+        "-5",
+        "+5",
+        "42.5",
+        "4 2",
+        "abc",
+        "1e5",
+        "9223372036854775808",  # one past the bound
+        "9999999999999999999",  # 19 digits, above it
+        "10000000000000000000",  # 20 digits
+        "١٢٣",  # digits, but not ASCII ones
+    ],
+)
+def test_not_a_contact_id(cell: str) -> None:
+    assert ids(cell) == [(None, True, True)]
+
+
+def test_an_empty_id_cell_is_no_id_but_not_a_bad_one() -> None:
+    assert ids("", "  ", "'") == [(None, False, True)] * 3
+
+
+@given(st.integers(1, MAX_VID), st.integers(0, 3))
+def test_any_id_with_leading_zeros(vid: int, zeros: int) -> None:
+    assert ids("0" * zeros + str(vid)) == [(vid, False, False)]
+
+
+@pytest.mark.parametrize(
+    ("cell", "lost"),
+    [("1.2345E+10", True), ("1e10", True), ("'5.1E10", True), ("1,5E+10", True), ("12345", False), ("E10", False)],
+)
+def test_scientific_notation_lost_the_id(cell: str, lost: bool) -> None:
+    assert lost_ids(pd.Series([cell], dtype="str")).tolist() == [lost]
+
+
+LOCAL_64 = "a" * 64
+DOMAIN = "example.com"
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        ("a@b.co", "a@b.co"),
+        (f"{LOCAL_64}@{DOMAIN}", f"{LOCAL_64}@{DOMAIN}"),  # the longest part before the @
+        (f"{LOCAL_64}a@{DOMAIN}", None),
+        ("x@" + "d" * 63 + "." + "e" * 63 + "." + "f" * 63 + "." + "g" * 57 + ".com", None),  # 255 characters
+        (
+            "x@" + "d" * 63 + "." + "e" * 63 + "." + "f" * 63 + "." + "g" * 56 + ".com",
+            "x@" + "d" * 63 + "." + "e" * 63 + "." + "f" * 63 + "." + "g" * 56 + ".com",
+        ),  # 254
+        ("a@b.c", None),  # a one-letter top-level domain
+        ("a..b@example.com", None),
+        (".a@example.com", None),
+        ("a.@example.com", None),
+        ("a@-example.com", None),
+        ("a@example-.com", None),
+        ("a@example", None),
+        ("", None),
+        ("A.B+tag@Example.COM", "a.b+tag@example.com"),
+        ("a@xn--mller-kva.de", "a@müller.de"),
+        ("a@müller.de", "a@müller.de"),
+        ("Jane <JANE@example.com>", "jane@example.com"),
+        ("`jane@example.com`", "jane@example.com"),
+        ("jane@example.com\u200b", "jane@example.com"),
+    ],
+)
+def test_an_address_at_its_limits(text: str, address: str | None) -> None:
+    assert normalize_email(text) == address
+
+
+def test_read_emails_per_row() -> None:
+    got = read_emails(pd.Series(["A@x.org", "", "bad@@x.org", "a@x.org"], dtype="str"))
+    assert got.address.tolist() == ["a@x.org", None, None, "a@x.org"]
+    assert got.invalid.tolist() == [False, False, True, False]
+    assert got.empty.tolist() == [False, True, False, False]
+    assert got.for_report().to_pylist() == ["a@x.org", None, "bad@@x.org", "a@x.org"]
+
+
+@pytest.mark.parametrize(
+    ("clean", "why"),
+    [
+        ("a" * 250 + "@x.org", "it is longer than 254 characters"),
+        ("a\x01@x.org", "it contains control characters"),
+        ("ax.org", "it has no @"),
+        ("a@b@x.org", "it has more than one @"),
+        ("a b@x.org", "it contains a space"),
+        ("@x.org", "nothing comes before the @"),
+        ("a@xorg", "its domain has no dot"),
+        ("a" * 65 + "@x.org", "the part before the @ is longer than 64 characters"),
+        ("a..b@x.org", "it has two dots in a row"),
+        ("a(b)@x.org", "it contains characters an address cannot have"),
+    ],
+)
+def test_why_an_address_is_invalid(clean: str, why: str) -> None:
+    assert why_email(clean) == why
