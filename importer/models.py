@@ -12,6 +12,7 @@ from dataclasses import MISSING, dataclass, field, fields, replace
 from enum import StrEnum
 from typing import Any, TypeVar
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -509,43 +510,90 @@ def rows_to_table(rows: Sequence[Row]) -> pa.Table:
     return pa.Table.from_pydict({f.name: columns[f.name] for f in ROWS}, schema=ROWS)
 
 
-def table_to_rows(table: pa.Table) -> list[Row]:
-    """``Row`` objects from a :data:`ROWS` table (while stages move from them to the table)."""
-    c = {name: table.column(name).to_pylist() for name in table.column_names}
-    out: list[Row] = []
-    for i in range(table.num_rows):
-        also = None
-        if c["also_state"][i] is not None:
-            mf = c["also_merged_file"][i]
-            also = Also(
-                State(c["also_state"][i]),
-                c["also_when_ms"][i],
-                c["also_time_source"][i] or "file",
-                None if c["also_outcome"][i] is None else Outcome(c["also_outcome"][i]),
-                c["also_reason"][i] or "",
-                c["also_message"][i] or "",
-                None if mf is None else RowRef(mf, c["also_merged_row"][i]),
-                c["also_batch_id"][i] or "",
-                c["also_correlation_id"][i] or "",
-            )
-        mf = c["merged_file"][i]
-        out.append(
-            Row(
-                RowRef(c["file"][i], c["row"][i]),
-                c["email"][i],
-                c["vid"][i],
-                None if c["state"][i] is None else State(c["state"][i]),
-                c["when_ms"][i],
-                c["time_source"][i] or "file",
-                None if c["outcome"][i] is None else Outcome(c["outcome"][i]),
-                c["reason"][i] or "",
-                c["message"][i] or "",
-                None if mf is None else RowRef(mf, c["merged_row"][i]),
-                c["batch_id"][i] or "",
-                c["correlation_id"][i] or "",
-                bool(c["created_contact"][i]),
-                tuple(c["extra"][i] or ()),
-                also,
-            )
-        )
+def _shared(col: pa.ChunkedArray, make: Any = None, empty: object = None) -> list[Any]:
+    """A column's values as Python objects, one object per distinct value (``make`` of it;
+    ``empty`` for null): a million rows repeat a few words, and one object each would cost
+    time and memory."""
+    encoded = col.combine_chunks().dictionary_encode()
+    distinct = encoded.dictionary.to_pylist()
+    values = np.array([empty, *(v if make is None else make(v) for v in distinct)], dtype=object)
+    codes = np.asarray(encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64) + 1
+    out: list[Any] = values[codes].tolist()
     return out
+
+
+def _or_file(source: str) -> str:
+    return source or "file"
+
+
+def _refs(files: pa.ChunkedArray, rows: pa.ChunkedArray) -> list[RowRef | None]:
+    """``RowRef`` per line, ``None`` where the file is null."""
+    if not files.null_count:
+        return list(map(RowRef, _shared(files), rows.to_pylist()))
+    out: list[RowRef | None] = [None] * len(files)
+    has = np.flatnonzero(np.asarray(files.is_valid().to_numpy(zero_copy_only=False), dtype=bool))
+    taken = pa.array(has)
+    for i, ref in zip(has.tolist(), _refs(files.take(taken), rows.take(taken)), strict=True):
+        out[i] = ref
+    return out
+
+
+def _pairs(col: pa.ChunkedArray) -> list[tuple[tuple[str, str], ...]]:
+    """The ``extra`` map per line as a tuple of (key, value) pairs, keys shared."""
+    arr = col.combine_chunks()
+    if isinstance(arr, pa.ChunkedArray):  # an empty column
+        arr = pa.array([], type=arr.type)
+    offsets = np.asarray(arr.offsets.to_numpy(zero_copy_only=False), dtype=np.int64).tolist()
+    pairs = list(zip(_shared(pa.chunked_array([arr.keys])), arr.items.to_pylist(), strict=True))
+    return [tuple(pairs[a:b]) for a, b in zip(offsets[:-1], offsets[1:], strict=True)]
+
+
+def _alsos(table: pa.Table) -> list[Also | None]:
+    """The second participation per line, ``None`` where a line has none."""
+    out: list[Also | None] = [None] * table.num_rows
+    has = np.flatnonzero(np.asarray(table.column("also_state").is_valid().to_numpy(zero_copy_only=False), dtype=bool))
+    if not len(has):
+        return out
+    part = table.take(pa.array(has))
+    col = part.column
+    built = map(
+        Also,
+        _shared(col("also_state"), State),
+        col("also_when_ms").to_pylist(),
+        _shared(col("also_time_source"), _or_file, "file"),
+        _shared(col("also_outcome"), Outcome),
+        _shared(col("also_reason"), empty=""),
+        _shared(col("also_message"), empty=""),
+        _refs(col("also_merged_file"), col("also_merged_row")),
+        _shared(col("also_batch_id"), empty=""),
+        _shared(col("also_correlation_id"), empty=""),
+    )
+    for i, also in zip(has.tolist(), built, strict=True):
+        out[i] = also
+    return out
+
+
+def table_to_rows(table: pa.Table) -> list[Row]:
+    """``Row`` objects from a :data:`ROWS` table (while stages move from them to the table):
+    column by column, repeated words shared."""
+    col = table.column
+    return list(
+        map(
+            Row,
+            _refs(col("file"), col("row")),
+            col("email").to_pylist(),
+            col("vid").to_pylist(),
+            _shared(col("state"), State),
+            col("when_ms").to_pylist(),
+            _shared(col("time_source"), _or_file, "file"),
+            _shared(col("outcome"), Outcome),
+            _shared(col("reason"), empty=""),
+            _shared(col("message"), empty=""),
+            _refs(col("merged_file"), col("merged_row")),
+            _shared(col("batch_id"), empty=""),
+            _shared(col("correlation_id"), empty=""),
+            [bool(c) for c in col("created_contact").to_pylist()],
+            _pairs(col("extra")),
+            _alsos(table),
+        )
+    )

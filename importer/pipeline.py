@@ -14,6 +14,7 @@ from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
+from .bulk import no_gc
 from .checking import VerifyResult, verify, verify_json
 from .config import Config
 from .errors import InputError
@@ -75,7 +76,8 @@ def _read_inputs(paths: Sequence[Path], cfg: Config, svc: Services) -> tuple[lis
         svc.log(f"{info.file}: {plural(info.data_rows, 'row')}, profile {info.profile}, state from {info.state_source}")
         for note in info.notes:
             svc.log(f"{info.file}: {note}")
-    rows = [r for m in mapped for r in table_to_rows(m.table)]
+    with no_gc():  # the Row objects of the transition, by the million for a large file
+        rows = [r for m in mapped for r in table_to_rows(m.table)]
     del mapped  # the rows above are the only copy kept: large files are large
     return rows, files
 
