@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .errors import InputError
-from .mapper_layout import AliasIndex, Block, column, line, locate
+from .mapper_layout import AliasIndex, Block, column, line, locate, unused_time_columns
 from .mapper_rows import also_columns, extras, rows_table
 from .mapper_states import attended, display_names, positive_durations, state_source, titles
 from .mapper_times import (
@@ -41,7 +41,6 @@ from .mapper_times import (
 from .mapper_values import (
     ContactIds,
     Emails,
-    arrow_text,
     factorize,
     lost_ids,
     read_contact_ids,
@@ -157,34 +156,6 @@ class _Layout:
         return len(self.row_numbers)
 
 
-#: Cells looked at per column to tell whether it holds date-times.
-_SAMPLE_CELLS = 200
-
-
-def _unused_time_columns(frame: pd.DataFrame, block: Block) -> list[str]:
-    """A note naming the columns of the attendee table whose values read as date-times but which no
-    field uses, so the marketer sees a time the import ignores (and can name it in ``[columns]``)."""
-    used = set(block.columns.values())
-    found: list[str] = []
-    for col, head in enumerate(block.headers):
-        if col in used or not head:
-            continue
-        cells = frame[frame.columns[col]].take(block.positions[:_SAMPLE_CELLS])
-        cells = cells[cells.str.strip() != ""]
-        if len(cells) == 0 or cells.str.fullmatch(r"\s*\d+(?:[.,]\d+)?\s*").any():
-            continue  # numbers (durations, ids, Excel serials) are not taken for dates
-        scan = scan_times(arrow_text(cells.drop_duplicates()))
-        if ((scan.kind == AWARE) | (scan.kind == NAIVE) | scan.pending).all():
-            found.append(head)
-    if not found:
-        return []
-    listed = ", ".join(f"'{h}'" for h in found)
-    return [
-        f"date-time columns not used: {listed}; if one of them is the time to record, name it in [columns] "
-        f'(e.g. join_time = "{found[0]}" or registration_time = "{found[0]}")'
-    ]
-
-
 def _field_headers(blocks: list[Block], main: Block, opts: MapOptions, notes: list[str]) -> dict[str, str]:
     """Each field's header (the largest table's first), noting [columns] names the file lacks."""
     columns: dict[str, str] = {name: main.headers[col] for name, col in main.columns.items()}
@@ -211,7 +182,7 @@ def _read_layout(sheet: SheetLike, opts: MapOptions, profile: Profile) -> _Layou
         if zone_text is not None:
             text[t] = with_header_zone(text[t], zone_text)
             notes.append(f"{columns[t]}: times without their own zone read as {zone_text}, as the header says")
-    notes.extend(_unused_time_columns(sheet.frame, main))
+    notes.extend(unused_time_columns(sheet.frame, main))
     positions = np.concatenate([b.positions for b in blocks])
     return _Layout(
         blocks=blocks,

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
-from .mapper_times import header_zone
-from .mapper_values import shown
+from .mapper_times import AWARE, NAIVE, header_zone, scan_times
+from .mapper_values import arrow_text, shown
 from .profiles import Profile
 from .profiles.base import ALIASES, HEAD_LINES, KEY_FIELDS, SheetLike, norm_header
 
@@ -206,3 +206,31 @@ def column(frame: pd.DataFrame, blocks: Sequence[Block], name: str) -> pd.Series
     if len(parts) == 1:
         return parts[0]
     return pd.concat(parts, ignore_index=True)
+
+
+#: Cells looked at per column to tell whether it holds date-times.
+_SAMPLE_CELLS = 200
+
+
+def unused_time_columns(frame: pd.DataFrame, block: Block) -> list[str]:
+    """A note naming the columns of the attendee table whose values read as date-times but which no
+    field uses, so the marketer sees a time the import ignores (and can name it in ``[columns]``)."""
+    used = set(block.columns.values())
+    found: list[str] = []
+    for col, head in enumerate(block.headers):
+        if col in used or not head:
+            continue
+        cells = frame[frame.columns[col]].take(block.positions[:_SAMPLE_CELLS])
+        cells = cells[cells.str.strip() != ""]
+        if len(cells) == 0 or cells.str.fullmatch(r"\s*\d+(?:[.,]\d+)?\s*").any():
+            continue  # numbers (durations, ids, Excel serials) are not taken for dates
+        scan = scan_times(arrow_text(cells.drop_duplicates()))
+        if ((scan.kind == AWARE) | (scan.kind == NAIVE) | scan.pending).all():
+            found.append(head)
+    if not found:
+        return []
+    listed = ", ".join(f"'{h}'" for h in found)
+    return [
+        f"date-time columns not used: {listed}; if one of them is the time to record, name it in [columns] "
+        f'(e.g. join_time = "{found[0]}" or registration_time = "{found[0]}")'
+    ]
