@@ -308,11 +308,20 @@ def build(
     return validate(cfg)
 
 
+#: HubSpot's object type id of marketing events (the ``0-54`` in a CRM record page's URL).
+MARKETING_EVENT_TYPE = "0-54"
+#: Record pages of other objects in the legacy ``/contacts/<portal>/<kind>/<id>`` shape.
+_OTHER_RECORDS = {"contact": "a contact", "company": "a company", "deal": "a deal", "ticket": "a ticket"}
+
+
 def event_id_from(text: str) -> str:
-    """The marketing event's object id from what was pasted: the id itself, or the event's URL in
-    HubSpot.  A HubSpot URL names the portal (account) first and the event after it, e.g.
-    ``https://app.hubspot.com/marketing-events/<portal>/details/<event>`` or a CRM record page
-    ``https://app-eu1.hubspot.com/contacts/<portal>/record/0-54/<event>``; the portal id is never taken."""
+    """The marketing event's object id from what was pasted: the id itself, or the event's page in
+    HubSpot (any data-centre host: ``app.hubspot.com``, ``app-eu1.hubspot.com``...).  A page URL
+    names the portal (account) first and the event after it; the portal id is never taken, and a
+    page that is not one marketing event (another record, a list, HubSpot's public events site)
+    is refused naming what it is, never read as an event id.  The shapes:
+    ``/marketing-events/<portal>/details/<event>`` and the CRM record page
+    ``/contacts/<portal>/record/0-54/<event>``."""
     text = text.strip()
     parts = urlsplit(text)
     if not (parts.scheme in ("http", "https") and parts.hostname):
@@ -321,14 +330,24 @@ def event_id_from(text: str) -> str:
     if not (host == "hubspot.com" or host.endswith(".hubspot.com")):
         raise InputError(f"--event {text!r} is not a HubSpot address.", hint="Pass the event's id or its HubSpot URL.")
     segments = [unquote(p) for p in parts.path.split("/") if p]
-    numbers = [i for i, seg in enumerate(segments) if seg.isdigit()]
-    if "0-54" in segments:  # the CRM record page of a marketing event: .../record/0-54/<event id>
-        after = segments.index("0-54") + 1
-        if after < len(segments) and segments[after].isdigit():
-            return segments[after]
-    if len(numbers) >= 2:
-        return segments[numbers[1]]  # the first number is the portal (account) id
-    found = f" (it names only the account {segments[numbers[0]]})" if numbers else ""
+    numbers = [seg for seg in segments if seg.isdigit()]
+    found = ""
+    if host.startswith("events.") or segments[:1] == ["events"]:
+        found = " (it is a page of HubSpot's events site or of custom behavioral events)"
+    elif "record" in segments:
+        kind = segments[segments.index("record") + 1 :][:1]
+        after = segments[segments.index("record") + 2 :][:1]
+        if kind == [MARKETING_EVENT_TYPE] and after and after[0].isdigit():
+            return after[0]
+        found = f" (it is the record page of object type {kind[0]}, not 0-54)" if kind else ""
+    elif "objects" in segments or "views" in segments:
+        found = " (it is a list of records; click the event to open its own page)"
+    elif len(segments) >= 3 and segments[0] == "contacts" and segments[2] in _OTHER_RECORDS:
+        found = f" (it is {_OTHER_RECORDS[segments[2]]}'s page)"
+    elif segments[:1] == ["marketing-events"] and len(numbers) >= 2 and segments[1] == numbers[0]:
+        return numbers[1]  # the first number is the portal (account) id
+    elif numbers:
+        found = f" (it names only the account {numbers[0]})" if len(numbers) == 1 else ""
     raise InputError(
         f"The URL {text} does not name a marketing event{found}.",
         hint="Open the event in HubSpot (Marketing > Events, click the event) and copy that page's URL, "

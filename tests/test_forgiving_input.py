@@ -23,7 +23,9 @@ from importer.zones import zone_suggestions
         ("https://app.hubspot.com/marketing-events/12345678/details/987654321/overview?tab=1", "987654321"),
         ("https://app-eu1.hubspot.com/contacts/12345678/record/0-54/987654321", "987654321"),
         ("https://app.hubspot.com/contacts/12345678/record/0-54/987654321/view/1", "987654321"),
-        ("https://app.hubspot.com/contacts/12345678/objects/0-54/views/all/list/987654321", "987654321"),
+        ("https://app-eu1.hubspot.com/marketing-events/12345678/details/987654321", "987654321"),
+        ("https://app-na2.hubspot.com/contacts/12345678/record/0-54/987654321/", "987654321"),
+        ("http://app.hubspot.com/contacts/12345678/record/0-54/987654321#activity", "987654321"),
     ],
 )
 def test_the_event_id_is_taken_from_a_pasted_url_never_the_portal(pasted: str, event: str) -> None:
@@ -36,6 +38,16 @@ def test_the_event_id_is_taken_from_a_pasted_url_never_the_portal(pasted: str, e
         ("https://app.hubspot.com/marketing-events/12345678", "names only the account 12345678"),
         ("https://app.hubspot.com/marketing-events/", "does not name a marketing event"),
         ("https://example.com/marketing-events/1/details/2", "is not a HubSpot address"),
+        ("https://app.hubspot.com.evil.example/marketing-events/1/details/2", "is not a HubSpot address"),
+        # pages that carry two numbers but are not one marketing event: never read as an event id
+        ("https://app.hubspot.com/contacts/12345678/record/0-1/987654321", "object type 0-1, not 0-54"),
+        ("https://app-eu1.hubspot.com/contacts/12345678/record/0-3/987654321", "object type 0-3, not 0-54"),
+        ("https://app.hubspot.com/contacts/12345678/contact/987654321", "a contact's page"),
+        ("https://app.hubspot.com/contacts/12345678/objects/0-54/views/4455667/list", "a list of records"),
+        ("https://app.hubspot.com/contacts/12345678/objects/0-54/views/all/list/987654321", "a list of records"),
+        ("https://app-eu1.hubspot.com/events/12345678/manage/987654321/overview", "custom behavioral events"),
+        ("https://events.hubspot.com/events/details/hubspot-london-presents-ops/", "HubSpot's events site"),
+        ("https://app.hubspot.com/reports-dashboard/12345678/view/987654321", "does not name a marketing event"),
     ],
 )
 def test_a_url_without_an_event_says_what_to_copy(pasted: str, says: str) -> None:
