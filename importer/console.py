@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from .errors import InputError
+from .ratelimit import estimate_seconds
 
 if TYPE_CHECKING:  # the console loads before Arrow may (see cli._prefer_system_allocator)
     from .models import EventInfo
@@ -27,6 +28,12 @@ def _open_log(path: str) -> TextIO:
         raise InputError(f"Cannot write the log file {target}: {exc.strerror}.", hint="Check log_file.") from None
 
 
+def _clock(seconds: float) -> str:
+    """``42s`` below two minutes, else ``14m05s``: the time left of a run."""
+    s = round(seconds)
+    return f"{s}s" if s < 120 else f"{s // 60}m{s % 60:02d}s"
+
+
 def _stamp() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -41,7 +48,13 @@ class Console:
         self._file = _open_log(log_file) if log_file else None
         self._tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self._bar_shown = False
+        #: the phase now shown (lookups, writes) and its baseline: when, requests and contacts done
+        self._phase = ""
         self._first: tuple[float, int, int] | None = None
+        #: requests still to come after the phase now running, and the limit they all go at
+        self._later = 0
+        self._limit: tuple[int, float] | None = None
+        self._concurrency = 4
         #: what the run came to (counts, report), appended to the log file's closing outcome line
         self.outcome = ""
 
@@ -58,34 +71,64 @@ class Console:
             self.stream.write(f"importer: {message}\n")
             self.stream.flush()
 
+    def expect(self, later: int, limit: tuple[int, float] | None = None, concurrency: int = 4) -> None:
+        """The requests that follow the phase about to run (the writes, while contacts are looked
+        up) and HubSpot's limit as the run's limiter enforces it: the ETA covers them all."""
+        self._later, self._limit, self._concurrency = max(0, later), limit, max(1, concurrency)
+
+    def lookups(self, done: int, total: int, contacts: int = 0, contacts_total: int = 0) -> None:
+        """Contact lookups answered so far (HubSpot's batch read, 100 emails a request)."""
+        self._show("lookups", done, total, contacts, contacts_total)
+
     def progress(self, done: int, total: int, rows: int = 0, rows_total: int = 0) -> None:
         """Batches (and contacts) answered so far; a bar with rate and ETA on a terminal, a line
         every 10% otherwise.  The first call is the baseline: rate and ETA count from it, so a
         resumed run's earlier batches do not inflate them."""
+        if self._phase == "lookups":
+            self._later = 0  # the writes are this phase now
+        self._show("batches", done, total, rows, rows_total)
+
+    def _eta(self, now: float, done: int, total: int) -> float | None:
+        """Seconds left of the whole run: the slower of the pace so far and HubSpot's limit (a
+        burst that the window still allows must not promise the rest at the same speed)."""
+        assert self._first is not None
+        answered, elapsed = done - self._first[1], now - self._first[0]
+        left = total - done + self._later
+        if answered <= 0 or elapsed <= 0:
+            return None
+        eta = left / (answered / elapsed)
+        if self._limit is not None:
+            bound = estimate_seconds(answered + left, self._limit, self._concurrency) - elapsed
+            eta = max(eta, bound)
+        return max(0.0, eta)
+
+    def _show(self, phase: str, done: int, total: int, contacts: int, contacts_total: int) -> None:
         if self.quiet or total <= 0:
             return
         now = time.monotonic()
-        if self._first is None:
-            self._first = (now, done, rows)
+        if self._first is None or phase != self._phase:
+            self._phase, self._first = phase, (now, done, contacts)
         answered, elapsed = done - self._first[1], now - self._first[0]
         rate = answered / elapsed if answered > 0 and elapsed > 0 else 0.0
-        per_min = (rows - self._first[2]) / elapsed * 60 if rows_total and elapsed > 0 else 0.0
+        per_min = (contacts - self._first[2]) / elapsed * 60 if contacts_total and elapsed > 0 else 0.0
         pace = f"{per_min:,.0f} contacts/min" if per_min else f"{rate * 60:,.0f} requests/min"
-        speed = f"{pace}  ETA {(total - done) / rate:.0f}s" if rate else "ETA --"
-        contacts = f"  {rows:,}/{rows_total:,} contacts" if rows_total else ""
+        eta = self._eta(now, done, total)
+        speed = f"{pace}  ETA {_clock(eta)}" if eta is not None else "ETA --"
+        unit = "contacts" if phase == "batches" else "emails"
+        counted = f"  {contacts:,}/{contacts_total:,} {unit}" if contacts_total else ""
         with self._lock:
             if self._tty:
                 width = 30
                 filled = int(width * done / total)
                 bar = "#" * filled + "-" * (width - filled)
-                self.stream.write(f"\r\x1b[2K[{bar}] {done}/{total} batches{contacts}  {speed}")
+                self.stream.write(f"\r\x1b[2K[{bar}] {done}/{total} {phase}{counted}  {speed}")
                 self.stream.flush()
                 self._bar_shown = done < total
                 if done >= total:
                     self.stream.write("\n")
             elif answered > 0 and (done == total or done % max(1, total // 10) == 0):
                 per_s = f" ({pace})" if rate else ""
-                self.stream.write(f"importer: {done}/{total} batches answered{contacts}{per_s}\n")
+                self.stream.write(f"importer: {done}/{total} {phase} answered{counted}{per_s}\n")
                 self.stream.flush()
 
     def confirm(self, preview: Preview, event: EventInfo) -> bool:

@@ -54,6 +54,20 @@ def _header_int(headers: Mapping[str, str], name: str) -> int | None:
     return number if number >= 0 else None
 
 
+#: Added to the rate-limit bound for the answers of the last window (a request takes 0.2-0.5 s).
+_LAST_ANSWER_S = 0.5
+
+
+def estimate_seconds(requests: int, limit: tuple[int, float], concurrency: int = 4) -> float:
+    """How long ``requests`` take at HubSpot's rolling limit of ``limit = (max, window_s)``: the k-th
+    request can start no sooner than ``(k - 1) // max`` windows after the first."""
+    if requests <= 0:
+        return 0.0
+    most, window = max(1, limit[0]), limit[1]
+    waves = -(-min(requests, most) // max(1, concurrency))
+    return (requests - 1) // most * window + waves * _LAST_ANSWER_S
+
+
 class Ticket:
     """One start :meth:`RateLimiter.acquire` let go: when, and (once over) how long it took."""
 
