@@ -151,7 +151,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--event",
         dest="event_id",
         metavar="OBJECT_ID",
-        help="the marketing event's object id (from its URL in HubSpot)",
+        help="the marketing event's object id, or its URL in HubSpot",
+    )
+    run.add_argument(
+        "--event-name",
+        dest="event_name",
+        metavar="NAME",
+        help="the marketing event's name, looked up in HubSpot instead of --event (asks when several match)",
     )
     _mapping_args(run)
     _report_args(run)
@@ -246,6 +252,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _connection_args(verify)
 
+    listed = sub.add_parser(
+        "events",
+        help="list the portal's marketing events with their ids",
+        description="List the marketing events of the token's portal (id, name, start), for --event; "
+        "--name keeps those whose name contains the text.",
+    )
+    listed.add_argument("--name", dest="list_name", metavar="TEXT", help="only events whose name contains TEXT")
+    _connection_args(listed)
+
     sub.add_parser(
         "sandbox",
         help="serve the HubSpot sandbox on 127.0.0.1 (for rehearsals and tests)",
@@ -255,7 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_NOT_SETTINGS = {"command", "files", "file", "rows", "report_in", "config", "typed"}
+_NOT_SETTINGS = {"command", "files", "file", "rows", "report_in", "config", "typed", "list_name"}
 
 
 def _flags(ns: argparse.Namespace) -> dict[str, Any]:
@@ -348,13 +363,14 @@ def _cmd_run(ns: argparse.Namespace, cfg: config.Config, console: Console) -> in
     from .reporter import render_terminal
 
     ask = console.confirm if _asks(cfg) else None
+    choose = console.choose_event if _chooses(cfg) else None
     portal: pipeline.Portal | None = None
     if cfg.sandbox:
         from .rehearsal import sandbox
 
         portal = sandbox
     try:
-        svc = pipeline.Services(log=console.log, progress=console.progress, confirm=ask, portal=portal)
+        svc = pipeline.Services(log=console.log, progress=console.progress, confirm=ask, choose=choose, portal=portal)
         result = pipeline.run(cfg, svc)
     except Declined as exc:
         console.log(str(exc))
@@ -391,6 +407,35 @@ def _asks(cfg: config.Config) -> bool:
     """Ask before sending only a person at a terminal: never cron or CI (stdin not a terminal),
     never with --yes, never for a dry run (it sends nothing)."""
     return not cfg.yes and not cfg.dry_run and bool(getattr(sys.stdin, "isatty", lambda: False)())
+
+
+def _chooses(cfg: config.Config) -> bool:
+    """Let a person at a terminal pick among the events an --event-name matches; never cron or CI,
+    never with --yes (which asks nothing): those stop naming each event's id."""
+    return not cfg.yes and bool(getattr(sys.stdin, "isatty", lambda: False)())
+
+
+def _cmd_events(ns: argparse.Namespace, cfg: config.Config, console: Console) -> int:
+    from . import pipeline
+    from .events import describe
+
+    name = (ns.list_name or "").strip()
+    found = pipeline.list_events(cfg, name, pipeline.Services(log=console.log))
+    if cfg.json_output:
+        print(json.dumps({"exit_code": 0, "events": [_event_json(e) for e in found]}))
+        return 0
+    for event in found:
+        print(describe(event))
+    which = f" whose name contains {name!r}" if name else ""
+    console.log(f"{len(found):,} marketing event{'' if len(found) == 1 else 's'}{which}; pass one with --event ID")
+    return 0
+
+
+def _event_json(event: Any) -> dict[str, Any]:
+    from .reporter import iso_utc
+
+    start = iso_utc(event.start_ms) if event.start_ms is not None else None
+    return {"id": event.object_id, "name": event.name, "start_utc": start}
 
 
 def _width() -> int:
@@ -432,6 +477,7 @@ def _cmd_verify(ns: argparse.Namespace, cfg: config.Config, console: Console) ->
 
 _COMMANDS: dict[str, Callable[[Any, Any, Console], int]] = {
     "run": _cmd_run,
+    "events": _cmd_events,
     "inspect": _cmd_inspect,
     "retry": _cmd_retry,
     "verify": _cmd_verify,

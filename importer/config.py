@@ -43,6 +43,8 @@ class Config:
 
     inputs: tuple[str, ...] = ()
     event_id: str = ""
+    #: the marketing event's name, looked up in HubSpot when no event id is given
+    event_name: str = ""
     state: str = "auto"
     timezone: str | None = None
     report: str | None = None
@@ -279,6 +281,23 @@ def check_base_url(url: str) -> str:
     return url.rstrip("/")
 
 
+def _one_event(values: dict[str, Any], layer: Mapping[str, Any], where: str) -> None:
+    """The event is named once: by id (``--event``, ``event_id``) or by name (``--event-name``,
+    ``event_name``).  A later source naming it either way replaces what an earlier one said; one
+    source giving both is asked to choose, since they could name two events."""
+    by_id, by_name = bool(layer.get("event_id")), bool(layer.get("event_name"))
+    if by_id and by_name:
+        what = "--event and --event-name" if where == "command line" else "event_id and event_name"
+        raise InputError(
+            f"The {where} gives both {what}: they could name two events.",
+            hint="Keep one: the event id (or its URL), or the name.",
+        )
+    if by_id:
+        values.pop("event_name", None)
+    elif by_name:
+        values.pop("event_id", None)
+
+
 def build(
     flags: Mapping[str, Any],
     *,
@@ -289,9 +308,7 @@ def build(
     env = os.environ if environ is None else environ
     values: dict[str, Any] = {}
     config_file = flags.get("config") or env.get("IMPORTER_CONFIG")
-    if config_file:
-        values.update(read_toml(config_file))
-    values.update(from_env(env))
+    given: dict[str, Any] = {}
     for key, value in flags.items():
         if key == "config" or value is None:
             continue
@@ -299,7 +316,12 @@ def build(
             raise KeyError(key)
         if isinstance(value, bool) and value is False and _FIELDS[key].default is False:
             continue  # an unset store_true flag must not override the file
-        values[key] = value
+        given[key] = value
+    layers = [(read_toml(config_file) if config_file else {}, f"config file {config_file}")]
+    layers += [(from_env(env), "environment"), (given, "command line")]
+    for layer, where in layers:
+        values.update(layer)
+        _one_event(values, layer, where)
     cfg = replace(Config(), **values)
     if cfg.proxy is None:
         cfg = replace(cfg, proxy=env_proxy(env, cfg.base_url))
@@ -391,6 +413,8 @@ def validate(cfg: Config) -> Config:
         parse_zone(cfg.timezone)
     if cfg.event_id:
         cfg = replace(cfg, event_id=event_id_from(cfg.event_id))
+    if cfg.event_name.strip() != cfg.event_name:
+        cfg = replace(cfg, event_name=cfg.event_name.strip())
     for name, within, say in _BOUNDS:
         if not within(getattr(cfg, name)):
             raise InputError(say)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -153,6 +154,34 @@ class Console:
             self._file.write(f"{_stamp()} asked: {preview.question(event).strip()} {'yes' if yes else 'no'}\n")
             self._file.flush()
         return yes
+
+    def choose_event(self, said: str, candidates: Sequence[EventInfo]) -> EventInfo | None:
+        """List the events an --event-name matches and let the person pick one by its number;
+        Enter, anything else, end of input or Ctrl-C picks none (nothing is sent)."""
+        from .events import describe
+        from .sender import Interrupted
+
+        lines = [said, *(f"  {i}) {describe(e)}" for i, e in enumerate(candidates, 1))]
+        question = f"Which event? [1-{len(candidates)}, Enter for none] "
+        with self._lock:
+            if self._bar_shown:
+                self.stream.write("\r\x1b[2K")
+                self._bar_shown = False
+            self.stream.write("\n".join(lines) + "\n" + question)
+            self.stream.flush()
+            try:
+                answer = sys.stdin.readline()
+            except (KeyboardInterrupt, Interrupted, OSError):
+                answer = ""
+            if not answer.endswith("\n"):
+                self.stream.write("\n")
+        typed = answer.strip()
+        picked = candidates[int(typed) - 1] if typed.isdigit() and 1 <= int(typed) <= len(candidates) else None
+        if self._file:
+            chosen = picked.object_id if picked else "none"
+            self._file.write(f"{_stamp()} asked: {said} {question.strip()} {chosen}\n")
+            self._file.flush()
+        return picked
 
     def record(self, message: str) -> None:
         """A line for the log file only (the terminal has seen it already, or never needs it)."""

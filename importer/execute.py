@@ -25,7 +25,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import actions, chunker, sender
+from . import actions, chunker, events, sender
 from .bulk import no_gc
 from .checking import VerifyResult, check_recorded, recorded_from_rows
 from .config import Config
@@ -100,6 +100,8 @@ class Job:
     #: the input files by their report name, to read the original lines of rows that need attention
     sources: dict[str, Path]
     portal: Portal = configured
+    #: with --event-name, the key once HubSpot's list has said which event the name is
+    rekey: Callable[[str], str] | None = None
     #: a retry's: the report's rows, which the settled rows replace (by file and row number)
     around: Sequence[Row] = ()
     #: a run's inputs, moved to ``done_dir`` once all their rows are settled
@@ -113,6 +115,8 @@ class Job:
 class _Sent:
     """What sending a plan left: the settled rows (which the report takes) and how it went."""
 
+    #: the run's config, its event id found by name (--event-name) when it was not given
+    cfg: Config
     rows: list[Row]
     run_id: str
     resumed: bool
@@ -126,9 +130,11 @@ def execute(job: Job, svc: Services) -> RunResult:
     """Plan, send, settle and report one run: every row of the plan ends up in the report."""
     with interruptible(svc) as waits, job.portal(job.cfg, job.rows) as (cfg, box):
         if box is not None:
-            svc.log(f"sandbox: created marketing event {cfg.event_id} at {cfg.base_url} for this run only")
+            named = cfg.event_id or repr(cfg.event_name)
+            svc.log(f"sandbox: created marketing event {named} at {cfg.base_url} for this run only")
         with Journal.open(cfg.state_dir, clock=time.time, log=svc.log) as journal:
             sent = _send(job, cfg, svc, waits, journal)
+            cfg = sent.cfg
             result = _report(job, cfg, sent, journal, svc)
         if box is not None:
             home = Path(job.cfg.state_dir)
@@ -153,6 +159,11 @@ def _send(job: Job, cfg: Config, svc: Services, waits: Waits, journal: Journal) 
     job.rows = []
     with connect(cfg, svc, waits) as client:
         try:
+            if not cfg.event_id:
+                cfg = replace(cfg, event_id=_event_named(client, cfg.event_name, svc).object_id)
+                job.meta["event_id"] = cfg.event_id
+                if job.rekey is not None:
+                    job.key = job.rekey(cfg.event_id)
             event = client.get_event(cfg.event_id)
             if cfg.verify and not cfg.dry_run:
                 counters_before = client.counters(cfg.event_id)
@@ -169,7 +180,27 @@ def _send(job: Job, cfg: Config, svc: Services, waits: Waits, journal: Journal) 
             plan.batches, plan.outcomes = [], {}
         if cfg.verify and not cfg.dry_run and not stopped:
             verification = check_recorded(client, cfg.event_id, recorded_from_rows(rows), counters_before)
-        return _Sent(rows, plan.run_id, resumed, event, stopped, client.stats, verification)
+        return _Sent(cfg, rows, plan.run_id, resumed, event, stopped, client.stats, verification)
+
+
+def _event_named(client: HubSpot, name: str, svc: Services) -> EventInfo:
+    """The event ``--event-name`` names, from HubSpot's list of the portal's events."""
+    svc.log(f"looking up the marketing event named {name!r} in HubSpot")
+    found = events.pick(client.list_events(), name, svc.choose)
+    svc.log(f"event {name!r} is {events.describe(found)}")
+    return found
+
+
+def list_events(cfg: Config, name: str = "", svc: Services | None = None) -> list[EventInfo]:
+    """The portal's marketing events (``importer events``), those ``--event-name`` would choose
+    from when a name is given, in HubSpot's order."""
+    svc = svc or Services()
+    with interruptible(svc) as waits, connect(cfg, svc, waits) as client:
+        found = list(client.list_events())
+    if not name:
+        return found
+    exact, partial = events.matching(found, name)
+    return exact or partial
 
 
 def _send_plan(

@@ -453,6 +453,11 @@ class ApiPaths:
             return "/crm/v3/objects/contacts/batch/read"
         return f"/crm/objects/{self.version}/contacts/batch/read"
 
+    @property
+    def events(self) -> str:
+        """The portal's marketing events, a page at a time (``limit`` up to 100, ``after``)."""
+        return self._events
+
     def event(self, event_id: str) -> str:
         return f"{self._events}/{_segment(event_id)}"
 
@@ -747,13 +752,31 @@ class HubSpot:
             ) from None
         except BatchRejected as exc:
             raise InputError(f"Event id {event_id}: {_sentence(exc.message)}", hint=EVENT_ID_HINT) from None
-        body = answer.body
-        return EventInfo(
-            object_id=str(body.get("objectId") or event_id),
-            name=str(body.get("eventName") or ""),
-            start_ms=_as_ms(body.get("startDateTime")),
-            end_ms=_as_ms(body.get("endDateTime")),
-        )
+        return _event_info(answer.body, event_id)
+
+    def list_events(self) -> Iterator[EventInfo]:
+        """Every marketing event of the portal, page by page (100 a page, HubSpot's most)."""
+        call = _Call("marketing events", SCOPE_EVENTS_READ)
+        params: dict[str, Any] = {"limit": API_BATCH_CAP}
+        seen: set[str] = set()
+        while True:
+            answer = self._read(call, self._paths.events, params=dict(params))
+            for item in answer.body["results"]:
+                if isinstance(item, dict) and item.get("objectId") is not None:
+                    yield _event_info(item, str(item["objectId"]))
+            paging = answer.body.get("paging")
+            nxt = paging.get("next") if isinstance(paging, dict) else None
+            cursor = str(nxt.get("after") or "") if isinstance(nxt, dict) else ""
+            if not cursor:
+                return
+            if cursor in seen:
+                raise StopRun(
+                    "HubSpot's list of marketing events repeats itself (same page cursor twice); run again later.",
+                    reason=Reason.BAD_RESPONSE,
+                    correlation_id=answer.verdict.correlation_id,
+                )
+            seen.add(cursor)
+            params["after"] = cursor
 
     def read_contacts(self, emails: Sequence[str]) -> tuple[dict[str, int], set[str]]:
         """Look up at most 100 emails: (found lowercased email -> vid, emails not found as given).
@@ -889,6 +912,15 @@ class HubSpot:
             if number is not None:
                 out[str(key)] = number
         return out
+
+
+def _event_info(body: dict[str, Any], event_id: str) -> EventInfo:
+    return EventInfo(
+        object_id=str(body.get("objectId") or event_id),
+        name=str(body.get("eventName") or ""),
+        start_ms=_as_ms(body.get("startDateTime")),
+        end_ms=_as_ms(body.get("endDateTime")),
+    )
 
 
 def _participation(item: object) -> dict[str, Any] | None:

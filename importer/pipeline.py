@@ -18,13 +18,14 @@ from .bulk import no_gc
 from .checking import VerifyResult, verify, verify_json
 from .config import Config
 from .errors import InputError
-from .execute import Job, RunResult, configured, execute, summary_line
+from .execute import Job, RunResult, configured, execute, list_events, summary_line
+from .hubspot import HubSpot
 from .inputs import display_name, expand_inputs, file_digest, read_file
 from .inspecting import inspect
 from .journal import Journal
 from .mapper import undecided_error
-from .models import FileInfo, Reason, Row, table_to_rows
-from .planning import plan_retry, plan_run, reopen, retryable
+from .models import EventInfo, FileInfo, Reason, Row, table_to_rows
+from .planning import Plan, plan_retry, plan_run, reopen, retryable
 from .readback import read_back
 from .report_names import latest_name
 from .reporter import check_report_path, choose_format, default_report_path, plural
@@ -86,8 +87,11 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
     """One import, start to finish (or resumed): every input row ends up in the report."""
     svc = svc or Services()
     started = svc.now()
-    if not cfg.event_id:
-        raise InputError("No marketing event given.", hint="Pass --event OBJECT_ID (the number in the event's URL).")
+    if not cfg.event_id and not cfg.event_name:
+        raise InputError(
+            "No marketing event given.",
+            hint="Pass --event OBJECT_ID (the number in the event's URL) or --event-name NAME.",
+        )
     paths = expand_inputs(cfg.inputs, svc.cwd, empty_inbox=cfg.empty_inbox)
     rows, files = _read_inputs(paths, cfg, svc)
     contacts = None
@@ -101,12 +105,21 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
     check_report_path(report_path, [*paths, *([Path(cfg.contacts_file)] if cfg.contacts_file else [])])
     if size_note:
         svc.log(size_note)
-    key = Journal.run_key(cfg.event_id, [(p.name, file_digest(p)) for p in paths], _options_fingerprint(cfg))
+    digests, options = [(p.name, file_digest(p)) for p in paths], _options_fingerprint(cfg)
+
+    def key_for(event_id: str) -> str:
+        """The journal's key: the same event, inputs and options are the same run (resumable)."""
+        return Journal.run_key(event_id, digests, options)
+
+    def planner(cfg: Config, rows: list[Row], client: HubSpot, journal: Journal, event: EventInfo) -> Plan:
+        return plan_run(cfg, rows, client, journal, event, key=key_for(cfg.event_id), contacts=contacts, log=svc.log)
+
     job = Job(
         cfg=cfg,
         rows=rows,
-        planner=partial(plan_run, key=key, contacts=contacts, log=svc.log),
-        key=key,
+        planner=planner,
+        key=key_for(cfg.event_id),
+        rekey=key_for,
         meta={"event_id": cfg.event_id, "files": [f.file for f in files]},
         files=files,
         report_path=report_path,
@@ -170,6 +183,7 @@ __all__ = [
     "VerifyResult",
     "expand_inputs",
     "inspect",
+    "list_events",
     "read_file",
     "retry",
     "run",

@@ -16,6 +16,9 @@ from .contacts import load_contacts_map
 from .models import Row
 from .sandbox import DEFAULT_TOKEN, Sandbox
 
+#: the id of the event a rehearsal by --event-name holds
+REHEARSAL_EVENT_ID = "1001"
+
 
 @contextmanager
 def sandbox(cfg: Config, rows: Sequence[Row]) -> Iterator[tuple[Config, Sandbox]]:
@@ -33,7 +36,10 @@ def sandbox(cfg: Config, rows: Sequence[Row]) -> Iterator[tuple[Config, Sandbox]
     emails = sorted({r.email for r in rows if r.email and r.outcome is None} - set(known))
     del rows
     creatable = cfg.event_id.isdigit() and int(cfg.event_id) < 2**63  # else HubSpot's 404 says the id is wrong
-    box = Sandbox(contacts=known, events=[cfg.event_id] if creatable else [])
+    events: dict[str, dict[str, str]] = {cfg.event_id: {}} if creatable else {}
+    if not cfg.event_id and cfg.event_name:  # --event-name: an event of that name, found as HubSpot's would be
+        events[REHEARSAL_EVENT_ID] = {"eventName": cfg.event_name}
+    box = Sandbox(contacts=known, events=events)
     box.start()
     try:
         with tempfile.TemporaryDirectory(prefix="importer-sandbox-") as journal_dir:

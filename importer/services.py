@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from . import events
 from .config import Config
 from .hubspot import HubSpot
 from .models import EventInfo, Row
@@ -42,6 +43,9 @@ class Services:
     progress: Callable[[int, int, int, int], None] | None = None
     #: asked before the first write with what is about to be sent; False sends nothing (``Declined``)
     confirm: Callable[[Preview, EventInfo], bool] | None = None
+    #: with --event-name, asked which event is meant when several match (a terminal); None: the
+    #: run stops naming each one's id (see ``events.pick``)
+    choose: events.Choose | None = None
     cwd: Path = field(default_factory=Path.cwd)
     #: with --sandbox, the HubSpot the run sends to instead (the CLI hands in ``rehearsal.sandbox``,
     #: so the pipeline never imports the sandbox): given the config and the rows, it yields the

@@ -84,6 +84,18 @@ def test_get_event_parses(box: Sandbox, validation: bool) -> None:
     assert event.start_date_time is not None and event.custom_properties == []
 
 
+def test_the_list_of_events_parses_and_pages(validation: bool) -> None:
+    """``importer run --event-name`` reads this list (the official client's ``get_all``)."""
+    events = {str(2000 + i): {"eventName": f"Webinar {i}"} for i in range(3)}
+    with Sandbox(events=events) as sb:
+        api = official(sb, validation).marketing.events.basic_api
+        first = api.get_all(limit=2)
+        assert isinstance(first, me.CollectionResponseMarketingEventPublicReadResponseV2ForwardPaging)
+        assert [(e.object_id, e.event_name) for e in first.results] == [("2000", "Webinar 0"), ("2001", "Webinar 1")]
+        rest = api.get_all(limit=2, after=first.paging.next.after)
+        assert [e.object_id for e in rest.results] == ["2002"] and rest.paging is None
+
+
 def test_contacts_batch_read_parses_found_and_partial(box: Sandbox, validation: bool) -> None:
     api = official(box, validation).crm.contacts.batch_api
     found = api.read(lookup("alice@example.com", "bob@example.com"))

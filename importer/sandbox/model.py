@@ -549,7 +549,9 @@ class HubSpotModel:
             found = _Route("POST", READ_CONTACTS, lambda body, q, kind: self._batch_read(body, partial))
         elif version is not None and rest[:2] == ("marketing", "marketing-events"):
             rest = rest[2:]
-            if len(rest) == 2 and rest[0] == "participations":
+            if not rest:
+                found = _Route("GET", READ_EVENTS, lambda body, q, kind: self._list_events(q))
+            elif len(rest) == 2 and rest[0] == "participations":
                 found = _Route("GET", READ_EVENTS, lambda body, q, kind: self._counters(rest[1]))
             elif len(rest) == 3 and rest[0] == "participations" and rest[2] == "breakdown":
                 found = _Route("GET", READ_EVENTS, lambda body, q, kind: self._breakdown(rest[1], q))
@@ -698,6 +700,22 @@ class HubSpotModel:
             "cancellations": counts["cancel"],
             "noShows": 0,
         }
+
+    def _list_events(self, query: Mapping[str, list[str]]) -> tuple[int, dict[str, Any]]:
+        """The portal's events in the order they were created, ``limit`` a page (10 unless asked,
+        at most 100) from the ``after`` cursor, with ``paging.next`` while more follow."""
+        limit_text = query.get("limit", ["10"])[-1]
+        if not limit_text.isdigit() or not 1 <= int(limit_text) <= BATCH_CAP:
+            raise _validation(f"limit must be a whole number from 1 to {BATCH_CAP}, not {limit_text!r}.")
+        limit = int(limit_text)
+        offset = _cursor_offset(query["after"][-1]) if "after" in query else 0
+        ids = list(self._events)
+        results = [self._get_event(object_id)[1] for object_id in ids[offset : offset + limit]]
+        payload: dict[str, Any] = {"results": results}
+        if offset + limit < len(ids):
+            after = _cursor(offset + limit)
+            payload["paging"] = {"next": {"after": after, "link": f"?after={after}"}}
+        return 200, payload
 
     def _counters(self, event_id: str) -> tuple[int, dict[str, Any]]:
         _check_int64_path(event_id)
@@ -898,6 +916,8 @@ def _versioned(segments: tuple[str, ...]) -> tuple[str | None, tuple[str, ...]]:
             return "v3", ("marketing", "marketing-events", *segments[3:])
         if segments[1] == "marketing-events" and segments[2] in API_VERSIONS and segments[2] != "v3":
             return segments[2], ("marketing", "marketing-events", *segments[3:])
+        if segments[1:] == ("marketing-events", "v3"):  # where HubSpot's v3 spec file puts the listing
+            return "v3", ("marketing", "marketing-events")
     if len(segments) >= 3 and segments[0] == "crm":
         if segments[1] == "v3" and segments[2] == "objects":
             return "v3", ("crm", "objects", *segments[3:])
