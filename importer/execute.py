@@ -69,6 +69,9 @@ class RunResult:
     sandbox_participations: tuple[dict[str, Any], ...] = ()
     sandbox_dump: Path | None = None
     verification: VerifyResult | None = None
+    #: ``importer retry``: the report it retried, and the counts of the rows it looked up and sent again
+    retry_of: Path | None = None
+    retried: Report | None = None
 
 
 @contextmanager
@@ -102,8 +105,10 @@ class Job:
     portal: Portal = configured
     #: with --event-name, the key once HubSpot's list has said which event the name is
     rekey: Callable[[str], str] | None = None
-    #: a retry's: the report's rows, which the settled rows replace (by file and row number)
+    #: a retry's: the report's rows, which the settled rows replace (by file and row number), and
+    #: the report they came from
     around: Sequence[Row] = ()
+    retry_of: Path | None = None
     #: a run's inputs, moved to ``done_dir`` once all their rows are settled
     inputs: Sequence[Path] = ()
     #: the report's notes before and after the run's own (resumed, stopped early)
@@ -228,6 +233,7 @@ def _report(job: Job, cfg: Config, sent: _Sent, journal: Journal, svc: Services)
             journal.update_rows(sent.run_id, rows_to_table(rows))
         except StopRun as exc:  # a full disk: the report below still says what is known
             stopped = stopped or exc
+    retried = rows if job.around else None
     if job.around:
         settled = {r.ref: r for r in rows}
         rows = [settled.get(r.ref, r) for r in job.around]
@@ -268,6 +274,8 @@ def _report(job: Job, cfg: Config, sent: _Sent, journal: Journal, svc: Services)
         stopped=stopped,
         resumed=sent.resumed,
         verification=sent.verification,
+        retry_of=job.retry_of,
+        retried=None if retried is None else build_report(retried, summary),
     )
 
 
@@ -426,6 +434,14 @@ def summary_line(result: RunResult, exit_code: int | None = None) -> str:
             "stopped": result.stopped.reason if result.stopped else None,
             "verified": None if result.verification is None else result.verification.exit_code == 0,
             "files": [{"file": f.file, "profile": f.profile, "rows": f.data_rows} for f in result.report.summary.files],
+            "retry_of": str(result.retry_of) if result.retry_of else None,
+            "retried": None
+            if result.retried is None
+            else {
+                "rows": len(result.retried.rows),
+                "counts": dict(result.retried.counts),
+                "by_reason": dict(result.retried.by_reason),
+            },
         },
         sort_keys=True,
     )

@@ -9,6 +9,7 @@ it without waiting and without a network.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 from functools import partial
@@ -146,6 +147,7 @@ def retry(cfg: Config, report_path: Path, svc: Services | None = None) -> RunRes
     (:func:`planning.retryable`), then write the updated report (beside the given one unless --report)."""
     svc = svc or Services()
     started = svc.now()
+    report_path = report_path if report_path.is_absolute() else svc.cwd / report_path  # paths are said whole
     report = read_back(report_path, cfg.event_id)
     reopened = [again for r in report.rows if (again := reopen(r)) is not None]
     not_found = sum(1 for r in report.rows if r.reason == Reason.CONTACT_NOT_FOUND.value and retryable(r))
@@ -154,7 +156,7 @@ def retry(cfg: Config, report_path: Path, svc: Services | None = None) -> RunRes
     out_path = Path(cfg.report) if cfg.report else latest_name(report_path)
     check_report_path(out_path)
     profiles = {d.get("source_file", ""): d.get("profile", "") for d in report.lines}
-    names = dict.fromkeys(r.ref.file for r in report.rows)
+    names = Counter(r.ref.file for r in report.rows)
     sources = {name: _source_path(name, svc.cwd) for name in names}
     key = Journal.run_key(report.event_id, [(str(report_path), file_digest(report_path))], {"retry": True})
     job = Job(
@@ -163,13 +165,16 @@ def retry(cfg: Config, report_path: Path, svc: Services | None = None) -> RunRes
         planner=partial(plan_retry, not_found=not_found, log=svc.log),
         key=key,
         meta={"event_id": report.event_id, "retry_of": str(report_path)},
-        files=tuple(FileInfo(file=name, profile=profiles.get(name) or "from report") for name in names),
+        files=tuple(
+            FileInfo(file=name, profile=profiles.get(name) or "from report", data_rows=n) for name, n in names.items()
+        ),
         report_path=out_path,
         started=started,
         label="retry",
         timezone=report.summary.get("timezone") or cfg.timezone,
         sources={k: v for k, v in sources.items() if v.is_file()},
         around=report.rows,
+        retry_of=report_path,
         notes_first=(f"Retry of {report_path}: {plural(len(reopened), 'row')} looked up and sent again.",),
     )
     del reopened
