@@ -10,11 +10,13 @@ Last Name.  Their names derive from the report's, so a report and its files stay
 from __future__ import annotations
 
 import csv
+import glob
 import io
 import os
 import re
 import shlex
 import tempfile
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +29,7 @@ from .errors import ImporterError
 from .loader import Sheet
 from .mapper import MapOptions, source_lines
 from .models import FileInfo, Outcome, Reason
+from .titles import title_says
 
 FIX_SUFFIX = ".fix-and-reimport.csv"
 CREATE_SUFFIX = ".contacts-to-create.csv"
@@ -52,6 +55,9 @@ FILE_FIXES: Mapping[str, str] = {
 Original = tuple[tuple[str, ...], tuple[str, ...]]
 #: Where a row came from: its file as the user named it and its spreadsheet row number.
 Where = tuple[str, int]
+#: Where a report's ``source_file`` was read from: the file, and the sheet when a workbook's
+#: registrants and attendees sheets were both read (``webinar.xlsx [Registrants]``).
+Source = tuple[Path, str | None]
 _ATTENTION = pa.array([Outcome.REJECTED.value, Outcome.FAILED.value])
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _HARMLESS = re.compile(r"[-+]?[\d.,\s]*|-+")
@@ -97,10 +103,18 @@ def companion(report_path: str | Path, suffix: str) -> Path:
     return p.with_name(stem + suffix)
 
 
+def sheet_of(name: str) -> tuple[str, str | None]:
+    """``webinar.xlsx [Registrants]`` -> (``webinar.xlsx``, ``Registrants``); a plain name has no sheet."""
+    if name.endswith("]") and " [" in name:
+        file, _, sheet = name[:-1].rpartition(" [")
+        return file, sheet
+    return name, None
+
+
 def originals(
     rows: pa.Table,
-    sources: Mapping[str, Path],
-    read: Callable[[Path], Sheet],
+    sources: Mapping[str, Source],
+    read: Callable[[Path, str | None], Sheet],
     opts: MapOptions,
     log: Callable[[str], None] = lambda _: None,
 ) -> dict[Where, Original]:
@@ -117,11 +131,11 @@ def originals(
         wanted.setdefault(name, set()).add(number)
     out: dict[Where, Original] = {}
     for name, numbers in wanted.items():
-        path = sources.get(name)
-        if path is None:
+        source = sources.get(name)
+        if source is None:
             continue
         try:
-            lines = source_lines(read(path), opts, numbers)
+            lines = source_lines(read(*source), opts, numbers)
         except (ImporterError, OSError) as exc:
             log(f"{name}: cannot read the original lines again ({exc}); the report shows the cleaned values")
             continue
@@ -156,6 +170,8 @@ def plan(
 
     The fix file holds the rejected rows whose fix lies in the file (a contact missing in HubSpot
     is fixed there, so its row goes to the contacts file instead), one file per distinct header.
+    A workbook's registrants and attendees sheets each get their own, named after the sheet (the
+    name says the role, as the sheet's name did), so each imports again as it is.
     """
     out: list[ActionFile] = []
     groups: dict[tuple[str, tuple[str, ...]], list[tuple[dict[str, Any], tuple[str, ...]]]] = {}
@@ -165,10 +181,9 @@ def plan(
             header, cells = line
             groups.setdefault((row["file"], header), []).append((row, cells))
     orders = {f.file: f.date_order for f in files}
-    for k, ((source, header), members) in enumerate(groups.items(), 1):
-        path = companion(report_path, FIX_SUFFIX)
-        if len(groups) > 1:
-            path = companion(report_path, f".fix-and-reimport.{Path(source).stem}-{k}.csv")
+    said_by = {f.file: f.state_source for f in files}
+    paths = _fix_paths(report_path, [source for source, _ in groups])
+    for path, ((source, header), members) in zip(paths, groups.items(), strict=True):
         names = list(_trim(header))
         tail = [name if name not in names else f"{name} (importer)" for name in FIX_COLUMNS]
         lines = [names + tail]
@@ -181,6 +196,10 @@ def plan(
         order = orders.get(source)
         if order in ("day-first", "month-first"):
             args.append(f"--{order}")
+        sheet = sheet_of(source)[1]
+        role = title_says(sheet) if sheet and said_by.get(source) == f"sheet name {sheet}" else None
+        if role:  # the sheet's name said every row's state: the command says it again
+            args += ["--state", role]
         args += list(extra_args)
         out.append(ActionFile("fix", path, lines, len(members), shlex.join(args)))
     people: dict[str, list[str]] = {}
@@ -191,6 +210,30 @@ def plan(
         path = companion(report_path, CREATE_SUFFIX)
         out.append(ActionFile("create", path, [list(CREATE_COLUMNS), *people.values()], len(people)))
     return Actions(out)
+
+
+def _fix_paths(report_path: str | Path, sources: Sequence[str]) -> list[Path]:
+    """One fix file per group: the report's companion when there is one group of a plain file;
+    a sheet's gets the sheet's name; the others (and names that would meet) ``<stem>-<k>``."""
+    wanted: list[str] = []
+    for k, source in enumerate(sources, 1):
+        file, sheet = sheet_of(source)
+        if sheet:
+            wanted.append(f".fix-and-reimport.{_safe(sheet)}.csv")
+        elif len(sources) == 1:
+            wanted.append(FIX_SUFFIX)
+        else:
+            wanted.append(f".fix-and-reimport.{Path(file).stem}-{k}.csv")
+    seen = Counter(wanted)
+    return [
+        companion(report_path, suffix if seen[suffix] == 1 else f"{suffix.removesuffix('.csv')}-{k}.csv")
+        for k, suffix in enumerate(wanted, 1)
+    ]
+
+
+def _safe(name: str) -> str:
+    """A sheet name as part of a file name (no path separators or characters Windows refuses)."""
+    return re.sub(r'[\\/:*?"<>|\x00-\x1f]+', "_", name).strip(" .") or "sheet"
 
 
 def _trim(header: tuple[str, ...]) -> tuple[str, ...]:
@@ -223,10 +266,13 @@ def write(actions: Actions, report_path: str | Path) -> list[Path]:
     for f in actions.files:
         _write_csv(f.path, f.lines)
         written.append(f.path)
-    for suffix in (FIX_SUFFIX, CREATE_SUFFIX):
-        stale = companion(report_path, suffix)
-        if stale not in written:
-            stale.unlink(missing_ok=True)
+    fix = companion(report_path, FIX_SUFFIX)
+    stale = [fix, companion(report_path, CREATE_SUFFIX)]
+    others = fix.parent.glob(glob.escape(fix.name.removesuffix(".csv")) + ".*.csv")
+    stale += sorted(p for p in others if p.name.count(FIX_SUFFIX.removesuffix(".csv")) == 1)
+    for path in stale:
+        if path not in written:
+            path.unlink(missing_ok=True)
     return written
 
 

@@ -101,7 +101,7 @@ class Job:
     label: str
     timezone: str | None
     #: the input files by their report name, to read the original lines of rows that need attention
-    sources: dict[str, Path]
+    sources: dict[str, actions.Source]
     portal: Portal = configured
     #: with --event-name, the key once HubSpot's list has said which event the name is
     rekey: Callable[[str], str] | None = None
@@ -453,7 +453,7 @@ def summary_line(result: RunResult, exit_code: int | None = None) -> str:
 
 def _act_on(
     rows: pa.Table,
-    sources: dict[str, Path],
+    sources: dict[str, actions.Source],
     cfg: Config,
     report_path: Path,
     files: Sequence[FileInfo],
@@ -465,7 +465,7 @@ def _act_on(
     found = actions.originals(
         rows,
         sources,
-        lambda p: load(p, sheet=cfg.sheet, max_bytes=int(cfg.max_file_mb * 2**20)),
+        lambda p, sheet: load(p, sheet=sheet, max_bytes=int(cfg.max_file_mb * 2**20)),
         map_options(cfg),
         svc.log,
     )

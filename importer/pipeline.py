@@ -15,6 +15,7 @@ from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
+from . import actions
 from .bulk import no_gc
 from .checking import VerifyResult, verify, verify_json
 from .config import Config
@@ -127,7 +128,7 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
         started=started,
         label="dry-run" if cfg.dry_run else "not-started",
         timezone=cfg.timezone,
-        sources={display_name(p, svc.cwd): p for p in paths},
+        sources=_sources(paths, files, cfg, svc.cwd),
         portal=_portal(cfg, svc),
         inputs=paths,
         notes_last=(size_note,) if size_note else (),
@@ -136,10 +137,29 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
     return execute(job, svc)
 
 
-def _source_path(name: str, cwd: Path) -> Path:
-    """An input file as a report names it (relative to the folder the import ran in)."""
+def _sources(paths: Sequence[Path], files: Sequence[FileInfo], cfg: Config, cwd: Path) -> dict[str, actions.Source]:
+    """Where each ``source_file`` of the report was read: the file, and its sheet when a workbook's
+    registrants and attendees sheets were both read (named ``file [sheet]``)."""
+    out: dict[str, actions.Source] = {}
+    for path in paths:
+        name = display_name(path, cwd)
+        out[name] = (path, cfg.sheet)
+        for info in files:
+            if info.sheet and info.file == f"{name} [{info.sheet}]":
+                out[info.file] = (path, info.sheet)
+    return out
+
+
+def _source_of(name: str, cwd: Path) -> actions.Source:
+    """An input file as a report names it (relative to the folder the import ran in), and the
+    sheet of a ``file [sheet]`` name."""
+    file, sheet = actions.sheet_of(name)
+    if sheet is not None and not (Path(cwd) / name).is_file():
+        name = file
+    else:
+        sheet = None
     path = Path(name)
-    return path if path.is_absolute() else Path(cwd) / path
+    return (path if path.is_absolute() else Path(cwd) / path), sheet
 
 
 def retry(cfg: Config, report_path: Path, svc: Services | None = None) -> RunResult:
@@ -157,7 +177,7 @@ def retry(cfg: Config, report_path: Path, svc: Services | None = None) -> RunRes
     check_report_path(out_path)
     profiles = {d.get("source_file", ""): d.get("profile", "") for d in report.lines}
     names = Counter(r.ref.file for r in report.rows)
-    sources = {name: _source_path(name, svc.cwd) for name in names}
+    sources = {name: _source_of(name, svc.cwd) for name in names}
     key = Journal.run_key(report.event_id, [(str(report_path), file_digest(report_path))], {"retry": True})
     job = Job(
         cfg=cfg,
@@ -172,7 +192,7 @@ def retry(cfg: Config, report_path: Path, svc: Services | None = None) -> RunRes
         started=started,
         label="retry",
         timezone=report.summary.get("timezone") or cfg.timezone,
-        sources={k: v for k, v in sources.items() if v.is_file()},
+        sources={k: v for k, v in sources.items() if v[0].is_file()},
         around=report.rows,
         retry_of=report_path,
         notes_first=(f"Retry of {report_path}: {plural(len(reopened), 'row')} looked up and sent again.",),

@@ -226,3 +226,92 @@ def test_companion_names(report: str, name: str) -> None:
 )  # fmt: skip
 def test_guard(text: str, written: str) -> None:
     assert actions._guard(text) == written
+
+
+def _book(path: Path, sheets: dict[str, list[tuple[str, str]]]) -> Path:
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for name, people in sheets.items():
+        ws = wb.create_sheet(name)
+        ws.append(["Email", "First Name", "Registered at"])
+        for email, first in people:
+            ws.append([email, first, "2024-11-01 09:00"])
+    wb.save(path)
+    return path
+
+
+def test_a_workbooks_registrants_and_attendees_sheets_get_a_fix_file_each(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each sheet's rows to fix go to a file named after the sheet, whose command imports them again
+    in the state the sheet's name gave them (nothing in a plain CSV would say it otherwise)."""
+    monkeypatch.chdir(tmp_path)
+    src = _book(
+        tmp_path / "webinar.xlsx",
+        {
+            "Registrants": [("ann@example.com", "Ann"), ("bo@@example.com", "Bo")],
+            "Attendees": [("ann@example.com", "Ann"), ("cy@example..com", "Cy")],
+        },
+    )
+    with Sandbox(events=["1001"], contacts={"ann@example.com": 1, "bo@example.com": 2, "cy@example.com": 3}) as sb:
+        env = {**ENV, "HUBSPOT_BASE_URL": sb.base_url}
+        assert main(["run", str(src), "--event", "1001", "--timezone", "UTC"], environ=env) == 1
+        capsys.readouterr()
+        registrants = tmp_path / "webinar.fix-and-reimport.Registrants.csv"
+        attendees = tmp_path / "webinar.fix-and-reimport.Attendees.csv"
+        assert read_csv(registrants) == [
+            ["Email", "First Name", "Registered at", "problem", "fix"],
+            ["bo@@example.com", "Bo", "2024-11-01 09:00", read_csv(registrants)[1][3], "Correct the email"],
+        ]
+        assert [line[0] for line in read_csv(attendees)[1:]] == ["cy@example..com"]
+        keys = summary_keys(tmp_path / "webinar.reconciliation.xlsx")
+        assert keys["fix_file"] == f"{registrants}, {attendees}"
+        commands = [shlex.split(c) for c in keys["next_step"].split("`")[1].split("; ")]
+        assert [c[2] for c in commands] == [str(registrants), str(attendees)]
+        assert [c[c.index("--state") + 1] for c in commands] == ["register", "attend"]
+        errors = openpyxl.load_workbook(tmp_path / "webinar.reconciliation.xlsx", read_only=True)["Errors"]
+        header, *problems = list(errors.iter_rows(values_only=True))
+        originals = {p[header.index("source_file")]: p[header.index("original_values")] for p in problems}
+        assert originals == {
+            "webinar.xlsx [Registrants]": "Email: bo@@example.com; First Name: Bo; Registered at: 2024-11-01 09:00",
+            "webinar.xlsx [Attendees]": "Email: cy@example..com; First Name: Cy; Registered at: 2024-11-01 09:00",
+        }
+
+        # a retry of that report keeps them (it reads each sheet's lines again)
+        assert main(["retry", "webinar.reconciliation.xlsx"], environ=env) == 1
+        assert registrants.is_file() and attendees.is_file()
+
+        # corrected in a spreadsheet, each imports again as it is with its command
+        for fix, wrong, right in ((registrants, "@@", "@"), (attendees, "..", ".")):
+            edited = read_csv(fix)
+            edited[1][0] = edited[1][0].replace(wrong, right)
+            with fix.open("w", encoding="utf-8-sig", newline="") as fh:
+                csv.writer(fh).writerows(edited)
+        for command in commands:
+            assert main(command[1:], environ=env) == 0
+        got = {(p["email"], p["state"]) for p in sb.participations("1001")}
+        assert {("bo@example.com", "register"), ("cy@example.com", "attend")} <= got
+
+
+@pytest.mark.parametrize(
+    ("sources", "names"),
+    [
+        (["a.csv"], ["r.fix-and-reimport.csv"]),
+        (["a.csv", "b.csv"], ["r.fix-and-reimport.a-1.csv", "r.fix-and-reimport.b-2.csv"]),
+        (["w.xlsx [Registrants]"], ["r.fix-and-reimport.Registrants.csv"]),
+        (
+            ["w.xlsx [Registrants]", "w.xlsx [Attendees]", "a.csv"],
+            ["r.fix-and-reimport.Registrants.csv", "r.fix-and-reimport.Attendees.csv", "r.fix-and-reimport.a-3.csv"],
+        ),
+        (
+            ["w.xlsx [Attendees]", "v.xlsx [Attendees]"],
+            ["r.fix-and-reimport.Attendees-1.csv", "r.fix-and-reimport.Attendees-2.csv"],
+        ),
+        (["w.xlsx [Q3: EMEA/APAC]"], ["r.fix-and-reimport.Q3_ EMEA_APAC.csv"]),
+    ],
+)
+def test_fix_file_names_per_source(sources: list[str], names: list[str], tmp_path: Path) -> None:
+    rows = [bad(source, 2, Reason.INVALID_EMAIL) for source in sources]
+    found = {(source, 2): (("Email", f"col {k}"), ("a@@b", "")) for k, source in enumerate(sources)}
+    plan = actions.plan(tmp_path / "r.reconciliation.xlsx", rows_table(*rows), found, event_id="42")
+    assert [f.path.name for f in plan.files] == names
