@@ -370,7 +370,15 @@ def _cmd_run(ns: argparse.Namespace, cfg: config.Config, console: Console) -> in
 
         portal = sandbox
     try:
-        svc = pipeline.Services(log=console.log, progress=console.progress, confirm=ask, choose=choose, portal=portal)
+        svc = pipeline.Services(
+            log=console.log,
+            progress=console.progress,
+            lookups=console.lookups,
+            expect=console.expect,
+            confirm=ask,
+            choose=choose,
+            portal=portal,
+        )
         result = pipeline.run(cfg, svc)
     except Declined as exc:
         console.log(str(exc))
@@ -454,7 +462,8 @@ def _cmd_retry(ns: argparse.Namespace, cfg: config.Config, console: Console) -> 
     from . import pipeline
     from .reporter import render_terminal
 
-    result = pipeline.retry(cfg, Path(ns.report_in), pipeline.Services(log=console.log, progress=console.progress))
+    svc = pipeline.Services(log=console.log, progress=console.progress, lookups=console.lookups, expect=console.expect)
+    result = pipeline.retry(cfg, Path(ns.report_in), svc)
     console.outcome = _outcome_words(result)
     if cfg.json_output:
         print(pipeline.summary_line(result, result.exit_code))

@@ -218,6 +218,8 @@ def _send_plan(
         plan.run_id = journal.begin(job.key, job.meta, plan=(rows_to_table(plan.rows), _plan_table(plan.batches)))
     for line in plan.says:
         svc.log(line)
+    if svc.expect is not None:
+        svc.expect(0, client.limiter.limit, cfg.concurrency)  # nothing follows the writes
     on_outcome = _recorder(journal, plan.run_id, plan.batches, plan.outcomes, svc.progress)
     result = sender.send(client, todo, concurrency=cfg.concurrency, on_outcome=on_outcome)
     plan.outcomes.update(result.outcomes)

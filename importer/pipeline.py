@@ -114,7 +114,19 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
         return Journal.run_key(event_id, digests, options)
 
     def planner(cfg: Config, rows: list[Row], client: HubSpot, journal: Journal, event: EventInfo) -> Plan:
-        return plan_run(cfg, rows, client, journal, event, key=key_for(cfg.event_id), contacts=contacts, log=svc.log)
+        key = key_for(cfg.event_id)
+        return plan_run(
+            cfg,
+            rows,
+            client,
+            journal,
+            event,
+            key=key,
+            contacts=contacts,
+            log=svc.log,
+            lookups=svc.lookups,
+            expect=svc.expect,
+        )
 
     job = Job(
         cfg=cfg,
@@ -182,7 +194,7 @@ def retry(cfg: Config, report_path: Path, svc: Services | None = None) -> RunRes
     job = Job(
         cfg=cfg,
         rows=reopened,
-        planner=partial(plan_retry, not_found=not_found, log=svc.log),
+        planner=partial(plan_retry, not_found=not_found, log=svc.log, lookups=svc.lookups, expect=svc.expect),
         key=key,
         meta={"event_id": report.event_id, "retry_of": str(report_path)},
         files=tuple(

@@ -63,6 +63,10 @@ class Plan:
 
 #: how a run or a retry plans: given the config, the rows, the client, the journal and the event
 Planner = Callable[[Config, list[Row], HubSpot, Journal, EventInfo], Plan]
+#: the contact lookups answered so far: requests done and in all, emails done and in all
+Lookups = Callable[[int, int, int, int], None]
+#: before the lookups, the requests that follow them (the writes), HubSpot's limit and concurrency
+Expect = Callable[[int, tuple[int, float], int], None]
 
 
 def sending_line(batches: Sequence[Batch]) -> str:
@@ -93,11 +97,13 @@ def plan_run(
     key: str,
     contacts: Any,
     log: Callable[[str], None],
+    lookups: Lookups | None = None,
+    expect: Expect | None = None,
 ) -> Plan:
     """``run``'s plan: the unfinished run with the same inputs and options resumed, else a new plan."""
     previous = None if cfg.dry_run else journal.find_unfinished(key)
     if not previous:
-        rows, planned = plan(rows, cfg, event, client, journal, contacts, log)
+        rows, planned = plan(rows, cfg, event, client, journal, contacts, log, lookups=lookups, expect=expect)
         return Plan(rows, planned, says=(sending_line(planned),))
     del rows  # the journal holds the plan: the rows read again are not needed
     kept, batches, outcomes = resume_plan(journal, previous, cfg)
@@ -114,10 +120,12 @@ def plan_retry(
     *,
     not_found: int,
     log: Callable[[str], None],
+    lookups: Lookups | None = None,
+    expect: Expect | None = None,
 ) -> Plan:
     """``retry``'s plan: the report's reopened rows (:func:`reopen`) planned like a new run's."""
     taken = len(rows)
-    rows, batches = plan(rows, cfg, event, client, journal, None, log)
+    rows, batches = plan(rows, cfg, event, client, journal, None, log, lookups=lookups, expect=expect)
     return Plan(rows, batches, says=(retry_line(taken, not_found, rows, batches),))
 
 
@@ -161,10 +169,12 @@ def resolve(
     journal: Journal | None,
     contacts: Any = None,
     log: Callable[[str], None] = quiet,
+    progress: Lookups | None = None,
 ) -> list[Row]:
     """Give every sendable row a contact id: the file's own, the --contacts map, the cache, then
     HubSpot's batch read by email (each distinct email once, 100 a call).  Unknown emails are
-    rejected, or left for email-create with --create-missing."""
+    rejected, or left for email-create with --create-missing.  ``progress`` hears of each
+    lookup request answered (12,000 emails take 120 of them)."""
     wanted = sorted({r.email or "" for r in rows if _unresolved(r)})
     if not wanted:
         return list(rows)  # every sendable row has its contact id already
@@ -178,7 +188,7 @@ def resolve(
             log(f"{plural(len(cached), 'contact id')} taken from the lookup cache")
     unreachable: dict[str, RetryableError | BatchRejected] = {}
     if remaining:
-        unreachable = _look_up(remaining, found, client, cfg, log)
+        unreachable = _look_up(remaining, found, client, cfg, log, progress)
         if journal is not None:
             asked = set(remaining)
             journal.cache_put({e: v for e, v in found.items() if e in asked})
@@ -202,7 +212,12 @@ def _unresolved(row: Row) -> bool:
 
 
 def _look_up(
-    emails: list[str], found: dict[str, int], client: HubSpot | None, cfg: Config, log: Callable[[str], None]
+    emails: list[str],
+    found: dict[str, int],
+    client: HubSpot | None,
+    cfg: Config,
+    log: Callable[[str], None],
+    progress: Lookups | None = None,
 ) -> dict[str, RetryableError | BatchRejected]:
     """HubSpot's batch read of ``emails`` (100 a call, ``cfg.concurrency`` at once): the ids go
     into ``found``; returns the emails whose call failed, with its error."""
@@ -219,11 +234,15 @@ def _look_up(
             return {}, set(emails), exc
 
     unreachable: dict[str, RetryableError | BatchRejected] = {}
+    if progress is not None:
+        progress(0, len(chunks), 0, len(emails))  # the baseline the rate and ETA count from
     with ThreadPoolExecutor(max_workers=max(1, cfg.concurrency), thread_name_prefix="lookup") as pool:
-        for got, lost, error in pool.map(lookup, chunks):
+        for done, (got, lost, error) in enumerate(pool.map(lookup, chunks), 1):
             found.update(got)
             if error is not None:
                 unreachable.update({e: error for e in lost})
+            if progress is not None:
+                progress(done, len(chunks), min(done * LOOKUP_CAP, len(emails)), len(emails))
     return unreachable
 
 
@@ -306,11 +325,17 @@ def plan(
     journal: Journal,
     contacts: Any,
     log: Callable[[str], None],
+    *,
+    lookups: Lookups | None = None,
+    expect: Expect | None = None,
 ) -> tuple[list[Row], chunker.Batches]:
     """A new run's plan: times filled, contacts resolved, one participation per contact, what the
     ledger already holds left out, the rest cut into batches."""
     rows = fill_times(rows, event)
-    rows = resolve(rows, cfg=cfg, client=client, journal=journal, contacts=contacts, log=log)
+    if expect is not None:  # the writes that follow the lookups, at most one per open participation
+        open_parts = sum((r.outcome is None) + (r.also is not None and r.also.outcome is None) for r in rows)
+        expect(-(-open_parts // cfg.effective_batch_size), client.limiter.limit, cfg.concurrency)
+    rows = resolve(rows, cfg=cfg, client=client, journal=journal, contacts=contacts, log=log, progress=lookups)
     with no_gc():
         table, parts = chunker.merge(rows_to_table(rows), cfg.event_id)
         kept = table_to_rows(table)

@@ -41,6 +41,11 @@ class Services:
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     log: Callable[[str], None] = quiet
     progress: Callable[[int, int, int, int], None] | None = None
+    #: the contact lookups answered so far (requests done and in all, emails done and in all)
+    lookups: Callable[[int, int, int, int], None] | None = None
+    #: before a phase: the requests that follow it, HubSpot's limit and the concurrency (the ETA
+    #: covers the whole run)
+    expect: Callable[[int, tuple[int, float], int], None] | None = None
     #: asked before the first write with what is about to be sent; False sends nothing (``Declined``)
     confirm: Callable[[Preview, EventInfo], bool] | None = None
     #: with --event-name, asked which event is meant when several match (a terminal); None: the

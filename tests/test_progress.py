@@ -6,10 +6,13 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from importer import config, pipeline
 from importer.console import Console
+from importer.sandbox import DEFAULT_TOKEN, Sandbox
 
 
 class _Terminal(io.StringIO):
@@ -102,3 +105,26 @@ def test_lookup_lines_without_a_terminal() -> None:
     assert "\r" not in text and "ETA" not in text
     assert "importer: 10/10 lookups answered  1,000/1,000 emails" in text
     assert len(text.splitlines()) == 10
+
+
+def test_a_run_reports_its_lookups_and_what_follows_them(tmp_path: Path) -> None:
+    """250 emails: three lookup requests, answered one by one, then three writes (the estimate the
+    ETA counts before the lookups), then nothing after the writes."""
+    emails = [f"p{i:03d}@example.com" for i in range(250)]
+    src = tmp_path / "a.csv"
+    src.write_text("Email,Join Time\n" + "".join(f"{e},2024-11-05T15:58:03Z\n" for e in emails), encoding="utf-8")
+    lookups: list[tuple[int, int, int, int]] = []
+    expects: list[tuple[int, tuple[int, float], int]] = []
+    with Sandbox(events=["1001"], contacts={e: 100 + i for i, e in enumerate(emails)}) as sb:
+        cfg = config.build(
+            {"inputs": (str(src),), "event_id": "1001", "state_dir": str(tmp_path / "s"), "concurrency": 2},
+            environ={"HUBSPOT_ACCESS_TOKEN": DEFAULT_TOKEN, "HUBSPOT_BASE_URL": sb.base_url},
+        )
+        svc = pipeline.Services(
+            cwd=tmp_path,
+            lookups=lambda *a: lookups.append(a),
+            expect=lambda *a: expects.append(a),
+        )
+        assert pipeline.run(cfg, svc).exit_code == 0
+    assert lookups == [(0, 3, 0, 250), (1, 3, 100, 250), (2, 3, 200, 250), (3, 3, 250, 250)]
+    assert expects == [(3, (100, 10.0), 2), (0, (100, 10.0), 2)]
