@@ -5,6 +5,12 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -174,3 +180,47 @@ def test_matching_ignores_case_and_spacing() -> None:
     assert matching(events, "autumn webinar") == ([events[0]], [])
     assert matching(events, "repeat") == ([], [events[1]])
     assert pick(events, " AUTUMN webinar ", None) == events[0]
+
+
+def _on_a_terminal(args: list[str], cwd: Path, sb: Sandbox, answers: dict[bytes, bytes]) -> tuple[int, str]:
+    """``importer ARGS`` on a pseudo-terminal, typing each answer when its prompt shows."""
+    master, slave = pty.openpty()
+    env = {"HUBSPOT_ACCESS_TOKEN": DEFAULT_TOKEN, "HUBSPOT_BASE_URL": sb.base_url, "COLUMNS": "100"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "importer", *args], cwd=cwd, env=env, stdin=slave, stdout=slave, stderr=slave
+    )
+    os.close(slave)
+    seen, pending = b"", dict(answers)
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.1)
+            if ready:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                seen += chunk
+            for prompt in [p for p in pending if p in seen]:
+                os.write(master, pending.pop(prompt))
+            if proc.poll() is not None and not ready:
+                break
+        code = proc.wait(timeout=30)
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+    return code, seen.decode("utf-8", "replace").replace("\r\n", "\n")
+
+
+def test_a_person_at_a_terminal_picks_the_event_by_number(inbox: Path) -> None:
+    with Sandbox(events=_events("Autumn webinar", "Autumn webinar"), contacts={"alice@example.com": 101}) as sb:
+        answers = {b"Which event?": b"2\n", b"[y/N]": b"y\n"}
+        code, screen = _on_a_terminal(["run", "a.csv", "--event-name", "Autumn webinar"], inbox, sb, answers)
+        assert code == 0, screen
+        assert "  1) 1001  Autumn webinar  (starts 2024-11-05 15:00 UTC)" in screen
+        assert "  2) 1002  Autumn webinar  (starts 2024-11-05 15:00 UTC)" in screen
+        assert "Send 1 participation to Autumn webinar? [y/N]" in screen
+        assert [p["vid"] for p in sb.participations("1002")] == [101] and sb.participations("1001") == []
