@@ -434,7 +434,10 @@ def _cmd_events(ns: argparse.Namespace, cfg: config.Config, console: Console) ->
         return 0
     for event in found:
         print(describe(event))
-    which = f" whose name contains {name!r}" if name else ""
+    which = f" named or naming {name!r}" if name else " in this portal"
+    if not found:
+        console.log(f"HubSpot has no marketing event{which}; Marketing > Events in HubSpot creates one")
+        return 0
     console.log(f"{len(found):,} marketing event{'' if len(found) == 1 else 's'}{which}; pass one with --event ID")
     return 0
 
