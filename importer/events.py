@@ -38,15 +38,21 @@ def matching(events: Iterable[EventInfo], name: str) -> tuple[list[EventInfo], l
 
 def describe(event: EventInfo) -> str:
     """``1001  Autumn webinar  (starts 2026-10-01 15:00 UTC)``: one line of a list of events."""
+    return f"{event.object_id}  {_named(event)}"
+
+
+def _named(event: EventInfo) -> str:
     start = ""
     if event.start_ms is not None:
         moment = datetime.fromtimestamp(event.start_ms / 1000, UTC)
         start = f"  (starts {moment:%Y-%m-%d %H:%M} UTC)"
-    return f"{event.object_id}  {event.name or '(no name)'}{start}"
+    return f"{event.name or '(no name)'}{start}"
 
 
 def listing(events: Sequence[EventInfo], name: str) -> str:
-    lines = [f"  {describe(e)}" for e in events[:SHOWN]]
+    """The candidates, each with the exact flag that names it."""
+    width = max(len(e.object_id) for e in events[:SHOWN])
+    lines = [f"  --event {e.object_id:<{width}}  {_named(e)}" for e in events[:SHOWN]]
     if len(events) > SHOWN:
         more = len(events) - SHOWN
         lines.append(f"  ... and {more:,} more: {LIST_COMMAND} --name {shlex.quote(name)} lists them all")
@@ -76,9 +82,9 @@ def pick(events: Iterable[EventInfo], name: str, choose: Choose | None) -> Event
             raise InputError("No event was chosen (nothing was sent).", hint=f"Pass --event {candidates[0].object_id}.")
         return picked
     raise InputError(
-        f"{said}:\n{listing(candidates, name)}\n",
-        hint=f"Pass the one you mean with --event, e.g. --event {candidates[0].object_id} "
-        "(an --event-name that matches one event exactly needs no id).",
+        f"{said} (nothing was sent):\n{listing(candidates, name)}\n"
+        "Run the same command with the --event of the one you mean instead of --event-name "
+        "(a name that matches one event exactly needs no id)."
     )
 
 

@@ -82,10 +82,11 @@ def test_several_of_that_name_stop_a_run_without_a_terminal_naming_each_id(
     ) as sb:
         assert main(["run", "a.csv", "--event-name", "Autumn webinar"], environ=_env(sb)) == 2
         err = capsys.readouterr().err
-        assert "2 marketing events in HubSpot are named 'Autumn webinar'" in err
-        assert "1001  Autumn webinar  (starts 2024-11-05 15:00 UTC)" in err and "1003  Autumn webinar" in err
+        assert "2 marketing events in HubSpot are named 'Autumn webinar' (nothing was sent):" in err
+        assert "\n  --event 1001  Autumn webinar  (starts 2024-11-05 15:00 UTC)\n" in err
+        assert "\n  --event 1003  Autumn webinar  (starts 2024-11-05 15:00 UTC)\n" in err
         assert "1002" not in err
-        assert "--event 1001" in err
+        assert "Run the same command with the --event of the one you mean instead of --event-name" in err
         assert not any(r.method == "POST" for r in sb.requests)  # nothing was sent
         # the step the message names works
         assert main(["run", "a.csv", "--event", "1003"], environ=_env(sb)) == 0
@@ -99,7 +100,7 @@ def test_names_that_only_contain_it_are_asked_about_never_taken(
         assert main(["run", "a.csv", "--event-name", "autumn webinar"], environ=_env(sb)) == 2
         err = capsys.readouterr().err
         assert "No marketing event is named exactly 'autumn webinar'; 1 has 'autumn webinar' in the name" in err
-        assert "1001  Autumn webinar 2025" in err and "--event 1001" in err
+        assert "  --event 1001  Autumn webinar 2025" in err
         assert sb.participations("1001") == []
 
 
