@@ -360,7 +360,7 @@ def _prefer_system_allocator() -> None:
 
 def _cmd_run(ns: argparse.Namespace, cfg: config.Config, console: Console) -> int:
     from . import pipeline
-    from .reporter import render_terminal
+    from .reporter import plural, render_terminal
 
     ask = console.confirm if _asks(cfg) else None
     choose = console.choose_event if _chooses(cfg) else None
@@ -388,8 +388,9 @@ def _cmd_run(ns: argparse.Namespace, cfg: config.Config, console: Console) -> in
     if result.stopped is not None:
         console.log(f"stopped: {result.stopped.message}")
     if cfg.sandbox:
+        recorded, event_id = len(result.sandbox_participations), result.report.summary.event.object_id
         console.log(
-            f"sandbox: HubSpot recorded {len(result.sandbox_participations)} participations for event {cfg.event_id}; "
+            f"sandbox: HubSpot recorded {plural(recorded, 'participation')} for event {event_id}; "
             f"what the sandbox holds is in {result.sandbox_dump}"
         )
     exit_code = result.exit_code

@@ -172,8 +172,12 @@ def test_one_source_giving_both_is_asked_to_choose(tmp_path: Path, capsys: pytes
         config.build({"config": str(job)}, environ={})
 
 
-def test_a_rehearsal_finds_the_event_by_name(inbox: Path) -> None:
+def test_a_rehearsal_finds_the_event_by_name(inbox: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", "a.csv", "--event-name", "Autumn webinar", "--sandbox", "--yes"], environ={}) == 0
+    err = capsys.readouterr().err
+    assert "sandbox: created marketing event 'Autumn webinar'" in err
+    assert "event 'Autumn webinar' is 1001  Autumn webinar" in err
+    assert "sandbox: HubSpot recorded 1 participation for event 1001;" in err
 
 
 def test_matching_ignores_case_and_spacing() -> None:
