@@ -277,7 +277,7 @@ def _report(job: Job, cfg: Config, sent: _Sent, journal: Journal, svc: Services)
         resumed=sent.resumed,
         verification=sent.verification,
         retry_of=job.retry_of,
-        retried=None if retried is None else build_report(retried, summary),
+        retried=None if retried is None else build_report(rows_to_table(retried), summary),
     )
 
 
@@ -440,7 +440,7 @@ def summary_line(result: RunResult, exit_code: int | None = None) -> str:
             "retried": None
             if result.retried is None
             else {
-                "rows": len(result.retried.rows),
+                "rows": result.retried.rows.num_rows,
                 "counts": dict(result.retried.counts),
                 "by_reason": dict(result.retried.by_reason),
             },
