@@ -24,7 +24,8 @@ _CANCEL = STATE_RANK[State.CANCEL]
 
 
 def _col(table: pa.Table, name: str) -> pa.Array:
-    return table.column(name).combine_chunks()
+    column = table.column(name)
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
 
 
 def _np(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
@@ -163,7 +164,9 @@ def _settle(rows: pa.Table, prefix: str, at: np.ndarray, values: dict[str, pa.Ar
 def _plan(rows: pa.Table, event_id: str, at: np.ndarray, slot: np.ndarray, states: pa.Array) -> pa.Table:
     """The PARTS lines of the carriers: row ``at``'s participation ``slot`` in ``states``."""
     take = pa.array(at)
-    when = pc.if_else(pa.array(slot == 0), _col(rows, "when_ms").take(take), _col(rows, "also_when_ms").take(take))
+    when = _col(rows, "when_ms").take(take)
+    if slot.any():
+        when = pc.if_else(pa.array(slot == 0), when, _col(rows, "also_when_ms").take(take))
     columns = {
         "event_id": pa.array([event_id], pa.string()).take(pa.array(np.zeros(len(at), np.int64))),
         "state": states,
@@ -236,10 +239,13 @@ def _items(plan: pa.Table) -> tuple[Participation, ...]:
     """The lines of ``plan`` as the sender's participation objects (the edge)."""
     c = {name: _col(plan, name).to_pylist() for name in ("event_id", "state", "vid", "email", "when_ms", "file", "row")}
     states = {word: State(word) for word in set(c["state"])}
-    return tuple(
-        Participation(event_id, states[state], vid, email, when_ms, (RowRef(file, row),))
-        for event_id, state, vid, email, when_ms, file, row in zip(*c.values(), strict=True)
-    )
+    carriers = [(ref,) for ref in map(RowRef, c["file"], c["row"])]
+    state = [states[word] for word in c["state"]]
+    return tuple(map(Participation, c["event_id"], state, c["vid"], c["email"], c["when_ms"], carriers))
+
+
+#: Batches built together when the sender asks for the first of them (their lines read at once).
+_BLOCK = 64
 
 
 class Batches(Sequence[Batch]):
@@ -253,6 +259,7 @@ class Batches(Sequence[Batch]):
             plan = plan.take(pa.array(np.argsort(codes, kind="stable")))  # each batch's lines together
             codes = np.sort(codes, kind="stable")
         self._plan = plan
+        self._block: tuple[int, tuple[Participation, ...], int] = (-1, (), 0)
         self._bounds = np.append(np.flatnonzero(np.diff(codes, prepend=-1)), len(codes))
         self.ids: list[str] = _col(plan, "batch_id").take(pa.array(self._bounds[:-1])).to_pylist()
 
@@ -271,8 +278,13 @@ class Batches(Sequence[Batch]):
         if not -len(self) <= index < len(self):
             raise IndexError(index)
         index %= len(self)
-        start, end = int(self._bounds[index]), int(self._bounds[index + 1])
-        items = _items(self._plan.slice(start, end - start))
+        block = index // _BLOCK
+        if self._block[0] != block:  # the sender asks in order: build a block of batches at a time
+            first, last = int(self._bounds[block * _BLOCK]), int(self._bounds[min(block * _BLOCK + _BLOCK, len(self))])
+            self._block = (block, _items(self._plan.slice(first, last - first)), first)
+        _, lines, first = self._block
+        start, end = int(self._bounds[index]) - first, int(self._bounds[index + 1]) - first
+        items = lines[start:end]
         return Batch(self.ids[index], items[0].event_id, items[0].state, items[0].vid is None, items)
 
     def __iter__(self) -> Iterator[Batch]:

@@ -355,7 +355,7 @@ def _recorder(
 ) -> Callable[[Batch, BatchOutcome], None]:
     """The sender's callback: commit each answer to the journal at once, then report progress."""
     total, contacts = len(batches), participations(batches)
-    done = [len(outcomes), sum(len(b.items) for b in batches if b.id in outcomes)]
+    done = [len(outcomes), contacts - participations(pending(batches, outcomes))]
 
     def on_outcome(batch: Batch, outcome: BatchOutcome) -> None:
         journal.record_outcome(run_id, outcome, batch)

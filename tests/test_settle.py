@@ -96,6 +96,26 @@ def test_an_email_create_answer_gives_the_row_its_new_contact_id() -> None:
     assert (line["outcome"], line["vid"], line["created_contact"]) == ("recorded", 77, True)
 
 
+def test_answers_find_their_contacts_by_vid_at_its_bounds_and_by_email() -> None:
+    rows = rows_table(
+        {"row": 2, "vid": 2**63 - 1, "state": "attend", "when_ms": 1},
+        {"row": 3, "vid": 1, "state": "attend", "when_ms": 1},
+        {"row": 4, "vid": 7, "state": "attend", "when_ms": 1},
+        {"row": 5, "email": "7", "state": "attend", "when_ms": 1},  # an email-only contact is never a vid
+    )
+    merged, parts = merge(rows, "77")
+    plan = chunk(parts, 100)
+    vids, emails = (next(b.id for b in batches(plan) if b.by_email is e) for e in (False, True))
+    answers = {
+        vids: BatchOutcome("v", 200, {str(2**63 - 1): 2**63 - 1, "1": 1, "007": 7}, {}, "c-v"),
+        emails: BatchOutcome("e", 200, {}, {"7": Failure("http_400", "no such email")}, "c-e"),
+    }
+    out = by_row(settle(merged, plan, answers, dry_run=False, stopped=None))
+    assert [out["a.csv", n]["outcome"] for n in (2, 3)] == ["recorded", "recorded"]
+    assert out["a.csv", 4]["reason"] == Reason.NOT_IN_RESPONSE.value  # '007' is not how vid 7 is named
+    assert fate(out["a.csv", 5]) == ("failed", "http_400", "no such email")
+
+
 def test_a_stop_names_its_reason_on_every_unsent_row() -> None:
     rows, parts = _plan()
     stop = StopRun("HubSpot's daily limit is used up.", reason=Reason.DAILY_LIMIT.value)
