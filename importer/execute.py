@@ -266,7 +266,10 @@ def _report(job: Job, cfg: Config, sent: _Sent, journal: Journal, svc: Services)
         written = keep_report(report, job.report_path, kept, cfg.report_format)
     if sent.run_id and not stopped:
         journal.finish(sent.run_id, exit_code, str(kept))
-        journal.prune(cfg.keep_plans, cfg.keep_plans_days)
+        try:
+            journal.prune(cfg.keep_plans, cfg.keep_plans_days)
+        except StopRun:  # a full disk: this run is finished and journaled, only older plans stay a while
+            svc.log("the plans of earlier runs stay in the state folder this time: the disk is full; free some space")
     return RunResult(
         exit_code=exit_code,
         report=report,

@@ -231,6 +231,26 @@ def test_full_disk_under_the_state_folder_stops_with_exit_3_and_the_rerun_resume
     assert {r["outcome"] for r in rows} == {"recorded"}
 
 
+def test_a_full_disk_when_old_plans_are_let_go_leaves_the_finished_run_as_it_is(
+    box: Sandbox, src: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from importer.errors import disk_full
+    from importer.journal import Journal
+
+    def full_from_here(self: Journal, *_: object) -> int:
+        raise disk_full("the journal in the state folder", "database or disk is full")  # as _tx says it
+
+    assert run(src, box, "--report", str(src.parent / "first.csv")) == 0
+    with monkeypatch.context() as m:
+        m.setattr(Journal, "prune", full_from_here)
+        assert run(src, box, "--report", str(src.parent / "r.csv"), "--force") == 0
+    err = capsys.readouterr().err
+    assert "the plans of earlier runs stay in the state folder this time: the disk is full" in err
+    assert "internal error" not in err and "run the same command again" not in err
+    _, rows = read_report(src.parent / "r.csv")
+    assert [r["outcome"] for r in rows] == ["recorded", "recorded"]
+
+
 # --------------------------------------------------------------------------- a journal that is not ours
 
 
