@@ -7,10 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from .config import Config
 from .hubspot import HubSpot
-from .models import Outcome, Reason, Row, State
+from .models import Outcome, Reason, State, rows_to_table
 from .readback import read_back
+from .rows import PREFIXES
 from .services import Services, connect
 from .waits import Waits
 
@@ -80,18 +84,20 @@ def in_hubspot(outcome: Outcome | None, reason: str) -> bool:
     return outcome is Outcome.RECORDED or (outcome is Outcome.SKIPPED and reason == Reason.ALREADY_RECORDED.value)
 
 
-def recorded_from_rows(rows: Sequence[Row]) -> list[tuple[int, str, State]]:
+def recorded_from_rows(rows: pa.Table) -> list[tuple[int, str, State]]:
     """Every participation the rows say HubSpot holds, as (vid, email, state)."""
-    out = [
-        (r.vid, r.email or "", r.state)
-        for r in rows
-        if in_hubspot(r.outcome, r.reason) and r.vid is not None and r.state is not None
-    ]
-    out += [
-        (r.vid, r.email or "", r.also.state)
-        for r in rows
-        if r.also is not None and in_hubspot(r.also.outcome, r.also.reason) and r.vid is not None
-    ]
+    out: list[tuple[int, str, State]] = []
+    for prefix in PREFIXES:
+        outcome, reason = rows.column(f"{prefix}outcome"), rows.column(f"{prefix}reason")
+        held = pc.or_(
+            pc.equal(outcome, Outcome.RECORDED.value),
+            pc.and_(pc.equal(outcome, Outcome.SKIPPED.value), pc.equal(reason, Reason.ALREADY_RECORDED.value)),
+        )
+        sendable = pc.and_(pc.is_valid(rows.column("vid")), pc.is_valid(rows.column(f"{prefix}state")))
+        found = rows.filter(pc.fill_null(pc.and_(held, sendable), False))
+        emails = pc.fill_null(found.column("email"), "").to_pylist()
+        states = [State(s) for s in found.column(f"{prefix}state").to_pylist()]
+        out += zip(found.column("vid").to_pylist(), emails, states, strict=True)
     return out
 
 
@@ -101,4 +107,4 @@ def verify(cfg: Config, report_path: Path, svc: Services | None = None) -> Verif
     report = read_back(report_path, cfg.event_id)
     with connect(cfg, svc, Waits(svc.sleep)) as client:
         client.get_event(report.event_id)  # a wrong --event is an input error (exit 2), not a stop to resume
-        return check_recorded(client, report.event_id, recorded_from_rows(report.rows))
+        return check_recorded(client, report.event_id, recorded_from_rows(rows_to_table(report.rows)))

@@ -13,12 +13,10 @@ import shutil
 import signal
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
-from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import actions, chunker, events, sender
-from .bulk import no_gc
+from . import rows as rows_ops
 from .checking import VerifyResult, check_recorded, recorded_from_rows
 from .config import Config
 from .errors import Declined, StopRun
@@ -35,22 +33,20 @@ from .inputs import display_name, map_options
 from .journal import Journal
 from .loader import load
 from .models import (
+    PARTS,
     Batch,
     BatchOutcome,
     EventInfo,
     FileInfo,
     Outcome,
-    Row,
     RunStats,
-    rows_to_table,
-    table_to_rows,
 )
-from .planning import Plan, Planner, participations, pending
+from .planning import Plan, Planner
 from .preview import build_preview
 from .report_names import keep_report, stamp_of, stamped_name
 from .reporter import Report, RunSummary, build_report, exit_code_for, plural
 from .services import Portal, Services, connect
-from .settle import settle as settle_table
+from .settle import settle
 from .waits import Waits, interrupted
 
 
@@ -75,7 +71,7 @@ class RunResult:
 
 
 @contextmanager
-def configured(cfg: Config, rows: Sequence[Row]) -> Iterator[tuple[Config, Any]]:
+def configured(cfg: Config, rows: pa.Table) -> Iterator[tuple[Config, Any]]:
     """The portal the configuration names: nothing to start, nothing to show afterwards."""
     del rows  # the run rebuilds its rows: this frame must not keep the first ones alive
     yield cfg, None
@@ -87,9 +83,9 @@ class Job:
     what it did."""
 
     cfg: Config
-    #: the rows before planning; the execute path takes them (and empties this) so that a large
-    #: input is not held twice
-    rows: list[Row]
+    #: the rows before planning (a rows table); the execute path takes them (and empties this) so
+    #: that a large input is not held twice
+    rows: pa.Table
     planner: Planner
     #: the journal's key (same inputs and options: the same run, resumable) and its metadata
     key: str
@@ -107,7 +103,7 @@ class Job:
     rekey: Callable[[str], str] | None = None
     #: a retry's: the report's rows, which the settled rows replace (by file and row number), and
     #: the report they came from
-    around: Sequence[Row] = ()
+    around: pa.Table | None = None
     retry_of: Path | None = None
     #: a run's inputs, moved to ``done_dir`` once all their rows are settled
     inputs: Sequence[Path] = ()
@@ -122,7 +118,7 @@ class _Sent:
 
     #: the run's config, its event id found by name (--event-name) when it was not given
     cfg: Config
-    rows: list[Row]
+    rows: pa.Table
     run_id: str
     resumed: bool
     event: EventInfo
@@ -140,7 +136,7 @@ def execute(job: Job, svc: Services) -> RunResult:
         with Journal.open(cfg.state_dir, clock=time.time, log=svc.log) as journal:
             sent = _send(job, cfg, svc, waits, journal)
             cfg = sent.cfg
-            result = _report(job, cfg, sent, journal, svc)
+            result, settled_inputs = _report(job, cfg, sent, journal, svc)
         if box is not None:
             home = Path(job.cfg.state_dir)
             dump = home / "sandbox-hubspot-state.json"
@@ -149,7 +145,7 @@ def execute(job: Job, svc: Services) -> RunResult:
             dump.write_text(json.dumps(box.state(), indent=1, sort_keys=True, default=str), encoding="utf-8")
             result = replace(result, sandbox_participations=shown, sandbox_dump=dump)
     if job.inputs and not result.stopped and job.cfg.done_dir and not job.cfg.dry_run:
-        _move_done(_settled_files(job.inputs, result.report.rows, svc), Path(job.cfg.done_dir))
+        _move_done(settled_inputs, Path(job.cfg.done_dir))
     return result
 
 
@@ -160,8 +156,8 @@ def _send(job: Job, cfg: Config, svc: Services, waits: Waits, journal: Journal) 
     verification: VerifyResult | None = None
     counters_before: dict[str, int] | None = None
     event = EventInfo(object_id=cfg.event_id)
-    plan, resumed = Plan(job.rows, []), False  # the rows as they are, should planning stop
-    job.rows = []
+    plan, resumed = Plan(job.rows, PARTS.empty_table()), False  # the rows as they are, should planning stop
+    job.rows = rows_ops.empty()
     with connect(cfg, svc, waits) as client:
         try:
             if not cfg.event_id:
@@ -180,9 +176,8 @@ def _send(job: Job, cfg: Config, svc: Services, waits: Waits, journal: Journal) 
             stopped = exc
         except sender.Interrupted:
             stopped = interrupted()
-        with no_gc():
-            rows = settle(plan.rows, plan.batches, plan.outcomes, dry_run=cfg.dry_run, stopped=stopped)
-            plan.batches, plan.outcomes = [], {}
+        rows = settle(plan.rows, plan.parts, plan.outcomes, dry_run=cfg.dry_run, stopped=stopped)
+        plan.parts, plan.outcomes = PARTS.empty_table(), {}
         if cfg.verify and not cfg.dry_run and not stopped:
             verification = check_recorded(client, cfg.event_id, recorded_from_rows(rows), counters_before)
         return _Sent(cfg, rows, plan.run_id, resumed, event, stopped, client.stats, verification)
@@ -212,37 +207,37 @@ def _send_plan(
     job: Job, cfg: Config, plan: Plan, client: HubSpot, journal: Journal, event: EventInfo, svc: Services
 ) -> StopRun | None:
     """Ask, begin the run in the journal (a resumed one has begun), send what has no answer yet."""
-    todo = pending(plan.batches, plan.outcomes)
+    everything = chunker.batches(plan.parts)
+    todo = everything.without(plan.outcomes)
     _ask(svc, cfg, event, job.files, plan.rows, todo, client)
     if not plan.run_id:
-        plan.run_id = journal.begin(job.key, job.meta, plan=(rows_to_table(plan.rows), _plan_table(plan.batches)))
+        plan.run_id = journal.begin(job.key, job.meta, plan=(plan.rows, plan.parts))
     for line in plan.says:
         svc.log(line)
     if svc.expect is not None:
         svc.expect(0, client.limiter.limit, cfg.concurrency)  # nothing follows the writes
-    on_outcome = _recorder(journal, plan.run_id, plan.batches, plan.outcomes, svc.progress)
+    on_outcome = _recorder(journal, plan.run_id, everything, todo, svc.progress)
+    del everything
     result = sender.send(client, todo, concurrency=cfg.concurrency, on_outcome=on_outcome)
     plan.outcomes.update(result.outcomes)
     return result.stopped
 
 
-def _report(job: Job, cfg: Config, sent: _Sent, journal: Journal, svc: Services) -> RunResult:
-    """The settled rows journaled, then the report built, written and kept."""
+def _report(job: Job, cfg: Config, sent: _Sent, journal: Journal, svc: Services) -> tuple[RunResult, list[Path]]:
+    """The settled rows journaled, then the report built, written and kept; and the inputs that
+    may move to the done folder."""
     rows, stopped = sent.rows, sent.stopped
-    sent.rows = []  # the report's rows below are the only copy kept
+    sent.rows = rows_ops.empty()  # the report's rows below are the only copy kept
     if sent.run_id:
         try:
-            journal.update_rows(sent.run_id, rows_to_table(rows))
+            journal.update_rows(sent.run_id, rows)
         except StopRun as exc:  # a full disk: the report below still says what is known
             stopped = stopped or exc
-    retried = rows if job.around else None
-    if job.around:
-        settled = {r.ref: r for r in rows}
-        rows = [settled.get(r.ref, r) for r in job.around]
-    rows = _in_input_order(rows, job.files)
-    table = rows_to_table(rows)  # until the rows upstream are a table
-    del rows  # the table is the one copy kept
-    exit_code = 3 if stopped else exit_code_for(table)
+    retried = rows if job.around is not None else None
+    if job.around is not None:
+        rows = rows_ops.replace_rows(job.around, rows)
+    rows = rows_ops.in_order(rows, [f.file for f in job.files])
+    exit_code = 3 if stopped else exit_code_for(rows)
     if sent.verification is not None and sent.verification.exit_code and exit_code == 0:
         exit_code = 1
     summary = RunSummary(
@@ -258,12 +253,12 @@ def _report(job: Job, cfg: Config, sent: _Sent, journal: Journal, svc: Services)
         report_path=str(job.report_path),
         notes=(*job.notes_first, *_notes(stopped, sent.resumed), *job.notes_last),
     )
-    found, action_files = _act_on(table, job.sources, cfg, job.report_path, job.files, job.timezone, svc)
-    with no_gc():
-        report = build_report(table, summary, originals=found, action_files=action_files)
-        kept = stamped_name(job.report_path, summary.run_id)
-        svc.log(f"writing the report ({plural(table.num_rows, 'row')})")
-        written = keep_report(report, job.report_path, kept, cfg.report_format)
+    settled_inputs = _settled_files(job.inputs, rows, svc)
+    found, action_files = _act_on(rows, job.sources, cfg, job.report_path, job.files, job.timezone, svc)
+    report = build_report(rows, summary, originals=found, action_files=action_files)
+    kept = stamped_name(job.report_path, summary.run_id)
+    svc.log(f"writing the report ({plural(rows.num_rows, 'row')})")
+    written = keep_report(report, job.report_path, kept, cfg.report_format)
     if sent.run_id and not stopped:
         journal.finish(sent.run_id, exit_code, str(kept))
         try:
@@ -280,27 +275,8 @@ def _report(job: Job, cfg: Config, sent: _Sent, journal: Journal, svc: Services)
         resumed=sent.resumed,
         verification=sent.verification,
         retry_of=job.retry_of,
-        retried=None if retried is None else build_report(rows_to_table(retried), summary),
-    )
-
-
-def settle(
-    rows: Sequence[Row],
-    batches: Sequence[Batch],
-    outcomes: dict[str, BatchOutcome],
-    *,
-    dry_run: bool,
-    stopped: StopRun | None,
-) -> list[Row]:
-    """Turn batch answers into row outcomes (:func:`importer.settle.settle`, on the tables) while
-    the stages around still hand ``Row`` objects and batch lists."""
-    parts = _plan_table(batches)
-    return table_to_rows(settle_table(rows_to_table(rows), parts, outcomes, dry_run=dry_run, stopped=stopped))
-
-
-def _plan_table(batches: Sequence[Batch]) -> pa.Table:
-    """The batches' lines as a PARTS table (a plan's own table when it has one)."""
-    return batches.plan if isinstance(batches, chunker.Batches) else chunker.parts_table(batches)
+        retried=None if retried is None else build_report(retried, summary),
+    ), settled_inputs
 
 
 # ---------------------------------------------------------------------------------------------
@@ -334,14 +310,14 @@ def _ask(
     cfg: Config,
     event: EventInfo,
     files: Sequence[FileInfo],
-    rows: Sequence[Row],
+    rows: pa.Table,
     batches: Sequence[Batch],
     client: HubSpot,
 ) -> None:
     """On a terminal, show what is about to be sent and ask; participations cannot be deleted."""
     if svc.confirm is None or cfg.dry_run or not batches:
         return
-    preview = build_preview(event, files, rows_to_table(rows), batches, client.limiter.limit, cfg.concurrency)
+    preview = build_preview(event, files, rows, batches, client.limiter.limit, cfg.concurrency)
     if not svc.confirm(preview, event):
         raise Declined(
             "Nothing was sent.",
@@ -352,13 +328,13 @@ def _ask(
 def _recorder(
     journal: Journal,
     run_id: str,
-    batches: Sequence[Batch],
-    outcomes: dict[str, BatchOutcome],
+    everything: chunker.Batches,
+    todo: chunker.Batches,
     progress: Callable[[int, int, int, int], None] | None,
 ) -> Callable[[Batch, BatchOutcome], None]:
     """The sender's callback: commit each answer to the journal at once, then report progress."""
-    total, contacts = len(batches), participations(batches)
-    done = [len(outcomes), contacts - participations(pending(batches, outcomes))]
+    total, contacts = len(everything), everything.participations
+    done = [total - len(todo), contacts - todo.participations]
 
     def on_outcome(batch: Batch, outcome: BatchOutcome) -> None:
         journal.record_outcome(run_id, outcome, batch)
@@ -381,28 +357,19 @@ def _notes(stopped: StopRun | None, resumed: bool) -> tuple[str, ...]:
     return tuple(notes)
 
 
-def _in_input_order(rows: Sequence[Row], files: Sequence[FileInfo]) -> list[Row]:
-    """Rows by file (in the order given) then row number.  Two stable sorts on C-level keys: the
-    rows are nearly always in this order already, which a sort checks in one pass."""
-    by_row = sorted(rows, key=attrgetter("ref.row"))
-    if len(files) < 2:
-        return by_row
-    order = {f.file: i for i, f in enumerate(files)}
-    return sorted(by_row, key=lambda r: order.get(r.ref.file, len(order)))
-
-
 def _settled_files(paths: Sequence[Path], rows: pa.Table, svc: Services) -> list[Path]:
     """The inputs every row of which is settled for good (recorded, merged, skipped, or rejected
     for its data).  A file with a failed row, or a row merged into a failed one, stays in the
     inbox so that the next run sends what is missing."""
+    if not paths:
+        return []
     outcome = rows.column("outcome")
-    failed = rows.filter(pc.or_kleene(pc.is_null(outcome), pc.equal(outcome, Outcome.FAILED.value)))
-    if not failed.num_rows:
+    failed = pc.fill_null(pc.equal(outcome, Outcome.FAILED.value), True)
+    if not pc.any(failed).as_py():
         return list(paths)
-    refs = set(zip(failed.column("file").to_pylist(), failed.column("row").to_pylist(), strict=True))
-    open_files = Counter(failed.column("file").to_pylist())
-    merged = rows.filter(pc.is_valid(rows.column("merged_file"))).select(["file", "merged_file", "merged_row"])
-    open_files.update(m["file"] for m in merged.to_pylist() if (m["merged_file"], m["merged_row"]) in refs)
+    failed_rows = rows_ops.row_keys(rows.filter(failed)).combine_chunks()
+    on_failed = pc.fill_null(pc.is_in(rows_ops.merged_keys(rows), value_set=failed_rows), False)
+    open_files = rows_ops.counts(rows.filter(pc.or_(failed, on_failed)), "file")
     kept: list[Path] = []
     for path in paths:
         name = display_name(path, svc.cwd)

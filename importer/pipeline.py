@@ -9,14 +9,16 @@ it without waiting and without a network.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from . import actions
-from .bulk import no_gc
+from . import rows as rows_ops
 from .checking import VerifyResult, verify, verify_json
 from .config import Config
 from .errors import InputError
@@ -26,7 +28,7 @@ from .inputs import display_name, expand_inputs, file_digest, read_file
 from .inspecting import inspect
 from .journal import Journal
 from .mapper import undecided_error
-from .models import EventInfo, FileInfo, Reason, Row, table_to_rows
+from .models import EventInfo, FileInfo, Reason, rows_to_table
 from .planning import Plan, plan_retry, plan_run, reopen, retryable
 from .readback import read_back
 from .report_names import latest_name
@@ -68,7 +70,7 @@ def _report_path(cfg: Config, paths: Sequence[Path], cwd: Path) -> Path:
     return report_path
 
 
-def _read_inputs(paths: Sequence[Path], cfg: Config, svc: Services) -> tuple[list[Row], tuple[FileInfo, ...]]:
+def _read_inputs(paths: Sequence[Path], cfg: Config, svc: Services) -> tuple[pa.Table, tuple[FileInfo, ...]]:
     """Every input read and mapped, and said: a file whose states it cannot tell stops the run."""
     mapped = [m for p in paths for m in read_file(p, cfg, svc.cwd)]
     files = tuple(m.info for m in mapped)
@@ -79,8 +81,7 @@ def _read_inputs(paths: Sequence[Path], cfg: Config, svc: Services) -> tuple[lis
         svc.log(f"{info.file}: {plural(info.data_rows, 'row')}, profile {info.profile}, state from {info.state_source}")
         for note in info.notes:
             svc.log(f"{info.file}: {note}")
-    with no_gc():  # the Row objects of the transition, by the million for a large file
-        rows = [r for m in mapped for r in table_to_rows(m.table)]
+    rows = pa.concat_tables([m.table for m in mapped]) if mapped else rows_ops.empty()
     del mapped  # the rows above are the only copy kept: large files are large
     return rows, files
 
@@ -102,7 +103,7 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
 
         contacts = load_contacts_map(Path(cfg.contacts_file))
     report_path, size_note = choose_format(
-        _report_path(cfg, paths, svc.cwd), len(rows), explicit=bool(cfg.report or cfg.report_format)
+        _report_path(cfg, paths, svc.cwd), rows.num_rows, explicit=bool(cfg.report or cfg.report_format)
     )
     check_report_path(report_path, [*paths, *([Path(cfg.contacts_file)] if cfg.contacts_file else [])])
     if size_note:
@@ -113,7 +114,7 @@ def run(cfg: Config, svc: Services | None = None) -> RunResult:
         """The journal's key: the same event, inputs and options are the same run (resumable)."""
         return Journal.run_key(event_id, digests, options)
 
-    def planner(cfg: Config, rows: list[Row], client: HubSpot, journal: Journal, event: EventInfo) -> Plan:
+    def planner(cfg: Config, rows: pa.Table, client: HubSpot, journal: Journal, event: EventInfo) -> Plan:
         key = key_for(cfg.event_id)
         return plan_run(
             cfg,
@@ -181,14 +182,16 @@ def retry(cfg: Config, report_path: Path, svc: Services | None = None) -> RunRes
     started = svc.now()
     report_path = report_path if report_path.is_absolute() else svc.cwd / report_path  # paths are said whole
     report = read_back(report_path, cfg.event_id)
-    reopened = [again for r in report.rows if (again := reopen(r)) is not None]
-    not_found = sum(1 for r in report.rows if r.reason == Reason.CONTACT_NOT_FOUND.value and retryable(r))
+    rows = rows_to_table(report.rows)
+    reopened = reopen(rows)
+    not_found = pc.sum(pc.and_(pc.equal(rows.column("reason"), Reason.CONTACT_NOT_FOUND.value), retryable(rows)))
+    not_found = not_found.as_py() or 0
     # a retry sends what it reopened: a dry run or a verify in the config file is for ``run``
     cfg = replace(cfg, event_id=report.event_id, dry_run=False, verify=False)
     out_path = Path(cfg.report) if cfg.report else latest_name(report_path)
     check_report_path(out_path)
     profiles = {d.get("source_file", ""): d.get("profile", "") for d in report.lines}
-    names = Counter(r.ref.file for r in report.rows)
+    names = {str(name): n for name, n in rows_ops.counts(rows, "file").items()}
     sources = {name: _source_of(name, svc.cwd) for name in names}
     key = Journal.run_key(report.event_id, [(str(report_path), file_digest(report_path))], {"retry": True})
     job = Job(
@@ -205,9 +208,9 @@ def retry(cfg: Config, report_path: Path, svc: Services | None = None) -> RunRes
         label="retry",
         timezone=report.summary.get("timezone") or cfg.timezone,
         sources={k: v for k, v in sources.items() if v[0].is_file()},
-        around=report.rows,
+        around=rows,
         retry_of=report_path,
-        notes_first=(f"Retry of {report_path}: {plural(len(reopened), 'row')} looked up and sent again.",),
+        notes_first=(f"Retry of {report_path}: {plural(reopened.num_rows, 'row')} looked up and sent again.",),
     )
     del reopened
     return execute(job, svc)

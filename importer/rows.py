@@ -53,10 +53,12 @@ def open_rows(rows: pa.Table) -> pa.ChunkedArray:
 
 
 def put(rows: pa.Table, name: str, where: Mask, value: object) -> pa.Table:
-    """Column ``name`` set to ``value`` (a scalar or a column) where ``where`` holds."""
+    """Column ``name`` set to ``value`` (a scalar or a column) where ``where`` holds (a null in
+    ``where`` keeps the value)."""
     column = rows.column(name)
     if not isinstance(value, pa.Array | pa.ChunkedArray):
         value = pa.scalar(value, column.type)
+    where = pc.fill_null(where, False)
     return rows.set_column(rows.schema.get_field_index(name), name, pc.if_else(where, value, column))
 
 
@@ -65,11 +67,12 @@ def settle_where(
     where: Mask,
     prefix: str,
     outcome: Outcome,
-    reason: str,
+    reason: object,
     message: object,
     correlation_id: object = None,
 ) -> pa.Table:
-    """The participations of ``prefix`` that are open and ``where`` holds, settled alike."""
+    """The participations of ``prefix`` that are open and ``where`` holds, settled; ``reason``,
+    ``message`` and ``correlation_id`` are one value for all or a column."""
     mask = pc.and_(pc.fill_null(where, False), open_part(rows, prefix))
     rows = put(rows, f"{prefix}outcome", mask, outcome.value)
     rows = put(rows, f"{prefix}reason", mask, reason)
@@ -80,7 +83,7 @@ def settle_where(
 
 
 def settle_rows(
-    rows: pa.Table, where: Mask, outcome: Outcome, reason: str, message: object, correlation_id: object = None
+    rows: pa.Table, where: Mask, outcome: Outcome, reason: object, message: object, correlation_id: object = None
 ) -> pa.Table:
     """Every open participation of the rows ``where`` holds, settled alike (the contact cannot be
     resolved, ...)."""
@@ -123,3 +126,52 @@ def counts(rows: pa.Table, column: str) -> Mapping[str | None, int]:
     """How many rows hold each value of ``column``."""
     found = pc.value_counts(rows.column(column))
     return {v.as_py(): c.as_py() for v, c in zip(found.field("values"), found.field("counts"), strict=True)}
+
+
+_SEP = "\x1f"  # the unit separator: in no file name, row number or state word
+
+
+def part_names(table: pa.Table, prefix: str = "") -> pa.ChunkedArray:
+    """Each line's participation named as one text, ``file, row, state``: a rows table's
+    participation of ``prefix``, or a plan table's (PARTS) carrier row and state.  Null where the
+    row has no such participation."""
+    row = pc.cast(table.column("row"), pa.string())
+    return pc.binary_join_element_wise(table.column("file"), row, table.column(f"{prefix}state"), _SEP)
+
+
+def settle_named(
+    rows: pa.Table, names: pa.Array | pa.ChunkedArray, outcome: Outcome, reason: str, message: object
+) -> pa.Table:
+    """The open participations :func:`part_names` names in ``names``, settled alike."""
+    for prefix in PREFIXES:
+        where = pc.is_in(part_names(rows, prefix), value_set=pa.array(names, pa.string()))
+        rows = settle_where(rows, where, prefix, outcome, reason, message)
+    return rows
+
+
+def lookup(keys: pa.ChunkedArray | pa.Array, values: Mapping[str, object], type: pa.DataType) -> pa.ChunkedArray:
+    """``values[key]`` for each key, null where ``values`` has none."""
+    index = pc.index_in(keys, value_set=pa.array(list(values), pa.string()))
+    return pc.take(pa.array(list(values.values()), type), index)
+
+
+def row_keys(table: pa.Table) -> pa.ChunkedArray:
+    """Each line's input row named as one text (``file, row``)."""
+    return pc.binary_join_element_wise(table.column("file"), pc.cast(table.column("row"), pa.string()), _SEP)
+
+
+def merged_keys(rows: pa.Table, prefix: str = "") -> pa.ChunkedArray:
+    """The row each participation of ``prefix`` is merged into, named as :func:`row_keys` names
+    rows; null where it is not merged."""
+    into = pc.cast(rows.column(f"{prefix}merged_row"), pa.string())
+    return pc.binary_join_element_wise(rows.column(f"{prefix}merged_file"), into, _SEP)
+
+
+def replace_rows(base: pa.Table, new: pa.Table) -> pa.Table:
+    """``base`` with each row that ``new`` also holds (same file and row) taken from ``new``."""
+    if new.num_rows == 0:
+        return base
+    at = pc.index_in(row_keys(base), value_set=row_keys(new).combine_chunks())
+    found = pc.is_valid(at)
+    columns = [pc.if_else(found, pc.take(new.column(n), at), base.column(n)) for n in base.column_names]
+    return pa.Table.from_arrays(columns, schema=base.schema)

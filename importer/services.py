@@ -4,7 +4,7 @@ before sending, the portal): tests replace them so nothing really waits and no n
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pyarrow as pa
 
 from . import events
 from .config import Config
 from .hubspot import HubSpot
-from .models import EventInfo, Row
+from .models import EventInfo
 from .preview import Preview
 from .waits import Waits
 
@@ -27,7 +28,7 @@ def quiet(_: str) -> None:
 
 #: where a run sends: given the config and the rows, a context that yields the config to use and,
 #: for a rehearsal, the look-alike it started (``participations(event_id)``, ``state()``)
-Portal = Callable[[Config, Sequence[Row]], AbstractContextManager[tuple[Config, Any]]]
+Portal = Callable[[Config, pa.Table], AbstractContextManager[tuple[Config, Any]]]
 
 
 @dataclass(frozen=True)

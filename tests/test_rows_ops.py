@@ -124,3 +124,9 @@ def test_the_table_agrees_with_the_row_objects(batch: list[Row], data: st.DataOb
         models.settle_row(r, Outcome.FAILED, "timeout", "m", "c") if w else r for r, w in zip(batch, where, strict=True)
     ]
     assert settled.equals(rows_to_table(expected))
+
+
+def test_an_unknown_answer_in_the_mask_changes_nothing() -> None:
+    t = table({"file": "a", "row": 2, "message": "kept"}, {"file": "a", "row": 3, "message": "kept"})
+    out = ops.put(t, "message", pa.array([None, True], pa.bool_()), "new")
+    assert col(out, "message") == ["kept", "new"]
