@@ -228,10 +228,9 @@ def _apply_lookups(rows: pa.Table, asks: pa.ChunkedArray, known: _Lookups, *, cr
     }
     if conflicts:
         texts = rows_ops.lookup(email, conflicts, pa.string())
-        rows = rows_ops.settle_rows(
-            rows, pc.is_valid(texts), Outcome.REJECTED, Reason.CONFLICTING_CONTACT_ID.value, texts
-        )
-        left = pc.and_(left, pc.is_null(texts))
+        conflicting = pc.and_(left, pc.is_valid(texts))
+        rows = rows_ops.settle_rows(rows, conflicting, Outcome.REJECTED, Reason.CONFLICTING_CONTACT_ID.value, texts)
+        left = pc.and_(left, pc.invert(conflicting))
     if unreachable:
         failed = pc.and_(left, pc.is_in(email, value_set=pa.array(list(unreachable), pa.string())))
         rows = rows_ops.settle_rows(
