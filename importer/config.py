@@ -351,30 +351,38 @@ def event_id_from(text: str) -> str:
     host = parts.hostname.lower()
     if not (host == "hubspot.com" or host.endswith(".hubspot.com")):
         raise InputError(f"--event {text!r} is not a HubSpot address.", hint="Pass the event's id or its HubSpot URL.")
-    segments = [unquote(p) for p in parts.path.split("/") if p]
-    numbers = [seg for seg in segments if seg.isdigit()]
-    found = ""
-    if host.startswith("events.") or segments[:1] == ["events"]:
-        found = " (it is a page of HubSpot's events site or of custom behavioral events)"
-    elif "record" in segments:
-        kind = segments[segments.index("record") + 1 :][:1]
-        after = segments[segments.index("record") + 2 :][:1]
-        if kind == [MARKETING_EVENT_TYPE] and after and after[0].isdigit():
-            return after[0]
-        found = f" (it is the record page of object type {kind[0]}, not 0-54)" if kind else ""
-    elif "objects" in segments or "views" in segments:
-        found = " (it is a list of records; click the event to open its own page)"
-    elif len(segments) >= 3 and segments[0] == "contacts" and segments[2] in _OTHER_RECORDS:
-        found = f" (it is {_OTHER_RECORDS[segments[2]]}'s page)"
-    elif segments[:1] == ["marketing-events"] and len(numbers) >= 2 and segments[1] == numbers[0]:
-        return numbers[1]  # the first number is the portal (account) id
-    elif numbers:
-        found = f" (it names only the account {numbers[0]})" if len(numbers) == 1 else ""
+    event, found = _read_page(host, [unquote(p) for p in parts.path.split("/") if p])
+    if event:
+        return event
     raise InputError(
         f"The URL {text} does not name a marketing event{found}.",
         hint="Open the event in HubSpot (Marketing > Events, click the event) and copy that page's URL, "
         "or pass its id.",
     )
+
+
+def _read_page(host: str, segments: list[str]) -> tuple[str, str]:
+    """``(event id, "")`` for a marketing event's page, else ``("", what the page is, in words)``."""
+    numbers = [seg for seg in segments if seg.isdigit()]
+    if host.startswith("events.") or segments[:1] == ["events"]:
+        return "", " (it is a page of HubSpot's events site or of custom behavioral events)"
+    if "record" in segments:
+        return _record_page(segments[segments.index("record") + 1 :])
+    if "objects" in segments or "views" in segments:
+        return "", " (it is a list of records; click the event to open its own page)"
+    if len(segments) >= 3 and segments[0] == "contacts" and segments[2] in _OTHER_RECORDS:
+        return "", f" (it is {_OTHER_RECORDS[segments[2]]}'s page)"
+    if segments[:1] == ["marketing-events"] and len(numbers) >= 2 and segments[1] == numbers[0]:
+        return numbers[1], ""  # the first number is the portal (account) id
+    return "", f" (it names only the account {numbers[0]})" if len(numbers) == 1 else ""
+
+
+def _record_page(after_record: list[str]) -> tuple[str, str]:
+    """A CRM record page, from the segments after ``record``: ``<object type>/<record id>``."""
+    kind, rest = after_record[:1], after_record[1:2]
+    if kind == [MARKETING_EVENT_TYPE] and rest and rest[0].isdigit():
+        return rest[0], ""
+    return "", f" (it is the record page of object type {kind[0]}, not 0-54)" if kind else ""
 
 
 def _finite(low: float, *, above: bool = False) -> Callable[[float], bool]:
