@@ -45,7 +45,10 @@ NO_TOKEN_MESSAGE = (
     "No HubSpot token: set HUBSPOT_ACCESS_TOKEN (a service key, or a legacy private app token) "
     "or token_file in the config."
 )
-EVENT_ID_HINT = "The event id is the number in the event's URL in HubSpot (Marketing > Events, open the event)."
+EVENT_ID_HINT = (
+    "The event id is the number in the event's URL in HubSpot (Marketing > Events, open the event); "
+    "`importer events` lists the portal's events with their ids."
+)
 
 _TOKEN_SHAPE = re.compile(r"[\x21-\x7e]+")
 _NAMING_KEYS = ("ids", "vids", "emails", "id", "vid", "email")
