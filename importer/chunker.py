@@ -236,12 +236,21 @@ def _batch_ids(plan: pa.Table, first: np.ndarray, index: np.ndarray) -> list[str
 
 
 def _items(plan: pa.Table) -> tuple[Participation, ...]:
-    """The lines of ``plan`` as the sender's participation objects (the edge)."""
-    c = {name: _col(plan, name).to_pylist() for name in ("event_id", "state", "vid", "email", "when_ms", "file", "row")}
-    states = {word: State(word) for word in set(c["state"])}
-    carriers = [(ref,) for ref in map(RowRef, c["file"], c["row"])]
-    state = [states[word] for word in c["state"]]
-    return tuple(map(Participation, c["event_id"], state, c["vid"], c["email"], c["when_ms"], carriers))
+    """The lines of ``plan`` as the sender's participation objects (the edge).  The few distinct
+    events, states and files are shared, not one string per line: fewer objects to allocate."""
+    shared = {name: _shared(_col(plan, name)) for name in ("event_id", "state", "file")}
+    states = {word: State(word) for word in set(shared["state"])}
+    carriers = [(ref,) for ref in map(RowRef, shared["file"], _col(plan, "row").to_pylist())]
+    state = [states[word] for word in shared["state"]]
+    vid, email, when = (_col(plan, name).to_pylist() for name in ("vid", "email", "when_ms"))
+    return tuple(map(Participation, shared["event_id"], state, vid, email, when, carriers))
+
+
+def _shared(column: pa.Array) -> list[str]:
+    """A text column with few distinct values as a list that repeats one object per value."""
+    encoded = pc.dictionary_encode(column)
+    words = np.array(encoded.dictionary.to_pylist(), dtype=object)
+    return list(words[_np(encoded.indices)]) if len(words) else []
 
 
 #: Batches built together when the sender asks for the first of them (their lines read at once).
