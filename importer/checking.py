@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 
 from .config import Config
 from .hubspot import HubSpot
-from .models import Outcome, Reason, State, rows_to_table
+from .models import Outcome, Reason, State
 from .readback import read_back
 from .rows import PREFIXES
 from .services import Services, connect
@@ -107,4 +107,4 @@ def verify(cfg: Config, report_path: Path, svc: Services | None = None) -> Verif
     report = read_back(report_path, cfg.event_id)
     with connect(cfg, svc, Waits(svc.sleep)) as client:
         client.get_event(report.event_id)  # a wrong --event is an input error (exit 2), not a stop to resume
-        return check_recorded(client, report.event_id, recorded_from_rows(rows_to_table(report.rows)))
+        return check_recorded(client, report.event_id, recorded_from_rows(report.rows))

@@ -28,7 +28,7 @@ from .inputs import display_name, expand_inputs, file_digest, read_file
 from .inspecting import inspect
 from .journal import Journal
 from .mapper import undecided_error
-from .models import EventInfo, FileInfo, Reason, rows_to_table
+from .models import EventInfo, FileInfo, Reason
 from .planning import Plan, plan_retry, plan_run, reopen, retryable
 from .readback import read_back
 from .report_names import latest_name
@@ -182,7 +182,7 @@ def retry(cfg: Config, report_path: Path, svc: Services | None = None) -> RunRes
     started = svc.now()
     report_path = report_path if report_path.is_absolute() else svc.cwd / report_path  # paths are said whole
     report = read_back(report_path, cfg.event_id)
-    rows = rows_to_table(report.rows)
+    rows = report.rows
     reopened = reopen(rows)
     not_found = pc.sum(pc.and_(pc.equal(rows.column("reason"), Reason.CONTACT_NOT_FOUND.value), retryable(rows)))
     not_found = not_found.as_py() or 0

@@ -1,13 +1,21 @@
-"""A report read back into rows: ``retry`` and ``verify`` start from the report a run wrote."""
+"""A report read back into rows: ``retry`` and ``verify`` start from the report a run wrote.
+
+The rows come back as one :data:`models.ROWS` table; each line of the file is parsed once, here,
+at the edge where the report is read.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
 
 from .errors import InputError
-from .models import Also, Outcome, Row, RowRef, State
+from .models import PART_COLUMNS, ROWS, Outcome, State
 from .reporter import REPORT_COLUMNS, read_report
 
 
@@ -18,7 +26,8 @@ class ReadBack:
     summary: dict[str, str]
     lines: list[dict[str, str]]
     event_id: str
-    rows: list[Row]
+    #: the report's rows, a :data:`models.ROWS` table in the report's order
+    rows: pa.Table
 
 
 def read_back(report_path: Path, event_id: str = "") -> ReadBack:
@@ -27,7 +36,7 @@ def read_back(report_path: Path, event_id: str = "") -> ReadBack:
     event_id = event_id or summary.get("event_id", "")
     if not event_id:
         raise InputError(f"{report_path} does not name its event.", hint="Pass --event OBJECT_ID.")
-    return ReadBack(summary, lines, event_id, [row_from_report(d) for d in lines])
+    return ReadBack(summary, lines, event_id, rows_from_report(lines))
 
 
 def _ms_from_iso(text: str) -> int | None:
@@ -37,11 +46,12 @@ def _ms_from_iso(text: str) -> int | None:
     return int(round(stamp.timestamp() * 1000))
 
 
-def _ref_from_text(text: str) -> RowRef | None:
+def _ref_from_text(text: str) -> tuple[str | None, int | None]:
+    """``file:row`` as (file, row); (None, None) when the text names no row."""
     if not text or ":" not in text:
-        return None
+        return None, None
     name, _, number = text.rpartition(":")
-    return RowRef(name, int(number)) if number.isdigit() else None
+    return (name, int(number)) if number.isdigit() else (None, None)
 
 
 def _whole(text: str) -> int:
@@ -50,41 +60,45 @@ def _whole(text: str) -> int:
     return int(text) if text.isdigit() else int(float(text))
 
 
-def _also_from_report(d: dict[str, str]) -> Also | None:
-    """The second participation of a report line (the ``also_*`` columns), if it has one."""
-    if not d.get("also_state"):
-        return None
-    return Also(
-        State(d["also_state"]),
-        _ms_from_iso(d.get("also_time_utc", "")),
-        d.get("also_time_source") or "file",
-        Outcome(d["also_outcome"]) if d.get("also_outcome") else None,
-        d.get("also_reason", ""),
-        d.get("also_message", ""),
-        _ref_from_text(d.get("also_merged_into", "")),
-    )
+def _part(d: Mapping[str, str], prefix: str, time: str, merged: str) -> dict[str, Any]:
+    """One participation's columns from a report line (``prefix`` '' or 'also_')."""
+    state = d.get(f"{prefix}state")
+    outcome = d.get(f"{prefix}outcome")
+    merged_file, merged_row = _ref_from_text(d.get(merged, ""))
+    return {
+        f"{prefix}state": State(state).value if state else None,
+        f"{prefix}when_ms": _ms_from_iso(d.get(time, "")),
+        f"{prefix}time_source": d.get(f"{prefix}time_source") or "file",
+        f"{prefix}outcome": Outcome(outcome).value if outcome else None,
+        f"{prefix}reason": d.get(f"{prefix}reason", ""),
+        f"{prefix}message": d.get(f"{prefix}message", ""),
+        f"{prefix}merged_file": merged_file,
+        f"{prefix}merged_row": merged_row,
+        f"{prefix}batch_id": d.get(f"{prefix}batch_id", ""),
+        f"{prefix}correlation_id": d.get(f"{prefix}correlation_id", ""),
+    }
 
 
-def row_from_report(d: dict[str, str]) -> Row:
-    """A report line back into a Row (for retry and verify)."""
+_NO_ALSO = {f"also_{name}": None for name in PART_COLUMNS}
+
+
+def _record(d: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        "file": d.get("source_file", ""),
+        "row": _whole(d.get("source_row") or "0"),
+        "email": d.get("email") or None,
+        "vid": _whole(d["vid"]) if d.get("vid") else None,
+        **_part(d, "", "interaction_time_utc", "merged_into"),
+        "created_contact": str(d.get("created_contact", "")).lower() in ("true", "yes", "1"),
+        "extra": [(k, str(v)) for k, v in d.items() if k not in REPORT_COLUMNS and v not in (None, "")],
+        **(_part(d, "also_", "also_time_utc", "also_merged_into") if d.get("also_state") else _NO_ALSO),
+    }
+
+
+def rows_from_report(lines: Sequence[Mapping[str, str]]) -> pa.Table:
+    """The report's lines (as ``read_report`` gives them) back as a :data:`models.ROWS` table."""
     try:
-        return Row(
-            ref=RowRef(d.get("source_file", ""), _whole(d.get("source_row") or "0")),
-            email=d.get("email") or None,
-            vid=_whole(d["vid"]) if d.get("vid") else None,
-            state=State(d["state"]) if d.get("state") else None,
-            when_ms=_ms_from_iso(d.get("interaction_time_utc", "")),
-            time_source=d.get("time_source") or "file",
-            outcome=Outcome(d["outcome"]) if d.get("outcome") else None,
-            reason=d.get("reason", ""),
-            message=d.get("message", ""),
-            merged_into=_ref_from_text(d.get("merged_into", "")),
-            batch_id=d.get("batch_id", ""),
-            correlation_id=d.get("correlation_id", ""),
-            created_contact=str(d.get("created_contact", "")).lower() in ("true", "yes", "1"),
-            extra=tuple((k, str(v)) for k, v in d.items() if k not in REPORT_COLUMNS and v not in (None, "")),
-            also=_also_from_report(d),
-        )
+        return pa.Table.from_pylist([_record(d) for d in lines], schema=ROWS)
     except (KeyError, ValueError) as exc:
         raise InputError(
             f"The report has a line that cannot be read back ({exc}).", hint="Pass the report importer wrote."

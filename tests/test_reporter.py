@@ -21,8 +21,8 @@ from openpyxl.utils.escape import unescape
 from tables import rows_table
 
 from importer.errors import InputError
-from importer.models import EventInfo, FileInfo, Outcome, Reason, RunStats, State, table_to_rows
-from importer.readback import row_from_report
+from importer.models import EventInfo, FileInfo, Outcome, Reason, RunStats, State
+from importer.readback import rows_from_report
 from importer.reporter import (
     ALSO_COLUMNS,
     CORE_COLUMNS,
@@ -938,12 +938,30 @@ def test_second_participations_are_written_and_read_back(tmp_path: Path, fmt: st
     assert (rejoin["also_time_utc"], rejoin["also_time_source"]) == (iso_utc(EVENT.start_ms), "event_start")
     assert rejoin["also_merged_into"] == "attendees.csv:2"
     assert [single[c] for c in ALSO_COLUMNS] == [""] * len(ALSO_COLUMNS)
-    back = [row_from_report(d) for d in table]
-    sent = table_to_rows(rows_table(*rows))
-    assert back[0].also == sent[0].also
-    assert back[1].also is not None and sent[1].also is not None
-    assert (back[1].also.when_ms, back[1].also.merged_into) == (EVENT.start_ms, sent[1].also.merged_into)
-    assert back[2].also is None
+    back = rows_from_report(table).to_pylist()
+    assert [b["also_state"] for b in back] == ["attend", "register", None]
+    assert (back[0]["also_when_ms"], back[0]["also_outcome"], back[0]["also_message"]) == (
+        T0, "recorded", "Recorded as attend."
+    )  # fmt: skip
+    also = ("also_when_ms", "also_time_source", "also_outcome", "also_merged_file", "also_merged_row")
+    assert [back[1][c] for c in also] == [EVENT.start_ms, "event_start", "merged", "attendees.csv", 2]
+    assert all(back[2][c] is None for c in also)
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "csv", "json"])
+def test_rows_read_back_are_the_rows_written(tmp_path: Path, fmt: str) -> None:
+    """Every format reads back into the rows table that was written (times the event start filled in)."""
+    rows = make_rows()
+    _, lines = read_report(write_report(build_report(rows_table(*rows), make_summary()), tmp_path / f"r.{fmt}"))
+    back = rows_from_report(lines).to_pylist()
+    keys = ("file", "row", "email", "vid", "state", "outcome", "merged_file", "merged_row")
+    assert [[b[k] for k in keys] for b in back] == [[_word(r.get(k)) for k in keys] for r in rows]
+    texts = ("reason", "message", "batch_id", "correlation_id")
+    assert [[b[k] for k in texts] for b in back] == [[_word(r.get(k)) or "" for k in texts] for r in rows]
+    assert [b["when_ms"] for b in back] == [r.get("when_ms") or EVENT.start_ms for r in rows]
+    assert [b["created_contact"] for b in back] == [r.get("created_contact", False) for r in rows]
+    assert [dict(b["extra"]) for b in back] == [{k: v for k, v in r.get("extra", ()) if v} for r in rows]
+    assert all(b["also_state"] is None for b in back)
 
 
 def test_reports_without_a_second_participation_keep_their_columns(tmp_path: Path, report: Report) -> None:
@@ -959,3 +977,29 @@ def test_state_counts_take_a_rows_second_participation(tmp_path: Path) -> None:
     assert report.by_state == {"attend": 2, "register": 1}
     path = write_report(report, tmp_path / "r.xlsx")
     assert by_key_of(path)["headline"].startswith("3 participations recorded in Webinar: Pipelines.")
+
+
+ZONES = ["UTC", "Europe/Amsterdam", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe", "America/St_Johns",
+         "UTC-05:00", "UTC+05:45"]  # fmt: skip
+#: From 1900 (Amsterdam's offset then had seconds: +00:19:32) to past 2037 (rules, not a table).
+any_ms = st.integers(min_value=-2_208_988_800_000, max_value=4_102_444_800_000)
+near_changes = st.sampled_from([1711846800000, 1730595600000, 1710054000000, -1001, 0]).flatmap(
+    lambda ms: st.integers(min_value=ms - 3_600_000, max_value=ms + 3_600_000)
+)  # around spring-forward and fall-back instants, and the epoch
+
+
+@settings(max_examples=20, deadline=None)
+@given(zone=st.sampled_from(ZONES), times=st.lists(st.one_of(any_ms, near_changes), min_size=1, max_size=40))
+def test_times_read_as_python_writes_them(
+    tmp_path_factory: pytest.TempPathFactory, zone: str, times: list[int]
+) -> None:
+    """Each time in UTC and in the run's zone, computed column-wise, reads as ``datetime.isoformat``."""
+    rows = [
+        dict(file="t.csv", row=i + 2, state=State.ATTEND, when_ms=ms, outcome=Outcome.PLANNED)
+        for i, ms in enumerate(times)
+    ]
+    summary = make_summary(timezone=zone)
+    path = write_report(build_report(rows_table(*rows), summary), tmp_path_factory.mktemp("t") / "t.csv")
+    _, back = read_report(path)
+    assert [r["interaction_time_utc"] for r in back] == [_iso(ms) for ms in times]
+    assert [r["interaction_time_local"] for r in back] == [_iso(ms, parse_zone(zone)) for ms in times]
