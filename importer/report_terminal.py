@@ -146,16 +146,7 @@ def _next_command(report: Report, problems: dict[str, int], unsent: int, stop: s
     path = shlex.quote(s.report_path or "<report>")
     again = f"`{command}`" if command else "the same command"
     if unsent:
-        if stop == Reason.EVENT_NOT_FOUND.value:
-            return (
-                f"{plural(unsent, 'row is', 'rows are')} not sent yet: HubSpot has no such event; check the event id, "
-                f"then run `importer retry {path} --event OBJECT_ID` with the right one."
-            )
-        fix = _unsent_fix(stop)
-        return (
-            f"{plural(unsent, 'row is', 'rows are')} not sent yet ({stop}): {fix + ', then ' if fix else ''}"
-            f"run the same command again to send them: {again}."
-        )
+        return _unsent_step(unsent, stop, path, again)
     if s.dry_run:
         planned = report.counts.get(Outcome.PLANNED.value, 0)
         real = shlex.join(w for w in shlex.split(command) if w != "--dry-run") if command else ""
@@ -181,6 +172,20 @@ def _next_command(report: Report, problems: dict[str, int], unsent: int, stop: s
     if steps:
         return "; ".join(steps) + "."
     return "nothing to do."
+
+
+def _unsent_step(unsent: int, stop: str, path: str, again: str) -> str:
+    """Rows not sent yet: what stopped them, and the command that sends them."""
+    if stop == Reason.EVENT_NOT_FOUND.value:
+        return (
+            f"{plural(unsent, 'row is', 'rows are')} not sent yet: HubSpot has no such event; check the event id, "
+            f"then run `importer retry {path} --event OBJECT_ID` with the right one."
+        )
+    fix = _unsent_fix(stop)
+    return (
+        f"{plural(unsent, 'row is', 'rows are')} not sent yet ({stop}): {fix + ', then ' if fix else ''}"
+        f"run the same command again to send them: {again}."
+    )
 
 
 def _unsent_fix(reason: str) -> str:
