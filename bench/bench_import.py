@@ -3,6 +3,7 @@
 Run:  .venv/bin/python bench/bench_import.py              (all parts, about six minutes)
       .venv/bin/python bench/bench_import.py --send-only  (part 1 and 2 only, about two minutes)
       .venv/bin/python bench/bench_import.py --quick      (smaller sizes, for a smoke check)
+      .venv/bin/python bench/bench_import.py --report-only (part 5 only, about two minutes)
 
 Everything runs against the bundled sandbox on 127.0.0.1; nothing leaves this machine.
 1. Email rows sent with 150 +- 50 ms latency under a limit of 20 requests per 2 s (6,000 rows, about
@@ -15,6 +16,9 @@ Everything runs against the bundled sandbox on 127.0.0.1; nothing leaves this ma
    calamine just reading it.  Times are the best of three fresh processes.
 4. The same CSV imported for real into a sandbox that knows every contact and limits nothing:
    the program's own time and its peak memory while every answer is held.
+5. The report alone: a settled 1,000,000-row rows table written as CSV and as JSON lines, and a
+   100,000-row one as a workbook, each against a bare write of the same table in the same run
+   (pyarrow's own CSV writer; xlsxwriter writing the same columns' values cell by cell).
 """
 
 from __future__ import annotations
@@ -269,20 +273,103 @@ def real_import_part(rows: int, work: Path) -> None:
     )
 
 
+def settled_rows(n: int) -> object:
+    """A settled dry run's rows table: one rejected row in 64, a name for each, times a second apart."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from importer.models import ROWS
+
+    i = pa.array(range(n), pa.int64())
+    text = pc.cast(i, pa.string())
+    rejected = pc.equal(pc.bit_wise_and(i, 63), 0)
+    columns = {
+        "file": pa.repeat("big.csv", n),
+        "row": pc.add(i, 2),
+        "email": pc.binary_join_element_wise("user", text, "@example.com", ""),
+        "vid": pc.add(i, 1000),
+        "state": pa.repeat("attend", n),
+        "when_ms": pc.add(pc.multiply(pc.bit_wise_and(i, 1023), 1000), 1730822283000),
+        "time_source": pa.repeat("file", n),
+        "outcome": pc.if_else(rejected, "rejected", "planned"),
+        "reason": pc.if_else(rejected, "invalid_email", "dry_run"),
+        "message": pc.if_else(rejected, "The email is not valid, correct it.", "Would be recorded."),
+        "batch_id": pc.binary_join_element_wise("attend-", pc.cast(pc.divide(i, 100), pa.string()), ""),
+        "created_contact": pa.repeat(False, n),
+        "extra": pa.MapArray.from_arrays(
+            pa.array(range(n + 1), pa.int32()),
+            pa.repeat("first_name", n),
+            pc.binary_join_element_wise("First", text, ""),
+        ),
+    }
+    return pa.table({f.name: columns.get(f.name, pa.nulls(n, f.type)) for f in ROWS}, schema=ROWS)
+
+
+def bare_xlsx(table: object, path: Path) -> None:
+    """The baseline: the same table's values written cell by cell, with no formats, sheets or checks."""
+    import xlsxwriter
+
+    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    ws = wb.add_worksheet("Rows")
+    names = [n for n in table.column_names if n != "extra"]  # type: ignore[attr-defined]
+    columns = [table.column(n).to_pylist() for n in names]  # type: ignore[attr-defined]
+    for r, values in enumerate(zip(*columns, strict=True), 1):
+        for c, value in enumerate(values):
+            if value is not None and value != "":
+                ws.write(r, c, value)
+    wb.close()
+
+
+def report_part(csv_rows: int, xlsx_rows: int, work: Path) -> None:
+    """Writing the report alone, each format against a bare write of the same table (best of two)."""
+    from datetime import UTC, datetime
+
+    import pyarrow.csv as pcsv
+
+    from importer.models import EventInfo, FileInfo, RunStats
+    from importer.reporter import RunSummary, build_report, write_report
+
+    def best(write: object) -> float:
+        times = []
+        for _ in range(2):
+            start = time.perf_counter()
+            write()  # type: ignore[operator]
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    now = datetime.now(UTC)
+    summary = RunSummary("bench", EventInfo("1001", "Bench", 1730822400000), (FileInfo("big.csv", "generic"),),
+                         now, now, "UTC", True, RunStats(), 1, "")  # fmt: skip
+    big, small = settled_rows(csv_rows), settled_rows(xlsx_rows)
+    bare_csv = best(lambda: pcsv.write_csv(big.drop_columns(["extra"]), work / "bare.csv"))  # type: ignore[attr-defined]
+    for fmt in ("csv", "json"):
+        took = best(lambda: write_report(build_report(big, summary), work / f"report.{fmt}"))  # noqa: B023
+        print(f"report {fmt:<5} rows {csv_rows:>8}  time {took:6.2f} s  (pyarrow write_csv {bare_csv:.2f} s: "
+              f"{took / bare_csv:.2f}x)")  # fmt: skip
+    bare = best(lambda: bare_xlsx(small, work / "bare.xlsx"))
+    took = best(lambda: write_report(build_report(small, summary), work / "report.xlsx"))
+    print(f"report xlsx  rows {xlsx_rows:>8}  time {took:6.2f} s  (bare xlsxwriter {bare:.2f} s: {took / bare:.2f}x)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller sizes (and the 2 s window only)")
     parser.add_argument("--send-only", action="store_true", help="only the send part (1): the rate against the bound")
+    parser.add_argument("--report-only", action="store_true", help="only the report part (5): writing the report")
     args = parser.parse_args()
     # Time the program, not the compiler: an installed package has its bytecode compiled already,
     # but an editable checkout run with PYTHONDONTWRITEBYTECODE would compile it in every process.
     compileall.compile_dir(ROOT / "importer", quiet=1)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
+        if args.report_only:
+            report_part(100_000 if args.quick else 1_000_000, 20_000 if args.quick else 100_000, work)
+            return 0
         send_parts(work, args.quick)
         if not args.send_only:
             dry_run_part(100_000 if args.quick else 1_000_000, 20_000 if args.quick else 100_000, work)
             real_import_part(100_000 if args.quick else 1_000_000, work)
+            report_part(100_000 if args.quick else 1_000_000, 20_000 if args.quick else 100_000, work)
     return 0
 
 
