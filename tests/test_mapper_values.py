@@ -103,6 +103,8 @@ DOMAIN = "example.com"
         ("", None),
         ("A.B+tag@Example.COM", "a.b+tag@example.com"),
         ("a@xn--mller-kva.de", "a@müller.de"),
+        ("a@mail.xn--mller-kva.de", "a@mail.müller.de"),  # a punycode label after the first
+        ("a@xn--zz-zzzzzzzzzzzzzz.com", "a@xn--zz-zzzzzzzzzzzzzz.com"),  # not punycode after all: kept
         ("a@müller.de", "a@müller.de"),
         ("Jane <JANE@example.com>", "jane@example.com"),
         ("`jane@example.com`", "jane@example.com"),
