@@ -114,6 +114,12 @@ def _mapping_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--state", choices=config.STATES, help="force a state, or take it from the file (auto, the default)")
     p.add_argument("--timezone", metavar="ZONE", help="IANA time zone of times without an offset, e.g. Europe/Berlin")
     p.add_argument("--sheet", metavar="NAME", help="workbook sheet to read (default: the one with attendees)")
+    p.add_argument(
+        "--meeting-date",
+        dest="meeting_date",
+        metavar="YYYY-MM-DD",
+        help="the meeting's date, for reports whose times have none (Google Meet attendance)",
+    )
     order = p.add_mutually_exclusive_group()
     order.add_argument(
         "--day-first", dest="day_first", action="store_const", const=True, help="dates are day/month/year"

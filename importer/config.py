@@ -9,10 +9,12 @@ from __future__ import annotations
 import ipaddress
 import math
 import os
+import re
 import stat
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -54,6 +56,8 @@ class Config:
     contacts_file: str | None = None
     sheet: str | None = None
     day_first: bool | None = None
+    #: the meeting's date (YYYY-MM-DD) for reports whose times carry none (Google Meet attendance)
+    meeting_date: str | None = None
     dry_run: bool = False
     yes: bool = False
     sandbox: bool = False
@@ -411,6 +415,19 @@ _CHOICES: tuple[tuple[str, tuple[str | None, ...], str], ...] = (
 )
 
 
+def check_meeting_date(text: str) -> None:
+    """--meeting-date is a calendar date written as ISO (2024-11-21): never a guess between orders."""
+    try:
+        ok = bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}", text)) and date.fromisoformat(text) is not None
+    except ValueError:
+        ok = False
+    if not ok:
+        raise InputError(
+            f"--meeting-date {text!r} is not a date written as YYYY-MM-DD.",
+            hint="Give the meeting's date like --meeting-date 2024-11-21.",
+        )
+
+
 def validate(cfg: Config) -> Config:
     """Check values that would otherwise fail late, with a sentence saying what to do."""
     for name, choices, say in _CHOICES:
@@ -419,6 +436,8 @@ def validate(cfg: Config) -> Config:
             raise InputError(say.format(value=value, choices=", ".join(c for c in choices if c)))
     if cfg.timezone:
         parse_zone(cfg.timezone)
+    if cfg.meeting_date is not None:
+        check_meeting_date(cfg.meeting_date)
     if cfg.event_id:
         cfg = replace(cfg, event_id=event_id_from(cfg.event_id))
     if cfg.event_name.strip() != cfg.event_name:

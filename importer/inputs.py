@@ -68,6 +68,7 @@ def map_options(cfg: Config) -> MapOptions:
         columns=dict(cfg.columns),
         day_first=cfg.day_first,
         keep_raw=cfg.keep_raw,
+        meeting_date=cfg.meeting_date,
     )
 
 

@@ -10,6 +10,7 @@ date orders) raise ``InputError``.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
@@ -74,6 +75,7 @@ class MapOptions:
     keep_raw: bool = False
     profile: str | None = None
     now_ms: int | None = None
+    meeting_date: str | None = None
 
 
 @dataclass(frozen=True)
@@ -127,12 +129,54 @@ def undecided_error(info: FileInfo) -> InputError:
 def _check_options(opts: MapOptions) -> tzinfo | None:
     if opts.state not in STATES:
         raise InputError(f"--state {opts.state!r} is not one of {', '.join(STATES)}.")
+    if opts.meeting_date is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", opts.meeting_date):
+        raise InputError(f"--meeting-date {opts.meeting_date!r} is not a date written as YYYY-MM-DD.")
     unknown = sorted(set(opts.columns) - set(FIELDS))
     if unknown:
         raise InputError(
             f"[columns] names unknown fields: {', '.join(unknown)}.", hint=f"Known fields: {', '.join(FIELDS)}."
         )
     return parse_zone(opts.timezone) if opts.timezone else None
+
+
+_TIME_OF_DAY = r"\d{1,2}:\d{2}(?::\d{2})?(?:[\s\u202f]*[AaPp]\.?\s?[Mm]\.?)?"
+
+
+def _dated(
+    text: dict[str, pd.Series], sheet: SheetLike, header_pos: int, profile: Profile, opts: MapOptions
+) -> list[str]:
+    """Times of day without a date (Google Meet) get the meeting's date: ``--meeting-date``, else
+    the one date the file writes outside the table.  None or several: stop and ask, never guess."""
+    bare = {t: text[t].str.strip().str.fullmatch(_TIME_OF_DAY) for t in TIME_FIELDS if t in text}
+    bare = {t: mask for t, mask in bare.items() if mask.any()}
+    if not bare:
+        return []
+    t0, mask0 = next(iter(bare.items()))
+    example = shown(str(text[t0][mask0].iloc[0]))
+    assert profile.meeting_dates is not None
+    found = profile.meeting_dates(sheet, header_pos)
+    if opts.meeting_date:
+        day, where = opts.meeting_date, "--meeting-date"
+    else:
+        days = list(dict.fromkeys(d for d, _ in found))
+        hint = "Pass the meeting's date with --meeting-date, e.g. --meeting-date 2024-11-21 (nothing was sent)."
+        if not days:
+            raise InputError(
+                f"{sheet.file}: the {profile.platform} report gives times without a date (e.g. {example}) and no "
+                "line above the table nor the file name says the meeting's date.",
+                hint=hint,
+            )
+        if len(days) > 1:
+            said = ", ".join(f"{shown(d)} in {w}" for d, w in found[:4])
+            raise InputError(
+                f"{sheet.file}: the {profile.platform} report gives times without a date (e.g. {example}) and names "
+                f"several dates outside the table ({said}): which one the meeting was on is not known.",
+                hint=hint,
+            )
+        day, where = found[0]
+    for t, mask in bare.items():
+        text[t] = text[t].where(~mask, day + " " + text[t].str.strip())
+    return [f"times without a date read on {day} (from {where})"]
 
 
 # --- the steps -----------------------------------------------------------------------------------
@@ -177,6 +221,8 @@ def _read_layout(sheet: SheetLike, opts: MapOptions, profile: Profile) -> _Layou
     main = max(blocks, key=lambda b: len(b.positions))
     columns = _field_headers(blocks, main, opts, notes)
     text = {name: got for name in FIELDS if (got := column(sheet.frame, blocks, name)) is not None}
+    if profile.meeting_dates is not None:
+        notes.extend(_dated(text, sheet, main.header_pos, profile, opts))
     for t in TIME_FIELDS:
         zone_text = header_zone(columns[t])[1] if t in text else None
         if zone_text is not None:

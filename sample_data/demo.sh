@@ -38,6 +38,7 @@ run livestorm_people.xlsx --timezone Europe/Paris
 run bigmarker_attendees.csv
 run bigmarker_registrants.csv
 run demio_participants.csv
+run "2024-11-21 14-00 Partner sync - Attendance Report.csv" --timezone America/New_York
 run generic_attendees.csv --timezone America/New_York --contacts "$here/hubspot_contacts_export.csv" \
     --report demo-reports/generic_with_contacts.reconciliation.xlsx
 echo "Reports: $(pwd)/demo-reports/ (exit code 1 above means some rows were rejected, as the samples intend)"

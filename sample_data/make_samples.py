@@ -993,6 +993,22 @@ def demio_participants() -> bytes:
     return _csv_text(rows).encode("utf-8")
 
 
+#: Google names the report after the meeting's date and start: the only place the date is written.
+GOOGLE_MEET_SAMPLE = "2024-11-21 14-00 Partner sync - Attendance Report.csv"
+
+
+def google_meet_attendance() -> bytes:
+    """Google Meet attendance report: times of day without a date, durations like '1 hr 2 min'."""
+    rows = [
+        ["First name", "Last name", "Email", "Duration", "Time joined", "Time exited"],
+        ["Ana", "Silva", "ana.silva@example.com", "1 hr 2 min", "1:58 PM", "3:00 PM"],
+        ["Tom", "Lee", "tom.lee@example.net", "45 min", "2:05 PM", "2:50 PM"],
+        ["Mei", "Chen", "mei.chen@example.net", "30 sec", "2:10 PM", "2:10 PM"],
+        ["Guest", "", "", "12 min", "2:20 PM", "2:32 PM"],
+    ]
+    return _csv_text(rows).encode("utf-8")
+
+
 def main() -> None:
     texts = {
         "zoom_attendee_report.csv": zoom_attendee_report(),
@@ -1016,6 +1032,7 @@ def main() -> None:
         "bigmarker_attendees.csv": bigmarker_attendees(),
         "bigmarker_registrants.csv": bigmarker_registrants(),
         "demio_participants.csv": demio_participants(),
+        GOOGLE_MEET_SAMPLE: google_meet_attendance(),
     }
     for name, data in texts.items():
         (HERE / name).write_bytes(data)

@@ -28,11 +28,11 @@ def test_demo_script_imports_every_sample(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     codes = [line.split()[-1] for line in done.stdout.splitlines() if line.strip().startswith("exit code")]
-    assert len(codes) == 23 and set(codes) <= {"0", "1"}
+    assert len(codes) == 24 and set(codes) <= {"0", "1"}
     assert "Traceback" not in done.stderr
     every = sorted((tmp_path / "demo-reports").glob("*.xlsx"))
     reports = [p for p in every if latest_name(p) == p]
-    assert len(reports) == 23 and len(every) == 46  # each plain name, and each run's own copy
+    assert len(reports) == 24 and len(every) == 48  # each plain name, and each run's own copy
     refused: set[tuple[str, str]] = set()
     for report in reports:
         wb = openpyxl.load_workbook(report, read_only=True)

@@ -100,6 +100,13 @@ DEMIO = (  # attended true/false; no times in the report: the event's start
     R(5, "rex.banned@example.net", "attend", None, "skipped", "banned"),
     R(6, "tom.lee@example.net", "attend", None),
 )
+GOOGLE_MEET = (  # times of day; the date is the one the file name starts with
+    R(2, "ana.silva@example.com", "attend", "2024-11-21 13:58"),
+    R(3, "tom.lee@example.net", "attend", "2024-11-21 14:05"),
+    R(4, "mei.chen@example.net", "attend", "2024-11-21 14:10"),
+    R(5, None, "attend", "2024-11-21 14:20", "rejected", "missing_email"),
+)
+MEET_SAMPLE = "2024-11-21 14-00 Partner sync - Attendance Report.csv"
 
 CASES = {
     "zoom-meeting-2021": Case("zoom_meeting_participants.csv", NY, "zoom_meeting_participants", ZOOM_MEETING_2021, 5),
@@ -118,6 +125,7 @@ CASES = {
     "bigmarker-registrants": Case("bigmarker_registrants.csv", None, "bigmarker_conference", BIGMARKER_REGISTRANTS,
                                   3),
     "demio": Case("demio_participants.csv", None, "demio_participants", DEMIO, 4),
+    "google-meet": Case(MEET_SAMPLE, NY, "google_meet_attendance", GOOGLE_MEET, 3),
 }  # fmt: skip
 
 
@@ -166,3 +174,26 @@ def test_unused_date_time_columns_are_named_in_the_report(tmp_path: Path) -> Non
     notes = str(layouts.summary_values(report)["file_1_notes"])
     assert code == 0
     assert "date-time columns not used: 'Meeting Start Time', 'Meeting End Time', 'Leave Time'" in notes
+
+
+def test_google_meet_report_without_a_date_stops_before_sending_and_names_the_flag(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Renamed, the report no longer says its date: exit 2, nothing sent, and --meeting-date makes it go."""
+    renamed = tmp_path / "attendance.csv"
+    renamed.write_bytes((SAMPLES / MEET_SAMPLE).read_bytes())
+    report = tmp_path / "report.xlsx"
+    with Sandbox(events={EVENT: {"startDateTime": layouts.EVENT_START}}) as box:
+        box.add_contacts(["ana.silva@example.com", "tom.lee@example.net", "mei.chen@example.net"])
+        args = ["run", str(renamed), "--event", EVENT, "--report", str(report), "--state-dir", str(tmp_path / "st"),
+                "--base-url", box.base_url, "--timezone", NY]  # fmt: skip
+        env = {"HUBSPOT_ACCESS_TOKEN": DEFAULT_TOKEN}
+        assert main(args, environ=env) == 2
+        err = capsys.readouterr().err
+        assert box.requests == [] and box.participations(EVENT) == [] and not report.exists()
+        assert "times without a date" in err and "--meeting-date" in err
+        assert main([*args, "--meeting-date", "21/11/2024"], environ=env) == 2  # never a guess between orders
+        assert "YYYY-MM-DD" in capsys.readouterr().err and box.requests == []
+        assert main([*args, "--meeting-date", "2024-11-21"], environ=env) == 1  # the guest without an email
+        got = {(p["state"], p["occurred_at"]) for p in box.participations(EVENT)}
+    assert ("attend", layouts.epoch_ms("2024-11-21 13:58", NY)) in got and len(got) == 3

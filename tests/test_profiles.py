@@ -41,6 +41,12 @@ CASES = {
     "bigmarker_attendees.csv": ("bigmarker_conference", None, "utf-8", ","),
     "bigmarker_registrants.csv": ("bigmarker_conference", None, "utf-8", ","),
     "demio_participants.csv": ("demio_participants", None, "utf-8", ","),
+    "2024-11-21 14-00 Partner sync - Attendance Report.csv": (
+        "google_meet_attendance",
+        "America/New_York",
+        "utf-8",
+        ",",
+    ),
 }
 #: samples the run refuses as they are (exit 2 before anything is sent), by the profile that says why
 REFUSED = {"teams_meetingAttendanceList.csv": "teams_attendance_list"}
@@ -362,3 +368,58 @@ def test_demio_attended_and_banned() -> None:
     assert (rows[5].outcome, rows[5].reason) == (Outcome.SKIPPED, Reason.BANNED)
     assert rows[2].extra == (("first_name", "John"), ("last_name", "Doe"))
     assert rows[3].extra == (("first_name", "Jane Doe"), ("last_name", ""))
+
+
+MEET = "2024-11-21 14-00 Partner sync - Attendance Report.csv"
+MEET_TABLE = (
+    "First name,Last name,Email,Duration,Time joined,Time exited\n"
+    "Ana,Silva,ana.silva@example.com,1 hr 2 min,1:58 PM,3:00 PM\n"
+    "Tom,Lee,tom.lee@example.net,45 min,2:05 PM,2:50 PM\n"
+)
+
+
+def meet(text: str, file: str = "attendance.csv", **opts: object) -> MappedFile:
+    return map_sheet(grid(text, file=file), MapOptions(**{"timezone": "America/New_York", "now_ms": NOW, **opts}))  # type: ignore[arg-type]
+
+
+def test_google_meet_times_take_the_date_the_file_name_gives() -> None:
+    m = via_loader(MEET)
+    assert [(r.email, r.state, r.when_ms) for r in m.rows[:3]] == [
+        ("ana.silva@example.com", State.ATTEND, ms("2024-11-21T18:58:00Z")),  # 1:58 PM EST on 2024-11-21
+        ("tom.lee@example.net", State.ATTEND, ms("2024-11-21T19:05:00Z")),
+        ("mei.chen@example.net", State.ATTEND, ms("2024-11-21T19:10:00Z")),
+    ]
+    assert "times without a date read on 2024-11-21 (from the file name)" in m.info.notes
+    assert m.rows[0].extra == (("first_name", "Ana"), ("last_name", "Silva"))
+
+
+def test_google_meet_date_from_a_line_above_the_table() -> None:
+    m = meet('Partner sync,"Nov 21, 2024"\n' + MEET_TABLE)
+    assert [r.when_ms for r in m.rows] == [ms("2024-11-21T18:58:00Z"), ms("2024-11-21T19:05:00Z")]
+    assert "times without a date read on Nov 21, 2024 (from line 1)" in m.info.notes
+    # the line above says it even when the file name says another day: the file name is not asked
+    named = meet("Meeting date,2024-11-22\n" + MEET_TABLE, file="2024-11-21 14-00 Partner sync.csv")
+    assert named.rows[0].when_ms == ms("2024-11-22T18:58:00Z")
+
+
+def test_google_meet_without_a_date_stops_and_asks_for_the_flag() -> None:
+    with pytest.raises(InputError) as no_date:
+        meet(MEET_TABLE)
+    assert "times without a date (e.g. '1:58 PM')" in no_date.value.message
+    assert "--meeting-date" in (no_date.value.hint or "") and "nothing was sent" in (no_date.value.hint or "")
+    with pytest.raises(InputError) as several:
+        meet('Created on,"Nov 20, 2024"\nMeeting date,2024-11-21\n' + MEET_TABLE)
+    assert "several dates" in several.value.message and "line 1" in several.value.message
+    given = meet(MEET_TABLE, meeting_date="2024-11-21")
+    assert given.rows[1].when_ms == ms("2024-11-21T19:05:00Z")
+    assert "times without a date read on 2024-11-21 (from --meeting-date)" in given.info.notes
+    with pytest.raises(InputError, match="YYYY-MM-DD"):
+        meet(MEET_TABLE, meeting_date="21/11/2024")
+
+
+def test_google_meet_dated_times_need_no_date() -> None:
+    """A Meet-shaped sheet whose times carry their date is read as it is, asking nothing."""
+    text = MEET_TABLE.replace("1:58 PM", "2024-11-21 1:58 PM").replace("2:05 PM", "2024-11-21 2:05 PM")
+    m = meet(text)
+    assert m.info.profile == "google_meet_attendance"
+    assert [r.when_ms for r in m.rows] == [ms("2024-11-21T18:58:00Z"), ms("2024-11-21T19:05:00Z")]

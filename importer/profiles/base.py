@@ -539,7 +539,8 @@ class Profile:
     that can never be imported as it is (no emails at all) sets ``refuse`` to the sentence that
     says so and ``refuse_hint`` to where the usable report is downloaded.  ``ignore`` names headers
     the layout uses for someone else (GoTo Meeting's ``email``, ``firstName`` and ``lastName`` are the
-    organizer's), so no field reads them.
+    organizer's), so no field reads them.  A layout whose times carry no date (Google Meet) sets
+    ``meeting_dates`` to what finds the dates the file writes outside the table (each with where).
     """
 
     name: str
@@ -552,6 +553,7 @@ class Profile:
     refuse: str = ""
     refuse_hint: str = ""
     ignore: frozenset[str] = frozenset()
+    meeting_dates: Callable[[SheetLike, int], list[tuple[str, str]]] | None = None
 
 
 # --- shared status vocabulary -----------------------------------------------------------------
