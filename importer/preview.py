@@ -66,14 +66,18 @@ def build_preview(
     sending = sum(states.values())
     per_state = ", ".join(f"{n:,} {state}" for state, n in sorted(states.items()))
     lines.append(f"  to send    {plural(sending, 'participation')}" + (f" ({per_state})" if per_state else ""))
-    settled = rows.filter(pc.is_valid(rows.column("outcome")))
-    pairs = settled.group_by(["outcome", "reason"], use_threads=False).aggregate([("row", "count")]).to_pylist()
-    left = Counter({(p["outcome"], p["reason"] or ""): p["row_count"] for p in pairs})
+    # every participation left out counts, a row's second one (``also_``: an attendee's registration) too
+    left: Counter[tuple[str, str]] = Counter()
+    for prefix in ("", "also_"):
+        outcome, reason = f"{prefix}outcome", f"{prefix}reason"
+        settled = rows.filter(pc.is_valid(rows.column(outcome)))
+        pairs = settled.group_by([outcome, reason], use_threads=False).aggregate([("row", "count")]).to_pylist()
+        left.update({(p[outcome], p[reason] or ""): p["row_count"] for p in pairs})
     for outcome in (Outcome.MERGED, Outcome.SKIPPED, Outcome.REJECTED, Outcome.FAILED):
         reasons = {reason: n for (o, reason), n in left.items() if o == outcome.value}
         if reasons:
             said = ", ".join(f"{reason} {n:,}" for reason, n in sorted(reasons.items(), key=lambda kv: -kv[1]))
-            lines.append(f"  {outcome.value:<10} {plural(sum(reasons.values()), 'row')} ({said})")
+            lines.append(f"  {outcome.value:<10} {plural(sum(reasons.values()), 'participation')} ({said})")
     seconds = estimate_seconds(len(batches), limit, concurrency)
     most, window = limit
     lines.append(

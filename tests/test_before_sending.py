@@ -17,6 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from importer.chunker import chunk, merge
+from importer.models import Also, EventInfo, FileInfo, Outcome, Row, RowRef, State
+from importer.preview import build_preview
 from importer.sandbox import DEFAULT_TOKEN, Sandbox
 
 EVENT = "1001"
@@ -96,7 +99,7 @@ def test_the_preview_says_what_will_happen_then_yes_sends(box: Sandbox, tmp_path
     assert "attendees.csv: generic, 4 rows" in preview
     assert "email <- 'Email'" in preview
     assert "3 participations (2 attend, 1 register)" in preview
-    assert "rejected   1 row (invalid_email 1)" in preview
+    assert "rejected   1 participation (invalid_email 1)" in preview
     assert "2 requests, about 1 s (HubSpot allows 100 per 10 s)"  # one per state in preview
     assert code == 1, screen  # the bad email
     assert writes(box) == 2
@@ -128,3 +131,27 @@ def test_a_dry_run_never_asks_and_ends_with_how_to_send(box: Sandbox, tmp_path: 
     last = " ".join(screen.strip().split("Next: ")[-1].split())
     assert last == "run without --dry-run to send 3 participations: `importer run attendees.csv --event 1001`"
     assert code == 1 and writes(box) == 0
+
+
+def test_the_preview_counts_a_rows_second_participation_too() -> None:
+    """An attendee row proves its registration too: when that one is merged into another row's
+    registration, or rejected for a bad registration time, the preview counts it."""
+    rows = [
+        Row(RowRef("reg.csv", 2), "a@example.com", 7, State.REGISTER, 100),
+        Row(RowRef("att.csv", 2), "a@example.com", 7, State.ATTEND, 500, also=Also(State.REGISTER, 100)),
+        Row(
+            RowRef("att.csv", 3),
+            "b@example.com",
+            8,
+            State.ATTEND,
+            600,
+            also=Also(State.REGISTER, None, outcome=Outcome.REJECTED, reason="bad_time", message="Bad time."),
+        ),
+    ]
+    merged = merge(rows, "1001")
+    batches = chunk(merged.participations, 100)
+    files = [FileInfo(file="reg.csv", profile="generic", data_rows=1), FileInfo(file="att.csv", profile="generic")]
+    text = build_preview(EventInfo(object_id="1001"), files, merged.rows, batches, (100, 10.0), 4).text
+    assert "to send    3 participations (2 attend, 1 register)" in text
+    assert "merged     1 participation (duplicate_contact 1)" in text  # att.csv row 2's registration
+    assert "rejected   1 participation (bad_time 1)" in text  # att.csv row 3's registration
