@@ -14,7 +14,7 @@ import re
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import tzinfo
+from datetime import datetime, timedelta, tzinfo
 
 import numpy as np
 import pandas as pd
@@ -483,11 +483,36 @@ def _require_zone(sheet: SheetLike, scan: TimeScan, chosen: _Chosen, sendable: n
     )
 
 
+def _fold_note(scan: TimeScan, code: int, zone: tzinfo, name: str) -> str:
+    """What a row read at the first of an hour the autumn repeats says (``{column}`` left to fill):
+    which reading was taken and how to write the other one."""
+    wall = datetime(1970, 1, 1) + timedelta(milliseconds=int(scan.ms[code]))
+    first, second = wall.replace(tzinfo=zone, fold=0), wall.replace(tzinfo=zone, fold=1)
+
+    def offset(d: datetime) -> str:
+        minutes = int(d.utcoffset().total_seconds()) // 60  # type: ignore[union-attr]
+        return f"{'+' if minutes >= 0 else '-'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+    text = shown(scan.texts[code].as_py()).replace("{", "{{").replace("}", "}}")
+    return (
+        f"Time {text} ({{column}}) happened twice in {name}, the clocks going back that night: read as the "
+        f"first, {first:%H:%M} {first.tzname()} (UTC{offset(first)}). If the second, {second:%H:%M} "
+        f"{second.tzname()} (UTC{offset(second)}), was meant, write the time with that offset in the file "
+        f"({wall:%Y-%m-%d %H:%M}{offset(second)}) before importing it."
+    )
+
+
 def _utc_ms(
-    scan: TimeScan, chosen: _Chosen, sendable: np.ndarray, zone: tzinfo | None, opts: MapOptions, notes: list[str]
+    scan: TimeScan,
+    chosen: _Chosen,
+    sendable: np.ndarray,
+    zone: tzinfo | None,
+    opts: MapOptions,
+    notes: list[str],
+    folded: dict[int, str],
 ) -> np.ndarray:
     """UTC epoch ms of every distinct time; wall-clock times placed in ``zone``, noting the
-    repeated autumn hour's times that rows use."""
+    repeated autumn hour's times that rows use (``folded``: code -> the row message's words)."""
     utc_ms = scan.ms.copy()
     naive = np.flatnonzero(scan.kind == NAIVE)
     if zone is None or not len(naive):
@@ -504,6 +529,7 @@ def _utc_ms(
             f"{int(used.sum())} times fall in the hour {opts.timezone} repeats when the clocks go back "
             f"(e.g. {ex}): each was read as the first of the two (summer time)"
         )
+        folded.update({int(c): _fold_note(scan, int(c), zone, str(opts.timezone)) for c in naive[used]})
     return utc_ms
 
 
@@ -525,6 +551,8 @@ class _When:
 
     ms: pa.Array
     also: dict[str, pa.Array]
+    #: row index -> its own participation's message (a time the autumn repeats: which reading)
+    said: dict[int, str]
 
 
 def _registration_message(layout: _Layout, scan: TimeScan, chosen: _Chosen, i: int) -> str:
@@ -552,10 +580,11 @@ def _send_times(
     scan, n = times.scan, layout.n
     if scan is None:
         nothing = np.zeros(n, dtype=bool)
-        return _When(pa.nulls(n, pa.int64()), also_columns(np.zeros(n, dtype=np.int64), nothing, nothing, {}))
+        return _When(pa.nulls(n, pa.int64()), also_columns(np.zeros(n, dtype=np.int64), nothing, nothing, {}), {})
     if zone is None:
         _require_zone(sheet, scan, chosen, sendable)
-    utc_ms = _utc_ms(scan, chosen, sendable, zone, opts, layout.notes)
+    folded: dict[int, str] = {}
+    utc_ms = _utc_ms(scan, chosen, sendable, zone, opts, layout.notes, folded)
     zoned = zone is not None
     timed = (chosen.code >= 0) & ((chosen.kind == AWARE) | ((chosen.kind == NAIVE) & zoned))
     ms = utc_ms[np.maximum(chosen.code, 0)]
@@ -565,8 +594,17 @@ def _send_times(
     proven = sendable & ((chosen.reg_kind == AWARE) | ((chosen.reg_kind == NAIVE) & zoned))
     bad = sendable & (chosen.reg_kind == BAD)
     messages = {int(i): _registration_message(layout, scan, chosen, int(i)) for i in np.flatnonzero(bad)}
+    said: dict[int, str] = {}
+    if folded:
+        codes = np.fromiter(folded, dtype=np.int64)
+        reg_header = layout.columns.get("registration_time", "registration_time")
+        for i in np.flatnonzero(proven & np.isin(chosen.reg, codes)).tolist():
+            messages[i] = folded[int(chosen.reg[i])].format(column=reg_header)
+        for i in np.flatnonzero(sendable & timed & np.isin(chosen.code, codes)).tolist():
+            header = layout.columns.get(str(chosen.field[i]), str(chosen.field[i]))
+            said[i] = folded[int(chosen.code[i])].format(column=header)
     also = also_columns(utc_ms[np.maximum(chosen.reg, 0)], proven, bad, messages)
-    return _When(pa.array(ms, type=pa.int64(), mask=~timed), also)
+    return _When(pa.array(ms, type=pa.int64(), mask=~timed), also, said)
 
 
 def map_sheet(sheet: SheetLike, opts: MapOptions) -> MappedFile:
@@ -588,6 +626,8 @@ def map_sheet(sheet: SheetLike, opts: MapOptions) -> MappedFile:
     if times.scan is not None:
         _settle_times(verdicts, layout, times.scan, chosen)
     when = _send_times(sheet, layout, times, chosen, verdicts.open, zone, opts)
+    for i, words in when.said.items():  # the row is sent at the first reading: its message says so
+        verdicts.message[i] = words
     info = FileInfo(
         file=sheet.file,
         profile=profile.name,

@@ -252,6 +252,9 @@ def _apply(rows: pa.Table, verdicts: pa.Table, unsent: _Unsent) -> pa.Table:
         mask = pa.array(sendable)
         for name in _FATE:
             fate = pc.fill_null(verdicts.column(name).take(at), default[name])
+            if name == "message":  # an open part's message is the mapper's word on its time: it stays
+                said = pc.fill_null(columns[f"{prefix}message"], "")
+                fate = pc.if_else(pc.equal(said, ""), fate, pc.binary_join_element_wise(fate, said, " "))
             columns[f"{prefix}{name}"] = pc.if_else(mask, fate, columns[f"{prefix}{name}"])
         vids.append(verdicts.column("vid").take(at))
         created.append(pc.fill_null(verdicts.column("created").take(at), False))

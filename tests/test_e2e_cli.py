@@ -347,3 +347,27 @@ def test_a_tie_on_time_is_carried_by_the_file_given_first(box: Sandbox, tmp_path
     assert lines["z.csv"]["outcome"] == "planned"
     assert lines["a.csv"]["outcome"] == "merged"
     assert lines["a.csv"]["merged_into"].endswith("z.csv:2")
+
+
+def test_a_time_the_autumn_repeats_is_recorded_and_its_row_says_which_reading(box: Sandbox, tmp_path: Path) -> None:
+    src = tmp_path / "night.csv"
+    src.write_text("Email,Join Time\nalice@example.com,2024-11-03 01:30\nbob@example.com,2024-11-03 03:00\n")
+    report = tmp_path / "r.csv"
+    code = main(
+        ["run", str(src), "--event", "1001", "--timezone", "America/New_York", "--base-url", box.base_url,
+         "--report", str(report), "--state-dir", str(tmp_path / "st")],
+        environ={"HUBSPOT_ACCESS_TOKEN": DEFAULT_TOKEN},
+    )  # fmt: skip
+    assert code == 0
+    assert (
+        {p["vid"]: p["occurred_at"] for p in box.participations("1001")}[101]
+        == ms("2024-11-03 01:30")
+        == (
+            int(datetime(2024, 11, 3, 5, 30, tzinfo=ZoneInfo("UTC")).timestamp() * 1000)  # EDT, the first of the two
+        )
+    )
+    lines = list(csv.DictReader(io.StringIO(report.read_text(encoding="utf-8-sig"))))
+    alice, bob = lines
+    assert alice["outcome"] == "recorded" and alice["message"].startswith("Recorded as attend.")
+    assert "happened twice in America/New_York" in alice["message"] and "01:30 EST (UTC-05:00)" in alice["message"]
+    assert bob["message"] == "Recorded as attend."
