@@ -43,7 +43,9 @@ KEY_FIELDS = ("email", "vid")
 
 # Header aliases per field, best first, tagged with their language.  The other languages are the
 # words Zoom, Teams and Webex use for these columns in their Japanese, Chinese, Korean, Portuguese,
-# Italian, Dutch and Polish interfaces (README, "Formats it recognises").
+# Italian, Dutch and Polish interfaces (README, "Formats it recognises").  Checked against a public
+# export: the Japanese Zoom participants header only (yu-9824/zoom_participant); the other
+# languages' words could not be confirmed by a published export and follow the interface wording.
 _EN, _DE, _FR, _ES = "en", "de", "fr", "es"
 _IT, _NL, _PL, _PT, _JA, _ZH, _KO = "it", "nl", "pl", "pt", "ja", "zh", "ko"
 #: Languages whose numeric dates are day-first (13/11/2024); ja/zh/ko write year first.
