@@ -344,6 +344,7 @@ def test_bigmarker_attendees_attend_and_registrants_register() -> None:
     attendees = table_to_rows(via_loader("bigmarker_attendees.csv").table)
     assert [(r.state, r.when_ms) for r in attendees][:1] == [(State.ATTEND, ms("2024-11-21T15:02:11Z"))]
     assert all(r.state is State.ATTEND for r in attendees)
+    assert attendees[0].extra == (("first_name", "Ana"), ("last_name", "Silva"))
     registrants = via_loader("bigmarker_registrants.csv")
     assert [(r.state, r.when_ms) for r in table_to_rows(registrants.table)][-1] == (
         State.REGISTER,
