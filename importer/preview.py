@@ -69,10 +69,10 @@ def build_preview(
     # every participation left out counts, a row's second one (``also_``: an attendee's registration) too
     left: Counter[tuple[str, str]] = Counter()
     for prefix in ("", "also_"):
-        outcome, reason = f"{prefix}outcome", f"{prefix}reason"
-        settled = rows.filter(pc.is_valid(rows.column(outcome)))
-        pairs = settled.group_by([outcome, reason], use_threads=False).aggregate([("row", "count")]).to_pylist()
-        left.update({(p[outcome], p[reason] or ""): p["row_count"] for p in pairs})
+        fate, why = f"{prefix}outcome", f"{prefix}reason"
+        settled = rows.filter(pc.is_valid(rows.column(fate)))
+        pairs = settled.group_by([fate, why], use_threads=False).aggregate([("row", "count")]).to_pylist()
+        left.update({(p[fate], p[why] or ""): p["row_count"] for p in pairs})
     for outcome in (Outcome.MERGED, Outcome.SKIPPED, Outcome.REJECTED, Outcome.FAILED):
         reasons = {reason: n for (o, reason), n in left.items() if o == outcome.value}
         if reasons:

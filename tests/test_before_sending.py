@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from importer.chunker import batches, chunk, merge
-from importer.models import Also, EventInfo, FileInfo, Outcome, Row, RowRef, State, rows_to_table, table_to_rows
+from importer.models import Also, EventInfo, FileInfo, Outcome, Row, RowRef, State, rows_to_table
 from importer.preview import build_preview
 from importer.sandbox import DEFAULT_TOKEN, Sandbox
 
@@ -151,7 +151,7 @@ def test_the_preview_counts_a_rows_second_participation_too() -> None:
     merged, parts = merge(rows_to_table(rows), "1001")
     plan = batches(chunk(parts, 100))
     files = [FileInfo(file="reg.csv", profile="generic", data_rows=1), FileInfo(file="att.csv", profile="generic")]
-    text = build_preview(EventInfo(object_id="1001"), files, table_to_rows(merged), plan, (100, 10.0), 4).text
+    text = build_preview(EventInfo(object_id="1001"), files, merged, plan, (100, 10.0), 4).text
     assert "to send    3 participations (2 attend, 1 register)" in text
     assert "merged     1 participation (duplicate_contact 1)" in text  # att.csv row 2's registration
     assert "rejected   1 participation (bad_time 1)" in text  # att.csv row 3's registration
