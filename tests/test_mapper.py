@@ -247,7 +247,7 @@ def test_dst_fold_takes_the_first_occurrence_and_says_so() -> None:
     assert table_to_rows(m.table)[0].when_ms == ms("2024-10-27T00:30:00Z")  # 02:30 CEST, the first of the two
     assert any("repeats when the clocks go back" in n and "first of the two" in n for n in m.info.notes)
     # the row says it too, with the way to write the other reading
-    (row,) = m.rows
+    (row,) = table_to_rows(m.table)
     assert row.outcome is None and "'2024-10-27 02:30' (Join Time) happened twice in Europe/Berlin" in row.message
     assert "read as the first, 02:30 CEST (UTC+02:00)" in row.message
     assert "02:30 CET (UTC+01:00)" in row.message and "(2024-10-27 02:30+01:00)" in row.message
@@ -263,7 +263,7 @@ def test_dst_fold_note_is_per_row_and_per_participation() -> None:
         ),
         MapOptions(timezone="America/New_York", now_ms=NOW),
     )
-    jane, bob, ann = m.rows
+    jane, bob, ann = table_to_rows(m.table)
     assert "(Join Time) happened twice in America/New_York" in jane.message
     assert jane.also is not None and "(Registration Time) happened twice" in jane.also.message
     assert (bob.message, bob.also.message if bob.also else None) == ("", "")  # nothing ambiguous
@@ -273,7 +273,10 @@ def test_dst_fold_note_is_per_row_and_per_participation() -> None:
         grid("Email,Join Time\njane@example.com,2024-11-03 01:30-05:00\n"),
         MapOptions(timezone="America/New_York", now_ms=NOW),
     )
-    assert (again.rows[0].when_ms, again.rows[0].message) == (ms("2024-11-03T06:30:00Z"), "")
+    assert (table_to_rows(again.table)[0].when_ms, table_to_rows(again.table)[0].message) == (
+        ms("2024-11-03T06:30:00Z"),
+        "",
+    )
 
 
 def test_empty_and_dashes_mean_no_time() -> None:

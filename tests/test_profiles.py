@@ -385,22 +385,22 @@ def meet(text: str, file: str = "attendance.csv", **opts: object) -> MappedFile:
 
 def test_google_meet_times_take_the_date_the_file_name_gives() -> None:
     m = via_loader(MEET)
-    assert [(r.email, r.state, r.when_ms) for r in m.rows[:3]] == [
+    assert [(r.email, r.state, r.when_ms) for r in table_to_rows(m.table)[:3]] == [
         ("ana.silva@example.com", State.ATTEND, ms("2024-11-21T18:58:00Z")),  # 1:58 PM EST on 2024-11-21
         ("tom.lee@example.net", State.ATTEND, ms("2024-11-21T19:05:00Z")),
         ("mei.chen@example.net", State.ATTEND, ms("2024-11-21T19:10:00Z")),
     ]
     assert "times without a date read on 2024-11-21 (from the file name)" in m.info.notes
-    assert m.rows[0].extra == (("first_name", "Ana"), ("last_name", "Silva"))
+    assert table_to_rows(m.table)[0].extra == (("first_name", "Ana"), ("last_name", "Silva"))
 
 
 def test_google_meet_date_from_a_line_above_the_table() -> None:
     m = meet('Partner sync,"Nov 21, 2024"\n' + MEET_TABLE)
-    assert [r.when_ms for r in m.rows] == [ms("2024-11-21T18:58:00Z"), ms("2024-11-21T19:05:00Z")]
+    assert [r.when_ms for r in table_to_rows(m.table)] == [ms("2024-11-21T18:58:00Z"), ms("2024-11-21T19:05:00Z")]
     assert "times without a date read on Nov 21, 2024 (from line 1)" in m.info.notes
     # the line above says it even when the file name says another day: the file name is not asked
     named = meet("Meeting date,2024-11-22\n" + MEET_TABLE, file="2024-11-21 14-00 Partner sync.csv")
-    assert named.rows[0].when_ms == ms("2024-11-22T18:58:00Z")
+    assert table_to_rows(named.table)[0].when_ms == ms("2024-11-22T18:58:00Z")
 
 
 def test_google_meet_without_a_date_stops_and_asks_for_the_flag() -> None:
@@ -412,7 +412,7 @@ def test_google_meet_without_a_date_stops_and_asks_for_the_flag() -> None:
         meet('Created on,"Nov 20, 2024"\nMeeting date,2024-11-21\n' + MEET_TABLE)
     assert "several dates" in several.value.message and "line 1" in several.value.message
     given = meet(MEET_TABLE, meeting_date="2024-11-21")
-    assert given.rows[1].when_ms == ms("2024-11-21T19:05:00Z")
+    assert table_to_rows(given.table)[1].when_ms == ms("2024-11-21T19:05:00Z")
     assert "times without a date read on 2024-11-21 (from --meeting-date)" in given.info.notes
     with pytest.raises(InputError, match="YYYY-MM-DD"):
         meet(MEET_TABLE, meeting_date="21/11/2024")
@@ -423,4 +423,4 @@ def test_google_meet_dated_times_need_no_date() -> None:
     text = MEET_TABLE.replace("1:58 PM", "2024-11-21 1:58 PM").replace("2:05 PM", "2024-11-21 2:05 PM")
     m = meet(text)
     assert m.info.profile == "google_meet_attendance"
-    assert [r.when_ms for r in m.rows] == [ms("2024-11-21T18:58:00Z"), ms("2024-11-21T19:05:00Z")]
+    assert [r.when_ms for r in table_to_rows(m.table)] == [ms("2024-11-21T18:58:00Z"), ms("2024-11-21T19:05:00Z")]
