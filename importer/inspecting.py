@@ -3,16 +3,18 @@ merge them.  Nothing is sent and no token is needed."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import replace
-from operator import attrgetter
 from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import chunker
+from . import rows as rows_ops
 from .config import Config
 from .inputs import read_file
 from .mapper import MappedFile
-from .models import FileInfo, Outcome, Row, RowRef, State, rows_to_table, table_to_rows
+from .models import FileInfo
 from .reporter import iso_utc
 
 
@@ -39,39 +41,33 @@ def _inspect_sheet(mapped: MappedFile, cfg: Config, rows: int) -> str:
     lines += [f"  {name:<18} <- {header}" for name, header in info.columns.items()] or ["  (none recognised)"]
     for note in info.notes:
         lines.append(f"note: {note}")
-    preview = _merge_preview(table_to_rows(mapped.table))
-    counts: dict[str, int] = {}
-    for row in preview:
-        key = row.outcome.value if row.outcome else "to send" if row.state else "state unknown"
-        counts[key] = counts.get(key, 0) + 1
-    lines.append("rows so far: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    preview = _merge_preview(mapped.table)
+    fate = pc.coalesce(
+        preview.column("outcome"),
+        pc.if_else(pc.is_valid(preview.column("state")), "to send", "state unknown"),
+    )
+    counts = rows_ops.counts(pa.table({"fate": fate}), "fate")
+    lines.append("rows so far: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=str)))
     lines.append("")
     lines.append(f"{'row':>6}  {'email':<34} {'vid':>10}  {'state':<8} {'time (UTC)':<24} outcome")
-    for row in preview[: max(0, rows)]:
-        lines.append(
-            f"{row.ref.row:>6}  {(row.email or '')[:34]:<34} {row.vid if row.vid is not None else '':>10}  "
-            + _preview_part(row.state, row.when_ms, row.outcome, row.reason, row.merged_into)
-        )
-        if row.also is not None:  # the row's second participation, on a line of its own
-            a = row.also
-            lines.append(
-                f"{'':>6}  {'+ also':<34} {'':>10}  "
-                + _preview_part(a.state, a.when_ms, a.outcome, a.reason, a.merged_into)
-            )
+    for row in preview.slice(0, max(0, rows)).to_pylist():  # the edge: a few lines as objects
+        vid = row["vid"] if row["vid"] is not None else ""
+        lines.append(f"{row['row']:>6}  {(row['email'] or '')[:34]:<34} {vid:>10}  " + _preview_part(row, ""))
+        if row["also_state"] is not None:  # the row's second participation, on a line of its own
+            lines.append(f"{'':>6}  {'+ also':<34} {'':>10}  " + _preview_part(row, "also_"))
     return "\n".join(lines)
 
 
-def _preview_part(
-    state: State | None, when_ms: int | None, outcome: Outcome | None, reason: str, merged_into: RowRef | None
-) -> str:
+def _preview_part(row: dict[str, Any], prefix: str) -> str:
     """One participation of a preview line: state, time (UTC) and what will happen to it."""
+    state, when_ms, outcome, reason = (row[f"{prefix}{n}"] for n in ("state", "when_ms", "outcome", "reason"))
     when = iso_utc(when_ms) if when_ms is not None else ("event start" if outcome is None else "")
-    status = outcome.value + (f" ({reason})" if reason else "") if outcome else "to send"
+    status = outcome + (f" ({reason})" if reason else "") if outcome else "to send"
     if outcome is None and state is None:
         when, status = "", "state unknown: pass --state"
-    if merged_into is not None:
-        status += f" into row {merged_into.row}"
-    return f"{state.value if state else '':<8} {when:<24} {status}"
+    if row[f"{prefix}merged_row"] is not None:
+        status += f" into row {row[f'{prefix}merged_row']}"
+    return f"{state or '':<8} {when:<24} {status}"
 
 
 def _state_line(info: FileInfo) -> str:
@@ -83,20 +79,21 @@ def _state_line(info: FileInfo) -> str:
     return f"{missing}, pass --state register or --state attend{decided}"
 
 
-def _merge_preview(rows: Sequence[Row]) -> list[Row]:
+def _merge_preview(rows: pa.Table) -> pa.Table:
     """Rejoins and repeats the file already shows (same email or contact id) merged as the run will
     merge them, so the preview's counts match the report; rows without a time (event start) sort
     after the timed ones."""
     later = 2**62
-    undecided = [r for r in rows if r.outcome is None and r.state is None]
-    timed = [
-        replace(r, when_ms=later) if r.outcome is None and r.when_ms is None else r
-        for r in rows
-        if r.outcome is not None or r.state is not None
-    ]
-    merged = table_to_rows(chunker.merge(rows_to_table(timed), "preview")[0]) if timed else []
-    shown = [replace(m, when_ms=None) if m.when_ms == later else m for m in merged]
-    return sorted([*shown, *undecided], key=attrgetter("ref.row")) if undecided else shown
+    undecided = pc.and_(rows_ops.open_part(rows, ""), pc.is_null(rows.column("state")))
+    timed = rows.filter(pc.invert(undecided))
+    timed = rows_ops.put(timed, "when_ms", pc.and_(rows_ops.open_part(timed, ""), pc.is_null(timed["when_ms"])), later)
+    if timed.num_rows:
+        timed = chunker.merge(timed, "preview")[0]
+    shown = rows_ops.put(timed, "when_ms", pc.equal(timed.column("when_ms"), later), None)
+    if not pc.any(undecided).as_py():
+        return shown
+    both = pa.concat_tables([shown, rows.filter(undecided)])
+    return both.take(pc.sort_indices(both, sort_keys=[("row", "ascending")]))
 
 
 def _show_delim(delimiter: str | None) -> str:
