@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from .bulk import no_gc, release_memory
 from .config import Config
 from .errors import InputError, NothingToImport
 from .loader import load_all, numbers_error
@@ -83,9 +82,7 @@ def display_name(path: Path, cwd: Path) -> str:
 def read_file(path: Path, cfg: Config, cwd: Path) -> list[MappedFile]:
     """Loader + mapper for one file: one mapped sheet, or a workbook's registrants and attendees
     sheets, each named ``file [sheet]`` in the report so their row numbers stay apart."""
-    with no_gc():  # a workbook's cells arrive as Python objects, a large one's by the million
-        sheets = load_all(path, sheet=cfg.sheet, max_bytes=int(cfg.max_file_mb * 2**20))
-    release_memory()  # the parser's scratch buffers
+    sheets = load_all(path, sheet=cfg.sheet, max_bytes=int(cfg.max_file_mb * 2**20))
     name = display_name(path, cwd)
     several = len(sheets) > 1
     out: list[MappedFile] = []
@@ -95,8 +92,7 @@ def read_file(path: Path, cfg: Config, cwd: Path) -> list[MappedFile]:
         if sheet.file != label:
             sheet = replace(sheet, file=label)
         out.append(map_sheet(sheet, map_options(cfg)))
-        del sheet  # the loaded grid is not needed once mapped: give its memory back
-        release_memory()
+        del sheet  # the loaded grid is not needed once mapped
     return out
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from importer.cli import build_parser, main
@@ -52,21 +50,3 @@ def test_token_flag_does_not_exist(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", "x.csv", "--event", "1", "--token", "pat-abc"], environ={}) == 2
     err = capsys.readouterr().err
     assert "HUBSPOT_ACCESS_TOKEN" in err and "pat-abc" not in err
-
-
-def test_a_fresh_process_gives_arrow_the_system_allocator_unless_told_otherwise(tmp_path: Path) -> None:
-    """The allocator whose freed memory ``release_memory`` can hand back (the peak of large runs)."""
-    import os
-    import subprocess
-    import sys
-
-    probe = (
-        "from importer.cli import main; main(['run', 'nothing.csv', '--event', '1'], environ={}); "
-        "import pyarrow as pa; print(pa.default_memory_pool().backend_name)"
-    )
-    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
-    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, cwd=str(tmp_path))
-    assert out.stdout.split()[-1] == "system"
-    env["ARROW_DEFAULT_MEMORY_POOL"] = "jemalloc"
-    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, cwd=str(tmp_path))
-    assert out.stdout.split()[-1] == "jemalloc"
