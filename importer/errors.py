@@ -10,7 +10,7 @@
     │                             the run goes on
     └── ReportWriteError          exit 1: the run is done, only the report file is missing
 
-Bad *rows* are not exceptions: they are ``Row`` objects with an outcome and a reason code.
+Bad *rows* are not exceptions: they are lines of the rows table with an outcome and a reason code.
 Every message is a sentence a marketer can act on and never contains the access token.
 """
 

@@ -9,7 +9,7 @@ import pyarrow as pa
 
 from importer.models import ROWS
 
-#: What a column holds when a test does not say (as ``models.rows_to_table`` writes a fresh row).
+#: What a column holds when a test does not say (as a fresh row of the mapper has them).
 _DEFAULTS: dict[str, object] = {
     "file": "a.csv",
     "time_source": "file",

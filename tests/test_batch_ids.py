@@ -7,9 +7,11 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from row_objects import Also, Row, rows_to_table
+
 from importer.chunker import batches, chunk, merge
 from importer.cli import main
-from importer.models import Also, Outcome, Row, RowRef, State, rows_to_table
+from importer.models import Outcome, RowRef, State
 from importer.reporter import read_report
 from importer.sandbox import DEFAULT_TOKEN, Sandbox
 

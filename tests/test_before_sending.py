@@ -16,9 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from row_objects import Also, Row, rows_to_table
 
 from importer.chunker import batches, chunk, merge
-from importer.models import Also, EventInfo, FileInfo, Outcome, Row, RowRef, State, rows_to_table
+from importer.models import EventInfo, FileInfo, Outcome, RowRef, State
 from importer.preview import build_preview
 from importer.sandbox import DEFAULT_TOKEN, Sandbox
 

@@ -11,10 +11,11 @@ import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from row_objects import Also, Row, swapped, worst_first
 from tables import by_row, rows_table
 
 from importer.chunker import Batches, batches, chunk, drop_done, merge
-from importer.models import PARTS, Also, Outcome, Reason, Row, RowRef, State, swapped, worst_first
+from importer.models import PARTS, Outcome, Reason, RowRef, State
 
 
 def row(n: int, vid: int | None, state: State, when: int, email: str | None = None, reg: int | None = None) -> dict:

@@ -13,12 +13,13 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from row_objects import Also, table_to_rows
 
 from importer.errors import InputError
 from importer.loader import Sheet
 from importer.mapper import MapOptions, map_sheet
 from importer.mapper_values import normalize_email
-from importer.models import Also, Outcome, Reason, State, table_to_rows
+from importer.models import Outcome, Reason, State
 from importer.profiles.base import ALIASES, norm_header
 
 NOW = 1_735_689_600_000  # 2025-01-01T00:00:00Z

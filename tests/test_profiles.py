@@ -6,12 +6,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from row_objects import table_to_rows
 from test_mapper import NOW, grid, ms
 
 from importer.errors import InputError
 from importer.loader import load
 from importer.mapper import MapOptions, MappedFile, map_sheet
-from importer.models import Outcome, Reason, State, table_to_rows
+from importer.models import Outcome, Reason, State
 from importer.profiles import PROFILES, by_name, detect
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_data"

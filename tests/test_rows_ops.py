@@ -6,11 +6,11 @@ import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from row_objects import Row, rows_to_table, settle_row, worst_first
 from test_rows_table import rows as rows_strategy
 
-from importer import models
 from importer import rows as ops
-from importer.models import ROWS, Outcome, Row, rows_to_table
+from importer.models import ROWS, Outcome
 
 
 def table(*lines: dict[str, object]) -> pa.Table:
@@ -117,11 +117,11 @@ def test_open_rows_and_counts() -> None:
 def test_the_table_agrees_with_the_row_objects(batch: list[Row], data: st.DataObject) -> None:
     """While both exist, the column-wise operations say what the row-at-a-time ones say."""
     t = rows_to_table(batch)
-    assert ops.worst_first(t).equals(rows_to_table([models.worst_first(r) for r in batch]))
+    assert ops.worst_first(t).equals(rows_to_table([worst_first(r) for r in batch]))
     where = data.draw(st.lists(st.booleans(), min_size=len(batch), max_size=len(batch)))
     settled = ops.settle_rows(t, pa.array(where, pa.bool_()), Outcome.FAILED, "timeout", "m", "c")
     expected = [
-        models.settle_row(r, Outcome.FAILED, "timeout", "m", "c") if w else r for r, w in zip(batch, where, strict=True)
+        settle_row(r, Outcome.FAILED, "timeout", "m", "c") if w else r for r, w in zip(batch, where, strict=True)
     ]
     assert settled.equals(rows_to_table(expected))
 

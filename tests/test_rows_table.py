@@ -4,18 +4,9 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from row_objects import Also, Row, rows_to_table, table_to_rows
 
-from importer.models import (
-    PART_COLUMNS,
-    ROWS,
-    Also,
-    Outcome,
-    Row,
-    RowRef,
-    State,
-    rows_to_table,
-    table_to_rows,
-)
+from importer.models import PART_COLUMNS, ROWS, Outcome, RowRef, State
 
 texts = st.text(max_size=8)
 refs = st.builds(RowRef, texts, st.integers(1, 10**6))

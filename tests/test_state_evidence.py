@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from row_objects import table_to_rows
 from test_mapper import NOW, grid
 
 from importer.cli import main
 from importer.mapper import MapOptions, map_sheet
-from importer.models import Outcome, State, table_to_rows
+from importer.models import Outcome, State
 from importer.profiles.base import title_state
 from importer.sandbox import DEFAULT_TOKEN, Sandbox
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from row_objects import table_to_rows
 from test_mapper import NOW, grid, ms
 
 from importer.mapper import MapOptions, map_sheet
 from importer.mapper_times import header_zone
-from importer.models import table_to_rows
 from importer.profiles.base import ALIASES, norm_header
 
 

@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from row_objects import table_to_rows
 from test_mapper import NOW, grid
 
 from importer.cli import main
 from importer.errors import InputError
 from importer.mapper import MapOptions, map_sheet
-from importer.models import table_to_rows
 from importer.zones import parse_zone
 
 

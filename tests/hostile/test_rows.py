@@ -21,12 +21,12 @@ import openpyxl
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from row_objects import table_to_rows
 
 from importer.cli import main
 from importer.errors import InputError
 from importer.loader import STRIP_CHARS, load
 from importer.mapper import MapOptions, map_sheet
-from importer.models import table_to_rows
 from importer.profiles.base import ALIASES, KEY_FIELDS, norm_header
 from importer.reporter import read_report
 from importer.sandbox import DEFAULT_TOKEN, Sandbox
