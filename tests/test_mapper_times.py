@@ -235,6 +235,11 @@ def test_day_first_is_applied_to_numeric_dates_only() -> None:
         (["32/01/2024", "11/12/2024"], None, False, True),  # 32 is no day: it says nothing
         (["11/12/2024"], True, True, False),
         (["2024-11-12"], None, None, False),  # no numeric dates
+        (["13/13/2024"], None, False, False),  # 13 twice: neither a month, nothing to guess
+        (["13/14/2024"], None, False, True),  # no month at all: says neither order
+        (["01/32/2024"], None, False, True),  # 32 is no day either
+        (["01/02/2024"], None, False, True),  # the smallest open pair
+        (["0/5/2024"], None, False, False),  # a zero is numeric, but no open pair
     ],
 )
 def test_the_date_order_of_a_file(texts: list[str], forced: bool | None, day_first: bool | None, guessed: bool) -> None:
@@ -271,3 +276,14 @@ def test_a_wall_clock_time_in_a_zone_is_the_instant_zoneinfo_says(wall: datetime
     utc, _ = localize(np.array([wall_ms(wall)], dtype=np.int64), zone)
     first = wall.replace(tzinfo=zone, fold=0)  # a repeated hour: the first of the two
     assert int(utc[0]) == (first - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)
+
+
+def test_a_time_in_the_gap_is_moved_forward_and_one_in_the_fold_takes_summer_time() -> None:
+    zone = ZoneInfo("Europe/Berlin")
+    walls = np.array([wall_ms(datetime(2024, 3, 31, 2, 30)), wall_ms(datetime(2024, 10, 27, 2, 30))], dtype=np.int64)
+    utc, special = localize(walls, zone)
+    assert utc.tolist() == [
+        (datetime(2024, 3, 31, 1, 0, tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1),
+        (datetime(2024, 10, 27, 0, 30, tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1),
+    ]
+    assert special.tolist() == [True, True]
