@@ -639,6 +639,26 @@ def test_control_endpoints_drive_a_sandbox_without_auth(sb: Sandbox) -> None:
     assert len(sb.requests) == 4
 
 
+def test_a_deleted_contact_is_gone_and_created_again_under_a_new_id(sb: Sandbox, api: httpx.Client) -> None:
+    """As in HubSpot: a deleted contact's id is unknown to every endpoint and never issued again."""
+    assert api.post(CREATE, json=subscribers(1501)).status_code == 200
+    with httpx.Client(base_url=sb.base_url, timeout=5, verify=_TLS) as control:
+        deleted = control.request("DELETE", "/_sandbox/contacts", json={"emails": ["A@example.com", "x@example.com"]})
+    assert deleted.json() == {"deleted": {"a@example.com": 1501}}
+    assert sb.participations(EVENT) == []
+    read = api.post(READ, json=lookup("a@example.com"))
+    assert (read.status_code, read.json()["results"]) == (207, [])
+    answer = api.post(CREATE, json=subscribers(1501, 1502))
+    assert answer.status_code == 200
+    body = answer.json()
+    assert [item["vid"] for item in body["results"]] == [1502]
+    assert body["numErrors"] == 1
+    assert (body["errors"][0]["category"], body["errors"][0]["context"]["ids"]) == ("OBJECT_NOT_FOUND", ["1501"])
+    again = sb.add_contacts(["a@example.com"])["a@example.com"]
+    assert again != 1501
+    assert [item["id"] for item in api.post(READ, json=lookup("a@example.com")).json()["results"]] == [str(again)]
+
+
 def test_concurrent_writes_are_all_counted(sb: Sandbox) -> None:
     def hammer() -> None:
         with client(sb) as c:

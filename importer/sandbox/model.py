@@ -245,6 +245,8 @@ class HubSpotModel:
         self._vid_by_email: dict[str, int] = {}
         self._email_by_vid: dict[int, str] = {}
         self._contact_created: dict[int, str] = {}
+        # ids of deleted contacts: HubSpot never issues an id twice
+        self._retired: set[int] = set()
         self._auto_contacts = auto_contacts
         self._events: dict[str, dict[str, Any]] = {}
         self._max = rate_limit_max
@@ -285,6 +287,25 @@ class HubSpotModel:
     def add_contacts(self, emails: Iterable[str]) -> dict[str, int]:
         with self._lock:
             return {email: self._ensure_contact(email) for email in emails}
+
+    def delete_contacts(self, emails: Iterable[str]) -> dict[str, int]:
+        """Delete contacts (and their participations, which belong to them); map each deleted email
+        to the vid it had.  Their ids are never issued again: a contact created again gets a new one."""
+        gone: dict[str, int] = {}
+        with self._lock:
+            for email in emails:
+                key = email.strip().lower()
+                vid = self._vid_by_email.pop(key, None)
+                if vid is None:
+                    continue
+                gone[key] = vid
+                self._email_by_vid.pop(vid, None)
+                self._contact_created.pop(vid, None)
+                self._retired.add(vid)
+                for records in self._store.values():
+                    for pair in [pair for pair in records if pair[0] == vid]:
+                        del records[pair]
+        return gone
 
     def add_event(self, object_id: str, name: str = "", start: str = DEFAULT_START, end: str | None = None) -> None:
         if not str(object_id).isdigit() or int(object_id) > INT64_MAX:
@@ -583,7 +604,7 @@ class HubSpotModel:
             return self._vid_by_email[key]
         digest = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big")
         vid = _VID_FLOOR + digest % _VID_SPAN
-        while vid in self._email_by_vid:
+        while vid in self._email_by_vid or vid in self._retired:
             vid += 1
         self._vid_by_email[key] = vid
         self._email_by_vid[vid] = key
@@ -887,6 +908,11 @@ class HubSpotModel:
                 if not isinstance(emails, list) or not all(isinstance(e, str) and "@" in e for e in emails):
                     raise _validation("Send {'emails': [...]} with email addresses.")
                 return Answer(200, _dumps({"contacts": self.add_contacts(emails)}), headers)
+            if (method, path) == ("DELETE", "/_sandbox/contacts"):
+                emails = body.get("emails") if isinstance(body, dict) else None
+                if not isinstance(emails, list) or not all(isinstance(e, str) for e in emails):
+                    raise _validation("Send {'emails': [...]} with the email addresses of the contacts to delete.")
+                return Answer(200, _dumps({"deleted": self.delete_contacts(emails)}), headers)
             if (method, path) == ("POST", "/_sandbox/events"):
                 if not isinstance(body, dict) or not isinstance(body.get("objectId"), str):
                     raise _validation("Send {'objectId': ..., 'eventName': ..., 'startDateTime': ...}.")

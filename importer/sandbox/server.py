@@ -267,6 +267,11 @@ class Sandbox:
         """Create the contacts that do not exist yet; map each given email to its vid."""
         return self._model.add_contacts(emails)
 
+    def delete_contacts(self, emails: Iterable[str]) -> dict[str, int]:
+        """Delete contacts (their participations go with them); map each deleted email to its old
+        vid.  ``add_contacts`` creates them again under new ids, as HubSpot would."""
+        return self._model.delete_contacts(emails)
+
     def add_event(
         self, object_id: str, name: str = "Sandbox webinar", start: str = "2024-11-05T15:00:00Z", end: str | None = None
     ) -> None:
