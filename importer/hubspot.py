@@ -958,10 +958,12 @@ def _confirmed(results: Sequence[object], by_name: Mapping[str, str], *, by_emai
 
 def _refusals(
     body: object, by_name: Mapping[str, str], recorded: Mapping[str, int]
-) -> tuple[dict[str, Failure], list[str]]:
-    """The keys the answer's ``errors`` name (unless recorded), and the messages that name none."""
+) -> tuple[dict[str, Failure], list[str], frozenset[str]]:
+    """The keys the answer's ``errors`` name (unless recorded), the messages that name none, and
+    the keys an ``OBJECT_NOT_FOUND`` names (no contact has them)."""
     failed: dict[str, Failure] = {}
     unattributed: list[str] = []
+    gone: set[str] = set()
     for error in _errors(body):
         message = " ".join(str(error.get("message") or "HubSpot rejected this contact.").split())
         keys = [by_name[n.lower()] for n in _context_names(error) if n.lower() in by_name]
@@ -970,14 +972,16 @@ def _refusals(
         for key in keys:
             if key not in recorded and key not in failed:
                 failed[key] = Failure(Reason.REJECTED_BY_HUBSPOT, message)
-    return failed, unattributed
+                if error.get("category") == "OBJECT_NOT_FOUND":
+                    gone.add(key)
+    return failed, unattributed, frozenset(gone)
 
 
 def _outcome(batch: Batch, answer: _Answer) -> BatchOutcome:
     """Reduce a 2xx attendance answer to recorded/failed per participation key."""
     by_name = {((p.email or "") if batch.by_email else str(p.vid)).strip().lower(): p.key for p in batch.items}
     recorded = _confirmed(answer.body["results"], by_name, by_email=batch.by_email)
-    failed, unattributed = _refusals(answer.body, by_name, recorded)
+    failed, unattributed, gone = _refusals(answer.body, by_name, recorded)
     said = f" HubSpot also reported: {' / '.join(unattributed)}" if unattributed else ""
     missing = Failure(
         Reason.NOT_IN_RESPONSE,
@@ -989,5 +993,11 @@ def _outcome(batch: Batch, answer: _Answer) -> BatchOutcome:
     # Only emails that no contact had go through email-create, so each one recorded was created.
     created = frozenset(recorded) if batch.by_email else frozenset()
     return BatchOutcome(
-        batch.id, answer.status, recorded, failed, correlation_id=answer.verdict.correlation_id, created=created
+        batch.id,
+        answer.status,
+        recorded,
+        failed,
+        correlation_id=answer.verdict.correlation_id,
+        created=created,
+        gone=gone if not batch.by_email else frozenset(),
     )

@@ -147,6 +147,7 @@ def outcome_to_dict(outcome: BatchOutcome) -> dict[str, Any]:
         "failed": {k: [str(f.reason), f.message] for k, f in outcome.failed.items()},
         "correlation_id": outcome.correlation_id,
         "created": sorted(outcome.created),
+        "gone": sorted(outcome.gone),
     }
 
 
@@ -159,6 +160,7 @@ def outcome_from_dict(data: Mapping[str, Any]) -> BatchOutcome:
         failed={k: Failure(reason, message) for k, (reason, message) in data["failed"].items()},
         correlation_id=data["correlation_id"],
         created=frozenset(data["created"]),
+        gone=frozenset(data.get("gone", ())),
     )
 
 
@@ -458,6 +460,13 @@ class Journal:
         """Store the run's rows again (as settled), in place of the ones stored before."""
         with self._tx() as conn:
             _store_table(conn, self._run_num(conn, run_id), "rows", rows)
+
+    def update_plan(self, run_id: str, rows: pa.Table, parts: pa.Table) -> None:
+        """Store the run's whole plan again (participations planned while it goes on, such as
+        contacts looked up again, and the rows they change) in one transaction: a run stopped
+        before sending them resumes them."""
+        with self._tx() as conn:
+            self._store_plan(conn, self._run_num(conn, run_id), rows, parts)
 
     # ----------------------------------------------------------------- outcomes and ledger
 

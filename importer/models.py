@@ -233,6 +233,9 @@ class BatchOutcome:
     failed: Mapping[str, Failure]
     correlation_id: str = ""
     created: frozenset[str] = frozenset()
+    #: failed keys HubSpot says no contact has (deleted, or merged into another): a vid the lookup
+    #: cache gave is looked up again
+    gone: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,10 +51,12 @@ def _combine(batch: Batch, parts: Sequence[BatchOutcome]) -> BatchOutcome:
     recorded: dict[str, int] = {}
     failed: dict[str, Failure] = {}
     created: set[str] = set()
+    gone: set[str] = set()
     for part in parts:
         recorded.update(part.recorded)
         failed.update(part.failed)
         created.update(part.created)
+        gone.update(part.gone)
     correlation = next((p.correlation_id for p in parts if p.failed and p.correlation_id), parts[0].correlation_id)
     return BatchOutcome(
         batch_id=batch.id,
@@ -63,6 +65,7 @@ def _combine(batch: Batch, parts: Sequence[BatchOutcome]) -> BatchOutcome:
         failed=failed,
         correlation_id=correlation,
         created=frozenset(created),
+        gone=frozenset(gone),
     )
 
 

@@ -306,7 +306,9 @@ def test_record_sends_vids_and_reads_partial_success() -> None:
                 "status": "COMPLETE",
                 "results": [{"vid": 1}, {"vid": 4}],
                 "numErrors": 1,
-                "errors": [{"message": "Contact 2 does not exist", "context": {"ids": ["2"]}}],
+                "errors": [
+                    {"category": "OBJECT_NOT_FOUND", "message": "Contact 2 does not exist", "context": {"ids": ["2"]}}
+                ],
             },
             OK_HEADERS,
         )
@@ -329,6 +331,7 @@ def test_record_sends_vids_and_reads_partial_success() -> None:
     assert outcome.failed["3"].reason == Reason.NOT_IN_RESPONSE
     assert set(outcome.failed) == {"2", "3"}
     assert outcome.created == frozenset()
+    assert outcome.gone == frozenset({"2"})  # no contact has it: the one failure a new lookup may cure
 
 
 def test_record_by_email_uses_email_create_and_matches_case_insensitively() -> None:

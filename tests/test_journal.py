@@ -164,6 +164,7 @@ outcomes_st = st.builds(
     failed=st.dictionaries(texts, st.builds(Failure, st.sampled_from(Reason) | texts, texts), max_size=4),
     correlation_id=texts,
     created=st.frozensets(texts, max_size=3),
+    gone=st.frozensets(texts, max_size=3),
 )
 
 
@@ -286,6 +287,22 @@ def test_begin_with_a_plan_commits_both_and_a_run_without_a_plan_is_never_resume
         whole = j.begin(KEY, {}, plan=(rows.slice(0, 0), parts.slice(0, 0)))
         assert j.find_unfinished(KEY) == whole, "an empty plan is a plan"
         assert [t.num_rows for t in j.load_plan(whole)] == [0, 0]
+
+
+def test_a_plan_stored_again_while_running_is_the_one_a_resume_finds(tmp_path: Path) -> None:
+    rows, parts = sample_plan()
+    with Journal.open(tmp_path) as j:
+        run_id = j.begin(KEY, {}, plan=(rows, parts))
+        again = parts_table(("attend", 999, "p1@example.com", 1_000, 3, "b0-again"))
+        changed = rows.set_column(
+            rows.schema.get_field_index("vid"), "vid", pa.array([100, 999, 102, 103, 104, 105, None])
+        )
+        j.update_plan(run_id, changed, pa.concat_tables([parts, again]))
+    with Journal.open(tmp_path) as j:
+        assert j.find_unfinished(KEY) == run_id
+        stored_rows, stored_parts = j.load_plan(run_id)
+        assert stored_rows.column("vid").to_pylist() == [100, 999, 102, 103, 104, 105, None]
+        assert stored_parts.column("batch_id").to_pylist() == ["b0", "b0", "b1", "b1", "b2", "b2", "b0-again"]
 
 
 def test_unknown_run_is_a_key_error(journal: Journal) -> None:
