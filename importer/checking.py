@@ -78,12 +78,6 @@ def verify_json(verdict: VerifyResult) -> dict[str, Any]:
     }
 
 
-def in_hubspot(outcome: Outcome | None, reason: str) -> bool:
-    """A participation recorded by this run, or found already recorded by an earlier one: HubSpot
-    should show it."""
-    return outcome is Outcome.RECORDED or (outcome is Outcome.SKIPPED and reason == Reason.ALREADY_RECORDED.value)
-
-
 def recorded_from_rows(rows: pa.Table) -> list[tuple[int, str, State]]:
     """Every participation the rows say HubSpot holds, as (vid, email, state)."""
     out: list[tuple[int, str, State]] = []

@@ -9,7 +9,7 @@ No HTTP, no files.  Rows are a :data:`~importer.models.ROWS` table and the plan 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from typing import overload
 
 import numpy as np
@@ -324,64 +324,3 @@ class Batches(Sequence[Batch]):
 def batches(parts: pa.Table) -> Batches:
     """The sender's batches of a chunked plan, materialised one at a time."""
     return Batches(parts)
-
-
-def drop_done(parts: pa.Table, done: Collection[tuple[str, State]]) -> pa.Table:
-    """The plan without the participations whose ``(key, state)`` is in ``done`` (what the
-    ledger already holds)."""
-    if not done:
-        return parts
-    keys, states = zip(*done, strict=True)
-    known = pa.table({"_key": pa.array(keys, pa.string()), "state": pa.array([str(s) for s in states], pa.string())})
-    keyed = parts.append_column("_key", part_keys(parts))
-    kept = keyed.join(known, ["_key", "state"], join_type="left anti")
-    return pa.Table.from_arrays([kept.column(name) for name in parts.column_names], schema=parts.schema)
-
-
-class Participations(Sequence[Participation]):
-    """The plan's lines as objects, built a slice at a time as they are read (for the ledger
-    check, which takes objects until the journal reads the plan table)."""
-
-    def __init__(self, parts: pa.Table, step: int = 10_000) -> None:
-        self._parts, self._step = parts, step
-
-    def __len__(self) -> int:
-        return self._parts.num_rows
-
-    @overload
-    def __getitem__(self, index: int) -> Participation: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[Participation]: ...
-
-    def __getitem__(self, index: int | slice) -> Participation | Sequence[Participation]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        if not -len(self) <= index < len(self):
-            raise IndexError(index)
-        return _items(self._parts.slice(index % len(self), 1))[0]
-
-    def __iter__(self) -> Iterator[Participation]:
-        for start in range(0, len(self), self._step):
-            yield from _items(self._parts.slice(start, self._step))
-
-
-def participations(parts: pa.Table) -> Participations:
-    """The plan's lines as participation objects, materialised as they are read."""
-    return Participations(parts)
-
-
-def parts_table(batches: Iterable[Batch]) -> pa.Table:
-    """A PARTS table of batch objects (a resumed plan, until the journal stores the table)."""
-    columns: dict[str, list[object]] = {f.name: [] for f in PARTS}
-    for b in batches:
-        for p in b.items:
-            columns["event_id"].append(p.event_id)
-            columns["state"].append(p.state.value)
-            columns["vid"].append(p.vid)
-            columns["email"].append(p.email)
-            columns["when_ms"].append(p.when_ms)
-            columns["file"].append(p.rows[0].file)
-            columns["row"].append(p.rows[0].row)
-            columns["batch_id"].append(b.id)
-    return pa.Table.from_pydict(columns, schema=PARTS)

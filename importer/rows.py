@@ -30,11 +30,6 @@ def empty() -> pa.Table:
     return ROWS.empty_table()
 
 
-def conform(table: pa.Table) -> pa.Table:
-    """``table`` with exactly the :data:`ROWS` columns, in order and of their declared types."""
-    return table.select(ROWS.names).cast(ROWS)
-
-
 def has_part(rows: pa.Table, prefix: str) -> pa.ChunkedArray:
     """Rows that prove a participation in this column set (every row has a first one)."""
     state = rows.column(f"{prefix}state")

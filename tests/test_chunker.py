@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from row_objects import Also, Row, swapped, worst_first
 from tables import by_row, rows_table
 
-from importer.chunker import Batches, batches, chunk, drop_done, merge
+from importer.chunker import Batches, batches, chunk, merge
 from importer.models import PARTS, Outcome, Reason, RowRef, State
 
 
@@ -212,13 +212,6 @@ def test_the_batches_are_built_one_at_a_time_from_the_plan() -> None:
     left = cut.without({cut.ids[0], cut.ids[2]})
     assert left.ids == [cut.ids[1]] and [p.vid for p in left[0].items] == [1, 2, 3]
     assert len(batches(pa.Table.from_pylist([], schema=PARTS))) == 0
-
-
-def test_a_plan_without_what_the_ledger_holds() -> None:
-    parts = plan((1, State.ATTEND, None), (1, State.REGISTER, None), (None, State.ATTEND, "n@example.com"))
-    kept = drop_done(parts, {("1", State.ATTEND), ("n@example.com", State.ATTEND)})
-    assert kept.schema == PARTS and kept.to_pylist() == parts.slice(1, 1).to_pylist()
-    assert drop_done(parts, set()) is parts
 
 
 def test_worst_first_shows_the_participation_that_needs_the_user() -> None:
