@@ -4,6 +4,7 @@ Run:  .venv/bin/python bench/bench_import.py              (all parts, about six 
       .venv/bin/python bench/bench_import.py --send-only  (part 1 and 2 only, about two minutes)
       .venv/bin/python bench/bench_import.py --quick      (smaller sizes, for a smoke check)
       .venv/bin/python bench/bench_import.py --report-only (part 5 only, about two minutes)
+      .venv/bin/python bench/bench_import.py --plan-only  (parts 3 and 4 only)
 
 Everything runs against the bundled sandbox on 127.0.0.1; nothing leaves this machine.
 1. Email rows sent with 150 +- 50 ms latency under a limit of 20 requests per 2 s (6,000 rows, about
@@ -246,6 +247,10 @@ def dry_run_part(csv_rows: int, xlsx_rows: int, work: Path) -> None:
                 reader = f"import pandas as pd; pd.read_excel({str(path)!r}, engine='calamine', dtype=str)"
                 read, _, _ = timed([sys.executable, "-c", reader], env)
                 line += f"  (pandas+calamine read {read:.2f} s: {elapsed / read:.2f}x)"
+            else:
+                reader = f"import pandas as pd; pd.read_csv({str(path)!r}, engine='pyarrow', dtype=str)"
+                read, bare_peak, _ = timed([sys.executable, "-c", reader], env)
+                line += f"  (pandas pyarrow read {read:.2f} s, peak {bare_peak:.0f} MiB: {elapsed / read:.2f}x)"
             print(line)
     print(f"(times: the best of {REPEATS} fresh processes; peak: the highest of them)")
 
@@ -356,6 +361,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="smaller sizes (and the 2 s window only)")
     parser.add_argument("--send-only", action="store_true", help="only the send part (1): the rate against the bound")
     parser.add_argument("--report-only", action="store_true", help="only the report part (5): writing the report")
+    parser.add_argument("--plan-only", action="store_true", help="only the dry runs and the real import (3 and 4)")
     args = parser.parse_args()
     # Time the program, not the compiler: an installed package has its bytecode compiled already,
     # but an editable checkout run with PYTHONDONTWRITEBYTECODE would compile it in every process.
@@ -364,6 +370,10 @@ def main() -> int:
         work = Path(tmp)
         if args.report_only:
             report_part(100_000 if args.quick else 1_000_000, 20_000 if args.quick else 100_000, work)
+            return 0
+        if args.plan_only:
+            dry_run_part(100_000 if args.quick else 1_000_000, 20_000 if args.quick else 100_000, work)
+            real_import_part(100_000 if args.quick else 1_000_000, work)
             return 0
         send_parts(work, args.quick)
         if not args.send_only:
