@@ -182,31 +182,46 @@ def _look_up(
         if cached:
             log(f"{plural(len(cached), 'contact id')} taken from the lookup cache")
     if remaining:
-        if client is None:
-            raise InputError("Contacts must be looked up by email but no HubSpot connection is configured.")
-        chunks = [remaining[i : i + LOOKUP_CAP] for i in range(0, len(remaining), LOOKUP_CAP)]
-        log(f"looking up {plural(len(remaining), 'email')} in HubSpot ({plural(len(chunks), 'request')})")
-
-        def lookup(emails: list[str]) -> tuple[dict[str, int], set[str], RetryableError | BatchRejected | None]:
-            try:
-                got, lost = client.read_contacts(emails)
-                return got, lost, None
-            except (RetryableError, BatchRejected) as exc:  # a 400 or a redirect fails these rows, the run goes on
-                return {}, set(emails), exc
-
-        if progress is not None:
-            progress(0, len(chunks), 0, len(remaining))  # the baseline the rate and ETA count from
-        with ThreadPoolExecutor(max_workers=max(1, cfg.concurrency), thread_name_prefix="lookup") as pool:
-            for done, (got, lost, error) in enumerate(pool.map(lookup, chunks), 1):
-                found.update(got)
-                if error is not None:
-                    known.unreachable.update({e: error for e in lost})
-                if progress is not None:
-                    progress(done, len(chunks), min(done * LOOKUP_CAP, len(remaining)), len(remaining))
+        known.unreachable = _ask_hubspot(remaining, found, client, cfg, log, progress)
         if journal is not None:
             asked = set(remaining)
             journal.cache_put({e: v for e, v in found.items() if e in asked})
     return known
+
+
+def _ask_hubspot(
+    emails: list[str],
+    found: dict[str, int],
+    client: HubSpot | None,
+    cfg: Config,
+    log: Callable[[str], None],
+    progress: Lookups | None,
+) -> dict[str, RetryableError | BatchRejected]:
+    """HubSpot's batch read of ``emails`` (100 a call, ``cfg.concurrency`` at once): the ids go
+    into ``found``; returns the emails whose call failed, with its error."""
+    if client is None:
+        raise InputError("Contacts must be looked up by email but no HubSpot connection is configured.")
+    chunks = [emails[i : i + LOOKUP_CAP] for i in range(0, len(emails), LOOKUP_CAP)]
+    log(f"looking up {plural(len(emails), 'email')} in HubSpot ({plural(len(chunks), 'request')})")
+
+    def lookup(emails: list[str]) -> tuple[dict[str, int], set[str], RetryableError | BatchRejected | None]:
+        try:
+            got, lost = client.read_contacts(emails)
+            return got, lost, None
+        except (RetryableError, BatchRejected) as exc:  # a 400 or a redirect fails these rows, the run goes on
+            return {}, set(emails), exc
+
+    unreachable: dict[str, RetryableError | BatchRejected] = {}
+    if progress is not None:
+        progress(0, len(chunks), 0, len(emails))  # the baseline the rate and ETA count from
+    with ThreadPoolExecutor(max_workers=max(1, cfg.concurrency), thread_name_prefix="lookup") as pool:
+        for done, (got, lost, error) in enumerate(pool.map(lookup, chunks), 1):
+            found.update(got)
+            if error is not None:
+                unreachable.update({e: error for e in lost})
+            if progress is not None:
+                progress(done, len(chunks), min(done * LOOKUP_CAP, len(emails)), len(emails))
+    return unreachable
 
 
 def _apply_lookups(rows: pa.Table, asks: pa.ChunkedArray, known: _Lookups, *, create_missing: bool) -> pa.Table:
