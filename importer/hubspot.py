@@ -760,13 +760,17 @@ class HubSpot:
     def list_events(self) -> Iterator[EventInfo]:
         """Every marketing event of the portal, page by page (100 a page, HubSpot's most)."""
         call = _Call("marketing events", SCOPE_EVENTS_READ)
-        params: dict[str, Any] = {"limit": API_BATCH_CAP}
+        for item in self._pages(call, self._paths.events, {"limit": API_BATCH_CAP}, "marketing events"):
+            if isinstance(item, dict) and item.get("objectId") is not None:
+                yield _event_info(item, str(item["objectId"]))
+
+    def _pages(self, call: _Call, path: str, params: dict[str, Any], what: str) -> Iterator[Any]:
+        """The results of every page of a listing, following HubSpot's ``paging.next.after``;
+        a cursor seen twice stops the run instead of looping."""
         seen: set[str] = set()
         while True:
-            answer = self._read(call, self._paths.events, params=dict(params))
-            for item in answer.body["results"]:
-                if isinstance(item, dict) and item.get("objectId") is not None:
-                    yield _event_info(item, str(item["objectId"]))
+            answer = self._read(call, path, params=dict(params))
+            yield from answer.body["results"]
             paging = answer.body.get("paging")
             nxt = paging.get("next") if isinstance(paging, dict) else None
             cursor = str(nxt.get("after") or "") if isinstance(nxt, dict) else ""
@@ -774,7 +778,7 @@ class HubSpot:
                 return
             if cursor in seen:
                 raise StopRun(
-                    "HubSpot's list of marketing events repeats itself (same page cursor twice); run again later.",
+                    f"HubSpot's list of {what} repeats itself (same page cursor twice); run again later.",
                     reason=Reason.BAD_RESPONSE,
                     correlation_id=answer.verdict.correlation_id,
                 )
@@ -884,26 +888,10 @@ class HubSpot:
         params: dict[str, Any] = {"limit": API_BATCH_CAP}
         if state:
             params["state"] = _BREAKDOWN_STATES.get(str(state).lower(), str(state).upper())
-        seen: set[str] = set()
-        while True:
-            answer = self._read(call, path, params=dict(params))
-            for item in answer.body["results"]:
-                row = _participation(item)
-                if row is not None:
-                    yield row
-            paging = answer.body.get("paging")
-            nxt = paging.get("next") if isinstance(paging, dict) else None
-            cursor = str(nxt.get("after") or "") if isinstance(nxt, dict) else ""
-            if not cursor:
-                return
-            if cursor in seen:
-                raise StopRun(
-                    "HubSpot's list of participations repeats itself (same page cursor twice); run again later.",
-                    reason=Reason.BAD_RESPONSE,
-                    correlation_id=answer.verdict.correlation_id,
-                )
-            seen.add(cursor)
-            params["after"] = cursor
+        for item in self._pages(call, path, params, "participations"):
+            row = _participation(item)
+            if row is not None:
+                yield row
 
     def counters(self, event_id: str) -> dict[str, int]:
         """HubSpot's participation counters for the event (attended, registered, cancelled, noShows)."""
