@@ -786,6 +786,15 @@ def test_participations_refuses_a_cursor_that_loops() -> None:
     assert len(server.requests) == 2
 
 
+def test_the_events_list_refuses_a_cursor_that_loops_too() -> None:
+    page = {"results": [{"objectId": "7", "eventName": "Webinar"}], "paging": {"next": {"after": "SAME"}}}
+    server = Server(reply(200, page))
+    with pytest.raises(StopRun) as err:
+        list(client(server).list_events())
+    assert err.value.reason == Reason.BAD_RESPONSE and "list of marketing events repeats itself" in str(err.value)
+    assert len(server.requests) == 2
+
+
 def test_counters() -> None:
     server = Server(reply(200, {"attended": 3, "registered": 5, "cancelled": 0, "noShows": 2}))
     assert client(server).counters("123") == {"attended": 3, "registered": 5, "cancelled": 0, "noShows": 2}
