@@ -41,7 +41,7 @@ from .models import (
     Outcome,
     RunStats,
 )
-from .planning import Plan, Planner
+from .planning import Plan, Planner, look_up_again, sending_line
 from .preview import build_preview
 from .report_names import keep_report, stamp_of, stamped_name
 from .reporter import Report, RunSummary, build_report, exit_code_for, plural
@@ -218,6 +218,28 @@ def _send_plan(
         svc.expect(0, client.limiter.limit, cfg.concurrency)  # nothing follows the writes
     on_outcome = _recorder(journal, plan.run_id, everything, todo, svc.progress)
     del everything
+    result = sender.send(client, todo, concurrency=cfg.concurrency, on_outcome=on_outcome)
+    plan.outcomes.update(result.outcomes)
+    if result.stopped:
+        return result.stopped
+    return _send_again(cfg, plan, client, journal, svc)
+
+
+def _send_again(cfg: Config, plan: Plan, client: HubSpot, journal: Journal, svc: Services) -> StopRun | None:
+    """Contacts whose cached id HubSpot no longer has, looked up again and sent in this run; the
+    plan is journaled first, then the cache corrected, so a run stopped in between resumes them."""
+    again = look_up_again(plan, cfg, client, journal, svc.log)
+    if again is None:
+        return None
+    plan.rows, plan.parts = again.rows, again.parts
+    journal.update_plan(plan.run_id, plan.rows, plan.parts)
+    journal.cache_forget(again.forget)
+    journal.cache_put(again.found)
+    if not again.new.num_rows:
+        return None
+    svc.log(sending_line(again.new))
+    todo = chunker.batches(again.new)
+    on_outcome = _recorder(journal, plan.run_id, chunker.batches(plan.parts), todo, svc.progress)
     result = sender.send(client, todo, concurrency=cfg.concurrency, on_outcome=on_outcome)
     plan.outcomes.update(result.outcomes)
     return result.stopped

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -315,6 +315,144 @@ def plan(
     if not cfg.force:
         rows, parts = skip_recorded(rows, parts, journal, cfg.event_id)
     return rows, chunker.chunk(parts, cfg.effective_batch_size)
+
+
+#: Fates that hang on the contact id, not on the row: open again when the id was wrong.
+_BY_CONTACT = pa.array(
+    [Reason.DUPLICATE_CONTACT.value, Reason.ALREADY_RECORDED.value, Reason.STILL_REGISTERED.value], pa.string()
+)
+#: How the id of a batch planned by :func:`look_up_again` ends.
+AGAIN = "-again"
+#: The lookup cache's answers count however old they are when telling where an id came from.
+_ANY_AGE_S = 100 * 365 * 86400.0
+
+
+@dataclass(frozen=True)
+class LookedUpAgain:
+    """Contacts looked up again in a running run: the plan's rows and lines with them changed,
+    the new lines to send, and the lookup cache's corrections (emails to forget, answers to keep)."""
+
+    rows: pa.Table
+    parts: pa.Table
+    new: pa.Table
+    forget: frozenset[str]
+    found: dict[str, int]
+
+
+def _stale_vids(plan: Plan) -> set[int]:
+    """Contact ids HubSpot answered that no contact has (``BatchOutcome.gone``)."""
+    gone = [f"{batch_id}{rows_ops.SEP}{key}" for batch_id, answer in plan.outcomes.items() for key in answer.gone]
+    if not gone:
+        return set()
+    named = pc.binary_join_element_wise(
+        plan.parts.column("batch_id"), pc.cast(plan.parts.column("vid"), pa.string()), rows_ops.SEP
+    )
+    hit = pc.fill_null(pc.is_in(named, value_set=pa.array(gone, pa.string())), False)
+    return {v for v in pc.unique(plan.parts.column("vid").filter(hit)).to_pylist() if v is not None}
+
+
+def _from_the_cache(rows: pa.Table, stale: set[int], journal: Journal) -> pa.Table:
+    """The rows whose stale id came from a lookup (the cache maps their email to it): an id the
+    file itself gives is a fact of the file and stays."""
+    named = pc.fill_null(pc.not_equal(rows.column("email"), ""), False)
+    rows = rows.filter(pc.and_(pc.is_in(rows.column("vid"), value_set=pa.array(sorted(stale), pa.int64())), named))
+    emails, vids = rows.column("email").to_pylist(), rows.column("vid").to_pylist()
+    cached = journal.cache_get(set(emails), _ANY_AGE_S)
+    return rows.filter(pa.array([cached.get(e) == v for e, v in zip(emails, vids, strict=True)], pa.bool_()))
+
+
+def _open_again(rows: pa.Table) -> pa.Table:
+    """The rows without their contact id, and the participations whose fate hung on that id open again."""
+    rows = rows_ops.put(rows, "vid", pc.is_valid(rows.column("vid")), None)
+    for prefix in rows_ops.PREFIXES:
+        by_contact = pc.fill_null(pc.is_in(rows.column(f"{prefix}reason"), value_set=_BY_CONTACT), False)
+        rows = rows_ops.put(rows, f"{prefix}outcome", by_contact, None)
+        for name in ("reason", "message"):
+            rows = rows_ops.put(rows, f"{prefix}{name}", by_contact, "")
+        rows = rows_ops.put(rows, f"{prefix}merged_file", by_contact, None)
+        rows = rows_ops.put(rows, f"{prefix}merged_row", by_contact, None)
+    return rows
+
+
+def look_up_again(
+    plan: Plan, cfg: Config, client: HubSpot, journal: Journal, log: Callable[[str], None]
+) -> LookedUpAgain | None:
+    """Rows whose contact id came from a lookup (the cache, days old, or this run's) that HubSpot
+    answered no contact has (deleted and created again, or merged): looked up again by email,
+    cache bypassed, and planned anew in batches of their own (ids ending ``-again``) that replace
+    their lines in the plan.  None when there are none."""
+    stale = _stale_vids(plan)
+    if not stale:
+        return None
+    chosen = _from_the_cache(plan.rows, stale, journal)
+    if not chosen.num_rows:
+        return None
+    emails = frozenset(chosen.column("email").to_pylist())
+    log(
+        f"HubSpot has no contact with {plural(len(stale), 'id')} the lookup cache gave (deleted or merged): "
+        f"looking up {plural(len(emails), 'email')} again"
+    )
+    old_names = pa.concat_arrays(
+        [rows_ops.part_names(chosen, prefix).combine_chunks().drop_null() for prefix in rows_ops.PREFIXES]
+    )
+    # no cache either way: its answer is what failed, and the journal takes this plan first
+    chosen = resolve(_open_again(chosen), cfg=replace(cfg, no_cache=True), client=client, journal=None, log=log)
+    vids = chosen.column("vid").to_pylist()
+    found = {e: v for e, v in zip(chosen.column("email").to_pylist(), vids, strict=True) if v is not None}
+    chosen, new = chunker.merge(chosen, cfg.event_id)
+    if not cfg.force:
+        chosen, new = skip_recorded(chosen, new, journal, cfg.event_id)
+    kept = plan.parts.filter(pc.invert(pc.is_in(rows_ops.part_names(plan.parts), value_set=old_names)))
+    chosen, new = _carried_already(chosen, new, kept)
+    new = _renamed(chunker.chunk(new, cfg.effective_batch_size), set(plan.parts.column("batch_id").to_pylist()))
+    rows = rows_ops.replace_rows(plan.rows, chosen)
+    return LookedUpAgain(rows, pa.concat_tables([kept, new]), new, emails, found)
+
+
+def _carried_already(rows: pa.Table, new: pa.Table, plan: pa.Table) -> tuple[pa.Table, pa.Table]:
+    """A contact found again whose participation another line of the plan carries already (the
+    file also gives the new id) is not sent twice: its rows are merged into that line's row."""
+
+    def contact(t: pa.Table) -> pa.ChunkedArray:
+        return pc.binary_join_element_wise(pc.cast(t.column("vid"), pa.string()), t.column("state"), rows_ops.SEP)
+
+    holders = {
+        k: (f, r)
+        for k, f, r in zip(
+            contact(plan).to_pylist(), plan.column("file").to_pylist(), plan.column("row").to_pylist(), strict=True
+        )
+        if k is not None
+    }
+    if not holders:
+        return rows, new
+    mine = contact(new).to_pylist()
+    carried = [k in holders for k in mine]
+    for line, key in zip(
+        new.filter(pa.array(carried, pa.bool_())).to_pylist(), [k for k in mine if k in holders], strict=True
+    ):
+        file, row = holders[key]
+        text = f"Same contact as {file} row {row}, which carries its {line['state']} participation; nothing to do."
+        for prefix in rows_ops.PREFIXES:
+            where = pc.equal(
+                rows_ops.part_names(rows, prefix), rows_ops.SEP.join((line["file"], str(line["row"]), line["state"]))
+            )
+            rows = rows_ops.settle_where(rows, where, prefix, Outcome.MERGED, Reason.DUPLICATE_CONTACT.value, text)
+            rows = rows_ops.put(rows, f"{prefix}merged_file", pc.fill_null(where, False), file)
+            rows = rows_ops.put(rows, f"{prefix}merged_row", pc.fill_null(where, False), row)
+    return rows, new.filter(pc.invert(pa.array(carried, pa.bool_())))
+
+
+def _renamed(parts: pa.Table, taken: set[str]) -> pa.Table:
+    """The new batches' ids, each ending ``-again`` and unlike any id the plan holds."""
+    names: dict[str, str] = {}
+    for old in dict.fromkeys(parts.column("batch_id").to_pylist()):
+        name = f"{old}{AGAIN}"
+        while name in taken:
+            name += AGAIN
+        taken.add(name)
+        names[old] = name
+    ids = rows_ops.lookup(parts.column("batch_id"), names, pa.string())
+    return parts.set_column(parts.schema.get_field_index("batch_id"), "batch_id", ids)
 
 
 def resume_plan(journal: Journal, run_id: str, cfg: Config) -> tuple[pa.Table, pa.Table, dict[str, BatchOutcome]]:

@@ -123,7 +123,7 @@ def counts(rows: pa.Table, column: str) -> Mapping[str | None, int]:
     return {v.as_py(): c.as_py() for v, c in zip(found.field("values"), found.field("counts"), strict=True)}
 
 
-_SEP = "\x1f"  # the unit separator: in no file name, row number or state word
+SEP = "\x1f"  # the unit separator: in no file name, row number or state word
 
 
 def part_names(table: pa.Table, prefix: str = "") -> pa.ChunkedArray:
@@ -131,7 +131,7 @@ def part_names(table: pa.Table, prefix: str = "") -> pa.ChunkedArray:
     participation of ``prefix``, or a plan table's (PARTS) carrier row and state.  Null where the
     row has no such participation."""
     row = pc.cast(table.column("row"), pa.string())
-    return pc.binary_join_element_wise(table.column("file"), row, table.column(f"{prefix}state"), _SEP)
+    return pc.binary_join_element_wise(table.column("file"), row, table.column(f"{prefix}state"), SEP)
 
 
 def settle_named(
@@ -152,14 +152,14 @@ def lookup(keys: pa.ChunkedArray | pa.Array, values: Mapping[str, object], type:
 
 def row_keys(table: pa.Table) -> pa.ChunkedArray:
     """Each line's input row named as one text (``file, row``)."""
-    return pc.binary_join_element_wise(table.column("file"), pc.cast(table.column("row"), pa.string()), _SEP)
+    return pc.binary_join_element_wise(table.column("file"), pc.cast(table.column("row"), pa.string()), SEP)
 
 
 def merged_keys(rows: pa.Table, prefix: str = "") -> pa.ChunkedArray:
     """The row each participation of ``prefix`` is merged into, named as :func:`row_keys` names
     rows; null where it is not merged."""
     into = pc.cast(rows.column(f"{prefix}merged_row"), pa.string())
-    return pc.binary_join_element_wise(rows.column(f"{prefix}merged_file"), into, _SEP)
+    return pc.binary_join_element_wise(rows.column(f"{prefix}merged_file"), into, SEP)
 
 
 def replace_rows(base: pa.Table, new: pa.Table) -> pa.Table:

@@ -297,3 +297,125 @@ def test_a_state_folder_of_an_older_version_is_upgraded_and_says_its_unfinished_
         assert "cannot resume the run an older version left unfinished (20240101T000000Z-aaaaaa)" in said
         assert held(sb) == {102}, "alice is in the old ledger: not sent again"
     assert outcomes(tmp_path / "attendees.reconciliation.xlsx")["alice@example.com"] == ("skipped", "already_recorded")
+
+
+FIRST_WEBINAR = "Email,Join Time\nalice@example.com,2024-11-05T15:58:03Z\nbob@example.com,2024-11-05T16:00:00Z\n"
+NEXT_WEBINAR = "Email,Join Time\nalice@example.com,2024-11-12T15:58:03Z\nbob@example.com,2024-11-12T16:00:00Z\n"
+
+
+def vids_in(report: Path) -> dict[str, str]:
+    _, rows = read_report(report)
+    return {r["email"]: r["vid"] for r in rows}
+
+
+def alice_created_again(sb: Sandbox) -> int:
+    """Alice's contact deleted in HubSpot and created again: the lookup cache still has her old id."""
+    assert sb.delete_contacts(["alice@example.com"]) == {"alice@example.com": 101}
+    new = sb.add_contacts(["alice@example.com"])["alice@example.com"]
+    assert new != 101
+    return new
+
+
+def paths_since(sb: Sandbox, count: int) -> list[str]:
+    return [r.path.rsplit("/", 1)[-1] for r in sb.requests[count:]]
+
+
+def test_a_contact_created_again_under_a_new_id_is_looked_up_again_in_the_same_run(
+    tmp_path: Path, box: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "first.csv").write_text(FIRST_WEBINAR, encoding="utf-8")
+    assert importer(f"importer run first.csv --event {EVENT}", env_for(box), capsys)[0] == 0
+    alice = alice_created_again(box)
+    (tmp_path / "next.csv").write_text(NEXT_WEBINAR, encoding="utf-8")
+    before = len(box.requests)
+    code, text = importer(f"importer run next.csv --event {EVENT}", env_for(box), capsys)
+    assert code == 0, text
+    # the cached id is refused, the email looked up again and sent, all in this run
+    assert paths_since(box, before) == [EVENT, "create", "read", "create"]
+    assert "2 contact ids taken from the lookup cache" in text and "looking up 1 email again" in text
+    report = tmp_path / "next.reconciliation.xlsx"
+    assert {e: o for e, (o, _) in outcomes(report).items()} == {
+        "alice@example.com": "recorded",
+        "bob@example.com": "recorded",
+    }
+    assert vids_in(report)["alice@example.com"] == str(alice)
+    assert held(box) == {alice, 102}
+    # the cache holds the new id now: the next file is sent without a lookup
+    (tmp_path / "third.csv").write_text(NEXT_WEBINAR.replace("2024-11-12", "2024-11-19"), encoding="utf-8")
+    before = len(box.requests)
+    assert importer(f"importer run third.csv --event {EVENT}", env_for(box), capsys)[0] == 0
+    assert paths_since(box, before) == [EVENT, "create"]
+    assert vids_in(tmp_path / "third.reconciliation.xlsx")["alice@example.com"] == str(alice)
+
+
+def test_retry_of_a_report_with_an_id_hubspot_no_longer_has_looks_the_contact_up_again(
+    tmp_path: Path, box: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "first.csv").write_text(FIRST_WEBINAR, encoding="utf-8")
+    assert importer(f"importer run first.csv --event {EVENT}", env_for(box), capsys)[0] == 0
+    alice = alice_created_again(box)
+    box.inject(Fault("status", path_contains="/attendance/", status=503))
+    (tmp_path / "next.csv").write_text(NEXT_WEBINAR, encoding="utf-8")
+    environ = {**env_for(box), "IMPORTER_RETRY_ATTEMPTS": "1"}
+    code, text = importer(f"importer run next.csv --event {EVENT}", environ, capsys)
+    assert code == 1
+    report = tmp_path / "next.reconciliation.xlsx"
+    assert vids_in(report)["alice@example.com"] == "101"  # the old id, from the cache
+    retry = [c for c in commands_in(text) if c.startswith("importer retry")]
+    assert retry, text
+    code, text = importer(retry[0], env_for(box), capsys)
+    assert code == 0, text
+    assert {e: o for e, (o, _) in outcomes(report).items()} == {
+        "alice@example.com": "recorded",
+        "bob@example.com": "recorded",
+    }
+    assert vids_in(report)["alice@example.com"] == str(alice)
+    assert held(box) == {alice, 102}
+
+
+def test_a_run_stopped_before_sending_what_it_looked_up_again_resumes_it(
+    tmp_path: Path, box: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "first.csv").write_text(FIRST_WEBINAR, encoding="utf-8")
+    assert importer(f"importer run first.csv --event {EVENT}", env_for(box), capsys)[0] == 0
+    alice = alice_created_again(box)
+    box.inject(Fault("daily", path_contains="/attendance/", after=1))  # the write after the new lookup
+    (tmp_path / "next.csv").write_text(NEXT_WEBINAR, encoding="utf-8")
+    command = f"importer run next.csv --event {EVENT}"
+    code, text = importer(command, env_for(box), capsys)
+    assert code == 3, text
+    assert held(box) == {102}
+    before = len(box.requests)
+    code, text = importer(command, env_for(box), capsys)
+    assert code == 0, text
+    assert paths_since(box, before) == [EVENT, "create"]  # the planned batch, no lookup
+    report = tmp_path / "next.reconciliation.xlsx"
+    assert outcomes(report)["alice@example.com"] == ("recorded", "")
+    assert vids_in(report)["alice@example.com"] == str(alice)
+    assert held(box) == {alice, 102}
+
+
+def test_a_contact_looked_up_again_that_the_file_also_names_by_its_new_id_is_sent_once(
+    tmp_path: Path, box: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "first.csv").write_text(FIRST_WEBINAR, encoding="utf-8")
+    assert importer(f"importer run first.csv --event {EVENT}", env_for(box), capsys)[0] == 0
+    alice = alice_created_again(box)
+    (tmp_path / "next.csv").write_text(
+        "Email,Record ID,Join Time\n"
+        f"alice@example.com,{alice},2024-11-12T15:58:03Z\n"
+        "alice@example.com,,2024-11-12T15:59:00Z\n"
+        "bob@example.com,,2024-11-12T16:00:00Z\n",
+        encoding="utf-8",
+    )
+    code, text = importer(f"importer run next.csv --event {EVENT}", env_for(box), capsys)
+    assert code == 0, text
+    _, rows = read_report(tmp_path / "next.reconciliation.xlsx")
+    fates = [(r["source_row"], r["outcome"], r["reason"], r["merged_into"]) for r in rows]
+    assert fates == [
+        ("2", "recorded", "", ""),
+        ("3", "merged", "duplicate_contact", "next.csv:2"),
+        ("4", "recorded", "", ""),
+    ]
+    assert held(box) == {alice, 102}
+    assert [n for (vid, _), n in box.write_counts(EVENT).items() if vid == alice] == [1]
