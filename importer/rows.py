@@ -93,10 +93,13 @@ def need(rows: pa.Table, prefix: str) -> pa.ChunkedArray:
     return pc.fill_null(rank, len(NEED))
 
 
-def worst_first(rows: pa.Table) -> pa.Table:
+def worst_first(rows: pa.Table, where: Mask | None = None) -> pa.Table:
     """Rows whose second participation needs the user more than their first show it first
-    (the two sets of participation columns exchanged); ties keep the order."""
+    (the two sets of participation columns exchanged); ties keep the order.  ``where``: only
+    those rows (the ones a stage has just settled)."""
     swap = pc.fill_null(pc.and_(has_part(rows, "also_"), pc.greater(need(rows, "also_"), need(rows, ""))), False)
+    if where is not None:
+        swap = pc.and_(swap, pc.fill_null(where, False))
     if not pc.any(swap).as_py():
         return rows
     columns: dict[str, pa.ChunkedArray] = {}

@@ -16,8 +16,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import StopRun
-from .models import PART_COLUMNS, BatchOutcome, Outcome, Reason, part_keys
-from .rows import need
+from .models import BatchOutcome, Outcome, Reason, part_keys
+from .rows import worst_first
 
 #: What :func:`settle` gives each participation, beside its row's ``vid`` and ``created_contact``.
 _FATE = ("outcome", "reason", "message", "batch_id", "correlation_id")
@@ -263,20 +263,4 @@ def _apply(rows: pa.Table, verdicts: pa.Table, unsent: _Unsent) -> pa.Table:
     columns["vid"] = pc.coalesce(*vids, rows.column("vid"))
     for made in created:
         columns["created_contact"] = pc.or_(columns["created_contact"], made)
-    return _neediest_first(pa.Table.from_pydict(columns, schema=rows.schema), first | second)
-
-
-def _neediest_first(rows: pa.Table, touched: np.ndarray) -> pa.Table:
-    """A settled row with two participations shows the one that most needs the user first (ties
-    keep the order): its ``outcome`` is ``recorded`` only when all of its participations are."""
-    has_two = _np(rows.column("also_state").is_valid())
-    swap = touched & has_two & (_np(need(rows, "also_")) > _np(need(rows, "")))
-    if not swap.any():
-        return rows
-    mask = pa.array(swap)
-    columns = {name: rows.column(name) for name in rows.column_names}
-    for name in PART_COLUMNS:
-        mine, other = rows.column(name), rows.column(f"also_{name}")
-        columns[name] = pc.if_else(mask, other, mine)
-        columns[f"also_{name}"] = pc.if_else(mask, mine, other)
-    return pa.Table.from_pydict(columns, schema=rows.schema)
+    return worst_first(pa.Table.from_pydict(columns, schema=rows.schema), pa.array(first | second))
