@@ -234,3 +234,21 @@ def unused_time_columns(frame: pd.DataFrame, block: Block) -> list[str]:
         f"date-time columns not used: {listed}; if one of them is the time to record, name it in [columns] "
         f'(e.g. join_time = "{found[0]}" or registration_time = "{found[0]}")'
     ]
+
+
+@dataclass
+class Layout:
+    """The sheet's tables read: the fields' headers and cells, per row its number and section."""
+
+    blocks: list[Block]
+    main: Block  # the largest table: its headers name the fields
+    notes: list[str]
+    columns: dict[str, str]  # field -> header
+    text: dict[str, pd.Series]  # field -> cells, one per row
+    row_numbers: np.ndarray
+    section: np.ndarray
+    langs: set[str]
+
+    @property
+    def n(self) -> int:
+        return len(self.row_numbers)

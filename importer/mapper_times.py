@@ -462,3 +462,12 @@ def localize(wall_ms: np.ndarray, zone: tzinfo) -> tuple[np.ndarray, np.ndarray]
         )
         out[special] = fixed.as_unit("ms").asi8
     return out, special
+
+
+@dataclass(frozen=True)
+class Times:
+    """Every time column's texts read once per distinct value: per field, each row's code."""
+
+    scan: TimeScan | None
+    codes: Mapping[str, np.ndarray]
+    order: Order
