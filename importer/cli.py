@@ -117,7 +117,8 @@ def _mapping_args(p: argparse.ArgumentParser) -> None:
         "--meeting-date",
         dest="meeting_date",
         metavar="YYYY-MM-DD",
-        help="the meeting's date, for reports whose times have none (Google Meet attendance)",
+        help="the meeting's date, for reports whose times have none (Google Meet attendance); "
+        "YYYY-MM-DDTHH:MM also gives its start, and times earlier in the day are read on the next day",
     )
     order = p.add_mutually_exclusive_group()
     order.add_argument(

@@ -416,15 +416,18 @@ _CHOICES: tuple[tuple[str, tuple[str | None, ...], str], ...] = (
 
 
 def check_meeting_date(text: str) -> None:
-    """--meeting-date is a calendar date written as ISO (2024-11-21): never a guess between orders."""
+    """--meeting-date is a calendar date written as ISO (2024-11-21), optionally with the time the
+    meeting began (2024-11-21T23:00): never a guess between orders."""
+    got = re.fullmatch(r"(\d{4}-\d{2}-\d{2})(?:[T ](\d{1,2}):(\d{2}))?", text)
     try:
-        ok = bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}", text)) and date.fromisoformat(text) is not None
+        ok = got is not None and date.fromisoformat(got.group(1)) is not None
+        ok = ok and got is not None and (got.group(2) is None or (int(got.group(2)) < 24 and int(got.group(3)) < 60))
     except ValueError:
         ok = False
     if not ok:
         raise InputError(
-            f"--meeting-date {text!r} is not a date written as YYYY-MM-DD.",
-            hint="Give the meeting's date like --meeting-date 2024-11-21.",
+            f"--meeting-date {text!r} is not a date written as YYYY-MM-DD (or YYYY-MM-DDTHH:MM with the start).",
+            hint="Give the meeting's date like --meeting-date 2024-11-21, or its start like 2024-11-21T23:00.",
         )
 
 

@@ -12,7 +12,6 @@ date orders) raise ``InputError``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import tzinfo
@@ -21,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from . import mapper_days
 from .errors import InputError
 from .mapper_layout import AliasIndex, Block, Layout, column, line, locate, unused_time_columns
 from .mapper_rows import extras, rows_table
@@ -115,7 +115,7 @@ def undecided_error(info: FileInfo) -> InputError:
 def _check_options(opts: MapOptions) -> tzinfo | None:
     if opts.state not in STATES:
         raise InputError(f"--state {opts.state!r} is not one of {', '.join(STATES)}.")
-    if opts.meeting_date is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", opts.meeting_date):
+    if opts.meeting_date is not None and not mapper_days.START.fullmatch(opts.meeting_date):
         raise InputError(f"--meeting-date {opts.meeting_date!r} is not a date written as YYYY-MM-DD.")
     unknown = sorted(set(opts.columns) - set(FIELDS))
     if unknown:
@@ -129,10 +129,11 @@ _TIME_OF_DAY = r"\d{1,2}:\d{2}(?::\d{2})?(?:[\s\u202f]*[AaPp]\.?\s?[Mm]\.?)?"
 
 
 def _dated(
-    text: dict[str, pd.Series], sheet: SheetLike, header_pos: int, profile: Profile, opts: MapOptions
+    text: dict[str, pd.Series], sheet: SheetLike, blocks: list[Block], profile: Profile, opts: MapOptions
 ) -> list[str]:
     """Times of day without a date (Google Meet) get the meeting's date: ``--meeting-date``, else
-    the one date the file writes outside the table.  None or several: stop and ask, never guess."""
+    the one date the file writes outside the table.  None or several: stop and ask, never guess.
+    A meeting past midnight puts later times on the next day, as its rows prove (``mapper_days``)."""
     bare = {t: text[t].str.strip().str.fullmatch(_TIME_OF_DAY) for t in TIME_FIELDS if t in text}
     bare = {t: mask for t, mask in bare.items() if mask.any()}
     if not bare:
@@ -140,9 +141,15 @@ def _dated(
     t0, mask0 = next(iter(bare.items()))
     example = shown(str(text[t0][mask0].iloc[0]))
     assert profile.meeting_dates is not None
-    found = profile.meeting_dates(sheet, header_pos)
+    main = max(blocks, key=lambda b: len(b.positions))
+    found = profile.meeting_dates(sheet, main.header_pos)
+    start: float | None = None
     if opts.meeting_date:
-        day, where = opts.meeting_date, "--meeting-date"
+        given = mapper_days.START.fullmatch(opts.meeting_date)
+        assert given is not None  # checked with the options
+        day, where = given.group(1), "--meeting-date"
+        if given.group(2) is not None:
+            start = int(given.group(2)) * 3600 + int(given.group(3)) * 60
     else:
         days = list(dict.fromkeys(d for d, _ in found))
         hint = "Pass the meeting's date with --meeting-date, e.g. --meeting-date 2024-11-21 (nothing was sent)."
@@ -160,9 +167,10 @@ def _dated(
                 hint=hint,
             )
         day, where = found[0]
-    for t, mask in bare.items():
-        text[t] = text[t].where(~mask, day + " " + text[t].str.strip())
-    return [f"times without a date read on {day} (from {where})"]
+    numbers = np.asarray(sheet.row_numbers)[np.concatenate([b.positions for b in blocks])]
+    leave = mapper_days.leave_cells(sheet.frame, blocks, profile.leave_headers)
+    src = mapper_days.Dateless(sheet.file, profile.platform, day, where, start)
+    return mapper_days.date_times(text, bare, leave, numbers, src)
 
 
 # --- the steps -----------------------------------------------------------------------------------
@@ -190,7 +198,7 @@ def _read_layout(sheet: SheetLike, opts: MapOptions, profile: Profile) -> Layout
     columns = _field_headers(blocks, main, opts, notes)
     text = {name: got for name in FIELDS if (got := column(sheet.frame, blocks, name)) is not None}
     if profile.meeting_dates is not None:
-        notes.extend(_dated(text, sheet, main.header_pos, profile, opts))
+        notes.extend(_dated(text, sheet, blocks, profile, opts))
     for t in TIME_FIELDS:
         zone_text = header_zone(columns[t])[1] if t in text else None
         if zone_text is not None:

@@ -542,7 +542,9 @@ class Profile:
     says so and ``refuse_hint`` to where the usable report is downloaded.  ``ignore`` names headers
     the layout uses for someone else (GoTo Meeting's ``email``, ``firstName`` and ``lastName`` are the
     organizer's), so no field reads them.  A layout whose times carry no date (Google Meet) sets
-    ``meeting_dates`` to what finds the dates the file writes outside the table (each with where).
+    ``meeting_dates`` to what finds the dates the file writes outside the table (each with where),
+    and ``leave_headers`` to the header of the column saying when each row left, whose times show
+    a meeting that ran past midnight (``mapper_days``).
     """
 
     name: str
@@ -556,6 +558,7 @@ class Profile:
     refuse_hint: str = ""
     ignore: frozenset[str] = frozenset()
     meeting_dates: Callable[[SheetLike, int], list[tuple[str, str]]] | None = None
+    leave_headers: tuple[str, ...] = ()
 
 
 # --- shared status vocabulary -----------------------------------------------------------------

@@ -11,8 +11,10 @@ Attendance Tracker", ``Code.gs``).
 The meeting's date comes from the file: a date written in a line above the table (a title or
 info line), else the date the file name starts with.  When neither says it, or the lines above
 name several dates, the run stops before sending and asks for ``--meeting-date``: a time of day
-on a guessed date would land a day or more off.  Everyone listed joined: attend at the earliest
-``Time joined``.
+on a guessed date would land a day or more off.  A meeting that ran past midnight shows it in a
+row that left earlier in the day than it joined; the later times are then read on the next day
+as far as the rows prove it, else the run asks for the meeting's start (``mapper_days``).
+Everyone listed joined: attend at the earliest ``Time joined``.
 """
 
 from __future__ import annotations
@@ -70,4 +72,5 @@ PROFILE = Profile(
     aliases={"join_time": ("Time joined",)},
     platform="Google Meet",
     meeting_dates=meeting_dates,
+    leave_headers=("Time exited",),
 )
