@@ -53,8 +53,10 @@ def _inspect_sheet(mapped: MappedFile, cfg: Config, rows: int) -> str:
     for row in preview.slice(0, max(0, rows)).to_pylist():  # the edge: a few lines as objects
         vid = row["vid"] if row["vid"] is not None else ""
         lines.append(f"{row['row']:>6}  {(row['email'] or '')[:34]:<34} {vid:>10}  " + _preview_part(row, ""))
+        lines += _said(row, "")
         if row["also_state"] is not None:  # the row's second participation, on a line of its own
             lines.append(f"{'':>6}  {'+ also':<34} {'':>10}  " + _preview_part(row, "also_"))
+            lines += _said(row, "also_")
     return "\n".join(lines)
 
 
@@ -68,6 +70,15 @@ def _preview_part(row: dict[str, Any], prefix: str) -> str:
     if row[f"{prefix}merged_row"] is not None:
         status += f" into row {row[f'{prefix}merged_row']}"
     return f"{state or '':<8} {when:<24} {status}"
+
+
+def _said(row: dict[str, Any], prefix: str) -> list[str]:
+    """What the mapper says about a participation it will send (a time the autumn repeats: which
+    reading), under its line: the run's report says the same in the row's message."""
+    message = row[f"{prefix}message"]
+    if row[f"{prefix}outcome"] is not None or not message:
+        return []
+    return [f"{'':>8}note: {message}"]
 
 
 def _state_line(info: FileInfo) -> str:

@@ -279,8 +279,8 @@ def map_sheet(sheet: SheetLike, opts: MapOptions) -> MappedFile:
     if times.scan is not None:
         settle_times(verdicts, layout, times.scan, chosen)
     when = send_times(sheet.file, layout, times, chosen, verdicts.open, zone, opts.timezone, opts.now_ms)
-    for i, words in when.said.items():  # the row is sent at the first reading: its message says so
-        verdicts.message[i] = words
+    for i, said in when.said.items():  # the row is sent at the first reading: its message says so
+        verdicts.message[i] = said
     info = FileInfo(
         file=sheet.file,
         profile=profile.name,

@@ -367,8 +367,7 @@ def _open_again(rows: pa.Table) -> pa.Table:
     for prefix in rows_ops.PREFIXES:
         by_contact = pc.fill_null(pc.is_in(rows.column(f"{prefix}reason"), value_set=_BY_CONTACT), False)
         rows = rows_ops.put(rows, f"{prefix}outcome", by_contact, None)
-        for name in ("reason", "message"):
-            rows = rows_ops.put(rows, f"{prefix}{name}", by_contact, "")
+        rows = _clear(rows, prefix, by_contact, ("reason", "message"))
         rows = rows_ops.put(rows, f"{prefix}merged_file", by_contact, None)
         rows = rows_ops.put(rows, f"{prefix}merged_row", by_contact, None)
     return rows
@@ -512,6 +511,25 @@ def say_when_recorded(rows: pa.Table, journal: Journal, event_id: str) -> pa.Tab
 
 _ANSWERED = pa.array([Outcome.RECORDED.value, Outcome.FAILED.value])
 
+#: The mapper's own word on a participation's time (an hour the autumn repeats: which reading was
+#: sent), which the outcome's text is put before; it belongs to the time, not to the outcome.
+_TIME_WORDS = r"(?P<said>Time '.*' \(.*\) happened twice in .* before importing it\.)$"
+
+
+def _own_words(message: pa.ChunkedArray) -> pa.ChunkedArray:
+    """What of each message the mapper said about the time ('' where nothing): what a reopened
+    participation keeps, so a resumed run or a retry reports the row as the first run would."""
+    said = pc.extract_regex(pc.fill_null(message, ""), _TIME_WORDS)
+    return pc.fill_null(pc.struct_field(said, "said"), "")
+
+
+def _clear(rows: pa.Table, prefix: str, where: pa.ChunkedArray, names: tuple[str, ...]) -> pa.Table:
+    """The outcome texts of the participations ``where`` emptied (the message keeps the mapper's word)."""
+    for name in names:
+        value = _own_words(rows.column(f"{prefix}message")) if name == "message" else ""
+        rows = rows_ops.put(rows, f"{prefix}{name}", where, value)
+    return rows
+
 
 def _unsettle(rows: pa.Table, parts: pa.Table) -> pa.Table:
     """The planned participations of a resumed run's rows get their outcome again from the batch
@@ -524,8 +542,7 @@ def _unsettle(rows: pa.Table, parts: pa.Table) -> pa.Table:
         )
         again = pc.fill_null(again, False)
         rows = rows_ops.put(rows, f"{prefix}outcome", again, None)
-        for name in ("reason", "message", "correlation_id"):
-            rows = rows_ops.put(rows, f"{prefix}{name}", again, "")
+        rows = _clear(rows, prefix, again, ("reason", "message", "correlation_id"))
         if not prefix:
             rows = rows_ops.put(rows, "created_contact", again, False)
     return rows
@@ -561,8 +578,7 @@ def reopen(rows: pa.Table) -> pa.Table:
         sendable = pc.and_(pc.is_valid(rows.column(f"{prefix}state")), pc.is_valid(rows.column(f"{prefix}when_ms")))
         again = pc.and_(pc.and_(_retryable_part(rows, prefix), sendable), contact)
         rows = rows_ops.put(rows, f"{prefix}outcome", again, None)
-        for name in ("reason", "message", "correlation_id", "batch_id"):
-            rows = rows_ops.put(rows, f"{prefix}{name}", again, "")
+        rows = _clear(rows, prefix, again, ("reason", "message", "correlation_id", "batch_id"))
         opened.append(again)
     return rows.filter(pc.or_(*opened))
 
