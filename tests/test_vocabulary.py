@@ -83,3 +83,71 @@ def test_unused_date_time_columns_are_named_and_numbers_are_not() -> None:
     (note,) = [n for n in m.info.notes if "not used" in n]
     assert note.startswith("date-time columns not used: 'Leave Time';")
     assert 'join_time = "Leave Time"' in note
+
+
+#: Zoom participants reports in other languages, each header line as a public copy or parser of a
+#: real export writes it (sources in sample_data/README.md), with one invented person.
+ZOOM_LOCALISED = {
+    "es-2020": ("Nombre (nombre original),E-mail del usuario,Hora para unirse,Hora para salir,Duración (minutos),"
+                "Invitado,Respuesta al descargo de responsabilidad relativa a la grabación,En sala de espera",
+                "Ada Díaz,ada@example.com,05/11/2024 10:00:00 AM,05/11/2024 11:00:00 AM,60,No,Acepto,No"),
+    "es": ("Nombre (nombre original),Correo electrónico,Hora de entrada,Hora de salida,Duración (minutos),Invitado,"
+           "Respuesta al descargo de responsabilidad relativa a la grabación,En sala de espera",
+           "Ada Díaz,ada@example.com,05/11/2024 10:00:00 AM,05/11/2024 11:00:00 AM,60,No,Acepto,No"),
+    "fr": ("Nom (nom original),Adresse e-mail de l’utilisateur,Heure d’arrivée,Heure de départ,Durée (minutes),"
+           "Invité,Salle d’attente",
+           "Ada Martin,ada@example.com,05/11/2024 10:00:00,05/11/2024 11:00:00,60,Non,Non"),
+    "it": ("Nome (nome originale),E-mail,Ora di ingresso,Ora di uscita,Durata (minuti),Guest,"
+           "Risposta di esclusione di responsabilità per la registrazione,In sala d’attesa",
+           "Ada Rossi,ada@example.com,05/11/2024 10:00:00 AM,05/11/2024 11:00:00 AM,60,No,OK,No"),
+    "pt-BR": ("Nome (nome original),E-mail,Ingressar na hora,Hora de saída,Duração (minutos),Convidado,"
+              "Na sala de espera",
+              "Ada Souza,ada@example.com,05/11/2024 10:00:00 AM,05/11/2024 11:00:00 AM,60,Não,Não"),
+    "ko": ("이름(원래 이름),사용자 이메일,참가 시간,나간 시간,기간(분),게스트",
+           "에이다,ada@example.com,2024-11-05 10:00:00,2024-11-05 11:00:00,60,아니요"),
+    "de": ("Name (ursprünglicher Name),E-Mail,Beitrittszeit,Austrittszeit,Dauer (Minuten)",
+           "Ada Weber,ada@example.com,05.11.2024 10:00:00,05.11.2024 11:00:00,60"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("lang", list(ZOOM_LOCALISED))
+def test_zoom_participants_in_other_languages_as_exported(lang: str) -> None:
+    header, line = ZOOM_LOCALISED[lang]
+    zone = "Asia/Seoul" if lang == "ko" else "Europe/Paris"
+    m = map_sheet(grid(f"{header}\n{line}\n"), MapOptions(timezone=zone, now_ms=NOW))
+    (row,) = table_to_rows(m.table)
+    assert m.info.profile == "zoom_meeting_participants"
+    assert {"email", "join_time", "duration", "name"} <= set(m.info.columns)
+    utc = "2024-11-05T01:00:00Z" if lang == "ko" else "2024-11-05T09:00:00Z"
+    assert (row.email, row.state, row.when_ms) == ("ada@example.com", "attend", ms(utc))
+
+
+def test_zoom_italian_export_with_meeting_data_reads_the_participant_columns() -> None:
+    """The header line of a public copy of Zoom's Italian "export with meeting data": the
+    organiser's e-mail and the meeting's duration come first; the participant's are read."""
+    header = ("Argomento,Digita,ID,Nome organizzatore,E-mail organizzatore,Ora di inizio,Ora di fine,Partecipanti,"
+              "Durata (minuti),Minuti totali dei partecipanti,Reparto,Gruppo,Origine,Visualizzatori unici,"
+              "Max visualizzazioni simultanee,Ora di creazione,Nome (nome originale),E-mail,Ora di ingresso,"
+              "Ora di uscita,Durata (minuti),Guest,Risposta di esclusione di responsabilità per la registrazione,"
+              "In sala d’attesa")  # fmt: skip
+    line = ("Corso,Riunione,896 1053 4856,Olga Organizzatrice,olga@example.org,01/30/2025 06:54:02 PM,"
+            "01/30/2025 08:37:29 PM,3,104,620,,,Zoom,-,-,09/12/2024 07:00:59 PM,Ada Rossi,ada@example.com,"
+            "01/30/2025 07:01:00 PM,01/30/2025 07:31:00 PM,0,No,OK,No")  # fmt: skip
+    m = map_sheet(grid(f"{header}\n{line}\n"), MapOptions(timezone="Europe/Rome", now_ms=NOW))
+    (row,) = table_to_rows(m.table)
+    assert m.info.profile == "zoom_meeting_participants"
+    assert (row.email, row.when_ms) == ("ada@example.com", ms("2025-01-30T18:01:00Z"))
+    headers = list(m.info.columns.values())
+    assert m.info.columns["duration"] == "Durata (minuti)" and headers.count("Durata (minuti)") == 1
+
+
+def test_zoom_webinar_attendee_report_in_traditional_chinese_reads_attendance_and_email() -> None:
+    """Columns of Zoom's webinar attendee details as a public parser reads the zh-TW export."""
+    header = "已出席,使用者名稱（原始名稱）,名字,姓氏,電子郵件地址,出席時間（分鐘）,國家/地區名稱"
+    m = map_sheet(grid(f"{header}\n是,陳艾達,艾達,陳,ada@example.com,45,臺灣\n否,王,小明,王,ming@example.com,0,臺灣\n"),
+                  MapOptions(now_ms=NOW))  # fmt: skip
+    assert {"attended", "email", "duration", "name", "first_name", "last_name"} <= set(m.info.columns)
+    rows = table_to_rows(m.table)
+    # 45 minutes attended proves it; 是/否 are not known words for yes/no, so the row with 0 minutes
+    # is left undecided (the run would stop and ask for --state), never guessed
+    assert [(r.email, r.state) for r in rows] == [("ada@example.com", "attend"), ("ming@example.com", None)]

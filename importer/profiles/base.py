@@ -43,9 +43,12 @@ KEY_FIELDS = ("email", "vid")
 
 # Header aliases per field, best first, tagged with their language.  The other languages are the
 # words Zoom, Teams and Webex use for these columns in their Japanese, Chinese, Korean, Portuguese,
-# Italian, Dutch and Polish interfaces (README, "Formats it recognises").  Checked against a public
-# export: the Japanese Zoom participants header only (yu-9824/zoom_participant); the other
-# languages' words could not be confirmed by a published export and follow the interface wording.
+# Italian, Dutch and Polish interfaces (README, "Formats it recognises").  Checked against public
+# copies or parsers of real exports (sources in sample_data/README.md): Zoom's participants report
+# in Japanese, Spanish (two versions), French, Italian, Portuguese (Brazil) and Korean, German
+# from one parser, and Zoom's webinar attendee report in Chinese (Taiwan).  Simplified Chinese,
+# Dutch and Polish Zoom, and every localised Teams and Webex word, could not be confirmed and
+# follow the interface wording.
 _EN, _DE, _FR, _ES = "en", "de", "fr", "es"
 _IT, _NL, _PL, _PT, _JA, _ZH, _KO = "it", "nl", "pl", "pt", "ja", "zh", "ko"
 #: Languages whose numeric dates are day-first (13/11/2024); ja/zh/ko write year first.
@@ -75,7 +78,9 @@ ALIASES: Mapping[str, tuple[tuple[str, str], ...]] = {
         ("Email del asistente", _ES),
         ("Benutzer-E-Mail", _DE),
         ("E-mail de l'utilisateur", _FR),
+        ("Adresse e-mail de l'utilisateur", _FR),
         ("Correo electrónico del usuario", _ES),
+        ("E-mail del usuario", _ES),
         ("E-mail", _IT),
         ("Indirizzo e-mail", _IT),
         ("E-mail utente", _IT),
@@ -98,6 +103,7 @@ ALIASES: Mapping[str, tuple[tuple[str, str], ...]] = {
         ("邮箱", _ZH),
         ("電子郵件", _ZH),
         ("使用者電子郵件", _ZH),
+        ("電子郵件地址", _ZH),
         ("사용자 이메일", _KO),
         ("이메일", _KO),
         ("이메일 주소", _KO),
@@ -145,6 +151,7 @@ ALIASES: Mapping[str, tuple[tuple[str, str], ...]] = {
         ("Hora de ingreso", _ES),
         ("Primera unión", _ES),
         ("Primera entrada", _ES),
+        ("Hora para unirse", _ES),
         ("Joined", _EN),
         ("Time joined", _EN),
         ("Joined at", _EN),
@@ -165,6 +172,7 @@ ALIASES: Mapping[str, tuple[tuple[str, str], ...]] = {
         ("Hora de entrada", _PT),
         ("Primeira entrada", _PT),
         ("Hora de ingresso", _PT),
+        ("Ingressar na hora", _PT),
         ("参加時刻", _JA),
         ("参加時間", _JA),
         ("最初の参加", _JA),
@@ -248,6 +256,7 @@ ALIASES: Mapping[str, tuple[tuple[str, str], ...]] = {
         ("出席", _JA),
         ("参加済み", _JA),
         ("已参加", _ZH),
+        ("已出席", _ZH),
         ("出席", _ZH),
         ("참석", _KO),
         ("참석 여부", _KO),
@@ -286,7 +295,13 @@ ALIASES: Mapping[str, tuple[tuple[str, str], ...]] = {
         ("Durée de présence", _FR),
         ("Duración", _ES),
         ("Duración (minutos)", _ES),
+        ("Duración total (minutos)", _ES),
         ("Tiempo de asistencia", _ES),
+        ("Durata (minuti)", _IT),
+        ("Duração (minutos)", _PT),
+        ("所要時間（分）", _JA),
+        ("出席時間（分鐘）", _ZH),
+        ("기간(분)", _KO),
     ),
     "role": (
         ("Role", _EN),
@@ -352,7 +367,7 @@ ALIASES: Mapping[str, tuple[tuple[str, str], ...]] = {
         ("Participant(e)", _FR),
         ("Nombre completo", _ES),
         ("Name (ursprünglicher Name)", _DE),
-        ("Nom (nom d'origine)", _FR),
+        ("Nom (nom original)", _FR),
         ("Nombre (nombre original)", _ES),
         ("Nome (nome originale)", _IT),
         ("Nome e cognome", _IT),
@@ -369,6 +384,7 @@ ALIASES: Mapping[str, tuple[tuple[str, str], ...]] = {
         ("氏名", _JA),
         ("名称（原始名称）", _ZH),
         ("姓名（原始姓名）", _ZH),
+        ("使用者名稱（原始名稱）", _ZH),
         ("名称", _ZH),
         ("姓名", _ZH),
         ("이름(원래 이름)", _KO),
@@ -378,7 +394,9 @@ ALIASES: Mapping[str, tuple[tuple[str, str], ...]] = {
         ("In Waiting Room", _EN),
         ("Im Warteraum", _DE),
         ("Dans la salle d'attente", _FR),
+        ("Salle d'attente", _FR),
         ("En la sala de espera", _ES),
+        ("En sala de espera", _ES),
         ("In sala d'attesa", _IT),
         ("In wachtruimte", _NL),
         ("W poczekalni", _PL),

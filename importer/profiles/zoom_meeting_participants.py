@@ -9,8 +9,16 @@ Zoom has shipped:
 - "Export with meeting data" as one table: the meeting's ``Topic,Meeting ID,User Name,User Email,
   ...,Participants`` columns, then the participant's ``Name (Original Name),User Email,Join Time...``,
   so ``User Email`` appears twice and the second one is the participant's;
-- the same headers in Zoom's other languages (``名前 (元の名前),ユーザーメール,参加時刻,退出時刻,
-  所要時間（分）`` in Japanese).
+- the same headers in Zoom's other languages: ``名前 (元の名前),ユーザーメール,参加時刻,退出時刻,
+  所要時間（分）`` (Japanese), ``Nombre (nombre original),E-mail del usuario,Hora para unirse,Hora
+  para salir,Duración (minutos)`` and later ``...,Correo electrónico,Hora de entrada,Hora de
+  salida,...,En sala de espera`` (Spanish), ``Nom (nom original),Adresse e-mail de l'utilisateur,
+  Heure d'arrivée,Heure de départ,Durée (minutes),Invité,Salle d'attente`` (French), ``Nome (nome
+  originale),E-mail,Ora di ingresso,Ora di uscita,Durata (minuti),Guest,...,In sala d'attesa``
+  (Italian), ``Nome (nome original),E-mail,Ingressar na hora,Hora de saída,Duração (minutos),
+  Convidado,Na sala de espera`` (Portuguese), ``이름(원래 이름),사용자 이메일,참가 시간,나간 시간,
+  기간(분)`` (Korean); the meeting's own ``Durata (minuti)`` / ``Duration (Minutes)`` before the
+  participant's, as ``User Email`` is, when exported with meeting data.
 
 Everyone listed joined the meeting, so each row is an attendance at its join time; a person who
 rejoined has one row per join and the earliest one is kept.  Rows that only record time in the
@@ -30,7 +38,7 @@ NAME_HEADERS = frozenset(
     for h in (
         "Name (Original Name)",
         "Name (ursprünglicher Name)",
-        "Nom (nom d'origine)",
+        "Nom (nom original)",
         "Nombre (nombre original)",
         "Nome (nome originale)",
         "Nome (nome original)",
@@ -81,5 +89,5 @@ PROFILE = Profile(
     rules,
     aliases={"name": ("Name (Original Name)",)},
     platform="Zoom",
-    last_column=frozenset({"email"}),
+    last_column=frozenset({"email", "duration"}),
 )
