@@ -116,7 +116,7 @@ def _mapping_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--meeting-date",
         dest="meeting_date",
-        metavar="YYYY-MM-DD",
+        metavar="YYYY-MM-DD[THH:MM]",
         help="the meeting's date, for reports whose times have none (Google Meet attendance); "
         "YYYY-MM-DDTHH:MM also gives its start, and times earlier in the day are read on the next day",
     )
