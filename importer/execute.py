@@ -171,7 +171,7 @@ def _send(job: Job, cfg: Config, svc: Services, waits: Waits, journal: Journal) 
             plan = job.planner(cfg, plan.rows, client, journal, event)
             resumed = bool(plan.run_id)
             if not cfg.dry_run:
-                stopped = _send_plan(job, cfg, plan, client, journal, event, svc)
+                stopped = _send_plan(job, cfg, plan, client, journal, event, waits, svc)
         except StopRun as exc:
             stopped = exc
         except sender.Interrupted:
@@ -204,7 +204,7 @@ def list_events(cfg: Config, name: str = "", svc: Services | None = None) -> lis
 
 
 def _send_plan(
-    job: Job, cfg: Config, plan: Plan, client: HubSpot, journal: Journal, event: EventInfo, svc: Services
+    job: Job, cfg: Config, plan: Plan, client: HubSpot, journal: Journal, event: EventInfo, waits: Waits, svc: Services
 ) -> StopRun | None:
     """Ask, begin the run in the journal (a resumed one has begun), send what has no answer yet."""
     everything = chunker.batches(plan.parts)
@@ -218,14 +218,17 @@ def _send_plan(
         svc.expect(0, client.limiter.limit, cfg.concurrency)  # nothing follows the writes
     on_outcome = _recorder(journal, plan.run_id, everything, todo, svc.progress)
     del everything
-    result = sender.send(client, todo, concurrency=cfg.concurrency, on_outcome=on_outcome)
-    plan.outcomes.update(result.outcomes)
-    if result.stopped:
-        return result.stopped
-    return _send_again(cfg, plan, client, journal, svc)
+    with waits.deferring():
+        result = sender.send(client, todo, concurrency=cfg.concurrency, on_outcome=on_outcome, waits=waits)
+        plan.outcomes.update(result.outcomes)
+    if result.stopped or waits.interrupted:
+        return result.stopped or interrupted()
+    return _send_again(cfg, plan, client, journal, waits, svc)
 
 
-def _send_again(cfg: Config, plan: Plan, client: HubSpot, journal: Journal, svc: Services) -> StopRun | None:
+def _send_again(
+    cfg: Config, plan: Plan, client: HubSpot, journal: Journal, waits: Waits, svc: Services
+) -> StopRun | None:
     """Contacts whose cached id HubSpot no longer has, looked up again and sent in this run; the
     plan is journaled first, then the cache corrected, so a run stopped in between resumes them."""
     again = look_up_again(plan, cfg, client, journal, svc.log)
@@ -240,9 +243,10 @@ def _send_again(cfg: Config, plan: Plan, client: HubSpot, journal: Journal, svc:
     svc.log(sending_line(again.new))
     todo = chunker.batches(again.new)
     on_outcome = _recorder(journal, plan.run_id, chunker.batches(plan.parts), todo, svc.progress)
-    result = sender.send(client, todo, concurrency=cfg.concurrency, on_outcome=on_outcome)
-    plan.outcomes.update(result.outcomes)
-    return result.stopped
+    with waits.deferring():
+        result = sender.send(client, todo, concurrency=cfg.concurrency, on_outcome=on_outcome, waits=waits)
+        plan.outcomes.update(result.outcomes)
+    return result.stopped or (interrupted() if waits.interrupted else None)
 
 
 def _report(job: Job, cfg: Config, sent: _Sent, journal: Journal, svc: Services) -> tuple[RunResult, list[Path]]:
@@ -308,8 +312,9 @@ def _report(job: Job, cfg: Config, sent: _Sent, journal: Journal, svc: Services)
 @contextmanager
 def interruptible(svc: Services) -> Iterator[Waits]:
     """The run's waits, and SIGINT and SIGTERM handled so the run can stop cleanly: the signal ends
-    every wait in every thread and raises ``sender.Interrupted`` in the main thread; answers in
-    flight are still recorded, exit code 3."""
+    every wait in every thread and raises ``sender.Interrupted`` in the main thread, except while
+    sending (``Waits.deferring``), which stops at its next step; answers in flight are still
+    recorded, exit code 3."""
     waits = Waits(svc.sleep)
     if threading.current_thread() is not threading.main_thread():
         yield waits
@@ -317,7 +322,8 @@ def interruptible(svc: Services) -> Iterator[Waits]:
 
     def handler(signum: int, frame: object) -> None:
         waits.interrupt()
-        raise sender.Interrupted(signal.Signals(signum).name)
+        if not waits.deferred:
+            raise sender.Interrupted(signal.Signals(signum).name)
 
     previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
     try:

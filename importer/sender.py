@@ -15,7 +15,7 @@ from typing import Protocol
 
 from .errors import BatchRejected, StopRun
 from .models import Batch, BatchOutcome, Failure
-from .waits import interrupted
+from .waits import Waits, interrupted
 
 
 class Recorder(Protocol):
@@ -25,7 +25,12 @@ class Recorder(Protocol):
 
 
 class Interrupted(Exception):
-    """Raised in the main thread by the SIGINT/SIGTERM handler the pipeline installs."""
+    """Raised in the main thread by the SIGINT/SIGTERM handler the pipeline installs (except while
+    sending, see :func:`send`)."""
+
+
+#: How often the send loop looks whether the run was interrupted while it waits for answers.
+POLL_S = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,23 +96,23 @@ def send(
     *,
     concurrency: int,
     on_outcome: Callable[[Batch, BatchOutcome], None],
+    waits: Waits | None = None,
 ) -> SendResult:
     """Send batches with at most ``concurrency`` in flight.
 
     ``on_outcome`` runs in the calling thread for each answer as soon as it arrives (the journal
-    commits it there).  On ``StopRun`` or an interrupt no new batch starts; the ones in flight are
-    awaited and recorded, then the stop is returned (interrupts as ``StopRun(reason=interrupted)``).
+    commits it there).  On ``StopRun`` or an interrupt (``waits.interrupt``, which the run's
+    SIGINT/SIGTERM handler calls) no new batch starts; the ones in flight are awaited and recorded,
+    then the stop is returned (interrupts as ``StopRun(reason=interrupted)``).  The loop runs with
+    the signal handler deferred (see ``Waits.deferring``) and looks at the interrupt every
+    :data:`POLL_S`, so no exception can land between handing a batch to a worker and noting it.
     """
+    waits = waits or Waits()
     outcomes: dict[str, BatchOutcome] = {}
-    #: answers ``on_outcome`` has fully handled; an interrupt can land anywhere in this thread, so an
-    #: answer is first stored, then taken out of ``in_flight``, then handled, and the drain below
-    #: handles again whatever is stored but not yet handled (``on_outcome`` is idempotent)
-    handled: set[str] = set()
     stopped: StopRun | None = None
     stop_flag = threading.Event()
     pending = iter(batches)
     in_flight: dict[Future[BatchOutcome], Batch] = {}
-    by_id: dict[str, Batch] = {}
 
     def guarded(batch: Batch) -> BatchOutcome:
         if stop_flag.is_set():
@@ -116,52 +121,32 @@ def send(
 
     def take(future: Future[BatchOutcome]) -> None:
         nonlocal stopped
-        batch = in_flight[future]
+        batch = in_flight.pop(future)
         try:
             outcome = future.result()
         except _NotStarted:
-            del in_flight[future]
             return
         except StopRun as exc:
             stop_flag.set()
             stopped = stopped or exc
-            del in_flight[future]
             return
         outcomes[batch.id] = outcome
-        del in_flight[future]
         on_outcome(batch, outcome)
-        handled.add(batch.id)
 
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="sender") as pool:
-
-        def fill() -> None:
+    with waits.deferring(), ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="sender") as pool:
+        while True:
+            if waits.interrupted and not stop_flag.is_set():
+                stop_flag.set()
+                stopped = stopped or interrupted()
             while not stop_flag.is_set() and len(in_flight) < concurrency:
                 batch = next(pending, None)
                 if batch is None:
-                    return
-                by_id[batch.id] = batch
+                    break
                 in_flight[pool.submit(guarded, batch)] = batch
-
-        try:
-            fill()
-            while in_flight:
-                try:
-                    done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
-                except Interrupted:
-                    stop_flag.set()
-                    stopped = stopped or interrupted()
-                    continue
-                for future in done:
-                    take(future)
-                fill()
-        except Interrupted:
-            stop_flag.set()
-            stopped = stopped or interrupted()
-            for batch_id in [b for b in outcomes if b not in handled]:
-                on_outcome(by_id[batch_id], outcomes[batch_id])
-                handled.add(batch_id)
-            for future in list(in_flight):
-                wait([future])
+            if not in_flight:
+                break
+            done, _ = wait(list(in_flight), timeout=POLL_S, return_when=FIRST_COMPLETED)
+            for future in done:
                 take(future)
     return SendResult(outcomes=outcomes, stopped=stopped)
 

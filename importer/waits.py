@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
@@ -83,6 +84,7 @@ class Waits:
     def __init__(self, sleep: Callable[[float], None] | None = None) -> None:
         self._sleep = sleep
         self._stop = threading.Event()
+        self._deferring = 0
 
     def sleep(self, seconds: float) -> None:
         self._check()
@@ -100,6 +102,23 @@ class Waits:
     @property
     def interrupted(self) -> bool:
         return self._stop.is_set()
+
+    @contextmanager
+    def deferring(self) -> Iterator[None]:
+        """While inside, a signal only calls :meth:`interrupt`; the code inside checks
+        :attr:`interrupted` where it may stop.  An exception raised by a signal handler can land
+        in any bytecode, inside ``threading``'s locks or between handing a batch to a worker and
+        noting it, and lose an answer HubSpot gave; sending runs inside this (re-entrant)."""
+        self._deferring += 1
+        try:
+            yield
+        finally:
+            self._deferring -= 1
+
+    @property
+    def deferred(self) -> bool:
+        """Whether a signal handler must not raise now (see :meth:`deferring`)."""
+        return self._deferring > 0
 
     def _check(self) -> None:
         if self._stop.is_set():

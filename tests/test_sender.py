@@ -73,24 +73,25 @@ def test_send_concurrently_answers_all() -> None:
     assert len(client.calls) == 50
 
 
-def test_an_interrupt_inside_the_answer_callback_loses_no_answer() -> None:
-    """A signal raises ``Interrupted`` wherever the main thread is, also while it journals an answer:
-    every answer HubSpot gave must still be handled once the stop is taken (else the report would
-    call rows "interrupted" that HubSpot holds, and a re-run would send them again)."""
-    from importer.sender import Interrupted
+def test_a_signal_while_an_answer_is_journaled_lets_it_finish_and_stops_the_sending() -> None:
+    """SIGINT while the main thread journals an answer: the journaling finishes (the handler does
+    not raise inside it), every answer HubSpot gave is handled, and no new batch starts."""
+    import signal
+
+    from importer.execute import interruptible
+    from importer.services import Services
 
     client = FakeClient()
     handled: list[str] = []
-    calls = [0]
 
     def on_outcome(b: Batch, outcome: BatchOutcome) -> None:
-        calls[0] += 1
-        if calls[0] == 1:
-            raise Interrupted("SIGINT")  # lands before the journal commit finished
+        if not handled:
+            signal.raise_signal(signal.SIGINT)  # lands before the journal commit finished
         handled.append(b.id)
 
     batches = [batch(f"b{i}", [i]) for i in range(1, 7)]
-    result = send(client, batches, concurrency=2, on_outcome=on_outcome)
+    with interruptible(Services()) as waits:
+        result = send(client, batches, concurrency=2, on_outcome=on_outcome, waits=waits)
     assert result.stopped is not None and result.stopped.reason == Reason.INTERRUPTED.value
     assert set(result.outcomes) == set(client.calls), "every batch sent has its answer"
     assert set(handled) == set(result.outcomes), "every answer was handled after the interrupt"
