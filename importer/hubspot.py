@@ -31,6 +31,7 @@ from .models import Batch, BatchOutcome, EventInfo, Failure, Reason, RunStats, h
 from .ratelimit import RateLimiter, Ticket
 from .transport import build as build_transport
 from .transport import deadline
+from .waits import Waits
 
 SCOPE_EVENTS_READ = "crm.objects.marketing_events.read"
 SCOPE_EVENTS_WRITE = "crm.objects.marketing_events.write"
@@ -485,6 +486,7 @@ class HubSpot:
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        waits: Waits | None = None,
         log: Callable[[str], None] | None = None,
         limiter: RateLimiter | None = None,
         jitter: Callable[[float], float] | None = None,
@@ -503,7 +505,10 @@ class HubSpot:
         self._token = token
         self._paths = ApiPaths(cfg.api_version)
         self._clock = clock
-        self._sleep = sleep
+        #: the run's waits (every sleep goes through them, and an interrupt ends them); the
+        #: lookups run their calls under them too
+        self.waits = waits if waits is not None else Waits(sleep)
+        self._sleep = self.waits.sleep
         self._log = log
         self._jitter = jitter
         self._now = now

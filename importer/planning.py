@@ -7,7 +7,6 @@ from the journal; and which rows of a report ``retry`` takes again.
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import chunker
+from . import chunker, workers
 from . import rows as rows_ops
 from .config import Config
 from .errors import BatchRejected, InputError, RetryableError
@@ -212,15 +211,27 @@ def _ask_hubspot(
             return {}, set(emails), exc
 
     unreachable: dict[str, RetryableError | BatchRejected] = {}
+    done = emails_done = 0
     if progress is not None:
         progress(0, len(chunks), 0, len(emails))  # the baseline the rate and ETA count from
-    with ThreadPoolExecutor(max_workers=max(1, cfg.concurrency), thread_name_prefix="lookup") as pool:
-        for done, (got, lost, error) in enumerate(pool.map(lookup, chunks), 1):
-            found.update(got)
-            if error is not None:
-                unreachable.update({e: error for e in lost})
-            if progress is not None:
-                progress(done, len(chunks), min(done * LOOKUP_CAP, len(emails)), len(emails))
+
+    def answered(
+        chunk: list[str], answer: tuple[dict[str, int], set[str], RetryableError | BatchRejected | None]
+    ) -> None:
+        nonlocal done, emails_done
+        got, lost, error = answer
+        found.update(got)
+        if error is not None:
+            unreachable.update({e: error for e in lost})
+        done, emails_done = done + 1, emails_done + len(chunk)
+        if progress is not None:
+            progress(done, len(chunks), emails_done, len(emails))
+
+    stopped = workers.each(
+        lookup, chunks, workers=cfg.concurrency, waits=client.waits, on_result=answered, name="lookup"
+    )
+    if stopped is not None:
+        raise stopped
     return unreachable
 
 

@@ -7,15 +7,15 @@ Ctrl-C): batches already in flight are waited for and their answers still record
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Protocol
 
+from . import workers
 from .errors import BatchRejected, StopRun
 from .models import Batch, BatchOutcome, Failure
-from .waits import Waits, interrupted
+from .waits import Waits
 
 
 class Recorder(Protocol):
@@ -27,10 +27,6 @@ class Recorder(Protocol):
 class Interrupted(Exception):
     """Raised in the main thread by the SIGINT/SIGTERM handler the pipeline installs (except while
     sending, see :func:`send`)."""
-
-
-#: How often the send loop looks whether the run was interrupted while it waits for answers.
-POLL_S = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,53 +99,20 @@ def send(
     ``on_outcome`` runs in the calling thread for each answer as soon as it arrives (the journal
     commits it there).  On ``StopRun`` or an interrupt (``waits.interrupt``, which the run's
     SIGINT/SIGTERM handler calls) no new batch starts; the ones in flight are awaited and recorded,
-    then the stop is returned (interrupts as ``StopRun(reason=interrupted)``).  The loop runs with
-    the signal handler deferred (see ``Waits.deferring``) and looks at the interrupt every
-    :data:`POLL_S`, so no exception can land between handing a batch to a worker and noting it.
+    then the stop is returned (interrupts as ``StopRun(reason=interrupted)``); see ``workers.each``.
     """
-    waits = waits or Waits()
     outcomes: dict[str, BatchOutcome] = {}
-    stopped: StopRun | None = None
-    stop_flag = threading.Event()
-    pending = iter(batches)
-    in_flight: dict[Future[BatchOutcome], Batch] = {}
 
-    def guarded(batch: Batch) -> BatchOutcome:
-        if stop_flag.is_set():
-            raise _NotStarted()
-        return send_one(client, batch)
-
-    def take(future: Future[BatchOutcome]) -> None:
-        nonlocal stopped
-        batch = in_flight.pop(future)
-        try:
-            outcome = future.result()
-        except _NotStarted:
-            return
-        except StopRun as exc:
-            stop_flag.set()
-            stopped = stopped or exc
-            return
+    def answered(batch: Batch, outcome: BatchOutcome) -> None:
         outcomes[batch.id] = outcome
         on_outcome(batch, outcome)
 
-    with waits.deferring(), ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="sender") as pool:
-        while True:
-            if waits.interrupted and not stop_flag.is_set():
-                stop_flag.set()
-                stopped = stopped or interrupted()
-            while not stop_flag.is_set() and len(in_flight) < concurrency:
-                batch = next(pending, None)
-                if batch is None:
-                    break
-                in_flight[pool.submit(guarded, batch)] = batch
-            if not in_flight:
-                break
-            done, _ = wait(list(in_flight), timeout=POLL_S, return_when=FIRST_COMPLETED)
-            for future in done:
-                take(future)
+    stopped = workers.each(
+        partial(send_one, client),
+        batches,
+        workers=concurrency,
+        waits=waits or Waits(),
+        on_result=answered,
+        name="sender",
+    )
     return SendResult(outcomes=outcomes, stopped=stopped)
-
-
-class _NotStarted(Exception):
-    """A queued batch that was never sent because the run is stopping."""

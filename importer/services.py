@@ -61,4 +61,4 @@ class Services:
 
 def connect(cfg: Config, svc: Services, waits: Waits) -> HubSpot:
     """The run's HubSpot client: every wait it makes goes through ``waits``."""
-    return HubSpot(cfg, transport=svc.transport, clock=svc.clock, sleep=waits.sleep, log=svc.log, now=svc.now)
+    return HubSpot(cfg, transport=svc.transport, clock=svc.clock, waits=waits, log=svc.log, now=svc.now)
