@@ -521,7 +521,7 @@ class HubSpot:
             reserve_pct=cfg.rate_limit_reserve_pct,
             probe_first=True,
             clock=clock,
-            sleep=sleep,
+            sleep=self._sleep,
         )
         self._lock = threading.Lock()
         self._counts = {"requests": 0, "http_429": 0, "retries": 0, "lookups": 0, "writes": 0}
