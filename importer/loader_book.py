@@ -7,10 +7,13 @@ Cells become the text a spreadsheet app shows for them (ISO dates, integral numb
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import python_calamine
 
 from .errors import InputError
@@ -65,7 +68,7 @@ def load_workbook(p: Path, file: str, kind: str, wanted: str | None) -> list[She
     out: list[Sheet] = []
     while chosen:
         name, rows = chosen.pop(0)
-        columns = _workbook_columns(rows)
+        columns = text_columns(rows)
         del rows
         frame, row_numbers = finish(columns)
         if frame.empty:
@@ -119,9 +122,10 @@ def _sheet_rows(wb: python_calamine.CalamineWorkbook, name: str, file: str, kind
     return rows
 
 
-def _workbook_columns(rows: list[list[Any]]) -> list[pa.Array]:
-    """The grid as text columns.  Column by column, so a column of text cells (most of a sheet)
-    goes to Arrow as it is and only dates, numbers and blanks pass through :func:`_cell_text`."""
+def text_columns(rows: list[list[Any]]) -> list[pa.Array]:
+    """The grid as text columns, read column-wise: a column of text and blank cells (most of a sheet)
+    goes to Arrow as it is, and a column holding numbers or dates converts each kind of cell at
+    once (:func:`cell_text` says what each becomes)."""
     if not rows:
         return []
     width = max(map(len, rows))
@@ -129,16 +133,88 @@ def _workbook_columns(rows: list[list[Any]]) -> list[pa.Array]:
         return [pa.array([""] * len(rows), type=pa.string())]
     if min(map(len, rows)) != width:
         rows = [r if len(r) == width else [*r, *[None] * (width - len(r))] for r in rows]
+    grid = np.array(rows, dtype=object)
     out: list[pa.Array] = []
-    for column in zip(*rows, strict=True):
-        if set(map(type, column)) != {str}:
-            column = tuple(map(_cell_text, column))
-        out.append(pa.array(column, type=pa.string()))
+    for i in range(width):
+        column = grid[:, i]
+        try:
+            text = pa.array(column, type=pa.string())
+        except (pa.ArrowTypeError, pa.ArrowInvalid):
+            text = _mixed_text(column)
+        out.append(text.fill_null("") if text.null_count else text)
     return out
 
 
-def _cell_text(v: Any) -> str:
-    """Workbook cell as text: ISO dates, integral numbers without ".0", TRUE/FALSE, '' for empty."""
+def _mixed_text(column: np.ndarray) -> pa.Array:
+    """A column with numbers, dates or booleans: the cells of each type converted together, then put
+    back in their places."""
+    types = np.fromiter(map(type, column), dtype=object, count=len(column))
+    parts: list[tuple[np.ndarray, pa.Array]] = []
+    for t in set(types):
+        where = np.flatnonzero(types == t)
+        parts.append((where, _TEXT.get(t, _each)(column[where])))
+    return _scatter(len(column), parts)
+
+
+def _scatter(n: int, parts: list[tuple[np.ndarray, pa.Array]]) -> pa.Array:
+    """One array of ``n`` from pieces and the positions each piece's values go to."""
+    if len(parts) == 1:
+        return parts[0][1]
+    order = np.empty(n, dtype=np.int64)
+    order[np.concatenate([where for where, _ in parts])] = np.arange(n)
+    return pa.concat_arrays([piece for _, piece in parts]).take(pa.array(order))
+
+
+def _floats(v: np.ndarray) -> pa.Array:
+    """Integral numbers without ".0" (below 1e16, where a float is still exact), others as ``repr``."""
+    f = v.astype(np.float64)
+    whole = (np.abs(f) < 1e16) & (f == np.trunc(f))
+    parts = [
+        (np.flatnonzero(whole), pa.array(f[whole].astype(np.int64)).cast(pa.string())),
+        (
+            np.flatnonzero(~whole),
+            pa.array(list(map(repr, v[~whole])), type=pa.string()),
+        ),
+    ]
+    return _scatter(len(v), [p for p in parts if len(p[0])])
+
+
+def _datetimes(v: np.ndarray) -> pa.Array:
+    """``2024-11-05 15:58:03``: rounded to the second, half a second up."""
+    micros = pa.array(v.tolist(), type=pa.timestamp("us")).to_numpy().astype(np.int64)
+    seconds = ((micros + 500_000) // 1_000_000).astype("datetime64[s]")
+    text = pa.array(np.datetime_as_string(seconds, unit="s"), type=pa.string())
+    return pc.replace_substring(text, "T", " ", max_replacements=1)
+
+
+def _dates(v: np.ndarray) -> pa.Array:
+    """``2024-11-05``."""
+    days = pa.array(v.tolist(), type=pa.date32()).cast(pa.int32()).to_numpy().astype("datetime64[D]")
+    return pa.array(np.datetime_as_string(days), type=pa.string())
+
+
+def _each(v: np.ndarray) -> pa.Array:
+    """Cells of a rarer type (times of day, durations), one by one."""
+    return pa.array(list(map(cell_text, v)), type=pa.string())
+
+
+#: How the cells of one type become text, all at once.
+_TEXT: dict[type, Callable[[np.ndarray], pa.Array]] = {
+    str: lambda v: pa.array(v, type=pa.string()),
+    type(None): lambda v: pa.repeat(pa.scalar("", type=pa.string()), len(v)),
+    float: _floats,
+    int: lambda v: pa.array(list(map(str, v)), type=pa.string()),
+    bool: lambda v: pa.array(np.where(v.astype(bool), "TRUE", "FALSE"), type=pa.string()),
+    dt.datetime: _datetimes,
+    dt.date: _dates,
+}
+
+
+def cell_text(v: Any) -> str:
+    """Workbook cell as text: ISO dates, integral numbers without ".0", TRUE/FALSE, '' for empty.
+
+    The rule for one cell; :func:`text_columns` follows it a column at a time (a test holds them
+    equal) and calls it only for the rare types (times of day, durations)."""
     t = type(v)
     if t is str:
         return v
