@@ -41,7 +41,8 @@ from .mapper_verdicts import Verdicts, read_ids, settle_ids, settle_skips, settl
 from .mapper_when import choose_times, send_times
 from .models import FileInfo, State
 from .profiles import Profile, by_name, detect
-from .profiles.base import DAY_FIRST_LANGS, FIELDS, TIME_FIELDS, Decision, Facts, SheetLike, norm_header
+from .profiles.base import Decision, Facts, SheetLike
+from .profiles.headers import DAY_FIRST_LANGS, FIELDS, TIME_FIELDS, norm_header
 from .zones import parse_zone
 
 STATES = ("auto", "register", "attend", "cancel")

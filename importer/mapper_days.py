@@ -34,7 +34,7 @@ import pandas as pd
 from .errors import InputError
 from .mapper_layout import Block
 from .mapper_values import rows_list
-from .profiles.base import norm_header
+from .profiles.headers import norm_header
 
 DAY_S = 86_400
 #: A time of day as Meet writes it: ``1:58 PM``, ``13:58``, ``1:58:30 p.m.``.

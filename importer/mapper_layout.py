@@ -18,7 +18,8 @@ from .errors import InputError
 from .mapper_times import AWARE, NAIVE, header_zone, scan_times
 from .mapper_values import arrow_text, shown
 from .profiles import Profile
-from .profiles.base import ALIASES, HEAD_LINES, KEY_FIELDS, SheetLike, norm_header
+from .profiles.base import HEAD_LINES, SheetLike
+from .profiles.headers import ALIASES, KEY_FIELDS, norm_header
 
 #: field -> (rank, column, language) of the alias a header line names it by.
 Hits = dict[str, tuple[int, int, str]]

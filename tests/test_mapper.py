@@ -20,7 +20,7 @@ from importer.loader import Sheet
 from importer.mapper import MapOptions, map_sheet
 from importer.mapper_values import normalize_email
 from importer.models import Outcome, Reason, State
-from importer.profiles.base import ALIASES, norm_header
+from importer.profiles.headers import ALIASES, norm_header
 
 NOW = 1_735_689_600_000  # 2025-01-01T00:00:00Z
 

@@ -8,7 +8,7 @@ from test_mapper import NOW, grid, ms
 
 from importer.mapper import MapOptions, map_sheet
 from importer.mapper_times import header_zone
-from importer.profiles.base import ALIASES, norm_header
+from importer.profiles.headers import ALIASES, norm_header
 
 
 def test_no_header_text_names_two_fields() -> None:

@@ -28,7 +28,8 @@ waiting room are not attendance.
 from __future__ import annotations
 
 from ..models import Reason, State
-from .base import YES, Decision, Facts, Profile, SheetLike, count_in, generic_rules, head_keys, norm_header
+from .base import YES, Decision, Facts, Profile, SheetLike, count_in, generic_rules, head_keys
+from .headers import norm_header
 
 NAME = "zoom_meeting_participants"
 

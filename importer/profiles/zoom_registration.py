@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ..models import State
-from .base import Decision, Facts, Profile, SheetLike, count_in, generic_rules, head_keys, norm_header
+from .base import Decision, Facts, Profile, SheetLike, count_in, generic_rules, head_keys
+from .headers import norm_header
 
 NAME = "zoom_registration"
 

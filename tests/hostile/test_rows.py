@@ -27,7 +27,7 @@ from importer.cli import main
 from importer.errors import InputError
 from importer.loader import STRIP_CHARS, load
 from importer.mapper import MapOptions, map_sheet
-from importer.profiles.base import ALIASES, KEY_FIELDS, norm_header
+from importer.profiles.headers import ALIASES, KEY_FIELDS, norm_header
 from importer.reporter import read_report
 from importer.sandbox import DEFAULT_TOKEN, Sandbox
 
