@@ -408,11 +408,19 @@ _BOUNDS: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
     ("keep_plans_days", _finite(0), "keep_plans_days must be a number of days, 0 or more."),
 )
 #: Each word setting's choices (None: unset is allowed), and the sentence for another word.
-_CHOICES: tuple[tuple[str, tuple[str | None, ...], str], ...] = (
-    ("state", STATES, "--state {value!r} is not one of {choices}."),
-    ("empty_inbox", ("ok", "error"), "empty_inbox must be ok or error, not {value!r}."),
-    ("report_format", (None, *REPORT_FORMATS), "--report-format must be one of {choices}."),
-)
+_CHOICES: dict[str, tuple[tuple[str | None, ...], str]] = {
+    "state": (STATES, "--state {value!r} is not one of {choices}."),
+    "empty_inbox": (("ok", "error"), "empty_inbox must be ok or error, not {value!r}."),
+    "report_format": ((None, *REPORT_FORMATS), "--report-format must be one of {choices}."),
+}
+
+
+def check_choice(name: str, value: object) -> None:
+    """``value`` is one of the word setting ``name``'s choices (``state``, ``empty_inbox``,
+    ``report_format``): the one check config and the mapper both use."""
+    choices, say = _CHOICES[name]
+    if value not in choices:
+        raise InputError(say.format(value=value, choices=", ".join(c for c in choices if c)))
 
 
 def check_meeting_date(text: str) -> None:
@@ -433,10 +441,8 @@ def check_meeting_date(text: str) -> None:
 
 def validate(cfg: Config) -> Config:
     """Check values that would otherwise fail late, with a sentence saying what to do."""
-    for name, choices, say in _CHOICES:
-        value = getattr(cfg, name)
-        if value not in choices:
-            raise InputError(say.format(value=value, choices=", ".join(c for c in choices if c)))
+    for name in _CHOICES:
+        check_choice(name, getattr(cfg, name))
     if cfg.timezone:
         parse_zone(cfg.timezone)
     if cfg.meeting_date is not None:

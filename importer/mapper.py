@@ -21,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 
 from . import mapper_days
+from .config import check_choice, check_meeting_date
 from .errors import InputError
 from .mapper_layout import AliasIndex, Block, Layout, column, line, locate, unused_time_columns
 from .mapper_rows import extras, rows_table
@@ -44,8 +45,6 @@ from .profiles import Profile, by_name, detect
 from .profiles.base import Decision, Facts, SheetLike
 from .profiles.headers import DAY_FIRST_LANGS, FIELDS, TIME_FIELDS, norm_header
 from .zones import parse_zone
-
-STATES = ("auto", "register", "attend", "cancel")
 
 
 @dataclass(frozen=True)
@@ -114,10 +113,10 @@ def undecided_error(info: FileInfo) -> InputError:
 
 
 def _check_options(opts: MapOptions) -> tzinfo | None:
-    if opts.state not in STATES:
-        raise InputError(f"--state {opts.state!r} is not one of {', '.join(STATES)}.")
-    if opts.meeting_date is not None and not mapper_days.START.fullmatch(opts.meeting_date):
-        raise InputError(f"--meeting-date {opts.meeting_date!r} is not a date written as YYYY-MM-DD.")
+    """The options config checks (the same checks, for options built without a config), and the zone."""
+    check_choice("state", opts.state)
+    if opts.meeting_date is not None:
+        check_meeting_date(opts.meeting_date)
     unknown = sorted(set(opts.columns) - set(FIELDS))
     if unknown:
         raise InputError(
