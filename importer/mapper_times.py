@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, tzinfo
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 
 from .errors import InputError
 from .mapper_values import bools, objects, shown
+from .zones import offset_minutes
 
 #: What a distinct time text turned out to be.
 EMPTY, AWARE, NAIVE, BAD = 0, 1, 2, 3
@@ -120,24 +121,15 @@ ZONE_ABBREVIATIONS: Mapping[str, int] = {
     "SGT": 480,
     "HKT": 480,
 }
-_OFFSET_RE = re.compile(r"(?:UTC|GMT)?\s*([+-])(\d{1,2})(?::?(\d{2}))?")
 
 
 def zone_minutes(text: str) -> int | None:
-    """Minutes east of UTC for an offset ('+01:00', 'UTC-5', 'GMT+5:30') or a known abbreviation;
-    None if unknown or past ±14 hours."""
+    """Minutes east of UTC for an offset ('+01:00', 'UTC-5', 'GMT+5:30', read by
+    :func:`zones.offset_minutes`) or a known abbreviation; None if unknown or past ±14 hours."""
     upper = text.upper()
     if upper in ZONE_ABBREVIATIONS:
         return ZONE_ABBREVIATIONS[upper]
-    m = _OFFSET_RE.fullmatch(upper)
-    if not m or int(m.group(2)) > 14:
-        return None
-    try:
-        offset = datetime.strptime(f"{m.group(1)}{int(m.group(2)):02d}{m.group(3) or '00'}", "%z").utcoffset()
-    except ValueError:  # minutes past 59
-        return None
-    assert offset is not None
-    return offset // timedelta(minutes=1)
+    return offset_minutes(upper)
 
 
 _HEADER_ZONE_RE = re.compile(r"\s*[(\[]?\s*((?:UTC|GMT)(?:\s*[+-]\s*\d{1,2}(?::?\d{2})?)?)\s*[)\]]?\s*$", re.IGNORECASE)

@@ -1,5 +1,6 @@
 """Time zone names a user gives (``--timezone``, ``timezone`` in the config): IANA names, and
-fixed offsets only when named as such.
+fixed offsets only when named as such; and the one reader of written UTC offsets, which the
+mapper's time cells and headers use too.
 
 An abbreviation is refused: ``EST`` exists in the tz database as a fixed UTC-5 all year, so a
 June webinar in New York read with it lands an hour off; ``CST`` and ``IST`` each mean three
@@ -9,7 +10,7 @@ different places.  The message names the IANA zones people usually mean.
 from __future__ import annotations
 
 import re
-from datetime import timedelta, timezone, tzinfo
+from datetime import datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import InputError
@@ -58,7 +59,27 @@ ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     "MST7MDT": ("America/Denver",),
     "PST8PDT": ("America/Los_Angeles",),
 }
-_OFFSET = re.compile(r"(?:UTC|GMT)\s*([+-])(\d{1,2})(?::?(\d{2}))?", re.IGNORECASE)
+#: A written UTC offset: ``+01:00``, ``-0500``, ``UTC-5``, ``GMT+5:30`` (the prefix is optional here).
+_OFFSET = re.compile(r"((?:UTC|GMT)?)\s*([+-])(\d{1,2})(?::?(\d{2}))?", re.IGNORECASE)
+#: The furthest offsets in use (UTC-12 to UTC+14).
+MAX_OFFSET_HOURS = 14
+
+
+def offset_minutes(text: str, *, named: bool = False) -> int | None:
+    """Minutes east of UTC of a written offset (``+01:00``, ``UTC-5``, ``GMT+5:30``); None if the
+    text is not one, or is past ±14 hours or 59 minutes.  ``named``: only with ``UTC``/``GMT`` before
+    it, as a zone setting must say.  The arithmetic is ``datetime``'s ``%z`` (zoneinfo names no
+    offsets with minutes); the pattern only accepts the forms exports and people write."""
+    m = _OFFSET.fullmatch(text)
+    if m is None or (named and not m.group(1)) or int(m.group(3)) > MAX_OFFSET_HOURS:
+        return None
+    try:
+        written = datetime.strptime(f"{m.group(2)}{int(m.group(3)):02d}{m.group(4) or '00'}", "%z")
+    except ValueError:  # minutes past 59
+        return None
+    offset = written.utcoffset()
+    assert offset is not None
+    return offset // timedelta(minutes=1)
 
 
 def parse_zone(name: str) -> tzinfo:
@@ -75,12 +96,9 @@ def parse_zone(name: str) -> tzinfo:
             hint=f"Use the IANA name, usually {shown}; for a fixed offset all year say so, e.g. UTC-05:00 "
             "or Etc/GMT+5.",
         )
-    fixed = _OFFSET.fullmatch(text)
+    fixed = offset_minutes(text, named=True)
     if fixed is not None:
-        hours, minutes = int(fixed.group(2)), int(fixed.group(3) or 0)
-        if hours <= 14 and minutes < 60:
-            sign = 1 if fixed.group(1) == "+" else -1
-            return timezone(sign * timedelta(hours=hours, minutes=minutes), text.upper())
+        return timezone(timedelta(minutes=fixed), text.upper())
     try:
         return ZoneInfo(text)
     except (ZoneInfoNotFoundError, ValueError):

@@ -14,6 +14,7 @@ from test_mapper import NOW, grid
 from importer.cli import main
 from importer.errors import InputError
 from importer.mapper import MapOptions, map_sheet
+from importer.mapper_times import zone_minutes
 from importer.zones import parse_zone
 
 
@@ -43,6 +44,37 @@ def test_abbreviations_are_refused_naming_the_zones_meant(name: str, means: str)
 def test_fixed_offsets_by_explicit_name(name: str, offset: int) -> None:
     june = datetime(2024, 6, 1, 12, 0)
     assert parse_zone(name).utcoffset(june) == timedelta(minutes=offset)
+
+
+@given(
+    sign=st.sampled_from("+-"),
+    hours=st.integers(0, 16),
+    minutes=st.integers(0, 75),
+    prefix=st.sampled_from(["UTC", "GMT", "utc ", "Gmt"]),
+    colon=st.booleans(),
+)
+def test_a_zone_setting_and_a_time_cell_read_an_offset_alike(
+    sign: str, hours: int, minutes: int, prefix: str, colon: bool
+) -> None:
+    """One offset reader: ``--timezone UTC+5:30`` and a cell's ``UTC+5:30`` mean the same minutes,
+    and both refuse what is past ±14 hours or 59 minutes."""
+    text = f"{prefix}{sign}{hours:02d}{':' if colon else ''}{minutes:02d}"
+    cell = zone_minutes(text)
+    if hours > 14 or minutes > 59:
+        assert cell is None
+        with pytest.raises(InputError, match="Unknown time zone"):
+            parse_zone(text)
+        return
+    expected = (hours * 60 + minutes) * (1 if sign == "+" else -1)
+    assert cell == expected
+    assert parse_zone(text).utcoffset(None) == timedelta(minutes=expected)
+
+
+def test_a_zone_setting_names_its_offset() -> None:
+    """A bare offset is a time cell's way to write a zone, not a setting's: it is refused as a name."""
+    assert zone_minutes("+05:30") == 330
+    with pytest.raises(InputError, match="Unknown time zone"):
+        parse_zone("+05:30")
 
 
 def test_unknown_zone() -> None:
