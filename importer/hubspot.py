@@ -1,32 +1,33 @@
-"""The HTTP side: one thread-safe HubSpot client, the table of how each answer is handled, one retry policy.
+"""The HTTP side: one thread-safe HubSpot client, every request through the shared
+:class:`~importer.ratelimit.RateLimiter` and the one retry policy (``hubspot_retry``), every answer
+through :func:`~importer.hubspot_answers.classify` (the table of how each answer is handled).
 
-Every answer goes through :func:`classify` (pure, tested as a table), every request through the
-shared :class:`~importer.ratelimit.RateLimiter` and the one retry builder :func:`retrying`.
 Transient trouble (429, 5xx, unreadable 2xx, network, timeouts) is retried; what a re-run cannot fix
 either stops the run (token, scope, unknown event, daily limit) or rejects one request.
 The access token lives only in the ``Authorization`` header and is scrubbed from every message.
+Paths come from ``hubspot_paths``; the answer bodies are read by ``hubspot_bodies``.
 """
 
 from __future__ import annotations
 
-import math
-import random
 import re
 import threading
 import time
-import weakref
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 import tenacity
 
 from . import __version__, waits
-from .config import API_BATCH_CAP, API_VERSIONS, KEY_PLACES, SERVICE_KEYS_PAGE, Config, check_base_url
+from .config import API_BATCH_CAP, KEY_PLACES, Config, check_base_url
 from .errors import BatchRejected, InputError, RetryableError, StopRun
+from .hubspot_answers import OK, PARTIAL, RETRY, STOP, Verdict, classify, scope_message, sentence
+from .hubspot_bodies import Answer, as_dict, as_int, batch_outcome, event_info, parse_body, participation
+from .hubspot_paths import ApiPaths
+from .hubspot_retry import Transient, penalty, retrying
 from .models import Batch, BatchOutcome, EventInfo, Failure, Reason, RunStats, http_reason
 from .ratelimit import RateLimiter, Ticket
 from .transport import build as build_transport
@@ -37,11 +38,6 @@ SCOPE_EVENTS_READ = "crm.objects.marketing_events.read"
 SCOPE_EVENTS_WRITE = "crm.objects.marketing_events.write"
 SCOPE_CONTACTS_READ = "crm.objects.contacts.read"
 
-OK, PARTIAL, RETRY, REJECT, STOP = "ok", "partial", "retry", "reject", "stop"
-
-DEFAULT_RATE_WINDOW_S = 10.0
-BACKOFF_BASE_S = 0.5
-BACKOFF_CAP_S = 30.0
 NO_TOKEN_MESSAGE = (
     "No HubSpot token: set HUBSPOT_ACCESS_TOKEN (a service key, or a legacy private app token) "
     "or token_file in the config."
@@ -52,319 +48,7 @@ EVENT_ID_HINT = (
 )
 
 _TOKEN_SHAPE = re.compile(r"[\x21-\x7e]+")
-_NAMING_KEYS = ("ids", "vids", "emails", "id", "vid", "email")
 _BREAKDOWN_STATES = {"register": "REGISTERED", "attend": "ATTENDED", "cancel": "CANCELLED"}
-
-
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """How one HTTP answer is handled: ``kind`` is ok|partial|retry|reject|stop.
-
-    ``wait_s`` is the wait HubSpot asked for (Retry-After or the rate window), ``scopes`` the scopes
-    a 403 names, ``named`` the inputs that ``errors[].context`` names, ``policy`` a 429's policyName.
-    """
-
-    kind: str
-    reason: str = ""
-    wait_s: float | None = None
-    message: str = ""
-    correlation_id: str = ""
-    scopes: tuple[str, ...] = ()
-    status: int = 0
-    policy: str = ""
-    named: tuple[str, ...] = ()
-
-
-def _sentence(text: str) -> str:
-    """End a message with a full stop so another sentence can follow it."""
-    text = text.strip()
-    return text if not text or text[-1] in ".!?" else text + "."
-
-
-def _lower(headers: Mapping[str, str]) -> dict[str, str]:
-    return {str(k).lower(): str(v) for k, v in headers.items()}
-
-
-def _number(headers: Mapping[str, str], name: str) -> float | None:
-    try:
-        value = float(headers[name].strip())
-    except (KeyError, ValueError):
-        return None
-    return value if math.isfinite(value) and value >= 0 else None
-
-
-def _errors(body: object) -> list[dict[str, Any]]:
-    items = body.get("errors") if isinstance(body, dict) else None
-    return [e for e in items if isinstance(e, dict)] if isinstance(items, list) else []
-
-
-def _context_names(error: Mapping[str, Any]) -> list[str]:
-    """The inputs one ``errors[]`` entry names (ids, vids or emails in its context)."""
-    context = error.get("context")
-    if not isinstance(context, dict):
-        return []
-    names: list[str] = []
-    for key in _NAMING_KEYS:
-        value = context.get(key)
-        values = value if isinstance(value, list) else [value] if value is not None else []
-        names.extend(str(v).strip() for v in values if str(v).strip())
-    return names
-
-
-def _scopes(body: object) -> tuple[str, ...]:
-    found: list[str] = []
-    for error in _errors(body):
-        context = error.get("context")
-        if isinstance(context, dict):
-            for key in ("requiredGranularScopes", "requiredScopes"):
-                value = context.get(key)
-                if isinstance(value, list):
-                    found.extend(str(v) for v in value if str(v) not in found)
-    return tuple(found)
-
-
-def _hubspot_message(body: object) -> str:
-    if isinstance(body, dict) and isinstance(body.get("message"), str):
-        return " ".join(body["message"].split())
-    return ""
-
-
-def _daily_numbers(h: Mapping[str, str]) -> str:
-    daily = _number(h, "x-hubspot-ratelimit-daily")
-    left = _number(h, "x-hubspot-ratelimit-daily-remaining")
-    if daily is None and left is None:
-        return ""
-    parts = [
-        f"daily limit {int(daily)}" if daily is not None else "",
-        f"{int(left)} remaining" if left is not None else "",
-    ]
-    return f" ({', '.join(p for p in parts if p)})"
-
-
-@dataclass(frozen=True, slots=True)
-class _Reply:
-    """One HTTP answer as the rules of :func:`classify` read it."""
-
-    status: int
-    #: the headers, their names in lower case
-    headers: Mapping[str, str]
-    #: the parsed JSON, or the raw text when the answer is not JSON
-    body: object
-    expect_results: bool
-
-    @property
-    def said(self) -> str:
-        return _hubspot_message(self.body)
-
-    @property
-    def retry_after(self) -> float | None:
-        return waits.retry_after(self.headers)
-
-    @property
-    def readable(self) -> bool:
-        """A 2xx body the caller can use: JSON, with a ``results`` list where one is expected."""
-        body = self.body
-        return isinstance(body, dict) and (not self.expect_results or isinstance(body.get("results"), list))
-
-    @property
-    def policy(self) -> str:
-        return str(self.body.get("policyName") or "") if isinstance(self.body, dict) else ""
-
-    @property
-    def named(self) -> tuple[str, ...]:
-        return tuple(n for e in _errors(self.body) for n in _context_names(e))
-
-    @property
-    def detail(self) -> str:
-        said = self.said
-        return f": {_sentence(said)}" if said else "."
-
-
-def _unreadable(a: _Reply) -> tuple[str, dict[str, Any]]:
-    what = "without results" if isinstance(a.body, dict) else "that is not JSON"
-    return f"HubSpot answered HTTP {a.status} with a body {what}.", {"wait_s": a.retry_after}
-
-
-def _partial(a: _Reply) -> tuple[str, dict[str, Any]]:
-    return a.said or "HubSpot rejected some inputs.", {"named": a.named}
-
-
-def _daily(a: _Reply) -> tuple[str, dict[str, Any]]:
-    return (
-        f"HubSpot's daily API limit for this portal is used up{_daily_numbers(a.headers)}; it resets at midnight "
-        "(the portal's time zone): run the same command again after that to resume.",
-        {"policy": a.policy},
-    )
-
-
-def _rate_limited(a: _Reply) -> tuple[str, dict[str, Any]]:
-    """A 429 waits what HubSpot asked for, else its rate window, else the policy's usual window."""
-    policy = a.policy
-    window_ms = _number(a.headers, "x-hubspot-ratelimit-interval-milliseconds")
-    fallback = 1.0 if policy.upper() == "SECONDLY" else DEFAULT_RATE_WINDOW_S
-    retry_after = a.retry_after
-    wait = retry_after if retry_after is not None else window_ms / 1000 if window_ms else fallback
-    return f"HubSpot's rate limit was reached ({policy or 'rate limit'}).", {"wait_s": wait, "policy": policy}
-
-
-def _token_refused(a: _Reply) -> tuple[str, dict[str, Any]]:
-    return (
-        "HubSpot refused the access token (it is expired, revoked or belongs to another portal); "
-        f"create a service key in HubSpot ({SERVICE_KEYS_PAGE}), set HUBSPOT_ACCESS_TOKEN to it and run again.",
-        {},
-    )
-
-
-def _missing_scope(a: _Reply) -> tuple[str, dict[str, Any]]:
-    scopes = _scopes(a.body)
-    return _scope_message(scopes), {"scopes": scopes}
-
-
-def _not_found(a: _Reply) -> tuple[str, dict[str, Any]]:
-    return a.said or "HubSpot found no such object.", {}
-
-
-def _temporary(a: _Reply) -> tuple[str, dict[str, Any]]:
-    return f"HubSpot answered HTTP {a.status} (a temporary problem on its side){a.detail}", {"wait_s": a.retry_after}
-
-
-def _refused(a: _Reply) -> tuple[str, dict[str, Any]]:
-    return f"HubSpot refused the request (HTTP {a.status}){a.detail}", {"named": a.named}
-
-
-def _ok(a: _Reply) -> tuple[str, dict[str, Any]]:
-    return "", {}
-
-
-def _is_2xx(a: _Reply) -> bool:
-    return 200 <= a.status < 300
-
-
-#: (applies to, kind, reason, the message and the verdict's other fields)
-_Rule = tuple[Callable[[_Reply], bool], str, str | None, Callable[[_Reply], tuple[str, dict[str, Any]]]]
-
-#: How each answer is handled: the first rule that applies wins.  A reason of None is the status's
-#: own (``http_400``, ``http_409``, ...).
-_RULES: tuple[_Rule, ...] = (
-    (lambda a: _is_2xx(a) and not a.readable, RETRY, Reason.BAD_RESPONSE, _unreadable),
-    (lambda a: _is_2xx(a) and bool(_errors(a.body)), PARTIAL, Reason.REJECTED_BY_HUBSPOT, _partial),
-    (_is_2xx, OK, "", _ok),
-    (lambda a: a.status == 429 and a.policy.upper() == "DAILY", STOP, Reason.DAILY_LIMIT, _daily),
-    (lambda a: a.status == 429, RETRY, Reason.HTTP_429, _rate_limited),
-    (lambda a: a.status == 401, STOP, Reason.TOKEN_REJECTED, _token_refused),
-    (lambda a: a.status == 403, STOP, Reason.MISSING_SCOPE, _missing_scope),
-    (lambda a: a.status == 404, STOP, Reason.EVENT_NOT_FOUND, _not_found),
-    (lambda a: a.status == 408, RETRY, Reason.TIMEOUT, _temporary),
-    (lambda a: a.status >= 500, RETRY, Reason.HTTP_5XX, _temporary),
-    (lambda a: True, REJECT, None, _refused),
-)
-
-
-def classify(status: int, headers: Mapping[str, str], body: object, *, expect_results: bool = True) -> Verdict:
-    """How an answer is handled (pure): the first of the rules in ``_RULES`` that applies.
-
-    ``body`` is the parsed JSON, or the raw text when the answer is not JSON.  ``expect_results``
-    is False for plain reads (event, counters) whose 2xx body has no ``results`` list.
-    404 comes back as a stop with ``event_not_found``; the caller decides what it means per endpoint.
-    """
-    h = _lower(headers)
-    correlation = h.get("x-hubspot-correlation-id", "")
-    if not correlation and isinstance(body, dict) and isinstance(body.get("correlationId"), str):
-        correlation = body["correlationId"]
-    answer = _Reply(status, h, body, expect_results)
-    kind, reason, say = next((kind, reason, say) for applies, kind, reason, say in _RULES if applies(answer))
-    message, extra = say(answer)
-    return Verdict(
-        kind,
-        http_reason(status) if reason is None else reason,
-        message=message,
-        correlation_id=correlation,
-        status=status,
-        **extra,
-    )
-
-
-def _scope_message(scopes: Sequence[str]) -> str:
-    if scopes:
-        names = ", ".join(scopes)
-        return (
-            f"The HubSpot service key or private app lacks the scope {names}; add it in HubSpot "
-            f"({KEY_PLACES}), then run again."
-        )
-    return (
-        "The HubSpot service key or private app lacks a scope this call needs; check its scopes in HubSpot "
-        f"({KEY_PLACES}), then run again."
-    )
-
-
-def retrying(
-    cfg: Config,
-    *,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
-    on_retry: Callable[[tenacity.RetryCallState], None] | None = None,
-    jitter: Callable[[float], float] | None = None,
-) -> tenacity.Retrying:
-    """THE retry policy: at most ``cfg.retry_attempts`` attempts and ``cfg.retry_max_seconds`` in all.
-
-    Waits what HubSpot asked for (``RetryableError.wait_s``) or else exponential backoff with full
-    jitter (``jitter(cap)`` draws in [0, cap]).  A wait that would overrun the time budget stops now.
-    """
-    attempts = max(1, cfg.retry_attempts)
-    draw = jitter or (lambda cap: random.uniform(0.0, cap))
-    started: weakref.WeakKeyDictionary[tenacity.RetryCallState, float] = weakref.WeakKeyDictionary()
-    guard = threading.Lock()
-
-    def before(state: tenacity.RetryCallState) -> None:
-        with guard:
-            started.setdefault(state, clock())
-
-    def wait(state: tenacity.RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome is not None else None
-        if isinstance(exc, RetryableError) and exc.wait_s is not None:
-            return max(0.0, exc.wait_s)
-        cap = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** min(state.attempt_number - 1, 16))
-        return max(0.0, min(cap, draw(cap)))
-
-    def stop(state: tenacity.RetryCallState) -> bool:
-        if state.attempt_number >= attempts:
-            return True
-        with guard:
-            start = started.get(state, clock())
-        return clock() - start + state.upcoming_sleep > cfg.retry_max_seconds
-
-    return tenacity.Retrying(
-        stop=stop,
-        wait=wait,
-        retry=tenacity.retry_if_exception_type((RetryableError, httpx.TransportError)),
-        before=before,
-        before_sleep=on_retry,
-        sleep=sleep,
-        reraise=True,
-    )
-
-
-def _penalty(verdict: Verdict, headers: httpx.Headers) -> float:
-    """How long nobody may start after a 429: what HubSpot asked for (Retry-After); without it, a
-    429 that says what is left of the window (``X-HubSpot-RateLimit-Remaining``) holds nobody back,
-    since the limiter's window and budget already wait for room; a bare 429 waits ``wait_s``."""
-    if "retry-after" in headers or "x-hubspot-ratelimit-remaining" not in headers:
-        return verdict.wait_s or 0.0
-    return 0.0
-
-
-class _Transient(RetryableError):
-    """A retryable HTTP answer, remembering the 429 policy for the retry log line."""
-
-    def __init__(self, verdict: Verdict, message: str) -> None:
-        super().__init__(
-            message,
-            reason=verdict.reason,
-            status=verdict.status,
-            wait_s=verdict.wait_s,
-            correlation_id=verdict.correlation_id,
-        )
-        self.policy = verdict.policy
 
 
 @dataclass(frozen=True, slots=True)
@@ -375,105 +59,6 @@ class _Call:
     scope: str
     expect_results: bool = True
     event_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class _Answer:
-    status: int
-    body: dict[str, Any]
-    verdict: Verdict
-
-
-def _parse_body(response: httpx.Response) -> object:
-    try:
-        return response.json()
-    except ValueError:
-        return response.text
-
-
-def _dict(value: object) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _as_int(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None
-
-
-def _as_ms(value: object) -> int | None:
-    """Epoch milliseconds from HubSpot's ISO timestamps (or from a number of ms)."""
-    number = _as_int(value)
-    if number is not None:
-        return number
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        moment = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1000)
-
-
-def _segment(value: object) -> str:
-    return quote(str(value).strip(), safe="")
-
-
-@dataclass(frozen=True, slots=True)
-class ApiPaths:
-    """Every path the importer calls, for one API version: the only place paths are built.
-
-    ``v3`` is HubSpot's legacy numbered scheme (``/marketing/v3/marketing-events``,
-    ``/crm/v3/objects/contacts``); the date-based versions put the date after the API's name
-    (``/marketing/marketing-events/2026-03``, ``/crm/objects/2026-03/contacts``).
-    """
-
-    version: str
-
-    def __post_init__(self) -> None:
-        if self.version not in API_VERSIONS:
-            raise ValueError(f"unknown HubSpot API version {self.version!r}")
-
-    @property
-    def vid_max(self) -> int:
-        """The largest contact id the version's marketing-events contract declares (2026-09: int32)."""
-        return 2**31 - 1 if self.version == "2026-09" else 2**63 - 1
-
-    @property
-    def _events(self) -> str:
-        if self.version == "v3":
-            return "/marketing/v3/marketing-events"
-        return f"/marketing/marketing-events/{self.version}"
-
-    @property
-    def contacts_batch_read(self) -> str:
-        if self.version == "v3":
-            return "/crm/v3/objects/contacts/batch/read"
-        return f"/crm/objects/{self.version}/contacts/batch/read"
-
-    @property
-    def events(self) -> str:
-        """The portal's marketing events, a page at a time (``limit`` up to 100, ``after``)."""
-        return self._events
-
-    def event(self, event_id: str) -> str:
-        return f"{self._events}/{_segment(event_id)}"
-
-    def attendance(self, event_id: str, state: str, *, by_email: bool) -> str:
-        verb = "email-create" if by_email else "create"
-        return f"{self._events}/{_segment(event_id)}/attendance/{_segment(state)}/{verb}"
-
-    def counters(self, event_id: str) -> str:
-        return f"{self._events}/participations/{_segment(event_id)}"
-
-    def breakdown(self, event_id: str) -> str:
-        return f"{self._events}/participations/{_segment(event_id)}/breakdown"
 
 
 class HubSpot:
@@ -593,8 +178,8 @@ class HubSpot:
 
     def _observe(self, headers: httpx.Headers, ticket: Ticket) -> None:
         self._limiter.update(headers, ticket)
-        daily = _as_int(headers.get("x-hubspot-ratelimit-daily"))
-        left = _as_int(headers.get("x-hubspot-ratelimit-daily-remaining"))
+        daily = as_int(headers.get("x-hubspot-ratelimit-daily"))
+        left = as_int(headers.get("x-hubspot-ratelimit-daily-remaining"))
         with self._lock:
             if daily is not None:
                 self._daily = daily
@@ -605,11 +190,11 @@ class HubSpot:
         message = self._scrub(verdict.message)
         correlation = verdict.correlation_id
         if verdict.kind == STOP and verdict.reason == Reason.MISSING_SCOPE:
-            message = _scope_message(verdict.scopes or (call.scope,))
+            message = scope_message(verdict.scopes or (call.scope,))
         elif verdict.kind == STOP and verdict.reason == Reason.EVENT_NOT_FOUND:
             if call.event_id is None:
                 return BatchRejected(
-                    f"HubSpot answered HTTP 404 on {call.label}: {_sentence(message)}",
+                    f"HubSpot answered HTTP 404 on {call.label}: {sentence(message)}",
                     reason=http_reason(404),
                     status=404,
                     correlation_id=correlation,
@@ -651,7 +236,7 @@ class HubSpot:
             correlation_id=verdict.correlation_id,
         )
 
-    def _attempt(self, call: _Call, method: str, path: str, payload: Any, params: Any) -> _Answer:
+    def _attempt(self, call: _Call, method: str, path: str, payload: Any, params: Any) -> Answer:
         self._check_daily()
         self._check_halted()
         ticket = self._limiter.acquire()
@@ -661,14 +246,14 @@ class HubSpot:
             self._bump("requests")
             with deadline(self._cfg.request_timeout_s):
                 response = self._http.request(method, path, json=payload, params=params)
-            body = _parse_body(response)
+            body = parse_body(response)
             verdict = classify(response.status_code, response.headers, body, expect_results=call.expect_results)
             halt = self._too_long(call, verdict)
             if halt is not None:
                 with self._lock:
                     self._halted = self._halted or halt
             elif verdict.reason == Reason.HTTP_429:
-                self._limiter.penalize(_penalty(verdict, response.headers), ticket)
+                self._limiter.penalize(penalty(verdict, response.headers), ticket)
             self._observe(response.headers, ticket)
         finally:
             self._limiter.release(self._clock() - began, ticket)
@@ -677,17 +262,17 @@ class HubSpot:
         if halt is not None:
             raise halt
         if verdict.kind in (OK, PARTIAL) and isinstance(body, dict):
-            return _Answer(response.status_code, body, verdict)
+            return Answer(response.status_code, body, verdict)
         if verdict.kind == RETRY:
-            raise _Transient(verdict, self._scrub(verdict.message))
+            raise Transient(verdict, self._scrub(verdict.message))
         raise self._stop_or_reject(call, verdict)
 
     def _on_retry(self, call: _Call, state: tenacity.RetryCallState) -> None:
         self._bump("retries")
         exc = state.outcome.exception() if state.outcome is not None else None
-        if isinstance(exc, _Transient) and exc.reason == Reason.BAD_RESPONSE:
+        if isinstance(exc, Transient) and exc.reason == Reason.BAD_RESPONSE:
             what = f"Unreadable answer (HTTP {exc.status}) on {call.label}"
-        elif isinstance(exc, _Transient):
+        elif isinstance(exc, Transient):
             what = f"HTTP {exc.status} on {call.label}" + (f" ({exc.policy})" if exc.policy else "")
         elif isinstance(exc, httpx.TimeoutException):
             what = f"Timeout ({type(exc).__name__}) on {call.label}"
@@ -698,7 +283,7 @@ class HubSpot:
             f"{what}; waiting {state.upcoming_sleep:.1f} s (attempt {next_attempt} of {self._cfg.retry_attempts})"
         )
 
-    def _send(self, call: _Call, method: str, path: str, *, payload: Any = None, params: Any = None) -> _Answer:
+    def _send(self, call: _Call, method: str, path: str, *, payload: Any = None, params: Any = None) -> Answer:
         """Run one request under the retry policy; when it gives up, raise one ``RetryableError``."""
         policy = retrying(
             self._cfg,
@@ -712,7 +297,7 @@ class HubSpot:
         except RetryableError as exc:
             tries = policy.statistics.get("attempt_number", 1)
             raise RetryableError(
-                self._scrub(f"{_sentence(exc.message)} Gave up after {tries} attempt(s)."),
+                self._scrub(f"{sentence(exc.message)} Gave up after {tries} attempt(s)."),
                 reason=exc.reason,
                 status=exc.status,
                 correlation_id=exc.correlation_id,
@@ -730,13 +315,13 @@ class HubSpot:
                 reason=Reason.TIMEOUT if timed_out else Reason.NETWORK_ERROR,
             ) from None
 
-    def _read(self, call: _Call, path: str, params: Any = None) -> _Answer:
+    def _read(self, call: _Call, path: str, params: Any = None) -> Answer:
         """A read that stops the run when HubSpot stays unreachable (a re-run resumes)."""
         try:
             return self._send(call, "GET", path, params=params)
         except RetryableError as exc:
             raise StopRun(
-                f"{_sentence(exc.message)} Check the network or HubSpot's status page, then run again.",
+                f"{sentence(exc.message)} Check the network or HubSpot's status page, then run again.",
                 reason=exc.reason,
                 correlation_id=exc.correlation_id,
             ) from None
@@ -759,15 +344,15 @@ class HubSpot:
                 hint=EVENT_ID_HINT,
             ) from None
         except BatchRejected as exc:
-            raise InputError(f"Event id {event_id}: {_sentence(exc.message)}", hint=EVENT_ID_HINT) from None
-        return _event_info(answer.body, event_id)
+            raise InputError(f"Event id {event_id}: {sentence(exc.message)}", hint=EVENT_ID_HINT) from None
+        return event_info(answer.body, event_id)
 
     def list_events(self) -> Iterator[EventInfo]:
         """Every marketing event of the portal, page by page (100 a page, HubSpot's most)."""
         call = _Call("marketing events", SCOPE_EVENTS_READ)
         for item in self._pages(call, self._paths.events, {"limit": API_BATCH_CAP}, "marketing events"):
             if isinstance(item, dict) and item.get("objectId") is not None:
-                yield _event_info(item, str(item["objectId"]))
+                yield event_info(item, str(item["objectId"]))
 
     def _pages(self, call: _Call, path: str, params: dict[str, Any], what: str) -> Iterator[Any]:
         """The results of every page of a listing, following HubSpot's ``paging.next.after``;
@@ -817,9 +402,9 @@ class HubSpot:
         for item in answer.body["results"]:
             if not isinstance(item, dict):
                 continue
-            props = _dict(item.get("properties"))
+            props = as_dict(item.get("properties"))
             email = str(props.get("email") or "").strip().lower()
-            vid = _as_int(item.get("id"))
+            vid = as_int(item.get("id"))
             if email in asked and vid is not None:
                 found[email] = vid
         missing = {e for e in emails if (e or "").strip().lower() not in found}
@@ -866,7 +451,7 @@ class HubSpot:
                 {p.key: failure for p in batch.items},
                 correlation_id=exc.correlation_id,
             )
-        return _outcome(batch, answer)
+        return batch_outcome(batch, answer)
 
     def _warn_past_contract(self, batch: Batch) -> None:
         """Say once when a contact id exceeds what the version's contract declares (README "API version")."""
@@ -894,7 +479,7 @@ class HubSpot:
         if state:
             params["state"] = _BREAKDOWN_STATES.get(str(state).lower(), str(state).upper())
         for item in self._pages(call, path, params, "participations"):
-            row = _participation(item)
+            row = participation(item)
             if row is not None:
                 yield row
 
@@ -904,93 +489,7 @@ class HubSpot:
         answer = self._read(call, self._paths.counters(str(event_id)))
         out: dict[str, int] = {}
         for key, value in answer.body.items():
-            number = _as_int(value)
+            number = as_int(value)
             if number is not None:
                 out[str(key)] = number
         return out
-
-
-def _event_info(body: dict[str, Any], event_id: str) -> EventInfo:
-    return EventInfo(
-        object_id=str(body.get("objectId") or event_id),
-        name=str(body.get("eventName") or ""),
-        start_ms=_as_ms(body.get("startDateTime")),
-        end_ms=_as_ms(body.get("endDateTime")),
-    )
-
-
-def _participation(item: object) -> dict[str, Any] | None:
-    if not isinstance(item, dict):
-        return None
-    contact = _dict(_dict(item.get("associations")).get("contact"))
-    props = _dict(item.get("properties"))
-    vid = _as_int(contact.get("contactId"))
-    if vid is None:
-        return None
-    return {
-        "vid": vid,
-        "email": str(contact.get("email") or "").strip().lower(),
-        "state": str(props.get("attendanceState") or ""),
-        "occurred_at": _as_ms(props.get("occurredAt")),
-    }
-
-
-def _confirmed(results: Sequence[object], by_name: Mapping[str, str], *, by_email: bool) -> dict[str, int]:
-    """The participation keys the answer's ``results`` confirm, with the contact id HubSpot gave."""
-    recorded: dict[str, int] = {}
-    for item in results:
-        if not isinstance(item, dict):
-            continue
-        vid = _as_int(item.get("vid"))
-        name = str(item.get("email") or "") if by_email else str(vid)
-        key = by_name.get(name.strip().lower())
-        if key is not None and vid is not None:
-            recorded[key] = vid
-    return recorded
-
-
-def _refusals(
-    body: object, by_name: Mapping[str, str], recorded: Mapping[str, int]
-) -> tuple[dict[str, Failure], list[str], frozenset[str]]:
-    """The keys the answer's ``errors`` name (unless recorded), the messages that name none, and
-    the keys an ``OBJECT_NOT_FOUND`` names (no contact has them)."""
-    failed: dict[str, Failure] = {}
-    unattributed: list[str] = []
-    gone: set[str] = set()
-    for error in _errors(body):
-        message = " ".join(str(error.get("message") or "HubSpot rejected this contact.").split())
-        keys = [by_name[n.lower()] for n in _context_names(error) if n.lower() in by_name]
-        if not keys:
-            unattributed.append(message)
-        for key in keys:
-            if key not in recorded and key not in failed:
-                failed[key] = Failure(Reason.REJECTED_BY_HUBSPOT, message)
-                if error.get("category") == "OBJECT_NOT_FOUND":
-                    gone.add(key)
-    return failed, unattributed, frozenset(gone)
-
-
-def _outcome(batch: Batch, answer: _Answer) -> BatchOutcome:
-    """Reduce a 2xx attendance answer to recorded/failed per participation key."""
-    by_name = {((p.email or "") if batch.by_email else str(p.vid)).strip().lower(): p.key for p in batch.items}
-    recorded = _confirmed(answer.body["results"], by_name, by_email=batch.by_email)
-    failed, unattributed, gone = _refusals(answer.body, by_name, recorded)
-    said = f" HubSpot also reported: {' / '.join(unattributed)}" if unattributed else ""
-    missing = Failure(
-        Reason.NOT_IN_RESPONSE,
-        f"HubSpot's answer did not confirm this contact; run the same command again to retry it.{said}",
-    )
-    for p in batch.items:
-        if p.key not in recorded and p.key not in failed:
-            failed[p.key] = missing
-    # Only emails that no contact had go through email-create, so each one recorded was created.
-    created = frozenset(recorded) if batch.by_email else frozenset()
-    return BatchOutcome(
-        batch.id,
-        answer.status,
-        recorded,
-        failed,
-        correlation_id=answer.verdict.correlation_id,
-        created=created,
-        gone=gone if not batch.by_email else frozenset(),
-    )

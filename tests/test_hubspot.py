@@ -15,7 +15,9 @@ import pytest
 from importer import __version__
 from importer.config import Config
 from importer.errors import BatchRejected, InputError, RetryableError, StopRun
-from importer.hubspot import HubSpot, classify, retrying
+from importer.hubspot import HubSpot
+from importer.hubspot_answers import classify
+from importer.hubspot_retry import retrying
 from importer.models import Batch, Participation, Reason, RowRef, State
 
 TOKEN = "secret-123"
@@ -231,7 +233,7 @@ def test_classify_table(
 
 def test_every_rule_of_the_classification_table_is_reached_by_a_case() -> None:
     """A rule that no case above reaches would go untested: each row of the table is met."""
-    from importer.hubspot import _RULES, _lower, _Reply
+    from importer.hubspot_answers import _RULES, _lower, _Reply
 
     reached = set()
     for _, status, headers, body, expect_results, *_ in CASES:

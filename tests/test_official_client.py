@@ -22,7 +22,8 @@ from hubspot.crm import contacts as crm_contacts
 from hubspot.marketing import events as me
 
 from importer.config import Config
-from importer.hubspot import ApiPaths, HubSpot
+from importer.hubspot import HubSpot
+from importer.hubspot_paths import ApiPaths
 from importer.models import Batch, Participation, RowRef, State
 from importer.sandbox import ALL_SCOPES, DEFAULT_TOKEN, Fault, Sandbox
 

@@ -12,7 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from importer.errors import StopRun
-from importer.hubspot import _penalty, classify
+from importer.hubspot_answers import classify
+from importer.hubspot_retry import penalty
 from importer.models import Reason
 from importer.waits import LONGEST_WAIT_S, Waits, human, resume_at, retry_after
 
@@ -115,7 +116,7 @@ def test_an_absurd_wait_given_to_a_waits_is_clamped() -> None:
 
 
 @pytest.mark.parametrize(
-    ("headers", "penalty"),
+    ("headers", "held"),
     [
         ({"Retry-After": "3"}, 3.0),
         ({"Retry-After": "3", "X-HubSpot-RateLimit-Remaining": "0"}, 3.0),
@@ -124,7 +125,7 @@ def test_an_absurd_wait_given_to_a_waits_is_clamped() -> None:
     ],
 )
 def test_a_429_holds_everybody_back_only_when_it_asks_or_says_nothing_of_the_window(
-    headers: dict[str, str], penalty: float
+    headers: dict[str, str], held: float
 ) -> None:
     verdict = classify(429, headers, {"policyName": "TEN_SECONDLY_ROLLING"})
-    assert _penalty(verdict, httpx.Headers(headers)) == penalty
+    assert penalty(verdict, httpx.Headers(headers)) == held

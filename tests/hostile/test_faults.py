@@ -23,7 +23,8 @@ import pytest
 
 from importer import config, pipeline
 from importer.config import DEFAULT_API_VERSION
-from importer.hubspot import BACKOFF_CAP_S, ApiPaths
+from importer.hubspot_paths import ApiPaths
+from importer.hubspot_retry import BACKOFF_CAP_S
 from importer.reporter import read_report
 from importer.sandbox import ALL_SCOPES, DEFAULT_TOKEN, Fault, Sandbox
 
