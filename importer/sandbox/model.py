@@ -207,6 +207,22 @@ def _cursor_offset(cursor: str) -> int:
     return int(number)
 
 
+def _read_inputs(body: Any) -> list[Any]:
+    """A contacts batch read's inputs, once its body is one HubSpot accepts."""
+    inputs = _inputs_of(body)
+    history = body.get("propertiesWithHistory")
+    if not isinstance(history, list) or not all(isinstance(p, str) for p in history):
+        raise _validation("Invalid input JSON: 'propertiesWithHistory' is required (a list of property names).")
+    if history and len(inputs) > HISTORY_CAP:
+        raise _validation(
+            f"Batch read with propertiesWithHistory cannot exceed {HISTORY_CAP} inputs (got {len(inputs)})."
+        )
+    properties = body.get("properties", [])
+    if not isinstance(properties, list) or not all(isinstance(p, str) for p in properties):
+        raise _validation("Invalid input JSON: 'properties' must be a list of property names.")
+    return inputs
+
+
 def _inputs_of(body: Any) -> list[Any]:
     """The ``inputs`` list of a batch body, or a 400 like HubSpot's."""
     if not isinstance(body, dict) or not isinstance(body.get("inputs"), list):
@@ -569,26 +585,27 @@ class HubSpotModel:
             partial = _READ_PARTIAL_STATUS[version]
             found = _Route("POST", READ_CONTACTS, lambda body, q, kind: self._batch_read(body, partial))
         elif version is not None and rest[:2] == ("marketing", "marketing-events"):
-            rest = rest[2:]
-            if not rest:
-                found = _Route("GET", READ_EVENTS, lambda body, q, kind: self._list_events(q))
-            elif len(rest) == 2 and rest[0] == "participations":
-                found = _Route("GET", READ_EVENTS, lambda body, q, kind: self._counters(rest[1]))
-            elif len(rest) == 3 and rest[0] == "participations" and rest[2] == "breakdown":
-                found = _Route("GET", READ_EVENTS, lambda body, q, kind: self._breakdown(rest[1], q))
-            elif len(rest) == 1 and rest[0] != "participations":
-                found = _Route("GET", READ_EVENTS, lambda body, q, kind: self._get_event(rest[0]))
-            elif len(rest) == 4 and rest[1] == "attendance" and rest[3] == "create":
-                found = _Route("POST", WRITE_EVENTS, lambda body, q, kind: self._create(rest[0], rest[2], body, kind))
-            elif len(rest) == 4 and rest[1] == "attendance" and rest[3] == "email-create":
-                found = _Route(
-                    "POST", WRITE_EVENTS, lambda body, q, kind: self._email_create(rest[0], rest[2], body, kind)
-                )
+            found = self._events_route(rest[2:])
         if found is None:
             raise ApiError(404, "OBJECT_NOT_FOUND", f"No route matches {method} {path}.")
         if found.method != method:
             raise ApiError(405, "METHOD_NOT_ALLOWED", f"{method} is not supported on {path}.")
         return found
+
+    def _events_route(self, rest: tuple[str, ...]) -> _Route | None:
+        """The marketing-events handler for the path after ``marketing-events`` (None: no route)."""
+        if not rest:
+            return _Route("GET", READ_EVENTS, lambda body, q, kind: self._list_events(q))
+        if len(rest) == 2 and rest[0] == "participations":
+            return _Route("GET", READ_EVENTS, lambda body, q, kind: self._counters(rest[1]))
+        if len(rest) == 3 and rest[0] == "participations" and rest[2] == "breakdown":
+            return _Route("GET", READ_EVENTS, lambda body, q, kind: self._breakdown(rest[1], q))
+        if len(rest) == 1 and rest[0] != "participations":
+            return _Route("GET", READ_EVENTS, lambda body, q, kind: self._get_event(rest[0]))
+        if len(rest) == 4 and rest[1] == "attendance" and rest[3] in ("create", "email-create"):
+            write = self._create if rest[3] == "create" else self._email_create
+            return _Route("POST", WRITE_EVENTS, lambda body, q, kind: write(rest[0], rest[2], body, kind))
+        return None
 
     # ------------------------------------------------------------------ contacts
 
@@ -627,17 +644,7 @@ class HubSpotModel:
         }
 
     def _batch_read(self, body: Any, partial_status: int) -> tuple[int, dict[str, Any]]:
-        inputs = _inputs_of(body)
-        history = body.get("propertiesWithHistory")
-        if not isinstance(history, list) or not all(isinstance(p, str) for p in history):
-            raise _validation("Invalid input JSON: 'propertiesWithHistory' is required (a list of property names).")
-        if history and len(inputs) > HISTORY_CAP:
-            raise _validation(
-                f"Batch read with propertiesWithHistory cannot exceed {HISTORY_CAP} inputs (got {len(inputs)})."
-            )
-        properties = body.get("properties", [])
-        if not isinstance(properties, list) or not all(isinstance(p, str) for p in properties):
-            raise _validation("Invalid input JSON: 'properties' must be a list of property names.")
+        inputs = _read_inputs(body)
         by_email = body.get("idProperty") == "email"
         found: dict[int, None] = {}
         missing: list[str] = []
@@ -645,19 +652,11 @@ class HubSpotModel:
             if not isinstance(item, dict) or not isinstance(item.get("id"), str):
                 raise _validation("Invalid input JSON: every input needs an 'id' string.")
             ident = item["id"]
-            vid: int | None
-            if by_email:
-                key = ident.strip().lower()
-                vid = self._vid_by_email.get(key)
-                if vid is None and self._auto_contacts and "@" in key:
-                    vid = self._ensure_contact(key)
-            else:
-                vid = int(ident) if ident.isdigit() and int(ident) in self._email_by_vid else None
-            if vid is None:
-                if ident not in missing:
-                    missing.append(ident)
-            else:
+            vid = self._read_one(ident, by_email=by_email)
+            if vid is not None:
                 found[vid] = None
+            elif ident not in missing:
+                missing.append(ident)
         payload = self._batch_payload([self._contact_json(vid) for vid in sorted(found)])
         if not missing:
             return 200, payload
@@ -674,6 +673,17 @@ class HubSpotModel:
             }
         ]
         return partial_status, payload
+
+    def _read_one(self, ident: str, *, by_email: bool) -> int | None:
+        """The contact a batch read's input names (by email, or by id), or None; with auto contacts
+        an unknown email becomes a contact, as on a portal that has everyone."""
+        if not by_email:
+            return int(ident) if ident.isdigit() and int(ident) in self._email_by_vid else None
+        key = ident.strip().lower()
+        vid = self._vid_by_email.get(key)
+        if vid is None and self._auto_contacts and "@" in key:
+            vid = self._ensure_contact(key)
+        return vid
 
     @staticmethod
     def _batch_payload(results: list[dict[str, Any]]) -> dict[str, Any]:
@@ -889,46 +899,59 @@ class HubSpotModel:
         body, body_ok = self._parse_body(raw_body)
         correlation_id = str(uuid.uuid4())
         headers = (("X-HubSpot-Correlation-Id", correlation_id),)
+        handlers: dict[tuple[str, str], Callable[[Any], tuple[int, Any]]] = {
+            ("GET", "/_sandbox/state"): lambda _: (200, self.snapshot()),
+            ("POST", "/_sandbox/faults"): self._control_fault,
+            ("POST", "/_sandbox/contacts"): self._control_add_contacts,
+            ("DELETE", "/_sandbox/contacts"): self._control_delete_contacts,
+            ("POST", "/_sandbox/events"): self._control_add_event,
+        }
         try:
             if not body_ok:
                 raise _validation("The request body is not JSON.")
-            if (method, path) == ("GET", "/_sandbox/state"):
-                return Answer(200, _dumps(self.snapshot()), headers)
-            if (method, path) == ("POST", "/_sandbox/faults"):
-                if not isinstance(body, dict):
-                    raise _validation("Send the fault as a JSON object.")
-                try:
-                    fault = Fault.from_json(body)
-                except (TypeError, ValueError) as exc:
-                    raise _validation(str(exc)) from None
-                self.inject(fault)
-                return Answer(201, _dumps({"queued": body}), headers)
-            if (method, path) == ("POST", "/_sandbox/contacts"):
-                emails = body.get("emails") if isinstance(body, dict) else None
-                if not isinstance(emails, list) or not all(isinstance(e, str) and "@" in e for e in emails):
-                    raise _validation("Send {'emails': [...]} with email addresses.")
-                return Answer(200, _dumps({"contacts": self.add_contacts(emails)}), headers)
-            if (method, path) == ("DELETE", "/_sandbox/contacts"):
-                emails = body.get("emails") if isinstance(body, dict) else None
-                if not isinstance(emails, list) or not all(isinstance(e, str) for e in emails):
-                    raise _validation("Send {'emails': [...]} with the email addresses of the contacts to delete.")
-                return Answer(200, _dumps({"deleted": self.delete_contacts(emails)}), headers)
-            if (method, path) == ("POST", "/_sandbox/events"):
-                if not isinstance(body, dict) or not isinstance(body.get("objectId"), str):
-                    raise _validation("Send {'objectId': ..., 'eventName': ..., 'startDateTime': ...}.")
-                try:
-                    self.add_event(
-                        body["objectId"],
-                        name=str(body.get("eventName", "")),
-                        start=str(body.get("startDateTime", DEFAULT_START)),
-                        end=body.get("endDateTime"),
-                    )
-                except ValueError as exc:
-                    raise _validation(f"{exc}.") from None
-                return Answer(201, _dumps({"objectId": body["objectId"]}), headers)
-            raise ApiError(404, "OBJECT_NOT_FOUND", f"No sandbox control endpoint {method} {path}.")
+            handler = handlers.get((method, path))
+            if handler is None:
+                raise ApiError(404, "OBJECT_NOT_FOUND", f"No sandbox control endpoint {method} {path}.")
+            status, payload = handler(body)
+            return Answer(status, _dumps(payload), headers)
         except ApiError as error:
             return self._error(error, correlation_id, headers)
+
+    def _control_fault(self, body: Any) -> tuple[int, Any]:
+        if not isinstance(body, dict):
+            raise _validation("Send the fault as a JSON object.")
+        try:
+            fault = Fault.from_json(body)
+        except (TypeError, ValueError) as exc:
+            raise _validation(str(exc)) from None
+        self.inject(fault)
+        return 201, {"queued": body}
+
+    def _control_add_contacts(self, body: Any) -> tuple[int, Any]:
+        emails = body.get("emails") if isinstance(body, dict) else None
+        if not isinstance(emails, list) or not all(isinstance(e, str) and "@" in e for e in emails):
+            raise _validation("Send {'emails': [...]} with email addresses.")
+        return 200, {"contacts": self.add_contacts(emails)}
+
+    def _control_delete_contacts(self, body: Any) -> tuple[int, Any]:
+        emails = body.get("emails") if isinstance(body, dict) else None
+        if not isinstance(emails, list) or not all(isinstance(e, str) for e in emails):
+            raise _validation("Send {'emails': [...]} with the email addresses of the contacts to delete.")
+        return 200, {"deleted": self.delete_contacts(emails)}
+
+    def _control_add_event(self, body: Any) -> tuple[int, Any]:
+        if not isinstance(body, dict) or not isinstance(body.get("objectId"), str):
+            raise _validation("Send {'objectId': ..., 'eventName': ..., 'startDateTime': ...}.")
+        try:
+            self.add_event(
+                body["objectId"],
+                name=str(body.get("eventName", "")),
+                start=str(body.get("startDateTime", DEFAULT_START)),
+                end=body.get("endDateTime"),
+            )
+        except ValueError as exc:
+            raise _validation(f"{exc}.") from None
+        return 201, {"objectId": body["objectId"]}
 
 
 def _versioned(segments: tuple[str, ...]) -> tuple[str | None, tuple[str, ...]]:
