@@ -16,8 +16,8 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from .model import ALL_SCOPES, DEFAULT_TOKEN, INT64_MAX
 from .server import Sandbox
+from .wire import ALL_SCOPES, DEFAULT_TOKEN, INT64_MAX
 
 
 def _rate_limit(text: str) -> tuple[int, int]:

@@ -15,8 +15,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
+from .control import control
 from .faults import Fault
-from .model import Answer, HubSpotModel, RequestLog
+from .model import HubSpotModel
+from .wire import Answer, RequestLog
 
 _MAX_BODY = 16 * 1024 * 1024
 
@@ -125,7 +127,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         model = self.server.model
         if self.path.startswith("/_sandbox/"):
-            answer = model.control(method, self.path, body)
+            answer = control(model, method, self.path, body)
         else:
             answer = model.handle(method, self.path, self.headers.get("Authorization"), body)
         if answer.delay_s > 0 and self.server.stopping.wait(answer.delay_s):
