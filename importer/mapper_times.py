@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import InputError
-from .mapper_values import bools, objects, shown
+from .mapper_values import bools, factorize, objects, shown
 from .zones import offset_minutes
 
 #: What a distinct time text turned out to be.
@@ -148,10 +148,13 @@ def header_zone(header: str) -> tuple[str, str | None]:
 
 
 def with_header_zone(values: pd.Series, zone: str) -> pd.Series:
-    """Cells of a column whose header names a zone, with that zone written after each time that has none
-    of its own (Excel serial numbers are left as they are)."""
-    own = values.str.contains(r"(?:[Zz]|[+-]\d{2}:?\d{2}|[A-Za-z]{2,5}|(?:UTC|GMT)[+-]\d{1,2}(?::?\d{2})?)\)?\s*$")
-    bare = (values.str.strip() != "") & ~own.fillna(False) & ~values.str.fullmatch(r"\s*\d{5}(?:\.\d+)?\s*")
+    """Cells of a column whose header names a zone, with that zone written after each time that has
+    none of its own as the reader finds it ('10:00 AM' has none: AM is no zone); Excel serial
+    numbers and empty cells are left as they are."""
+    codes, uniq = factorize(values)
+    scan = scan_times(uniq)
+    own = (scan.kind == AWARE) | (scan.kind == EMPTY) | (scan.zone != "") | ~np.isnan(scan.serial)
+    bare = (codes >= 0) & ~own[np.maximum(codes, 0)]
     return values.where(~bare, values + " " + zone)
 
 
@@ -253,11 +256,12 @@ def _scan_iso(scan: TimeScan, todo: np.ndarray) -> None:
 
 
 def _normalised(texts: pa.Array, todo: np.ndarray) -> pa.Array:
-    """The texts still to read with their spaces made plain and a trailing 'Uhr' dropped ('' elsewhere)."""
+    """The texts still to read with their spaces made plain and the German 'Uhr' after the clock
+    dropped ('' elsewhere)."""
     rest = np.flatnonzero(todo)
     s = texts.take(pa.array(rest))
     s = pc.replace_substring_regex(s, r"[\s\x{00A0}\x{2007}\x{2009}\x{202F}]+", " ")
-    s = pc.utf8_trim_whitespace(pc.replace_substring_regex(s, r"(?i)\s*uhr$", ""))
+    s = pc.utf8_trim_whitespace(pc.replace_substring_regex(s, r"(?i)\s*uhr\b", ""))
     full = np.full(len(texts), "", dtype=object)
     full[rest] = objects(s)
     return pa.array(full, type=pa.string())

@@ -8,12 +8,15 @@ from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_mapper import NOW, grid, ms
 
 from importer.errors import InputError
+from importer.mapper import MapOptions, map_sheet
 from importer.mapper_times import (
     AWARE,
     BAD,
@@ -24,6 +27,7 @@ from importer.mapper_times import (
     reject_gaps,
     resolve_times,
     scan_times,
+    with_header_zone,
     zone_minutes,
 )
 
@@ -287,3 +291,70 @@ def test_a_time_in_the_gap_is_moved_forward_and_one_in_the_fold_takes_summer_tim
         (datetime(2024, 10, 27, 0, 30, tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1),
     ]
     assert special.tolist() == [True, True]
+
+
+# --- The edges mutation testing found untested (mutmut): which cells take the zone a header names.
+
+
+@pytest.mark.parametrize(
+    ("cell", "read"),
+    [
+        ("2024-11-05 10:00", "2024-11-05 10:00 GMT+2"),  # no zone of its own: the header's
+        ("11/05/2024 10:00 AM", "11/05/2024 10:00 AM GMT+2"),  # AM is no zone
+        ("11/05/2024 10:00 pm", "11/05/2024 10:00 pm GMT+2"),
+        ("05.11.2024 10:00 Uhr", "05.11.2024 10:00 Uhr GMT+2"),  # nor is the German o'clock
+        ("05.11.2024 10:00 Uhr MEZ", "05.11.2024 10:00 Uhr MEZ"),
+        ("2024-11-05 10:00 XYZ", "2024-11-05 10:00 XYZ"),  # a zone not known is its own: reported so
+        ("2024-11-05 10:00 EST", "2024-11-05 10:00 EST"),  # its own zone wins
+        ("2024-11-05T10:00Z", "2024-11-05T10:00Z"),
+        ("2024-11-05T10:00z", "2024-11-05T10:00z"),
+        ("2024-11-05 10:00+01:00", "2024-11-05 10:00+01:00"),
+        ("2024-11-05 10:00 -0300", "2024-11-05 10:00 -0300"),
+        ("2024-11-05 10:00 UTC-5", "2024-11-05 10:00 UTC-5"),
+        ("2024-11-05 10:00 (UTC+5:30)", "2024-11-05 10:00 (UTC+5:30)"),
+        ("2024-11-05 10:00 CEST  ", "2024-11-05 10:00 CEST  "),
+        ("45600.5", "45600.5"),  # an Excel serial is no wall-clock text
+        (" 45600 ", " 45600 "),
+        ("", ""),
+        ("   ", "   "),
+    ],
+)
+def test_which_cells_take_the_zone_their_header_names(cell: str, read: str) -> None:
+    assert with_header_zone(pd.Series([cell], dtype="string[pyarrow]"), "GMT+2").tolist() == [read]
+
+
+def test_a_missing_cell_stays_missing_under_a_header_zone() -> None:
+    got = with_header_zone(pd.Series(["10:00", None], dtype="string[pyarrow]"), "UTC")
+    assert got.tolist()[0] == "10:00 UTC" and got.isna().tolist() == [False, True]
+
+
+def test_a_header_zone_applies_to_twelve_hour_times() -> None:
+    """'Join Time (GMT+2)' with '10:00 AM' cells: the header's zone, as its note says, not --timezone
+    (mutation testing found AM read as the cell's own zone, so the header's was dropped)."""
+    text = (
+        "Email,Join Time (GMT+2)\n"
+        "a@example.com,11/05/2024 10:00 AM\n"
+        "b@example.com,11/05/2024 10:00 PM EST\n"
+        "c@example.com,11/05/2024 10:00\n"
+    )
+    m = map_sheet(grid(text), MapOptions(timezone="America/New_York", now_ms=NOW))
+    assert m.table.column("when_ms").to_pylist() == [
+        ms("2024-11-05T08:00:00Z"),
+        ms("2024-11-06T03:00:00Z"),
+        ms("2024-11-05T08:00:00Z"),
+    ]
+    assert any("read as GMT+2" in n for n in m.info.notes)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "wall"),
+    [
+        ("05.11.2024 10:00 Uhr", NAIVE, wall_ms(datetime(2024, 11, 5, 10))),
+        ("05.11.2024 10:00Uhr", NAIVE, wall_ms(datetime(2024, 11, 5, 10))),
+        ("5. November 2024 um 10:00 Uhr", NAIVE, wall_ms(datetime(2024, 11, 5, 10))),
+        ("05.11.2024 10:00 Uhr MEZ", AWARE, wall_ms(datetime(2024, 11, 5, 9))),
+        ("05.11.2024 10:00 UHR (UTC+01:00)", AWARE, wall_ms(datetime(2024, 11, 5, 9))),
+    ],
+)
+def test_the_german_o_clock_is_read_with_or_without_a_zone_after_it(text: str, kind: int, wall: int) -> None:
+    assert read(text, day_first=True) == ([kind], [wall])
