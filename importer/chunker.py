@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Collection, Iterator, Sequence
+from itertools import pairwise
 from typing import overload
 
 import numpy as np
@@ -224,12 +225,12 @@ def _batch_ids(plan: pa.Table, first: np.ndarray, index: np.ndarray) -> list[str
         lines = lines.combine_chunks()
     _, offsets_buffer, data = lines.buffers()
     offsets = np.frombuffer(offsets_buffer, np.int32)[lines.offset : lines.offset + len(lines) + 1]
-    text = memoryview(data) if data is not None else memoryview(b"")
+    text = memoryview(data)  # never empty: every line holds at least its ':'
     bounds = np.append(first, len(lines))
     states = _col(plan, "state").take(pa.array(first)).to_pylist()
     by_email = _col(plan, "vid").take(pa.array(first)).is_null().to_pylist()
     ids = []
-    for b, (start, end) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+    for b, (start, end) in enumerate(pairwise(bounds)):
         digest = hashlib.sha1(text[offsets[start] : offsets[end] - 1]).hexdigest()[:8]
         ids.append(f"{states[b]}{'-email' if by_email[b] else ''}-{index[b]:04d}-{digest}")
     return ids

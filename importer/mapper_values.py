@@ -229,14 +229,12 @@ def read_contact_ids(values: pd.Series) -> ContactIds:
     # Excel's leading apostrophe keeps a long id as text: '51234598694 is the id 51234598694
     text = pc.replace_substring_regex(pc.utf8_trim_whitespace(arrow_text(values)), r"^'+\s*", "")
     shaped, digits = _digits(text)
-    length = np.asarray(pc.utf8_length(digits).to_numpy(zero_copy_only=False))
-    fits = shaped & (length < 19)
-    longest = np.flatnonzero(shaped & (length == 19))
-    if len(longest):  # 19 digits may still fit in 63 bits: compare as text
-        fits[longest] = np.asarray(digits.take(pa.array(longest)).to_pylist(), dtype=object) <= str(MAX_VID)
+    length = np.asarray(pc.utf8_length(digits))
+    # 19 digits may still fit in 63 bits: compared as text, as digits of one length compare
+    fits = shaped & ((length < 19) | ((length == 19) & bools(pc.less_equal(digits, str(MAX_VID)))))
     parsed = np.zeros(len(text), dtype=np.int64)
     if fits.any():
-        parsed[fits] = pc.cast(pc.filter(digits, pa.array(fits)), pa.int64()).to_numpy(zero_copy_only=False)
+        parsed[fits] = pc.cast(pc.filter(digits, pa.array(fits)), pa.int64()).to_numpy()
     ok = fits & (parsed > 0)
     empty = bools(pc.equal(pc.utf8_length(text), 0))
     return ContactIds(pa.array(parsed, mask=~ok), ~empty & ~ok, ~ok)

@@ -17,6 +17,8 @@ from tables import by_row, rows_table
 from importer.chunker import Batches, batches, chunk, merge
 from importer.models import PARTS, Outcome, Reason, RowRef, State
 
+MAX_ID = 2**63 - 1
+
 
 def row(n: int, vid: int | None, state: State, when: int, email: str | None = None, reg: int | None = None) -> dict:
     line: dict[str, Any] = {"row": n, "vid": vid, "email": email, "state": state.value, "when_ms": when}
@@ -303,3 +305,74 @@ def test_every_sendable_participation_is_sent_once_or_settled(drawn: list[dict[s
         for prefix in ("", "also_"):
             if before.get(f"{prefix}outcome") is not None:
                 assert after[f"{prefix}reason"] == before[f"{prefix}reason"]  # settled ones pass through
+
+
+# --- The edges mutation testing found untested (mutmut): a plan of several events, more batches
+# --- than one block of built batches, the first and last index, a plan read back interleaved.
+
+
+def event_plan(*lines: tuple[str, int]) -> pa.Table:
+    """Attendances of (event, vid), one a line, in that order."""
+    return pa.Table.from_pylist(
+        [
+            {"event_id": e, "state": State.ATTEND.value, "vid": v, "email": None, "when_ms": v, "file": "f", "row": i}
+            for i, (e, v) in enumerate(lines)
+        ],
+        schema=PARTS,
+    )
+
+
+def test_each_event_gets_its_own_batches() -> None:
+    parts = chunk(event_plan(("2", 1), ("1", 2), ("2", 3), ("1", 4), ("1", 5)), 100)
+    cut = batches(parts)
+    assert [(b.event_id, [p.vid for p in b.items]) for b in cut] == [("1", [2, 4, 5]), ("2", [1, 3])]
+    assert [b.id.split("-")[:2] for b in cut] == [["attend", "0000"], ["attend", "0000"]]  # numbered per event
+    assert len(set(cut.ids)) == 2
+
+
+def test_more_batches_than_one_block_each_built_when_asked_for() -> None:
+    """The sender may start anywhere (a resumed run skips answered batches): batch 130 of a fresh
+    plan is batch 130, and every batch past the first block of 64 carries its own contact."""
+    parts = chunk(event_plan(*[("1", v) for v in range(1, 131)]), 1)
+    fresh = batches(parts)
+    assert [p.vid for p in fresh[64].items] == [65]
+    assert [p.vid for p in batches(parts)[-1].items] == [130]
+    cut = batches(parts)
+    assert len(cut) == 130
+    assert [[p.vid for p in b.items] for b in cut] == [[v] for v in range(1, 131)]
+    assert [cut.size(i) for i in (0, 63, 64, 129)] == [1, 1, 1, 1]
+
+
+def test_the_first_and_last_index_and_one_past_them() -> None:
+    cut = batches(chunk(event_plan(*[("1", v) for v in range(1, 6)]), 2))
+    assert len(cut) == 3
+    assert cut[-3] == cut[0] and cut[-1] == cut[2]
+    for outside in (3, -4):
+        with pytest.raises(IndexError):
+            cut[outside]
+
+
+def test_a_plan_read_back_interleaved_keeps_each_batch_in_its_planned_order() -> None:
+    """A journal may hand the plan back in any line order; each batch posts its lines in the order
+    the plan holds them (the sort that groups them is stable)."""
+    parts = chunk(event_plan(*[("1", v) for v in range(1, 41)]), 20)
+    interleaved = parts.take([i // 2 + (20 if i % 2 else 0) for i in range(40)])
+    cut = batches(interleaved)
+    assert [[p.vid for p in b.items] for b in cut] == [list(range(1, 21)), list(range(21, 41))]
+    assert cut.ids == batches(parts).ids
+
+
+def test_ids_that_differ_past_a_float_s_precision_stay_two_contacts_beside_email_only_ones() -> None:
+    """The largest ids differ in their last digit only; a file that also has rows without an id
+    must not read them through floating point (where they are one number)."""
+    rows = rows_table(
+        row(2, MAX_ID, State.ATTEND, 100), row(3, MAX_ID - 1, State.ATTEND, 200),
+        row(4, None, State.ATTEND, 300, email="new@example.com"),
+    )  # fmt: skip
+    out, parts = merge(rows, "ev")
+    assert sent(parts) == {
+        (MAX_ID, "attend"): (100, 2),
+        (MAX_ID - 1, "attend"): (200, 3),
+        ("new@example.com", "attend"): (300, 4),
+    }
+    assert [line["outcome"] for line in out.to_pylist()] == [None, None, None]

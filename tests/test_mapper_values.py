@@ -8,7 +8,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from importer.mapper_values import MAX_VID, lost_ids, normalize_email, read_contact_ids, read_emails, why_email
+from importer.mapper_values import (
+    MAX_VID,
+    lost_ids,
+    normalize_email,
+    read_contact_ids,
+    read_emails,
+    rows_list,
+    shown,
+    why_email,
+)
 
 
 def ids(*cells: str) -> list[tuple[int | None, bool, bool]]:
@@ -140,3 +149,63 @@ def test_read_emails_per_row() -> None:
 )
 def test_why_an_address_is_invalid(clean: str, why: str) -> None:
     assert why_email(clean) == why
+
+
+# --- The edges mutation testing found untested (mutmut): the quoting of a cell in a message, the
+# --- list of row numbers, the exact limits each reason names, and an invalid address as reported.
+
+
+@pytest.mark.parametrize(
+    ("text", "quoted"),
+    [
+        ("x" * 60, "'" + "x" * 60 + "'"),  # as long as a message shows
+        ("x" * 61, "'" + "x" * 59 + "…'"),  # one more: cut, the cut said
+        ("a\x01b", "'a\\x01b'"),
+        ("a\x7f\x85b", "'a\\x7f\\x85b'"),  # DEL and a C1 control: escaped in two hex digits
+        ("a\u200bb\u2028", "'a\\u200bb\\u2028'"),  # invisible beyond Latin-1: four hex digits
+        ("zoë ✓", "'zoë ✓'"),  # printable text stays as written
+    ],
+)
+def test_a_cell_quoted_in_a_message(text: str, quoted: str) -> None:
+    assert shown(text) == quoted
+
+
+def test_a_cell_quoted_with_its_own_limit() -> None:
+    assert shown("abcdef", 5) == "'abcd…'" and shown("abcde", 5) == "'abcde'"
+
+
+@pytest.mark.parametrize(
+    ("rows", "listed"),
+    [
+        ([], ""),
+        ([7], "7"),
+        (list(range(1, 11)), "1, 2, 3, 4, 5, 6, 7, 8, 9, 10"),  # ten: all of them
+        (list(range(1, 12)), "1, 2, 3, 4, 5, 6, 7, 8, 9, 10 and 1 more"),
+        (list(range(1, 26)), "1, 2, 3, 4, 5, 6, 7, 8, 9, 10 and 15 more"),
+    ],
+)
+def test_row_numbers_in_a_message(rows: list[int], listed: str) -> None:
+    assert rows_list(rows) == listed
+
+
+@pytest.mark.parametrize(
+    ("clean", "why"),
+    [
+        ("a" * 64 + "@" + "b" * 185 + ".org", "it contains characters an address cannot have"),  # 254, 64: in bounds
+        ("a" * 63 + "@" + "b" * 187 + ".org", "it is longer than 254 characters"),  # 255
+        ("a" * 64 + "@x.org", "it contains characters an address cannot have"),
+        ("a\x7f@x.org", "it contains control characters"),
+        ("a\x1f@x.org", "it contains control characters"),
+        ("a\x80@x.org", "it contains characters an address cannot have"),  # past DEL: no control of ASCII
+    ],
+)
+def test_why_an_address_is_invalid_at_the_limits(clean: str, why: str) -> None:
+    assert why_email(clean) == why
+
+
+def test_an_invalid_address_is_reported_as_cleaned_with_its_domain_in_unicode() -> None:
+    """The report shows what the cell became, so the marketer finds it: the domain is the one after
+    the last @ (decoded from punycode), control characters are escaped."""
+    got = read_emails(pd.Series(["a@b@xn--mller-kva.de", "Jane <a\x01b@x.org>", "b@xn--mller-kva.de"], dtype="str"))
+    assert got.for_report().to_pylist() == ["a@b@müller.de", "a\\x01b@x.org", "b@müller.de"]
+    assert got.invalid.tolist() == [True, True, False]
