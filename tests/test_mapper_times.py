@@ -22,6 +22,7 @@ from importer.mapper_times import (
     BAD,
     EMPTY,
     NAIVE,
+    Order,
     date_order,
     localize,
     reject_gaps,
@@ -358,3 +359,48 @@ def test_a_header_zone_applies_to_twelve_hour_times() -> None:
 )
 def test_the_german_o_clock_is_read_with_or_without_a_zone_after_it(text: str, kind: int, wall: int) -> None:
     assert read(text, day_first=True) == ([kind], [wall])
+
+
+NOTE = (
+    "dates such as {example} could be day-first or month-first; read them as {order} ({why}); "
+    "use --day-first or --month-first if that is wrong"
+)
+
+
+@pytest.mark.parametrize(
+    ("texts", "headers", "platform", "example", "order", "why"),
+    [
+        (["02/01/2024"], False, "", "'02/01/2024'", "month-first", "nothing in the file decides it"),
+        (["1/12/2024", "2/3/2024"], False, "Zoom", "'1/12/2024'", "month-first", "usual for Zoom exports"),
+        (["12/12/2024", "11/12/2024"], True, "Zoom", "'11/12/2024'", "day-first", "the headers are not English"),
+        (
+            ["11.12.2024", "1.2.2024"],
+            False,
+            "Zoom",
+            "'11.12.2024'",
+            "day-first",
+            "dates written with dots are day-first",
+        ),
+        (["11.12.2024", "1/2/2024"], False, "", "'11.12.2024'", "month-first", "nothing in the file decides it"),
+    ],
+)
+def test_the_note_of_a_guessed_date_order(
+    texts: list[str], headers: bool, platform: str, example: str, order: str, why: str
+) -> None:
+    got = date_order(scan_times(pa.array(texts, type=pa.string())), None, "f.csv", headers, platform)
+    assert got.note == NOTE.format(example=example, order=order, why=why)
+    assert got.words == order
+
+
+def test_the_words_of_an_order_and_of_none() -> None:
+    assert [Order(True).words, Order(False).words, Order(None).words] == ["day-first", "month-first", None]
+
+
+def test_a_file_that_says_both_orders_names_both_and_the_way_out() -> None:
+    scan = scan_times(pa.array(["01/13/2024", "02/02/2024", "13/01/2024"], type=pa.string()))
+    with pytest.raises(InputError) as caught:
+        date_order(scan, None, "f.csv", False, "")
+    assert caught.value.message == "f.csv mixes day-first and month-first dates (e.g. '13/01/2024' and '01/13/2024')."
+    assert caught.value.hint == (
+        "Make the dates consistent in the file, or say which order is right: --day-first or --month-first."
+    )
