@@ -263,7 +263,8 @@ class Batches(Sequence[Batch]):
     holds a million participations as objects.  Lines without a batch id are in no batch."""
 
     def __init__(self, parts: pa.Table) -> None:
-        plan = parts.filter(pc.is_valid(parts.column("batch_id")))
+        ids = parts.column("batch_id")
+        plan = parts.filter(pc.is_valid(ids)) if ids.null_count else parts  # a chunked plan is not copied
         codes = _np(pc.dictionary_encode(_col(plan, "batch_id")).indices)
         if len(codes) and np.any(codes[1:] < codes[:-1]):
             plan = plan.take(pa.array(np.argsort(codes, kind="stable")))  # each batch's lines together

@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 
 from . import actions, chunker, events, sender
 from . import rows as rows_ops
+from .answers import Answers
 from .checking import VerifyResult, check_recorded, recorded_from_rows
 from .config import Config
 from .errors import Declined, StopRun
@@ -177,7 +178,7 @@ def _send(job: Job, cfg: Config, svc: Services, waits: Waits, journal: Journal) 
         except sender.Interrupted:
             stopped = interrupted()
         rows = settle(plan.rows, plan.parts, plan.outcomes, dry_run=cfg.dry_run, stopped=stopped)
-        plan.parts, plan.outcomes = PARTS.empty_table(), {}
+        plan.rows, plan.parts, plan.outcomes = rows_ops.empty(), PARTS.empty_table(), Answers()  # the settled rows only
         if cfg.verify and not cfg.dry_run and not stopped:
             verification = check_recorded(client, cfg.event_id, recorded_from_rows(rows), counters_before)
         return _Sent(cfg, rows, plan.run_id, resumed, event, stopped, client.stats, verification)
@@ -216,11 +217,10 @@ def _send_plan(
         svc.log(line)
     if svc.expect is not None:
         svc.expect(0, client.limiter.limit, cfg.concurrency)  # nothing follows the writes
-    on_outcome = _recorder(journal, plan.run_id, everything, todo, svc.progress)
+    on_outcome = _recorder(journal, plan, everything, todo, svc.progress)
     del everything
     with waits.deferring():
         result = sender.send(client, todo, concurrency=cfg.concurrency, on_outcome=on_outcome, waits=waits)
-        plan.outcomes.update(result.outcomes)
     if result.stopped or waits.interrupted:
         return result.stopped or interrupted()
     return _send_again(cfg, plan, client, journal, waits, svc)
@@ -242,10 +242,9 @@ def _send_again(
         return None
     svc.log(sending_line(again.new))
     todo = chunker.batches(again.new)
-    on_outcome = _recorder(journal, plan.run_id, chunker.batches(plan.parts), todo, svc.progress)
+    on_outcome = _recorder(journal, plan, chunker.batches(plan.parts), todo, svc.progress)
     with waits.deferring():
         result = sender.send(client, todo, concurrency=cfg.concurrency, on_outcome=on_outcome, waits=waits)
-        plan.outcomes.update(result.outcomes)
     return result.stopped or (interrupted() if waits.interrupted else None)
 
 
@@ -355,17 +354,20 @@ def _ask(
 
 def _recorder(
     journal: Journal,
-    run_id: str,
+    plan: Plan,
     everything: chunker.Batches,
     todo: chunker.Batches,
     progress: Callable[[int, int, int, int], None] | None,
 ) -> Callable[[Batch, BatchOutcome], None]:
-    """The sender's callback: commit each answer to the journal at once, then report progress."""
+    """The sender's callback: commit each answer to the journal at once, keep it with the plan's
+    answers (in columns), then report progress."""
     total, contacts = len(everything), everything.participations
     done = [total - len(todo), contacts - todo.participations]
+    run_id, answers = plan.run_id, plan.outcomes
 
     def on_outcome(batch: Batch, outcome: BatchOutcome) -> None:
         journal.record_outcome(run_id, outcome, batch)
+        answers.add(outcome)
         done[0] += 1
         done[1] += len(batch.items)
         if progress is not None:

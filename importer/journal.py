@@ -12,13 +12,14 @@ Everything lives in one SQLite file, ``<state_dir>/journal.sqlite3`` (WAL, ``syn
 
 One process at a time owns a state folder (an exclusive ``filelock`` beside the database); the lock is
 an ``flock`` so the operating system releases it when a process dies.  The access token is never stored.
+The file's schema and opening are in ``journal_db``, the plan's storage as Arrow chunks in
+``journal_plans``, the answers' JSON form in ``answers``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import secrets
 import sqlite3
 import threading
@@ -33,177 +34,30 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.ipc
 from filelock import FileLock, Timeout
 
-from .errors import DISK_FULL_ERRNOS, InputError, StopRun, disk_full
-from .models import PARTS, ROWS, Batch, BatchOutcome, Failure, Reason
+from .answers import Answers, outcome_from_dict, outcome_to_dict
+from .errors import InputError, StopRun, disk_full
+from .journal_db import (
+    DB_NAME,
+    LOCK_INFO_NAME,
+    LOCK_NAME,
+    RESUMABLE_EXIT_CODE,
+    SCHEMA_VERSION,
+    connect,
+    is_full,
+    locked_message,
+    write_lock_info,
+)
+from .journal_plans import load_table, store_table
+from .models import Batch, BatchOutcome, Reason
 
-SCHEMA_VERSION = 3
-DB_NAME = "journal.sqlite3"
-LOCK_NAME = "journal.lock"
-LOCK_INFO_NAME = "journal.lock.json"
-#: A run finished with this exit code (StopRun) stopped early and stays resumable.
-RESUMABLE_EXIT_CODE = StopRun.exit_code
+__all__ = ["DB_NAME", "SCHEMA_VERSION", "Journal", "outcome_from_dict", "outcome_to_dict"]
+
 _CHUNK = 500  # stays well below SQLite's bound-parameter limit
-
-_SCHEMA_V1 = """
-CREATE TABLE runs (
-    num         INTEGER PRIMARY KEY,
-    run_id      TEXT NOT NULL UNIQUE,
-    key         TEXT NOT NULL,
-    started     REAL NOT NULL,
-    finished    REAL,
-    exit_code   INTEGER,
-    report_path TEXT,
-    meta        TEXT NOT NULL
-);
-CREATE INDEX runs_by_key ON runs (key, run_id);
-CREATE TABLE plan_rows (
-    run             INTEGER NOT NULL,
-    seq             INTEGER NOT NULL,
-    file            TEXT NOT NULL,
-    row             INTEGER NOT NULL,
-    email           TEXT,
-    vid             INTEGER,
-    state           TEXT,
-    when_ms         INTEGER,
-    time_source     TEXT NOT NULL,
-    outcome         TEXT,
-    reason          TEXT NOT NULL,
-    message         TEXT NOT NULL,
-    merged_file     TEXT,
-    merged_row      INTEGER,
-    batch_id        TEXT NOT NULL,
-    correlation_id  TEXT NOT NULL,
-    created_contact INTEGER NOT NULL,
-    extra           TEXT,
-    PRIMARY KEY (run, seq)
-) WITHOUT ROWID;
-CREATE TABLE plan_batches (
-    run      INTEGER NOT NULL,
-    seq      INTEGER NOT NULL,
-    batch_id TEXT NOT NULL,  -- JSON string: ids may hold lone surrogates
-    data     TEXT NOT NULL,
-    PRIMARY KEY (run, seq)
-);
-CREATE TABLE outcomes (
-    run      INTEGER NOT NULL,
-    batch_id TEXT NOT NULL,  -- JSON string, as in plan_batches
-    recorded REAL NOT NULL,
-    data     TEXT NOT NULL,
-    PRIMARY KEY (run, batch_id)
-);
-CREATE TABLE ledger (
-    event_id TEXT NOT NULL,
-    state    TEXT NOT NULL,
-    vid      INTEGER NOT NULL,
-    when_ms  INTEGER NOT NULL,
-    run      INTEGER NOT NULL,
-    recorded REAL NOT NULL,
-    PRIMARY KEY (event_id, vid, state, when_ms)
-) WITHOUT ROWID;
-CREATE TABLE contact_cache (
-    email  TEXT PRIMARY KEY,
-    vid    INTEGER NOT NULL,
-    stored REAL NOT NULL
-) WITHOUT ROWID;
-"""
-
-#: Version 2: a row's second participation (``Row.also``, as compact JSON; NULL when it has none).
-_SCHEMA_V2 = "ALTER TABLE plan_rows ADD COLUMN also TEXT"
-
-#: Version 3: a plan is its two tables (``models.ROWS`` and ``models.PARTS``) as Arrow IPC chunks,
-#: not a record per row; older plans cannot be read back (see :func:`_stranded`).
-_SCHEMA_V3 = """
-CREATE TABLE plan_chunks (
-    run  INTEGER NOT NULL,
-    part TEXT NOT NULL,  -- 'rows' or 'parts'
-    seq  INTEGER NOT NULL,
-    data BLOB NOT NULL,  -- an Arrow IPC stream of up to _CHUNK_LINES lines
-    PRIMARY KEY (run, part, seq)
-);
-DROP TABLE plan_rows;
-DROP TABLE plan_batches;
-"""
-
-#: ``user_version`` -> script that brings the schema to the next version.
-_MIGRATIONS: dict[int, str] = {0: _SCHEMA_V1, 1: _SCHEMA_V2, 2: _SCHEMA_V3}
-
-
-# --------------------------------------------------------------------------- serialization
-
 
 #: Text kept in SQLite as ASCII JSON, so lone surrogates (undecodable file names) stay storable.
 _encode = json.JSONEncoder(separators=(",", ":")).encode
-
-
-def outcome_to_dict(outcome: BatchOutcome) -> dict[str, Any]:
-    """A JSON-ready dict of a batch answer (failures as ``[reason, message]``, ``created`` sorted)."""
-    return {
-        "batch_id": outcome.batch_id,
-        "status": outcome.status,
-        "recorded": dict(outcome.recorded),
-        "failed": {k: [str(f.reason), f.message] for k, f in outcome.failed.items()},
-        "correlation_id": outcome.correlation_id,
-        "created": sorted(outcome.created),
-        "gone": sorted(outcome.gone),
-    }
-
-
-def outcome_from_dict(data: Mapping[str, Any]) -> BatchOutcome:
-    """Inverse of :func:`outcome_to_dict`."""
-    return BatchOutcome(
-        batch_id=data["batch_id"],
-        status=int(data["status"]),
-        recorded={k: int(v) for k, v in data["recorded"].items()},
-        failed={k: Failure(reason, message) for k, (reason, message) in data["failed"].items()},
-        correlation_id=data["correlation_id"],
-        created=frozenset(data["created"]),
-        gone=frozenset(data.get("gone", ())),
-    )
-
-
-#: The plan's two tables, by the name their chunks are stored under.
-_PLAN_SCHEMAS: Mapping[str, pa.Schema] = {"rows": ROWS, "parts": PARTS}
-#: Lines per stored chunk: a million-row plan is written and read a few MiB at a time.
-_CHUNK_LINES = 65_536
-#: LZ4 stores a plan in about a third of its size in memory at little cost in time (bench/bench_journal.py).
-_IPC_WRITE = pa.ipc.IpcWriteOptions(compression="lz4")
-
-
-def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
-    """``table`` with exactly the columns, order and types of ``schema`` (no pandas metadata)."""
-    table = table.select(schema.names)
-    return table if table.schema.equals(schema) else table.cast(schema)
-
-
-def _ipc_chunks(table: pa.Table) -> Iterator[memoryview]:
-    """The table as Arrow IPC streams of at most :data:`_CHUNK_LINES` lines, one at a time;
-    an empty table is one stream that holds the schema alone (so the plan exists)."""
-    for start in range(0, max(table.num_rows, 1), _CHUNK_LINES):
-        sink = pa.BufferOutputStream()
-        with pa.ipc.new_stream(sink, table.schema, options=_IPC_WRITE) as writer:
-            writer.write_table(table.slice(start, _CHUNK_LINES))
-        yield memoryview(sink.getvalue())
-
-
-def _store_table(conn: sqlite3.Connection, run: int, part: str, table: pa.Table) -> None:
-    table = _conform(table, _PLAN_SCHEMAS[part])
-    conn.execute("DELETE FROM plan_chunks WHERE run = ? AND part = ?", (run, part))
-    conn.executemany(
-        "INSERT INTO plan_chunks (run, part, seq, data) VALUES (?, ?, ?, ?)",
-        ((run, part, seq, data) for seq, data in enumerate(_ipc_chunks(table))),
-    )
-
-
-def _load_table(conn: sqlite3.Connection, run: int, part: str) -> pa.Table:
-    found = conn.execute("SELECT data FROM plan_chunks WHERE run = ? AND part = ? ORDER BY seq", (run, part))
-    # decoded into the system allocator's memory: fresh memory from Arrow's default pool made this
-    # several times slower (bench/bench_journal.py, load_plan against load_plan/default-pool)
-    pool = pa.system_memory_pool()
-    tables = [pa.ipc.open_stream(data, memory_pool=pool).read_all() for (data,) in found]
-    return pa.concat_tables(tables) if tables else _PLAN_SCHEMAS[part].empty_table()
 
 
 def _dumps(data: Any) -> str:
@@ -264,23 +118,23 @@ class Journal:
         try:
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as exc:
-            if _is_full(exc):
+            if is_full(exc):
                 raise disk_full(f"the state folder {folder}", exc.strerror or str(exc)) from None
             raise InputError(f"Cannot create the state folder {folder}: {exc.strerror}.") from None
         lock = FileLock(folder / LOCK_NAME, timeout=0, thread_local=False, fallback_to_soft=False)
         try:
             lock.acquire()
         except Timeout:
-            raise StopRun(_locked_message(folder), reason=Reason.LOCKED) from None
+            raise StopRun(locked_message(folder), reason=Reason.LOCKED) from None
         except OSError as exc:
             raise InputError(f"Cannot lock the state folder {folder}: {exc.strerror}.") from None
         try:
-            _write_lock_info(folder, clock())
-            conn = _connect(folder / DB_NAME, log)
+            write_lock_info(folder, clock())
+            conn = connect(folder / DB_NAME, log)
         except OSError as exc:
             (folder / LOCK_INFO_NAME).unlink(missing_ok=True)
             lock.release()
-            if _is_full(exc):
+            if is_full(exc):
                 raise disk_full(f"the state folder {folder}", exc.strerror or str(exc)) from None
             raise InputError(f"Cannot write in the state folder {folder}: {exc.strerror}.") from None
         except BaseException:
@@ -329,7 +183,7 @@ class Journal:
                         self._conn.execute("ROLLBACK")
                     raise
             except sqlite3.OperationalError as exc:
-                if _is_full(exc):
+                if is_full(exc):
                     raise disk_full(f"the journal in the state folder {self.state_dir}", str(exc)) from None
                 raise
 
@@ -439,7 +293,7 @@ class Journal:
                 # a script, as sqlite3_exec runs the pragma to its end (execute would free one page)
                 self._conn.executescript("PRAGMA incremental_vacuum;")
             except sqlite3.OperationalError as exc:
-                if _is_full(exc):
+                if is_full(exc):
                     raise disk_full(f"the journal in the state folder {self.state_dir}", str(exc)) from None
                 raise
 
@@ -447,19 +301,19 @@ class Journal:
 
     @staticmethod
     def _store_plan(conn: sqlite3.Connection, run: int, rows: pa.Table, parts: pa.Table) -> None:
-        _store_table(conn, run, "rows", rows)
-        _store_table(conn, run, "parts", parts)
+        store_table(conn, run, "rows", rows)
+        store_table(conn, run, "parts", parts)
 
     def load_plan(self, run_id: str) -> tuple[pa.Table, pa.Table]:
         """The run's rows (``models.ROWS``) and participations (``models.PARTS``), as last stored."""
         with self._read() as conn:
             run = self._run_num(conn, run_id)
-            return _load_table(conn, run, "rows"), _load_table(conn, run, "parts")
+            return load_table(conn, run, "rows"), load_table(conn, run, "parts")
 
     def update_rows(self, run_id: str, rows: pa.Table) -> None:
         """Store the run's rows again (as settled), in place of the ones stored before."""
         with self._tx() as conn:
-            _store_table(conn, self._run_num(conn, run_id), "rows", rows)
+            store_table(conn, self._run_num(conn, run_id), "rows", rows)
 
     def update_plan(self, run_id: str, rows: pa.Table, parts: pa.Table) -> None:
         """Store the run's whole plan again (participations planned while it goes on, such as
@@ -499,6 +353,16 @@ class Journal:
             found = conn.execute("SELECT data FROM outcomes WHERE run = ?", (run,)).fetchall()
         answers = [outcome_from_dict(json.loads(data)) for (data,) in found]
         return {answer.batch_id: answer for answer in answers}
+
+    def answers(self, run_id: str) -> Answers:
+        """Every answer recorded for the run, in columns (read a few at a time: a resumed
+        million-contact run does not hold them all as objects)."""
+        out = Answers()
+        with self._read() as conn:
+            run = self._run_num(conn, run_id)
+            for (data,) in conn.execute("SELECT data FROM outcomes WHERE run = ?", (run,)):
+                out.add(outcome_from_dict(json.loads(data)))
+        return out
 
     def already_recorded(self, event_id: str, parts: pa.Table) -> pa.Array:
         """For each line of ``parts`` (``models.PARTS``): whether HubSpot already confirmed its
@@ -600,129 +464,3 @@ class Journal:
         if found is None:
             raise KeyError(run_id)
         return int(found[0])
-
-
-def _is_full(exc: BaseException) -> bool:
-    """SQLite's "database or disk is full", or a write refused because the disk is full."""
-    if isinstance(exc, sqlite3.Error):
-        return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "disk is full" in str(exc)
-    return isinstance(exc, OSError) and exc.errno in DISK_FULL_ERRNOS
-
-
-def _connect(path: Path, log: Callable[[str], None] | None = None) -> sqlite3.Connection:
-    """Open the database in WAL mode and bring its schema to :data:`SCHEMA_VERSION`."""
-    fresh = not path.exists()
-    try:
-        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    except sqlite3.Error as exc:
-        raise InputError(f"Cannot open the journal {path}: {exc}.") from None
-    try:
-        if fresh:
-            os.chmod(path, 0o600)  # it holds email addresses; SQLite gives -wal/-shm the same mode
-            conn.execute("PRAGMA auto_vacuum=INCREMENTAL")  # pruned plans give their space back
-        conn.execute("PRAGMA busy_timeout=5000")
-        _refuse_foreign(conn, path)  # before WAL mode, which would change another program's file
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
-        _migrate(conn, path, log)
-    except sqlite3.DatabaseError as exc:
-        conn.close()
-        if _is_full(exc):
-            raise disk_full(f"the journal {path}", str(exc)) from None
-        raise InputError(
-            f"The journal {path} is unreadable ({exc}).",
-            hint="Move it aside to start afresh; earlier runs then cannot be resumed or skipped.",
-        ) from None
-    except BaseException:
-        conn.close()
-        raise
-    return conn
-
-
-#: A table every version of the journal has; a versioned database without it is another program's.
-_OUR_MARK = "runs"
-
-
-def _refuse_foreign(conn: sqlite3.Connection, path: Path) -> None:
-    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-    tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if (tables and version == 0) or (version and _OUR_MARK not in tables):
-        shown = ", ".join(sorted(tables)[:3]) + (", ..." if len(tables) > 3 else "")
-        raise InputError(
-            f"{path} is a SQLite database of another program (tables {shown or 'none'}), not an importer journal;"
-            " it was left untouched.",
-            hint="Point state_dir (--state-dir) at a folder of the importer's own, e.g. .importer/.",
-        )
-
-
-def _migrate(conn: sqlite3.Connection, path: Path, log: Callable[[str], None] | None) -> None:
-    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-    if version > SCHEMA_VERSION:
-        raise InputError(
-            f"The journal {path} was written by a newer version of the importer.",
-            hint="Upgrade the importer, or use another state_dir.",
-        )
-    stranded = _stranded(conn, version)
-    upgraded = 0 < version < SCHEMA_VERSION
-    while version < SCHEMA_VERSION:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            for statement in _MIGRATIONS[version].split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-            version += 1
-            conn.execute(f"PRAGMA user_version = {version}")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-    if upgraded:
-        # the old plans are gone: the file is rewritten without them, and gives pruned space back from now on
-        conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
-        conn.execute("VACUUM")
-    if stranded and log is not None:
-        log(
-            f"the journal in {path.parent} was upgraded for this version of the importer, which cannot resume"
-            f" {_plural_runs(len(stranded))} an older version left unfinished ({', '.join(stranded[:3])}"
-            f"{', ...' if len(stranded) > 3 else ''}); the same command plans its files afresh instead (this run"
-            " does, if it is that command) and skips every participation HubSpot already confirmed (the ledger"
-            " keeps them)"
-        )
-
-
-def _stranded(conn: sqlite3.Connection, version: int) -> list[str]:
-    """The resumable runs whose plan a journal before version 3 holds as records (they cannot be read back)."""
-    if not 1 <= version < 3:
-        return []
-    found = conn.execute(
-        "SELECT run_id FROM runs WHERE (finished IS NULL OR exit_code = ?)"
-        " AND EXISTS (SELECT 1 FROM plan_rows WHERE plan_rows.run = runs.num) ORDER BY run_id",
-        (RESUMABLE_EXIT_CODE,),
-    )
-    return [str(run_id) for (run_id,) in found]
-
-
-def _plural_runs(count: int) -> str:
-    return "the run" if count == 1 else f"the {count} runs"
-
-
-def _write_lock_info(folder: Path, started: float) -> None:
-    """Say who holds the lock, so a second run can tell the user."""
-    info = folder / LOCK_INFO_NAME
-    tmp = info.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"pid": os.getpid(), "started": started}), encoding="utf-8")
-    os.replace(tmp, info)
-
-
-def _locked_message(folder: Path) -> str:
-    holder = ""
-    try:
-        info = json.loads((folder / LOCK_INFO_NAME).read_text(encoding="utf-8"))
-        started = datetime.fromtimestamp(float(info["started"])).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
-        holder = f" (started {started}, pid {int(info['pid'])})"
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    return (
-        f"Another import is running with the state folder {folder}{holder}; "
-        "wait for it to finish or use another state_dir."
-    )

@@ -16,11 +16,12 @@ import pyarrow.compute as pc
 
 from . import chunker, workers
 from . import rows as rows_ops
+from .answers import Answers
 from .config import Config
 from .errors import BatchRejected, InputError, RetryableError
 from .hubspot import HubSpot
 from .journal import Journal
-from .models import BatchOutcome, EventInfo, Outcome, Reason
+from .models import EventInfo, Outcome, Reason
 from .reporter import plural
 from .services import quiet
 
@@ -35,7 +36,7 @@ class Plan:
 
     rows: pa.Table
     parts: pa.Table
-    outcomes: dict[str, BatchOutcome] = field(default_factory=dict)
+    outcomes: Answers = field(default_factory=Answers)
     #: the interrupted run this one resumes; empty: a new run, begun just before sending
     run_id: str = ""
     #: logged once the run has begun, before the first request
@@ -352,7 +353,7 @@ class LookedUpAgain:
 
 def _stale_vids(plan: Plan) -> set[int]:
     """Contact ids HubSpot answered that no contact has (``BatchOutcome.gone``)."""
-    gone = [f"{batch_id}{rows_ops.SEP}{key}" for batch_id, answer in plan.outcomes.items() for key in answer.gone]
+    gone = [f"{batch_id}{rows_ops.SEP}{key}" for batch_id, key in plan.outcomes.gone()]
     if not gone:
         return set()
     named = pc.binary_join_element_wise(
@@ -465,13 +466,13 @@ def _renamed(parts: pa.Table, taken: set[str]) -> pa.Table:
     return parts.set_column(parts.schema.get_field_index("batch_id"), "batch_id", ids)
 
 
-def resume_plan(journal: Journal, run_id: str, cfg: Config) -> tuple[pa.Table, pa.Table, dict[str, BatchOutcome]]:
+def resume_plan(journal: Journal, run_id: str, cfg: Config) -> tuple[pa.Table, pa.Table, Answers]:
     """An interrupted run's plan and answers; planned rows get their outcome again from the
     answers, and what the ledger says was recorded since it stopped (by ``importer retry``,
     another file or another run) is not sent again."""
     rows, parts = journal.load_plan(run_id)
     rows = _unsettle(rows, parts)
-    outcomes = journal.outcomes(run_id)
+    outcomes = journal.answers(run_id)
     if cfg.force:
         return rows, parts, outcomes
     answered = pc.is_in(parts.column("batch_id"), value_set=pa.array(list(outcomes), pa.string()))

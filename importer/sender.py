@@ -31,9 +31,11 @@ class Interrupted(Exception):
 
 @dataclass(frozen=True, slots=True)
 class SendResult:
-    """What came back: an outcome for every batch that was answered, and why sending stopped."""
+    """What came back: the ids of the batches answered, in the order the answers came (each went
+    to ``on_outcome``, which keeps it: the sender keeps no batch or answer once handled, as a
+    million-row import sends ten thousand of them), and why sending stopped."""
 
-    outcomes: dict[str, BatchOutcome]
+    answered: tuple[str, ...]
     stopped: StopRun | None
 
 
@@ -101,10 +103,10 @@ def send(
     SIGINT/SIGTERM handler calls) no new batch starts; the ones in flight are awaited and recorded,
     then the stop is returned (interrupts as ``StopRun(reason=interrupted)``); see ``workers.each``.
     """
-    outcomes: dict[str, BatchOutcome] = {}
+    answered: list[str] = []
 
-    def answered(batch: Batch, outcome: BatchOutcome) -> None:
-        outcomes[batch.id] = outcome
+    def handle(batch: Batch, outcome: BatchOutcome) -> None:
+        answered.append(batch.id)
         on_outcome(batch, outcome)
 
     stopped = workers.each(
@@ -112,7 +114,7 @@ def send(
         batches,
         workers=concurrency,
         waits=waits or Waits(),
-        on_result=answered,
+        on_result=handle,
         name="sender",
     )
-    return SendResult(outcomes=outcomes, stopped=stopped)
+    return SendResult(answered=tuple(answered), stopped=stopped)

@@ -1,20 +1,22 @@
 """Joining HubSpot's answers back onto the rows: every sendable participation gets its fate.
 
-Pure (no HTTP, no files).  The answers arrive per batch as :class:`BatchOutcome` objects (the
-edge); they are flattened into columns once and joined to the plan (batch id and contact key),
-then the plan to the rows (file, row and state).
+Pure (no HTTP, no files).  The answers come in columns (:class:`~importer.answers.Answers`); they
+are joined to the plan (batch id and contact key), then the plan to the rows (file, row and state).
+A fate is a few numbers at first, as its words and messages are few (each is stored once, in
+:class:`_Texts`); the rows' text columns are written from them a slice of rows at a time, so a
+million rows never hold a second copy of each text on the way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .answers import Answers, answers_of
 from .errors import StopRun
 from .models import BatchOutcome, Outcome, Reason, part_keys
 from .rows import worst_first
@@ -23,10 +25,10 @@ from .rows import worst_first
 _FATE = ("outcome", "reason", "message", "batch_id", "correlation_id")
 _TEXT = pa.string()
 _NULL_VID = pa.scalar(None, pa.int64())
-_ANSWER = pa.schema(
-    [("_b", pa.int64()), ("key", _TEXT), ("confirmed", pa.int64()), ("created", pa.bool_()),
-     ("failure_reason", _TEXT), ("failure_message", _TEXT)]
-)  # fmt: skip
+#: Rows whose text columns are written together.
+_SLICE = 65_536
+_NOT_MENTIONED = "HubSpot's answer did not mention this contact."
+_CREATED = " A new contact was created for this email."
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,10 +47,39 @@ class _Unsent:
         )
 
 
+class _Texts:
+    """The distinct words and messages of the fates, each stored once: a fate names them by number."""
+
+    def __init__(self) -> None:
+        self._codes: dict[str, int] = {}
+
+    def code(self, text: str) -> int:
+        return self._codes.setdefault(text, len(self._codes))
+
+    def codes(self, texts: Iterable[str]) -> np.ndarray:
+        return np.array([self.code(t) for t in texts], dtype=np.int32).reshape(-1)
+
+    def array(self) -> pa.Array:
+        return pa.array(list(self._codes), _TEXT)
+
+
+@dataclass(frozen=True, slots=True)
+class _Fates:
+    """One line per planned participation, in the plan's order: where it is (``file``, ``row``,
+    ``state``, ``batch_id`` of the plan) and its fate: the numbers of its texts (outcome, reason,
+    message, correlation id), the vid HubSpot confirmed when it is not the row's (null: keep) and
+    whether it was created."""
+
+    parts: pa.Table
+    codes: Mapping[str, np.ndarray]
+    vid: pa.Array | pa.ChunkedArray
+    created: np.ndarray
+
+
 def settle(
     rows: pa.Table,
     parts: pa.Table,
-    outcomes: Mapping[str, BatchOutcome],
+    outcomes: Answers | Mapping[str, BatchOutcome],
     *,
     dry_run: bool,
     stopped: StopRun | None,
@@ -58,78 +89,94 @@ def settle(
     the stop's reason when its batch got no answer, failed as unsent when no batch carries it.
     A row with two participations shows the one that most needs the user first."""
     unsent = _Unsent.of(stopped)
-    planned = parts.filter(pc.is_valid(parts.column("batch_id")))
-    verdicts = _planned(planned) if dry_run else _answered(planned, outcomes, unsent)
-    return _apply(rows, verdicts, unsent)
+    ids = parts.column("batch_id")
+    planned = (parts if not ids.null_count else parts.filter(pc.is_valid(ids))).select(
+        ["file", "row", "state", "batch_id", "vid", "email"]
+    )
+    texts = _Texts()
+    fates = _planned(planned, texts) if dry_run else _answered(planned, answers_of(outcomes), unsent, texts)
+    return _apply(rows, fates, texts, unsent)
 
 
-def _planned(parts: pa.Table) -> pa.Table:
-    state = parts.column("state")
+def _states(parts: pa.Table) -> tuple[list[str], np.ndarray]:
+    """The distinct states of the plan, and each line's among them."""
+    words = pc.unique(parts.column("state"))
+    return words.to_pylist(), _np(pc.index_in(parts.column("state"), value_set=words)).astype(np.int64)
+
+
+def _planned(parts: pa.Table, texts: _Texts) -> _Fates:
     n = parts.num_rows
-    return _verdicts(
+    words, state = _states(parts)
+    message = texts.codes(f"Would be recorded as {w} (dry run: nothing was sent)." for w in words)
+    return _Fates(
         parts,
-        outcome=_repeat(Outcome.PLANNED.value, n),
-        reason=_repeat(Reason.DRY_RUN.value, n),
-        message=pc.binary_join_element_wise("Would be recorded as ", state, " (dry run: nothing was sent).", ""),
-        correlation_id=_repeat("", n),
-        vid=pa.nulls(n, pa.int64()),
-        created=_repeat(False, n),
+        {
+            "outcome": np.full(n, texts.code(Outcome.PLANNED.value), np.int32),
+            "reason": np.full(n, texts.code(Reason.DRY_RUN.value), np.int32),
+            "message": message[state] if n else np.zeros(0, np.int32),
+            "correlation_id": np.full(n, texts.code(""), np.int32),
+        },
+        pa.nulls(n, pa.int64()),
+        np.zeros(n, bool),
     )
 
 
-def _answers(outcomes: Mapping[str, BatchOutcome]) -> pa.Table:
-    """The answers flattened (the edge), a line per contact named: its batch (the answer's place in
-    ``outcomes``), key, the vid HubSpot confirmed (null: failed), created, and a failure's reason
-    and message.  The lists grow by whole answers, so the cost is the objects' own."""
-    c: dict[str, list[Any]] = {name: [] for name in _ANSWER.names}
-    for i, answer in enumerate(outcomes.values()):
-        recorded = answer.recorded
-        failed = [k for k in answer.failed if k not in recorded] if recorded else list(answer.failed)
-        c["_b"].extend([i] * (len(recorded) + len(failed)))
-        c["key"] += [*recorded, *failed]
-        c["confirmed"] += [*recorded.values(), *[None] * len(failed)]
-        c["created"] += [k in answer.created for k in recorded] if answer.created else [False] * len(recorded)
-        c["created"] += [False] * len(failed)
-        c["failure_reason"] += [None] * len(recorded)
-        c["failure_reason"] += [str(answer.failed[k].reason) for k in failed]
-        c["failure_message"] += [None] * len(recorded)
-        c["failure_message"] += [answer.failed[k].message for k in failed]
-    return pa.Table.from_pydict(c, schema=_ANSWER)
-
-
-def _answered(parts: pa.Table, outcomes: Mapping[str, BatchOutcome], unsent: _Unsent) -> pa.Table:
+def _answered(parts: pa.Table, answers: Answers, unsent: _Unsent, texts: _Texts) -> _Fates:
     """Each planned participation joined to its contact's answer (batch and key)."""
-    answers = _answers(outcomes)
-    batch = _np(pc.fill_null(pc.index_in(parts.column("batch_id"), value_set=pa.array(list(outcomes), _TEXT)), -1))
-    found = _match(parts, batch.astype(np.int64), answers)
+    lines = answers.lines()
+    failures = answers.failures()
+    batch = _np(pc.fill_null(pc.index_in(parts.column("batch_id"), value_set=pa.array(answers.ids(), _TEXT)), -1))
+    batch = batch.astype(np.int64)
+    found = _match(parts, batch, lines)
     line = pa.array(found, mask=found < 0)
-    answered = pa.array(batch >= 0)
-    correlation = pa.array([a.correlation_id for a in outcomes.values()], _TEXT).take(pa.array(batch, mask=batch < 0))
-    confirmed = answers.column("confirmed").take(line)
-    created = pc.fill_null(answers.column("created").take(line), False)
-    same = pc.fill_null(pc.equal(confirmed, parts.column("vid")), False)
-    changed = pc.and_(pc.is_valid(confirmed), pc.or_(pc.invert(same), created))
-    recorded_text = pc.binary_join_element_wise(
-        "Recorded as ",
-        parts.column("state"),
-        ".",
-        pc.if_else(created, " A new contact was created for this email.", ""),
-        "",
+    del found
+    answered = batch >= 0
+    confirmed = lines.column("confirmed").take(line)
+    created = _np(pc.fill_null(lines.column("created").take(line), False)).astype(bool)
+    failure = _np(pc.fill_null(lines.column("failure").take(line), -1)).astype(np.int64)
+    del line, lines
+    recorded = _np(confirmed.is_valid()).astype(bool)
+    same = _np(pc.fill_null(pc.equal(confirmed, parts.column("vid")), False)).astype(bool)
+    vid = pc.if_else(pa.array(recorded & (~same | created)), confirmed, _NULL_VID)
+    del confirmed, same
+    words, state = _states(parts)
+    said = texts.codes(f"Recorded as {w}.{extra}" for w in words for extra in ("", _CREATED))
+    failed = failure >= 0
+    reason = np.where(
+        failed, _gather(texts.codes(r for r, _ in failures), failure), texts.code(Reason.NOT_IN_RESPONSE.value)
     )
-    failure = answers.column("failure_message").take(line)
-    fail_text = pc.fill_null(failure, "HubSpot's answer did not mention this contact.")
-    not_answered = pc.invert(answered)
-    is_recorded = pc.is_valid(confirmed)
-    why = pc.fill_null(answers.column("failure_reason").take(line), Reason.NOT_IN_RESPONSE.value)
-    return _verdicts(
+    message = np.where(failed, _gather(texts.codes(m for _, m in failures), failure), texts.code(_NOT_MENTIONED))
+    del failure, failed
+    recorded_text = _gather(said, state * 2 + created)
+    return _Fates(
         parts,
-        outcome=_pick(not_answered, Outcome.FAILED.value, is_recorded, Outcome.RECORDED.value, Outcome.FAILED.value),
-        reason=_pick(not_answered, unsent.reason, is_recorded, "", why),
-        message=_pick(not_answered, unsent.message, is_recorded, recorded_text, fail_text),
-        correlation_id=pc.fill_null(correlation, ""),
-        vid=pc.if_else(changed, confirmed, _NULL_VID),
-        created=pc.and_(is_recorded, created),
+        {
+            "outcome": np.where(
+                answered & recorded, texts.code(Outcome.RECORDED.value), texts.code(Outcome.FAILED.value)
+            ).astype(np.int32),
+            "reason": _first(answered, recorded, texts.code(unsent.reason), texts.code(""), reason),
+            "message": _first(answered, recorded, texts.code(unsent.message), recorded_text, message),
+            "correlation_id": np.where(
+                answered, _gather(texts.codes(answers.correlation_ids()), batch), texts.code("")
+            ).astype(np.int32),
+        },
+        vid,
+        recorded & created,
     )
+
+
+def _first(
+    answered: np.ndarray, recorded: np.ndarray, unsent: int, so: np.ndarray | int, otherwise: np.ndarray
+) -> np.ndarray:
+    """``unsent`` where no answer came, else ``so`` where recorded, else ``otherwise``."""
+    return np.where(~answered, unsent, np.where(recorded, so, otherwise)).astype(np.int32)
+
+
+def _gather(values: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """``values[at]``, with 0 where ``at`` is negative (the caller picks another value there)."""
+    if not len(values):
+        return np.zeros(len(at), values.dtype)
+    return values[np.maximum(at, 0)]
 
 
 def _match(parts: pa.Table, batch: np.ndarray, answers: pa.Table) -> np.ndarray:
@@ -144,7 +191,8 @@ def _match(parts: pa.Table, batch: np.ndarray, answers: pa.Table) -> np.ndarray:
     if len(by_vid):
         found[by_vid] = _match_vids(_np(pc.fill_null(parts.column("vid"), 0))[by_vid], batch[by_vid], answers)
     if len(by_email):
-        plan = pa.table({"_b": pa.array(batch[by_email]), "key": part_keys(parts.take(pa.array(by_email)))})
+        keys = part_keys(parts.take(pa.array(by_email)))
+        plan = pa.table({"_b": pa.array(batch[by_email].astype(np.int32)), "key": keys})
         plan = plan.append_column("_p", pa.array(by_email))
         lines = answers.select(["_b", "key"]).append_column("_a", pa.array(np.arange(answers.num_rows)))
         hits = plan.join(lines, ["_b", "key"], join_type="inner")
@@ -173,7 +221,7 @@ def _match_vids(vids: np.ndarray, batch: np.ndarray, answers: pa.Table) -> np.nd
     code = np.minimum(np.searchsorted(known, said), len(known) - 1)
     ours = known[code] == said
     at, code = at[ours], code[ours]
-    packed = (_np(answers.column("_b"))[at] << 32) | code
+    packed = (_np(answers.column("_b"))[at].astype(np.int64) << 32) | code
     order = np.argsort(packed, kind="stable")
     ranked = packed[order]
     wanted = (batch << 32) | np.searchsorted(known, vids)
@@ -182,27 +230,12 @@ def _match_vids(vids: np.ndarray, batch: np.ndarray, answers: pa.Table) -> np.nd
     return np.where(hit, at[order[where]] if len(ranked) else -1, -1)
 
 
-def _pick(first: pa.Array, then: object, second: pa.Array, so: object, otherwise: object) -> pa.Array:
-    """``then`` where ``first``, else ``so`` where ``second``, else ``otherwise``."""
-    return pc.if_else(first, then, pc.if_else(second, so, otherwise))
-
-
-def _repeat(value: object, n: int) -> pa.Array:
-    return pa.array([value]).take(pa.array(np.zeros(n, np.int64)))
-
-
-def _verdicts(parts: pa.Table, **columns: pa.Array | pa.ChunkedArray) -> pa.Table:
-    """One line per planned participation: where it is (file, row, state) and its fate."""
-    keep = {name: parts.column(name) for name in ("file", "row", "state", "batch_id")}
-    return pa.table({**keep, **columns})
-
-
 def _np(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return np.asarray(array.to_numpy(zero_copy_only=False))
 
 
-def _places(rows: pa.Table, verdicts: pa.Table) -> np.ndarray:
-    """For each verdict, the index of its row (file and row number; -1 for none)."""
+def _places(rows: pa.Table, parts: pa.Table) -> np.ndarray:
+    """For each line of ``parts``, the index of its row (file and row number; -1 for none)."""
     files = pc.unique(rows.column("file"))
     n = rows.num_rows
 
@@ -210,56 +243,79 @@ def _places(rows: pa.Table, verdicts: pa.Table) -> np.ndarray:
         code = pc.fill_null(pc.index_in(table.column("file"), value_set=files), len(files))
         return (_np(code).astype(np.int64) << 40) | _np(table.column("row"))  # row numbers stay below 2**40
 
-    order = np.argsort(keys(rows), kind="stable")
-    ranked = keys(rows)[order]
-    wanted = keys(verdicts)
+    ranked = keys(rows)
+    order = np.argsort(ranked, kind="stable")
+    ranked = ranked[order]
+    wanted = keys(parts)
     at = np.minimum(np.searchsorted(ranked, wanted), max(n - 1, 0))
     found = ranked[at] == wanted if n else np.zeros(len(wanted), bool)
+    del ranked, wanted
     return np.where(found, order[at] if n else -1, -1)
 
 
-def _spread(rows: pa.Table, verdicts: pa.Table, places: np.ndarray, prefix: str, sendable: np.ndarray) -> pa.Array:
-    """For each row, the index of the verdict of its participation ``prefix`` (null for none),
+def _spread(rows: pa.Table, parts: pa.Table, places: np.ndarray, prefix: str, sendable: np.ndarray) -> np.ndarray:
+    """For each row, the line of ``parts`` of its participation ``prefix`` (-1 for none),
     counting only sendable participations."""
     pos = np.full(rows.num_rows, -1, np.int64)
     mine = np.flatnonzero(places >= 0)
     state = rows.column(f"{prefix}state").take(pa.array(places[mine]))
-    same = _np(pc.fill_null(pc.equal(state, verdicts.column("state").take(pa.array(mine))), False))
+    same = _np(pc.fill_null(pc.equal(state, parts.column("state").take(pa.array(mine))), False)).astype(bool)
     pos[places[mine[same]]] = mine[same]
     pos[~sendable] = -1
-    return pa.array(pos, mask=pos < 0)
+    return pos
 
 
-def _apply(rows: pa.Table, verdicts: pa.Table, unsent: _Unsent) -> pa.Table:
-    """The rows with each sendable participation's fate from ``verdicts`` (unsent without one),
+def _written(
+    rows: pa.Table, name: str, fates: _Fates, words: pa.Array, pos: np.ndarray, sendable: np.ndarray, default: int
+) -> pa.ChunkedArray:
+    """Column ``name`` with each sendable row's fate (``default``, a text's number, where no line
+    of the plan carries it), a slice of rows at a time; the others keep theirs."""
+    column = rows.column(name)
+    codes = fates.codes.get(name.removeprefix("also_"))
+    chunks: list[pa.Array] = []
+    for start in range(0, rows.num_rows, _SLICE):
+        at, mask = pos[start : start + _SLICE], sendable[start : start + _SLICE]
+        was = column.slice(start, len(at))
+        if codes is None:  # the batch id: the plan's own text
+            fate = pc.fill_null(fates.parts.column("batch_id").take(pa.array(at, mask=at < 0)), "")
+        else:
+            fate = words.take(pa.array(np.where(at >= 0, _gather(codes, at), default)))
+        if name.endswith("message"):  # an open part's message is the mapper's word on its time: it stays
+            said = pc.fill_null(was, "")
+            fate = pc.if_else(pc.equal(said, ""), fate, pc.binary_join_element_wise(fate, said, " "))
+        out = pc.if_else(pa.array(mask), fate, was)
+        chunks += out.chunks if isinstance(out, pa.ChunkedArray) else [out]
+    return pa.chunked_array(chunks, type=column.type)
+
+
+def _apply(rows: pa.Table, fates: _Fates, texts: _Texts, unsent: _Unsent) -> pa.Table:
+    """The rows with each sendable participation's fate from ``fates`` (unsent without one),
     the confirmed vid and created mark, and the neediest participation first."""
-    first = _np(rows.column("outcome").is_null())
-    second = _np(pc.and_(rows.column("also_state").is_valid(), rows.column("also_outcome").is_null()))
-    columns = {name: rows.column(name) for name in rows.column_names}
+    first = _np(rows.column("outcome").is_null()).astype(bool)
+    second = _np(pc.and_(rows.column("also_state").is_valid(), rows.column("also_outcome").is_null())).astype(bool)
+    if not (first.any() or second.any()):
+        return rows
     default = {
-        "outcome": Outcome.FAILED.value,
-        "reason": unsent.reason,
-        "message": unsent.message.replace("this batch", "this row"),
-        "batch_id": "",
-        "correlation_id": "",
+        "outcome": texts.code(Outcome.FAILED.value),
+        "reason": texts.code(unsent.reason),
+        "message": texts.code(unsent.message.replace("this batch", "this row")),
+        "batch_id": -1,
+        "correlation_id": texts.code(""),
     }
+    words = texts.array()
+    columns = {name: rows.column(name) for name in rows.column_names}
     vids, created = [], []
-    places = _places(rows, verdicts)
+    places = _places(rows, fates.parts)
     for prefix, sendable in (("", first), ("also_", second)):
         if not sendable.any():
             continue
-        at = _spread(rows, verdicts, places, prefix, sendable)
-        mask = pa.array(sendable)
+        pos = _spread(rows, fates.parts, places, prefix, sendable)
         for name in _FATE:
-            fate = pc.fill_null(verdicts.column(name).take(at), default[name])
-            if name == "message":  # an open part's message is the mapper's word on its time: it stays
-                said = pc.fill_null(columns[f"{prefix}message"], "")
-                fate = pc.if_else(pc.equal(said, ""), fate, pc.binary_join_element_wise(fate, said, " "))
-            columns[f"{prefix}{name}"] = pc.if_else(mask, fate, columns[f"{prefix}{name}"])
-        vids.append(verdicts.column("vid").take(at))
-        created.append(pc.fill_null(verdicts.column("created").take(at), False))
-    if not vids:
-        return rows
+            columns[f"{prefix}{name}"] = _written(rows, f"{prefix}{name}", fates, words, pos, sendable, default[name])
+        at = pa.array(pos, mask=pos < 0)
+        vids.append(fates.vid.take(at))
+        created.append(pa.array(_gather(fates.created, pos) & (pos >= 0)))
+    del places
     columns["vid"] = pc.coalesce(*vids, rows.column("vid"))
     for made in created:
         columns["created_contact"] = pc.or_(columns["created_contact"], made)

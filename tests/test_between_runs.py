@@ -274,7 +274,7 @@ def test_a_state_folder_of_an_older_version_is_upgraded_and_says_its_unfinished_
 ) -> None:
     import sqlite3
 
-    from importer.journal import _SCHEMA_V1, _SCHEMA_V2
+    from importer.journal_db import _SCHEMA_V1, _SCHEMA_V2
 
     (tmp_path / ".importer").mkdir(mode=0o700)
     old = sqlite3.connect(tmp_path / ".importer" / "journal.sqlite3")

@@ -19,17 +19,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from importer import journal as journal_module
+from importer import journal_plans
+from importer.answers import outcome_from_dict, outcome_to_dict
 from importer.errors import InputError, StopRun
-from importer.journal import (
-    _SCHEMA_V1,
-    _SCHEMA_V2,
-    DB_NAME,
-    SCHEMA_VERSION,
-    Journal,
-    outcome_from_dict,
-    outcome_to_dict,
-)
+from importer.journal import DB_NAME, SCHEMA_VERSION, Journal
+from importer.journal_db import _SCHEMA_V1, _SCHEMA_V2
 from importer.models import PARTS, ROWS, Batch, BatchOutcome, Failure, Outcome, Participation, Reason, RowRef, State
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -190,7 +184,7 @@ def test_plan_survives_save_and_load_unchanged(rows: list[dict[str, Any]], parts
 def test_a_plan_larger_than_a_chunk_is_stored_in_chunks_and_read_back_in_order(
     journal: Journal, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(journal_module, "_CHUNK_LINES", 3)
+    monkeypatch.setattr(journal_plans, "_CHUNK_LINES", 3)
     rows = rows_table(*({"file": "a.csv", "row": n, "email": f"{n}@example.com"} for n in range(2, 12)))
     parts = parts_table(*(("attend", n, None, n, n, "b") for n in range(2, 9)))
     run_id = journal.begin(KEY, {}, plan=(rows, parts))
@@ -633,7 +627,7 @@ def test_an_interrupt_while_a_plan_is_stored_leaves_no_run(journal: Journal, mon
         yield memoryview(b"")
 
     rows, parts = sample_plan()
-    monkeypatch.setattr(journal_module, "_ipc_chunks", interrupted)
+    monkeypatch.setattr(journal_plans, "_ipc_chunks", interrupted)
     with pytest.raises(KeyboardInterrupt):
         journal.begin(KEY, {}, plan=(rows, parts))
     monkeypatch.undo()

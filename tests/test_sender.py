@@ -59,7 +59,7 @@ def test_send_records_every_answer_and_stops_cleanly() -> None:
     result = send(client, batches, concurrency=1, on_outcome=lambda b, o: seen.append(b.id))
     assert isinstance(result.stopped, StopRun) and result.stopped.reason == "daily_limit"
     assert seen == ["b0", "b1", "b2", "b3"]
-    assert set(result.outcomes) == set(seen)
+    assert set(result.answered) == set(seen)
     assert "b5" not in client.calls
 
 
@@ -93,6 +93,6 @@ def test_a_signal_while_an_answer_is_journaled_lets_it_finish_and_stops_the_send
     with interruptible(Services()) as waits:
         result = send(client, batches, concurrency=2, on_outcome=on_outcome, waits=waits)
     assert result.stopped is not None and result.stopped.reason == Reason.INTERRUPTED.value
-    assert set(result.outcomes) == set(client.calls), "every batch sent has its answer"
-    assert set(handled) == set(result.outcomes), "every answer was handled after the interrupt"
+    assert set(result.answered) == set(client.calls), "every batch sent has its answer"
+    assert set(handled) == set(result.answered), "every answer was handled after the interrupt"
     assert len(client.calls) < len(batches), "no new batch started after the interrupt"

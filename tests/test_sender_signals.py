@@ -98,7 +98,7 @@ def test_a_sigterm_at_any_call_of_the_send_loop_loses_no_answer() -> None:
         if result is None:
             assert not portal.held, f"signal at call {k}: batches were sent but the send raised"
         else:
-            assert set(result.outcomes) == portal.held, f"signal at call {k}: an answer HubSpot gave was lost"
+            assert set(result.answered) == portal.held, f"signal at call {k}: an answer HubSpot gave was lost"
             assert handled == portal.held, f"signal at call {k}: an answer was not handled (journaled)"
             if result.stopped is None:  # the signal came after the last answer: nothing was left to stop
                 assert len(portal.held) == BATCHES, f"signal at call {k}: not stopped, yet batches were left"
