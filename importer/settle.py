@@ -258,8 +258,10 @@ def _spread(rows: pa.Table, parts: pa.Table, places: np.ndarray, prefix: str, se
     counting only sendable participations."""
     pos = np.full(rows.num_rows, -1, np.int64)
     mine = np.flatnonzero(places >= 0)
-    state = rows.column(f"{prefix}state").take(pa.array(places[mine]))
-    same = _np(pc.fill_null(pc.equal(state, parts.column("state").take(pa.array(mine))), False)).astype(bool)
+    words = pc.unique(parts.column("state"))  # the states compared as numbers: no text is copied
+    theirs = _np(pc.fill_null(pc.index_in(parts.column("state"), value_set=words), -1))[mine]
+    ours = _np(pc.fill_null(pc.index_in(rows.column(f"{prefix}state"), value_set=words), -2))[places[mine]]
+    same = theirs == ours
     pos[places[mine[same]]] = mine[same]
     pos[~sendable] = -1
     return pos
@@ -272,18 +274,23 @@ def _written(
     of the plan carries it), a slice of rows at a time; the others keep theirs."""
     column = rows.column(name)
     codes = fates.codes.get(name.removeprefix("also_"))
+    if codes is None:  # the batch id: the plan's own text, taken from a slice at a time
+        ids = fates.parts.column("batch_id")
+        ids = ids.chunk(0) if ids.num_chunks == 1 else ids.combine_chunks()
     chunks: list[pa.Array] = []
     for start in range(0, rows.num_rows, _SLICE):
         at, mask = pos[start : start + _SLICE], sendable[start : start + _SLICE]
         was = column.slice(start, len(at))
         if codes is None:  # the batch id: the plan's own text
-            fate = pc.fill_null(fates.parts.column("batch_id").take(pa.array(at, mask=at < 0)), "")
+            fate = pc.fill_null(ids.take(pa.array(at, mask=at < 0)), "")
         else:
             fate = words.take(pa.array(np.where(at >= 0, _gather(codes, at), default)))
         if name.endswith("message"):  # an open part's message is the mapper's word on its time: it stays
             said = pc.fill_null(was, "")
-            fate = pc.if_else(pc.equal(said, ""), fate, pc.binary_join_element_wise(fate, said, " "))
-        out = pc.if_else(pa.array(mask), fate, was)
+            told = pc.and_(pc.not_equal(said, ""), pa.array(mask))
+            if pc.any(told).as_py():
+                fate = pc.if_else(told, pc.binary_join_element_wise(fate, said, " "), fate)
+        out = fate if mask.all() else pc.if_else(pa.array(mask), fate, was)
         chunks += out.chunks if isinstance(out, pa.ChunkedArray) else [out]
     return pa.chunked_array(chunks, type=column.type)
 

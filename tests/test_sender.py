@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 
 from importer.errors import BatchRejected, StopRun
 from importer.models import Batch, BatchOutcome, Participation, Reason, RowRef, State
@@ -96,3 +97,28 @@ def test_a_signal_while_an_answer_is_journaled_lets_it_finish_and_stops_the_send
     assert set(result.answered) == set(client.calls), "every batch sent has its answer"
     assert set(handled) == set(result.answered), "every answer was handled after the interrupt"
     assert len(client.calls) < len(batches), "no new batch started after the interrupt"
+
+
+class _Carried(str):
+    """An email that says when nothing holds it any more."""
+
+
+def test_a_handled_batch_is_let_go_at_once() -> None:
+    """A million-row import sends ten thousand batches: the sender must not keep them (nor their
+    answers) once handled, or they all stay in memory until the end."""
+    import weakref
+
+    alive: list[weakref.ref[_Carried]] = []
+
+    def batches() -> Iterator[Batch]:
+        for i in range(30):
+            email = _Carried(f"p{i}@example.com")
+            alive.append(weakref.ref(email))
+            yield Batch(f"b{i}", "ev", State.ATTEND, True, (Participation("ev", State.ATTEND, None, email, 1, ()),))
+
+    held: list[int] = []
+    result = send(
+        FakeClient(), batches(), concurrency=3, on_outcome=lambda b, o: held.append(sum(r() is not None for r in alive))
+    )
+    assert result.stopped is None and len(result.answered) == 30
+    assert max(held) <= 3 + 3, "only the batches in flight and the few being handed over are held, not all 30"
