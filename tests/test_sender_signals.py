@@ -33,6 +33,8 @@ class SignalAt:
         self.k, self.calls, self.fired = k, 0, False
 
     def __call__(self, frame: FrameType, event: str, arg: Any) -> None:
+        if frame.f_code is SignalAt.__exit__.__code__:
+            return  # the test's own way out, after the code under test
         if event == "call" and not self.fired:
             self.calls += 1
             if self.calls == self.k:
