@@ -24,6 +24,7 @@ from importer.mapper_times import (
     NAIVE,
     Order,
     date_order,
+    header_zone,
     localize,
     reject_gaps,
     resolve_times,
@@ -404,3 +405,49 @@ def test_a_file_that_says_both_orders_names_both_and_the_way_out() -> None:
     assert caught.value.hint == (
         "Make the dates consistent in the file, or say which order is right: --day-first or --month-first."
     )
+
+
+@pytest.mark.parametrize(
+    ("header", "bare", "zone"),
+    [
+        ("Join Time (UTC)", "Join Time", "UTC"),
+        ("Time utc", "Time", "UTC"),
+        ("Join Time [utc]", "Join Time", "UTC"),
+        ("Time (UTC +  5:30)", "Time", "UTC+5:30"),  # spaces inside the offset dropped
+        ("Start(GMT+14)", "Start", "GMT+14"),
+        ("Start GMT-3 ", "Start", "GMT-3"),
+        ("Start (GMT+15)", "Start (GMT+15)", None),  # past any zone's offset
+        ("Start (UTC+05:60)", "Start (UTC+05:60)", None),
+        ("(UTC)", "(UTC)", None),  # only a zone: no column named
+        ("Join Time", "Join Time", None),
+    ],
+)
+def test_the_zone_a_header_names(header: str, bare: str, zone: str | None) -> None:
+    assert header_zone(header) == (bare, zone)
+
+
+@pytest.mark.parametrize(
+    ("text", "wall"),
+    [
+        ("00001", datetime(1899, 12, 31)),  # Excel's day 1 (its phantom 29 February 1900 is behind it)
+        ("00001.5", datetime(1899, 12, 31, 12)),
+        ("11/05/2024 10:00:00.5", datetime(2024, 11, 5, 10, 0, 0, 500_000)),  # a tenth is 100 ms
+        ("11/05/2024 10:00:00,05", datetime(2024, 11, 5, 10, 0, 0, 50_000)),
+        ("11/05/2024\u00a010:00", datetime(2024, 11, 5, 10)),  # the spaces spreadsheets and locales write
+        ("11/05/2024\u2009\u200710:00\u202fPM", datetime(2024, 11, 5, 22)),
+    ],
+)
+def test_short_fractions_day_one_and_odd_spaces(text: str, wall: datetime) -> None:
+    assert read(text) == ([NAIVE], [wall_ms(wall)])
+
+
+def test_what_is_wrong_with_an_unknown_zone_and_a_time_in_the_gap() -> None:
+    scan = scan_times(pa.array(["11/05/2024 10:00 XYZ", "2024-03-10 02:15:30", "2024-03-10 03:00"], type=pa.string()))
+    resolve_times(scan, False)
+    reject_gaps(scan, ZoneInfo("America/New_York"), "New York")
+    assert scan.kind.tolist() == [BAD, BAD, NAIVE]
+    assert scan.why == {
+        0: "has a time zone abbreviation that is not known ('XYZ')",
+        1: "does not exist in New York: on 2024-03-10 the clocks jumped from 02:00 to 03:00 (the spring-forward gap), "
+        "so which moment was meant is unknown",
+    }
