@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -43,9 +43,9 @@ _ROW_KINDS: Mapping[str, str] = {
 PART_ROWS = 100_000
 #: OWASP CSV injection: a cell starting with one of these could become a live formula; ``'`` too,
 #: so that ``read_report`` strips exactly the one it added.
-_RISKY_FIRST = pa.array([c.encode() for c in "=+-@\t\r'"], pa.binary())
-_CSV_SPECIAL = np.zeros(256, bool)
-_CSV_SPECIAL[[ord(c) for c in '",\r\n']] = True
+_RISKY_FIRST = np.zeros(256, bool)
+_RISKY_FIRST[[ord(c) for c in "=+-@\t\r'"]] = True
+_CSV_SPECIAL = tuple(c.encode() for c in '",\r\n')
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,34 +304,53 @@ def write_csv(report: Report, path: Path) -> None:
         csv.writer(header).writerow(layout(report.rows).names)
         fh.write(("\ufeff" + header.getvalue()).encode("utf-8"))
         for lay, part in parts(report):
-            columns = [_csv_cell(c) for c in texts(part, lay, zone)]
-            lines = pc.binary_join_element_wise(pc.binary_join_element_wise(*columns, ","), "\r\n", "")
+            columns = [_csv_cell(c, kind) for c, kind in zip(texts(part, lay, zone), lay.kinds, strict=True)]
+            columns[-1] = pc.binary_join_element_wise(columns[-1], "\r\n", "")  # the line's end, in one join
+            lines = pc.binary_join_element_wise(*columns, ",")
             for chunk in lines.chunks:
                 fh.write(_utf8(chunk))
 
 
-def _csv_cell(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Risky text gets a leading ``'``; a cell with a quote, comma or line break is quoted."""
-    text = pc.fill_null(column, "")
-    first = pc.binary_slice(pc.cast(text, pa.binary()), 0, 1)
-    text = pc.if_else(pc.is_in(first, value_set=_RISKY_FIRST), pc.binary_join_element_wise("'", text, ""), text)
-    if not _holds_any(text, _CSV_SPECIAL):
+def _csv_cell(column: pa.ChunkedArray, kind: str) -> pa.ChunkedArray:
+    """Risky text gets a leading ``'``; a cell with a quote, comma or line break is quoted (only
+    text can hold those: numbers, flags and times never do)."""
+    return pa.chunked_array([_csv_chunk(chunk, kind == TEXT) for chunk in column.chunks], pa.string())
+
+
+def _csv_chunk(text: pa.Array, quotable: bool) -> pa.Array:
+    """:func:`_csv_cell` of one chunk: only the cells that change are rewritten (most change not)."""
+    if text.null_count:
+        text = pc.fill_null(text, "")
+    bounds, data = _bytes(text)
+    if not len(data):
         return text
-    quoted = pc.binary_join_element_wise('"', pc.replace_substring(text, '"', '""'), '"', "")
-    return pc.if_else(pc.match_substring_regex(text, '[",\r\n]'), quoted, text)
+    firsts = data[np.minimum(bounds[:-1], len(data) - 1)]
+    risky = _RISKY_FIRST[firsts] & (bounds[1:] > bounds[:-1])
+    if risky.any():
+        text = _rewrite(text, risky, lambda cells: pc.binary_join_element_wise("'", cells, ""))
+        bounds, data = _bytes(text)
+    if not quotable:
+        return text
+    cells = data[bounds[0] : bounds[-1]].tobytes()  # a copy, searched at memchr's speed
+    if not any(c in cells for c in _CSV_SPECIAL):
+        return text
+    special = np.asarray(pc.match_substring_regex(text, '[",\r\n]').to_numpy(zero_copy_only=False))
+    return _rewrite(
+        text, special, lambda cells: pc.binary_join_element_wise('"', pc.replace_substring(cells, '"', '""'), '"', "")
+    )
 
 
-def _holds_any(column: pa.ChunkedArray, special: np.ndarray) -> bool:
-    """Whether some value has one of these ASCII characters (a look at the bytes, no per-value work;
-    UTF-8 never uses an ASCII byte inside a longer character)."""
-    for chunk in column.chunks:
-        _, offsets, data = chunk.buffers()
-        if data is None or not len(chunk):
-            continue
-        bounds = np.frombuffer(offsets, np.int32, count=len(chunk) + 1, offset=chunk.offset * 4)
-        if special[np.frombuffer(data, np.uint8)[bounds[0] : bounds[-1]]].any():
-            return True
-    return False
+def _rewrite(text: pa.Array, where: np.ndarray, how: Callable[[pa.Array], pa.Array]) -> pa.Array:
+    """``text`` with the cells ``where`` holds replaced by ``how`` of them (the others are not touched)."""
+    mask = pa.array(where)
+    return pc.replace_with_mask(text, mask, how(text.filter(mask)))
+
+
+def _bytes(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """A string array's value bounds (``len + 1`` offsets) and its data buffer's bytes."""
+    _, offsets, data = text.buffers()
+    bounds = np.frombuffer(offsets, np.int32, count=len(text) + 1, offset=text.offset * 4)
+    return bounds, (np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8))
 
 
 def _utf8(lines: pa.StringArray) -> memoryview:
@@ -342,20 +361,75 @@ def _utf8(lines: pa.StringArray) -> memoryview:
 
 
 def write_json(report: Report, path: Path) -> None:
-    """JSON lines: the Summary's fields, then one object per row (numbers stay numbers, times are ISO text)."""
+    """JSON lines: the Summary's fields, then one object per row (numbers stay numbers, times are ISO
+    text), byte for byte as ``json`` writes them (``ensure_ascii=False``); the rows' lines are joined
+    column by column with Arrow's string kernels, not encoded one object at a time."""
     zone = zone_of(report.summary.timezone)
     encode = json.JSONEncoder(ensure_ascii=False).encode
-    with path.open("w", encoding="utf-8", newline="\n") as fh:
+    with path.open("wb") as fh:
         head: dict[str, Any] = {"type": "summary"}
         head.update((key, value) for key, _, value in summary_fields(report) if key)
-        fh.write(encode(head) + "\n")
+        fh.write((encode(head) + "\n").encode("utf-8"))
         for lay, part in parts(report):
-            columns = [pa.chunked_array([pa.repeat("row", part.num_rows)], pa.string())]
-            for kind, column in zip(lay.kinds, part.columns, strict=True):
-                if kind == UTC_TIME:
-                    column = pc.fill_null(utc_texts(column), "")
-                elif kind == LOCAL_TIME:
-                    column = pc.fill_null(local_texts(column, zone), "")
-                columns.append(column)
-            lines = pa.Table.from_arrays(columns, names=["type", *lay.names])
-            fh.writelines(encode(record) + "\n" for record in lines.to_pylist())
+            pieces: list[Any] = ['{"type": "row"']
+            for name, kind, column in zip(lay.names, lay.kinds, part.columns, strict=True):
+                token, quoted = _json_value(column, kind, zone)
+                pieces += [f", {encode(name)}: " + ('"' if quoted else ""), token, '"' if quoted else ""]
+            pieces.append("}\n")
+            for chunk in pc.binary_join_element_wise(*_joined_literals(pieces), "").chunks:
+                fh.write(_utf8(chunk))
+
+
+def _joined_literals(pieces: list[Any]) -> list[Any]:
+    """Adjacent literal texts of a line made one (fewer arguments for the join)."""
+    out: list[Any] = []
+    for piece in pieces:
+        if isinstance(piece, str) and out and isinstance(out[-1], str):
+            out[-1] += piece
+        elif not (isinstance(piece, str) and not piece):
+            out.append(piece)
+    return out
+
+
+def _json_value(column: pa.ChunkedArray, kind: str, zone: tzinfo | None) -> tuple[pa.ChunkedArray, bool]:
+    """A column's JSON values as text, and whether they go between quotes (text that is never
+    null: the quotes are then part of the line's literals, not written into every value)."""
+    if kind in (INT, VID):
+        return pc.fill_null(pc.cast(column, pa.string()), "null"), False
+    if kind == FLAG:
+        return pc.fill_null(pc.if_else(column, "true", "false"), "null"), False
+    if kind == UTC_TIME:
+        return pc.fill_null(utc_texts(column), ""), True  # ISO text: nothing to escape
+    if kind == LOCAL_TIME:
+        return pc.fill_null(local_texts(column, zone), ""), True
+    escaped = pa.chunked_array([_json_escaped(chunk) for chunk in column.chunks], pa.string())
+    if not escaped.null_count:
+        return escaped, True
+    quoted = pc.binary_join_element_wise('"', escaped, '"', "")
+    return pc.fill_null(quoted, "null"), False
+
+
+#: The bytes ``json`` writes as they are inside a string (``ensure_ascii=False``): all but the
+#: control characters, the quote and the backslash.
+_JSON_PLAIN = bytes(b for b in range(256) if b >= 0x20 and b not in b'"\\')
+#: The escapes ``json`` writes, the backslash's first (the others add backslashes).
+_JSON_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
+
+
+def _json_escaped(text: pa.Array) -> pa.Array:
+    """The values as ``json`` writes them between quotes: only the values that hold a character
+    to escape are rewritten."""
+    bounds, data = _bytes(text)
+    special = data[bounds[0] : bounds[-1]].tobytes().translate(None, _JSON_PLAIN) if len(data) else b""
+    if not special:
+        return text
+    present = {chr(b) for b in set(special)}
+    found = pc.fill_null(pc.match_substring_regex(text, '[\\x00-\\x1f"\\\\]'), False)
+    where = np.asarray(found.to_numpy(zero_copy_only=False))
+
+    def escape(cells: pa.Array) -> pa.Array:
+        for char in sorted(present, key=lambda c: (c != "\\", c)):
+            cells = pc.replace_substring(cells, char, _JSON_ESCAPES.get(char, f"\\u{ord(char):04x}"))
+        return cells
+
+    return _rewrite(text, where, escape)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TypeAlias
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -50,10 +51,12 @@ def open_rows(rows: pa.Table) -> pa.ChunkedArray:
 def put(rows: pa.Table, name: str, where: Mask, value: object) -> pa.Table:
     """Column ``name`` set to ``value`` (a scalar or a column) where ``where`` holds (a null in
     ``where`` keeps the value)."""
+    where = pc.fill_null(where, False)
+    if not pc.any(where).as_py():
+        return rows  # nothing changes: the column is not copied
     column = rows.column(name)
     if not isinstance(value, pa.Array | pa.ChunkedArray):
         value = pa.scalar(value, column.type)
-    where = pc.fill_null(where, False)
     return rows.set_column(rows.schema.get_field_index(name), name, pc.if_else(where, value, column))
 
 
@@ -69,6 +72,8 @@ def settle_where(
     """The participations of ``prefix`` that are open and ``where`` holds, settled; ``reason``,
     ``message`` and ``correlation_id`` are one value for all or a column."""
     mask = pc.and_(pc.fill_null(where, False), open_part(rows, prefix))
+    if not pc.any(mask).as_py():
+        return rows
     rows = put(rows, f"{prefix}outcome", mask, outcome.value)
     rows = put(rows, f"{prefix}reason", mask, reason)
     rows = put(rows, f"{prefix}message", mask, message)
@@ -115,9 +120,20 @@ def worst_first(rows: pa.Table, where: Mask | None = None) -> pa.Table:
 def in_order(rows: pa.Table, files: Sequence[str]) -> pa.Table:
     """Rows by file (in the order given; files not named go last) then row number, stably."""
     rank = pc.fill_null(pc.index_in(rows.column("file"), value_set=pa.array(list(files), pa.string())), len(files))
-    keyed = rows.append_column("__file_rank", rank)
+    if _ascending(rank, rows.column("row")):
+        return rows  # already in order (a run's rows nearly always are): no copy of the table
+    keyed = rows.select(["row"]).append_column("__file_rank", rank)
     order = pc.sort_indices(keyed, sort_keys=[("__file_rank", "ascending"), ("row", "ascending")])
     return rows.take(order)
+
+
+def _ascending(rank: pa.ChunkedArray, row: pa.ChunkedArray) -> bool:
+    """Whether (rank, row) never goes down from one line to the next."""
+    if len(row) < 2:
+        return True
+    r = np.asarray(rank.to_numpy(), np.int64)
+    n = np.asarray(row.to_numpy(), np.int64)
+    return bool(np.all((r[1:] > r[:-1]) | ((r[1:] == r[:-1]) & (n[1:] >= n[:-1]))))
 
 
 def counts(rows: pa.Table, column: str) -> Mapping[str | None, int]:

@@ -819,13 +819,18 @@ def test_large_clean_columns_and_one_risky_cell(tmp_path: Path) -> None:
     assert "'=cmd|'/c calc'!A1" in text and '"\'-2+3,""x"""' in text
 
 
-text_or_none = st.one_of(st.none(), text_cells)
+#: Text with every character JSON escapes (backslash, every control character) and some it does not.
+any_text = st.lists(
+    st.sampled_from(["\\", "\x1f", "\b", "\f", "\x00", "\x7f", "\u2028", "\U0001f600", '"', "\n", "'", "=", "a", ","]),
+    max_size=6,
+).map("".join)
+text_or_none = st.one_of(st.none(), text_cells, any_text)
 
 
 @settings(max_examples=30, deadline=None)
 @given(
     cells=st.lists(
-        st.tuples(text_or_none, text_cells, text_cells, st.booleans(), st.sampled_from([None, T0, T0 + 5, -1001])),
+        st.tuples(text_or_none, text_cells, any_text, st.booleans(), st.sampled_from([None, T0, T0 + 5, -1001])),
         min_size=1,
         max_size=8,
     )

@@ -164,3 +164,33 @@ def test_a_row_with_two_participations_shows_the_one_that_needs_the_user_first()
     )  # fmt: skip
     held = out["a.csv", 4]  # a skipped participation needs the user less than a recorded one
     assert (held["state"], held["outcome"], held["also_outcome"]) == ("attend", "recorded", "skipped")
+
+
+def test_a_dry_run_where_every_row_is_sendable_plans_each_and_keeps_the_mappers_word() -> None:
+    said = "The repeated hour was read as its first time."
+    rows = rows_table(
+        {"row": 2, "vid": 1, "state": "attend", "when_ms": 10},
+        {"row": 3, "vid": 2, "state": "register", "when_ms": 20, "message": said},
+        {"row": 4, "vid": 3, "state": "attend", "when_ms": 30, "also_state": "register", "also_when_ms": 5},
+    )
+    merged, parts = merge(rows, "77")
+    plan = chunk(parts, 100)
+    out = by_row(settle(merged, plan, {}, dry_run=True, stopped=None))
+    assert fate(out["a.csv", 2]) == ("planned", "dry_run", "Would be recorded as attend (dry run: nothing was sent).")
+    assert fate(out["a.csv", 3])[2] == f"Would be recorded as register (dry run: nothing was sent). {said}"
+    assert fate(out["a.csv", 4], "also_") == (
+        "planned", "dry_run", "Would be recorded as register (dry run: nothing was sent).",
+    )  # fmt: skip
+    assert [out["a.csv", r]["batch_id"] for r in (2, 3)] == [_batch(plan, "attend"), _batch(plan, "register")]
+    assert [(line["vid"], line["created_contact"], line["correlation_id"]) for line in out.values()] == [
+        (1, False, ""), (2, False, ""), (3, False, ""),
+    ]  # fmt: skip
+
+
+def test_a_dry_run_whose_plan_lacks_a_row_reports_it_unsent() -> None:
+    rows, parts = _plan()
+    out = by_row(settle(rows, parts.slice(1), {}, dry_run=True, stopped=None))
+    fates = {key: fate(line) for key, line in out.items()}
+    unsent = [key for key, (outcome, _, _) in fates.items() if outcome == "failed"]
+    assert len(unsent) == 1 and fates[unsent[0]][1] == "interrupted" and out[unsent[0]]["batch_id"] == ""
+    assert sorted(outcome for outcome, _, _ in fates.values()) == ["failed", *["planned"] * 3, "rejected"]

@@ -1,0 +1,176 @@
+"""Where a dry run's memory goes: each stage's time, the resident memory at its start and its
+highest, and Arrow's allocations (``pyarrow.total_allocated_bytes``) at its start, end and highest.
+
+Run:  .venv/bin/python bench/mem_stages.py [ROWS [csv|json|xlsx]]   (default 1,000,000 rows, a CSV report;
+      the file of bench_import)
+
+A sandbox runs in a process of its own, so only the importer's memory is sampled (every 5 ms, in
+a thread of this process); the dry run goes through ``cli.main`` as ``importer run`` would.  The
+stages are the pipeline's own functions, wrapped where their callers look them up.  Not a timed
+benchmark (the sampler costs a little): it says where the peak is.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import pyarrow as pa  # noqa: E402
+
+from importer import chunker, cli, execute, pipeline, planning  # noqa: E402
+from importer import rows as rows_ops  # noqa: E402
+from importer.sandbox import DEFAULT_TOKEN  # noqa: E402
+
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+MIB = 2**20
+
+
+def rss() -> int:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * _PAGE
+
+
+class Sampler:
+    """The resident memory and Arrow's allocations every few ms, against the stage running."""
+
+    def __init__(self) -> None:
+        self.stack: list[str] = ["(start)"]
+        self.stats: dict[str, dict[str, float]] = {}
+        self.order: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _note(self, name: str, resident: int, arrow: int) -> None:
+        s = self.stats.setdefault(name, {"rss_max": 0, "arrow_max": 0})
+        s["rss_max"] = max(s["rss_max"], resident)
+        s["arrow_max"] = max(s["arrow_max"], arrow)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.005):
+            resident, arrow = rss(), pa.total_allocated_bytes()
+            for name in self.stack:  # a stage's highest counts what its inner stages held too
+                self._note(name, resident, arrow)
+
+    def wrap(self, owner: Any, attr: str, label: str | None = None) -> None:
+        inner: Callable[..., Any] = getattr(owner, attr)
+        name = label or attr
+
+        def stage(*args: Any, **kwargs: Any) -> Any:
+            key = name if name not in self.stats else f"{name} #{sum(k.startswith(name) for k in self.stats) + 1}"
+            self.order.append(key)
+            s = self.stats.setdefault(key, {"rss_max": 0, "arrow_max": 0})
+            s.update(rss_in=rss(), arrow_in=pa.total_allocated_bytes(), depth=len(self.stack) - 1)
+            self._note(key, rss(), pa.total_allocated_bytes())
+            self.stack.append(key)
+            t = time.perf_counter()
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                s["seconds"] = time.perf_counter() - t
+                self.stack.pop()
+                s.update(rss_out=rss(), arrow_out=pa.total_allocated_bytes())
+                self._note(key, rss(), pa.total_allocated_bytes())
+
+        setattr(owner, attr, stage)
+
+    def __enter__(self) -> Sampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def table(self) -> str:
+        head = f"{'stage':<28} {'s':>6} {'rss in':>8} {'rss max':>8} {'arrow in':>9} {'arrow max':>9} {'arrow out':>9}"
+        lines = [head, "(MiB)".rjust(len(head))]
+        for key in self.order:
+            s = self.stats[key]
+            indent = "  " * int(s.get("depth", 0))
+            lines.append(
+                f"{indent + key:<28} {s.get('seconds', 0):6.2f} {s['rss_in'] / MIB:8.0f} {s['rss_max'] / MIB:8.0f} "
+                f"{s['arrow_in'] / MIB:9.0f} {s['arrow_max'] / MIB:9.0f} {s['arrow_out'] / MIB:9.0f}"
+            )
+        return "\n".join(lines)
+
+
+def stages(sampler: Sampler) -> None:
+    """The pipeline's stages, wrapped where their callers look them up."""
+    sampler.wrap(pipeline, "read_file", "read + map")
+    sampler.wrap(planning, "fill_times")
+    sampler.wrap(planning, "resolve")
+    sampler.wrap(chunker, "merge")
+    sampler.wrap(chunker, "chunk")
+    sampler.wrap(planning, "skip_recorded")
+    sampler.wrap(execute, "settle")
+    sampler.wrap(rows_ops, "in_order")
+    sampler.wrap(execute, "_settled_files")
+    sampler.wrap(execute, "_act_on", "originals + actions")
+    sampler.wrap(execute, "build_report")
+    sampler.wrap(execute, "keep_report", "write report")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def main() -> int:
+    rows = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+    fmt = sys.argv[2] if len(sys.argv) > 2 else "csv"
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        big = work / "big.csv"
+        # written by another process: the generator's frames are not this one's memory
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                f"import bench_import; bench_import.big_csv(__import__('pathlib').Path({str(big)!r}), {rows})",
+            ],
+            check=True,
+            cwd=ROOT / "bench",
+        )
+        box = subprocess.Popen(
+            [sys.executable, "-m", "importer", "sandbox", "--event", "1001", "--port", str(_free_port())],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert box.stdout is not None
+            base_url = box.stdout.readline().strip()
+            argv = [
+                "run", str(big), "--event", "1001", "--dry-run", "--timezone", "UTC", "--base-url", base_url,
+                "--report", str(work / f"big.report.{fmt}"), "--state-dir", str(work / "state"), "--json",
+            ]  # fmt: skip
+            sampler = Sampler()
+            stages(sampler)
+            base = rss()
+            t = time.perf_counter()
+            with sampler:
+                code = cli.main(argv, environ={**os.environ, "HUBSPOT_ACCESS_TOKEN": DEFAULT_TOKEN})
+            took = time.perf_counter() - t
+        finally:
+            box.terminate()
+            box.wait()
+    peak = max(s["rss_max"] for s in sampler.stats.values())
+    print(sampler.table())
+    print(f"rows {rows:,}  exit {code}  {took:.2f} s  rss before {base / MIB:.0f} MiB, highest {peak / MIB:.0f} MiB")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
