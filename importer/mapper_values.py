@@ -80,20 +80,21 @@ def _fits(arr: pa.Array) -> pa.Array:
     return pc.and_(pc.less_equal(pc.utf8_length(arr), 254), pc.less_equal(pc.find_substring(arr, "@"), 64))
 
 
-def clean_email_texts(arr: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Cleaned, lower-cased addresses (object array) plus ``valid`` and ``empty`` masks, for distinct
-    texts.  Addresses that are already clean (nearly all) skip the cleaning steps."""
+def clean_email_texts(arr: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+    """Cleaned, lower-cased addresses plus ``valid`` and ``empty`` masks, for distinct texts.
+    Addresses that are already clean (nearly all) skip the cleaning steps and stay as they are:
+    no Python string per address."""
     plain = pc.and_(
         pc.and_(pc.match_substring_regex(arr, _PLAIN_EMAIL), pc.invert(pc.match_substring(arr, "xn--"))), _fits(arr)
     )
     valid = bools(plain)
-    out = objects(arr)
-    empty = np.zeros(len(out), dtype=bool)
+    empty = np.zeros(len(arr), dtype=bool)
     rest = np.flatnonzero(~valid)
-    if len(rest):
-        clean, ok, blank = _clean_email_slow(arr.take(pa.array(rest)))
-        out[rest], valid[rest], empty[rest] = objects(clean), ok, blank
-    return out, valid, empty
+    if not len(rest):
+        return arr, valid, empty
+    clean, ok, blank = _clean_email_slow(arr.take(pa.array(rest)))
+    valid[rest], empty[rest] = ok, blank
+    return pc.replace_with_mask(arr, pa.array(~bools(plain)), clean.cast(arr.type)), valid, empty
 
 
 def _clean_email_slow(arr: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray]:
@@ -135,7 +136,7 @@ def _unicode_domains(arr: pa.Array) -> pa.Array:
 def normalize_email(text: str) -> str | None:
     """One address cleaned and lower-cased, or ``None`` when empty or not a valid address."""
     s, valid, _ = clean_email_texts(pa.array([text], type=pa.string()))
-    return str(s[0]) if valid[0] else None
+    return str(s[0].as_py()) if valid[0] else None
 
 
 def why_email(clean: str) -> str:
@@ -162,15 +163,14 @@ class Emails:
 
     codes: np.ndarray
     raw: pa.Array  # the distinct texts as written
-    clean: np.ndarray  # object: each distinct text cleaned and lower-cased
+    clean: pa.Array  # each distinct text cleaned and lower-cased
     valid: np.ndarray  # bool, per distinct text
     blank: np.ndarray  # bool, per distinct text
 
     @property
     def address(self) -> np.ndarray:
         """Per row the normalised address, ``None`` when empty or invalid (object array)."""
-        out = self.clean.copy()
-        out[~self.valid] = None
+        out = objects(pc.if_else(pa.array(self.valid), self.clean, pa.scalar(None, self.clean.type)))
         return out[self.codes]
 
     @property
@@ -186,11 +186,12 @@ class Emails:
     def for_report(self) -> pa.Array:
         """Per row what the report shows: the address, an invalid one as cleaned (escaped so the
         marketer can find and fix the cell), null when empty."""
-        out = np.full(len(self.clean), None, dtype=object)
-        out[self.valid] = self.clean[self.valid]
-        bad = np.flatnonzero(~self.valid & ~self.blank)
-        out[bad] = [shown(str(self.clean[i]), 120)[1:-1] for i in bad]
-        return pa.array(out, type=pa.string()).take(pa.array(self.codes))
+        bad = ~self.valid & ~self.blank
+        out = pc.if_else(pa.array(self.valid), self.clean, pa.scalar(None, self.clean.type)).cast(pa.string())
+        if bad.any():
+            said = [shown(str(text), 120)[1:-1] for text in self.clean.filter(pa.array(bad)).to_pylist()]
+            out = pc.replace_with_mask(out, pa.array(bad), pa.array(said, pa.string()))
+        return out.take(pa.array(self.codes))
 
 
 def read_emails(values: pd.Series) -> Emails:
