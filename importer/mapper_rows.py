@@ -18,6 +18,7 @@ from .mapper_layout import Block
 from .mapper_states import display_names
 from .mapper_values import arrow_text
 from .models import ROWS, Outcome, Reason, State
+from .rows import blanks, falses, nulls
 
 #: The fields a row's names come from; with --keep-raw every other column joins them.
 NAME_FIELDS = ("first_name", "last_name", "name")
@@ -27,6 +28,8 @@ _EXTRA = ROWS.field("extra").type
 
 def _when(mask: np.ndarray, value: str) -> pa.Array:
     """``value`` where ``mask`` holds, null elsewhere."""
+    if not mask.any():
+        return nulls(len(mask), pa.string())
     return pc.if_else(pa.array(mask), value, pa.scalar(None, pa.string()))
 
 
@@ -37,19 +40,22 @@ def also_columns(
     message from ``messages``) where ``bad``, null where a row proves no second participation."""
     n = len(ms)
     has = proven | bad
-    text = np.full(n, None, dtype=object)
-    text[proven] = ""
-    for i, message in messages.items():
-        text[i] = message
+    text = np.full(n, None, dtype=object) if has.any() else None
+    if text is not None:
+        text[proven] = ""
+        for i, message in messages.items():
+            text[i] = message
     return {
         "also_state": _when(has, State.REGISTER.value),
-        "also_when_ms": pa.array(ms, type=pa.int64(), mask=~proven),
+        "also_when_ms": pa.array(ms, type=pa.int64(), mask=~proven) if proven.any() else nulls(n, pa.int64()),
         "also_time_source": _when(has, "file"),
         "also_outcome": _when(bad, Outcome.REJECTED.value),
-        "also_reason": pc.if_else(pa.array(bad), Reason.BAD_TIME.value, _when(proven, "")),
-        "also_message": pa.array(text, type=pa.string()),
-        "also_merged_file": pa.nulls(n, pa.string()),
-        "also_merged_row": pa.nulls(n, pa.int64()),
+        "also_reason": pc.if_else(pa.array(bad), Reason.BAD_TIME.value, _when(proven, ""))
+        if bad.any()
+        else _when(proven, ""),
+        "also_message": nulls(n, pa.string()) if text is None else pa.array(text, type=pa.string()),
+        "also_merged_file": nulls(n, pa.string()),
+        "also_merged_row": nulls(n, pa.int64()),
         "also_batch_id": _when(has, ""),
         "also_correlation_id": _when(has, ""),
     }
@@ -82,11 +88,11 @@ def rows_table(
         "outcome": pa.array(outcome, type=pa.string()),
         "reason": pa.array(reason, type=pa.string()),
         "message": pa.array(message, type=pa.string()),
-        "merged_file": pa.nulls(n, pa.string()),
-        "merged_row": pa.nulls(n, pa.int64()),
-        "batch_id": pa.repeat(pa.scalar("", pa.string()), n),
-        "correlation_id": pa.repeat(pa.scalar("", pa.string()), n),
-        "created_contact": pa.repeat(pa.scalar(False, pa.bool_()), n),
+        "merged_file": nulls(n, pa.string()),
+        "merged_row": nulls(n, pa.int64()),
+        "batch_id": blanks(n),
+        "correlation_id": blanks(n),
+        "created_contact": falses(n),
         "extra": extra,
         **also,
     }
