@@ -201,12 +201,22 @@ def column(frame: pd.DataFrame, blocks: Sequence[Block], name: str) -> pd.Series
     parts = []
     for b in blocks:
         if name in b.columns:
-            parts.append(frame[b.columns[name]].take(b.positions).reset_index(drop=True))
+            parts.append(_cells(frame[b.columns[name]], b.positions))
         else:
             parts.append(pd.Series([""] * len(b.positions), dtype="str"))
     if len(parts) == 1:
         return parts[0]
     return pd.concat(parts, ignore_index=True)
+
+
+def _cells(values: pd.Series, positions: np.ndarray) -> pd.Series:
+    """The cells at ``positions``: a slice (no copy) when they follow each other, as the lines of
+    one table nearly always do."""
+    if len(positions) and positions[-1] - positions[0] == len(positions) - 1:
+        values = values.iloc[int(positions[0]) : int(positions[-1]) + 1]
+    else:
+        values = values.take(positions)
+    return values.reset_index(drop=True)
 
 
 #: Cells looked at per column to tell whether it holds date-times.

@@ -103,9 +103,13 @@ def rows_table(
 class _Entry:
     """One key/value pair of ``extra`` per row, where ``present`` holds."""
 
-    keys: pa.Array
+    keys: pa.Array | None  # None: every row's is ``key``
     values: pa.Array
     present: np.ndarray
+    key: str | None = None
+
+    def names(self, n: int) -> pa.Array:
+        return self.keys if self.keys is not None else _same(self.key or "", n)
 
 
 def _same(key: str, n: int) -> pa.Array:
@@ -127,11 +131,11 @@ def _name_entries(text: Mapping[str, pd.Series], n: int) -> list[_Entry]:
                 blank &= (text[key] == "").to_numpy(dtype=bool)
         for key in ("first_name", "last_name"):
             values = _text(text[key]) if key in text else _same("", n)
-            entries.append(_Entry(_same(key, n), values, ~blank))
+            entries.append(_Entry(None, values, ~blank, key))
     else:
         blank = np.ones(n, dtype=bool)
     if named is not None:
-        entries.append(_Entry(_same("name", n), _text(named), blank & (named != "").to_numpy(dtype=bool)))
+        entries.append(_Entry(None, _text(named), blank & (named != "").to_numpy(dtype=bool), "name"))
     return entries
 
 
@@ -165,13 +169,24 @@ def _map_of(entries: Sequence[_Entry], n: int) -> pa.Array:
         return pa.MapArray.from_arrays(
             pa.array(np.zeros(n + 1, dtype=np.int32)), pa.array([], pa.string()), pa.array([], pa.string()), type=_EXTRA
         )
+    k = len(entries)
     present = np.stack([e.present for e in entries], axis=1)
     offsets = np.zeros(n + 1, dtype=np.int32)
-    np.cumsum(present.sum(axis=1), out=offsets[1:])
-    row, which = np.divmod(np.flatnonzero(present.ravel()), len(entries))
-    source = pa.array(which * n + row)
-    keys = pa.concat_arrays([e.keys for e in entries]).take(source)
-    values = pa.concat_arrays([e.values for e in entries]).take(source)
+    np.cumsum(present.sum(axis=1, dtype=np.int32), out=offsets[1:])
+    small = n * k < 2**31
+    if present.all():  # every row has every entry: the k entries of each row in turn
+        which = np.tile(np.arange(k, dtype=np.int32 if small else np.int64), n)
+        source = which * n + np.repeat(np.arange(n, dtype=which.dtype), k)
+    else:
+        row, which = np.divmod(np.flatnonzero(present.ravel()).astype(np.int32 if small else np.int64), k)
+        source = which * n + row
+    del present
+    if all(e.keys is None for e in entries):  # one name per entry: taken from the k names
+        keys = pa.array([e.key for e in entries], pa.string()).take(pa.array(which))
+    else:
+        keys = pa.concat_arrays([e.names(n) for e in entries]).take(pa.array(source))
+    del which
+    values = pa.concat_arrays([e.values for e in entries]).take(pa.array(source))
     return pa.MapArray.from_arrays(pa.array(offsets), keys, values, type=_EXTRA)
 
 
