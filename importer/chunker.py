@@ -189,23 +189,27 @@ def chunk(parts: pa.Table, batch_size: int) -> pa.Table:
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     by_email = _col(parts, "vid").is_null()
-    order = pc.sort_indices(
-        pa.table(
-            {
-                "event_id": _col(parts, "event_id"),
-                "rank": pa.array(_ranks(_col(parts, "state"))),
-                "by_email": by_email,
-                "vid": _col(parts, "vid"),
-                "email": pc.if_else(by_email, pc.fill_null(_col(parts, "email"), ""), pa.scalar(None, pa.string())),
-            }
-        ),
-        sort_keys=[(name, "ascending") for name in ("event_id", "rank", "by_email", "vid", "email")],
-    )
-    plan = parts.take(order)
+    ranks = _ranks(_col(parts, "state"))
+    if _in_batch_order(parts, ranks, by_email):
+        plan, rank, email = parts, ranks, _np(by_email)  # merge's order already (vids only): no copy
+    else:
+        order = pc.sort_indices(
+            pa.table(
+                {
+                    "event_id": _col(parts, "event_id"),
+                    "rank": pa.array(ranks),
+                    "by_email": by_email,
+                    "vid": _col(parts, "vid"),
+                    "email": pc.if_else(by_email, pc.fill_null(_col(parts, "email"), ""), pa.scalar(None, pa.string())),
+                }
+            ),
+            sort_keys=[(name, "ascending") for name in ("event_id", "rank", "by_email", "vid", "email")],
+        )
+        plan, rank, email = parts.take(order), ranks[_np(order)], _np(by_email.take(order))
     n = plan.num_rows
     if n == 0:
         return plan
-    events, rank, email = _col(plan, "event_id"), _ranks(_col(plan, "state")), _np(by_email.take(order))
+    events = _col(plan, "event_id")
     starts = np.ones(n, bool)
     starts[1:] = _np(pc.not_equal(events.slice(1), events.slice(0, n - 1))) | (rank[1:] != rank[:-1])
     starts[1:] |= email[1:] != email[:-1]
@@ -215,6 +219,17 @@ def chunk(parts: pa.Table, batch_size: int) -> pa.Table:
     batch_of = pa.array(np.cumsum(in_group % batch_size == 0) - 1)
     i = plan.schema.get_field_index("batch_id")
     return plan.set_column(i, plan.schema.field(i), pa.array(ids, pa.string()).take(batch_of))
+
+
+def _in_batch_order(parts: pa.Table, rank: np.ndarray, by_email: pa.Array) -> bool:
+    """Whether the plan is sorted as :func:`chunk` sorts it already: one event, and contacts by
+    vid only, by state then vid (as :func:`merge` leaves them)."""
+    if parts.num_rows < 2:
+        return True
+    if pc.any(by_email).as_py() or pc.count_distinct(_col(parts, "event_id")).as_py() != 1:
+        return False
+    vid = _np(_col(parts, "vid"))
+    return bool(np.all((rank[1:] > rank[:-1]) | ((rank[1:] == rank[:-1]) & (vid[1:] >= vid[:-1]))))
 
 
 def _batch_ids(plan: pa.Table, first: np.ndarray, index: np.ndarray) -> list[str]:
