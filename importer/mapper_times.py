@@ -246,7 +246,7 @@ def _scan_iso(scan: TimeScan, todo: np.ndarray) -> None:
         idx = np.flatnonzero(hit)
         texts = pd.Series(scan.texts.take(pa.array(idx)).to_numpy(zero_copy_only=False))
         parsed = pd.to_datetime(texts, format="ISO8601", utc=utc, errors="coerce")
-        ok = parsed.notna().to_numpy()
+        ok = (parsed.notna() & parsed.dt.year.between(1900, 2200)).to_numpy()  # as the other forms
         if utc:
             parsed = parsed.dt.tz_localize(None)
         values = parsed.to_numpy(dtype="datetime64[ms]").view(np.int64)
@@ -287,7 +287,9 @@ def _scan_family(scan: TimeScan, s: pa.Array, todo: np.ndarray, family: str, pat
     idx, st = idx[ok], st.filter(pa.array(ok))
     todo[idx] = False
     scan.pending[idx] = True
-    scan.y[idx] = _ints(st, "Y")
+    y = _ints(st, "Y")
+    two = np.asarray(pc.utf8_length(st.field("Y"))) == 2  # '24' is 2024 and '99' 1999; '0099' is the year 99
+    scan.y[idx] = np.where(two, np.where(y < _PIVOT, 2000 + y, 1900 + y), y)
     if family == "num":
         scan.a[idx], scan.b[idx] = _ints(st, "A"), _ints(st, "B")
         scan.dotted[idx] = _strs(st, "sep") == "."
@@ -316,13 +318,12 @@ def _clock(scan: TimeScan, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.
 
 
 def _dates(scan: TimeScan, idx: np.ndarray, day_first: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Year (two digits read with the pivot), month and day of the pending texts."""
+    """Year, month and day of the pending texts."""
     y, mo, d = scan.y[idx].copy(), scan.mo[idx].copy(), scan.d[idx].copy()
     numeric = scan.a[idx] >= 0
     first, second = scan.a[idx], scan.b[idx]
     mo[numeric] = (second if day_first else first)[numeric]
     d[numeric] = (first if day_first else second)[numeric]
-    y = np.where((y >= 0) & (y < 100), np.where(y < _PIVOT, 2000 + y, 1900 + y), y)
     return y, mo, d
 
 

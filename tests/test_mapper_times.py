@@ -171,6 +171,13 @@ def test_zone_minutes(text: str, minutes: int | None) -> None:
         ("12/31/1899 23:59", BAD, None),  # written dates before 1900 or after 2200 are no dates
         ("12/31/2200 23:59", NAIVE, datetime(2200, 12, 31, 23, 59)),
         ("1/1/2201 00:00", BAD, None),
+        ("1899-12-31 23:59", BAD, None),  # nor in ISO form (pandas would read any year)
+        ("1899-12-31T23:59:00Z", BAD, None),
+        ("0100-01-02 10:00", BAD, None),
+        ("2201-01-01", BAD, None),
+        ("1900-01-01", NAIVE, datetime(1900, 1, 1)),
+        ("1/2/0099 10:00", BAD, None),  # four digits are the year as written, not a two-digit one
+        ("1/2/0100 10:00", BAD, None),
         # month 12/13 and day 31/32
         ("12/31/2024 10:00", NAIVE, datetime(2024, 12, 31, 10)),
         ("13/31/2024 10:00", BAD, None),
