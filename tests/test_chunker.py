@@ -376,3 +376,15 @@ def test_ids_that_differ_past_a_float_s_precision_stay_two_contacts_beside_email
         ("new@example.com", "attend"): (300, 4),
     }
     assert [line["outcome"] for line in out.to_pylist()] == [None, None, None]
+
+
+def test_lines_without_a_batch_id_are_in_no_batch() -> None:
+    """A plan read back may hold lines that were never batched (a resumed run's settled ones)."""
+    parts = chunk(event_plan(*[("1", v) for v in range(1, 6)]), 2)
+    ids = parts.column("batch_id").to_pylist()
+    unbatched = parts.set_column(
+        parts.schema.get_field_index("batch_id"), "batch_id", pa.array([None, *ids[1:4], None], pa.string())
+    )
+    cut = batches(unbatched)
+    assert [[p.vid for p in b.items] for b in cut] == [[2], [3, 4]]
+    assert cut.participations == 3 and cut.ids == ids[1:4:2]

@@ -209,3 +209,8 @@ def test_an_invalid_address_is_reported_as_cleaned_with_its_domain_in_unicode() 
     got = read_emails(pd.Series(["a@b@xn--mller-kva.de", "Jane <a\x01b@x.org>", "b@xn--mller-kva.de"], dtype="str"))
     assert got.for_report().to_pylist() == ["a@b@müller.de", "a\\x01b@x.org", "b@müller.de"]
     assert got.invalid.tolist() == [True, True, False]
+
+
+def test_a_long_invalid_address_is_reported_cut_at_120_characters_and_quotes_inside_brackets_go() -> None:
+    got = read_emails(pd.Series(["x" * 130 + "@@x.org", 'Jane <"jane@example.com">'], dtype="str"))
+    assert got.for_report().to_pylist() == ["x" * 119 + "…", "jane@example.com"]
