@@ -41,7 +41,7 @@ def arrow_text(values: pd.Series | pd.Index) -> pa.Array:
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
         arr = None
     if arr is None or not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-        arr = pa.array([None if v is None else str(v) for v in values.tolist()], type=pa.string())
+        arr = pa.array([None if pd.isna(v) else str(v) for v in values.tolist()], type=pa.string())
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
     return arr.fill_null("")

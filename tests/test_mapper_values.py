@@ -3,13 +3,16 @@ map read them."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from importer.mapper_values import (
     MAX_VID,
+    arrow_text,
     lost_ids,
     normalize_email,
     read_contact_ids,
@@ -214,3 +217,19 @@ def test_an_invalid_address_is_reported_as_cleaned_with_its_domain_in_unicode() 
 def test_a_long_invalid_address_is_reported_cut_at_120_characters_and_quotes_inside_brackets_go() -> None:
     got = read_emails(pd.Series(["x" * 130 + "@@x.org", 'Jane <"jane@example.com">'], dtype="str"))
     assert got.for_report().to_pylist() == ["x" * 119 + "…", "jane@example.com"]
+
+
+def test_cells_that_are_not_text_are_read_as_their_text() -> None:
+    """Workbooks hand numbers and mixed columns over as Python objects: each is its text, a missing
+    one empty text."""
+    assert arrow_text(pd.Series([42, None, 7], dtype=object)).to_pylist() == ["42", "", "7"]
+    assert arrow_text(pd.Series([1, "a", None], dtype=object)).to_pylist() == ["1", "a", ""]
+    assert arrow_text(pd.Series([1, "a", pd.NA, np.nan], dtype=object)).to_pylist() == ["1", "a", "", ""]  # not '<NA>'
+    assert arrow_text(pd.Series([1.5, np.nan], dtype=object)).to_pylist() == ["1.5", ""]  # not 'nan'
+    assert arrow_text(pd.Index(["a", None])).to_pylist() == ["a", ""]
+    assert arrow_text(pd.Series(["x", None], dtype="string[pyarrow]")).to_pylist() == ["x", ""]
+
+
+def test_an_email_column_with_nothing_in_it_is_still_a_text_column() -> None:
+    got = read_emails(pd.Series(["", ""], dtype="str"))
+    assert got.for_report().type == pa.string() and got.for_report().to_pylist() == [None, None]
