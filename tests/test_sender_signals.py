@@ -127,7 +127,7 @@ def test_a_sigterm_at_any_call_of_the_lookups_stops_them_as_an_interrupt() -> No
     resumable), never as an error from inside ``threading`` ("internal error")."""
     from importer.config import Config
     from importer.errors import StopRun
-    from importer.planning import _ask_hubspot
+    from importer.resolving import _ask_hubspot
 
     emails = [f"p{i}@example.com" for i in range(600)]
     k, endings = 1, set[str]()
