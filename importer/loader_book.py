@@ -7,7 +7,8 @@ Cells become the text a spreadsheet app shows for them (ISO dates, integral numb
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,16 +27,26 @@ from .loader_sheets import HEAD_ROWS, SheetLook, choose_sheets, match_sheet
 _FATAL = (KeyboardInterrupt, SystemExit, GeneratorExit, MemoryError)
 
 
-def open_workbook(p: Path, file: str, kind: str) -> python_calamine.CalamineWorkbook:
-    """The workbook at ``p``; a password or a reader failure becomes one sentence for the user."""
+@contextmanager
+def _reading(file: str, kind: str) -> Iterator[None]:
+    """A password or a failure of the workbook reader becomes one sentence for the user (the
+    reader can raise anything, even a Rust panic); our own refusals pass as they are."""
     try:
-        return python_calamine.CalamineWorkbook.from_path(str(p))
+        yield
+    except InputError:
+        raise
     except python_calamine.PasswordError:
         raise password_error(file) from None
     except _FATAL:
         raise
     except BaseException as exc:
         raise _unreadable(file, kind) from exc
+
+
+def open_workbook(p: Path, file: str, kind: str) -> python_calamine.CalamineWorkbook:
+    """The workbook at ``p``."""
+    with _reading(file, kind):
+        return python_calamine.CalamineWorkbook.from_path(str(p))
 
 
 def _unreadable(file: str, kind: str) -> InputError:
@@ -105,20 +116,12 @@ def _look(name: str, rows: list[list[Any]]) -> SheetLook:
 
 def _sheet_rows(wb: python_calamine.CalamineWorkbook, name: str, file: str, kind: str) -> list[list[Any]]:
     """All rows from A1 (leading empty rows and columns kept so positions match what Excel shows)."""
-    try:
+    with _reading(file, kind):
         sheet = wb.get_sheet_by_name(name)
         end = sheet.end  # the last used cell, counted from A1; None for an empty sheet
         if end is not None and end[1] + 1 > MAX_COLUMNS:
             raise too_wide(f"{file} (sheet {name!r})", end[1] + 1, cut=False)
         rows: list[list[Any]] = sheet.to_python(skip_empty_area=False)
-    except InputError:
-        raise
-    except python_calamine.PasswordError:
-        raise password_error(file) from None
-    except _FATAL:
-        raise
-    except BaseException as exc:
-        raise _unreadable(file, kind) from exc
     return rows
 
 
