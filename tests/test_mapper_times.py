@@ -176,6 +176,8 @@ def test_zone_minutes(text: str, minutes: int | None) -> None:
         ("0100-01-02 10:00", BAD, None),
         ("2201-01-01", BAD, None),
         ("1900-01-01", NAIVE, datetime(1900, 1, 1)),
+        ("1/1/1900 00:00", NAIVE, datetime(1900, 1, 1)),  # the first day, in the other forms too
+        ("Jan 1, 1900 00:00", NAIVE, datetime(1900, 1, 1)),
         ("1/2/0099 10:00", BAD, None),  # four digits are the year as written, not a two-digit one
         ("1/2/0100 10:00", BAD, None),
         # month 12/13 and day 31/32
@@ -458,3 +460,11 @@ def test_what_is_wrong_with_an_unknown_zone_and_a_time_in_the_gap() -> None:
         1: "does not exist in New York: on 2024-03-10 the clocks jumped from 02:00 to 03:00 (the spring-forward gap), "
         "so which moment was meant is unknown",
     }
+
+
+def test_iso_texts_with_different_offsets_in_one_file_are_each_their_own_instant() -> None:
+    texts = ("2024-11-05T10:00:00+01:00", "2024-11-05T10:00:00-05:00", "2024-11-05T10:00:00Z")
+    assert read(*texts) == (
+        [AWARE] * 3,
+        [wall_ms(datetime(2024, 11, 5, 9)), wall_ms(datetime(2024, 11, 5, 15)), wall_ms(datetime(2024, 11, 5, 10))],
+    )
