@@ -227,6 +227,7 @@ def test_cells_that_are_not_text_are_read_as_their_text() -> None:
     assert arrow_text(pd.Series([1, "a", pd.NA, np.nan], dtype=object)).to_pylist() == ["1", "a", "", ""]  # not '<NA>'
     assert arrow_text(pd.Series([1.5, np.nan], dtype=object)).to_pylist() == ["1.5", ""]  # not 'nan'
     assert arrow_text(pd.Index(["a", None])).to_pylist() == ["a", ""]
+    assert arrow_text(pd.Series([None, None], dtype=object)).to_pylist() == ["", ""]  # a column of nothing
     assert arrow_text(pd.Series(["x", None], dtype="string[pyarrow]")).to_pylist() == ["x", ""]
 
 
