@@ -346,22 +346,23 @@ class Journal:
                 [(*c, run, now) for c in confirmed],
             )
 
-    def outcomes(self, run_id: str) -> dict[str, BatchOutcome]:
-        """Every answer recorded for the run, by batch id."""
+    def _stored(self, run_id: str) -> Iterator[BatchOutcome]:
+        """The run's recorded answers, one at a time, as they were journaled."""
         with self._read() as conn:
             run = self._run_num(conn, run_id)
-            found = conn.execute("SELECT data FROM outcomes WHERE run = ?", (run,)).fetchall()
-        answers = [outcome_from_dict(json.loads(data)) for (data,) in found]
-        return {answer.batch_id: answer for answer in answers}
+            for (data,) in conn.execute("SELECT data FROM outcomes WHERE run = ?", (run,)):
+                yield outcome_from_dict(json.loads(data))
+
+    def outcomes(self, run_id: str) -> dict[str, BatchOutcome]:
+        """Every answer recorded for the run, by batch id (the objects, as journaled)."""
+        return {answer.batch_id: answer for answer in self._stored(run_id)}
 
     def answers(self, run_id: str) -> Answers:
         """Every answer recorded for the run, in columns (read a few at a time: a resumed
         million-contact run does not hold them all as objects)."""
         out = Answers()
-        with self._read() as conn:
-            run = self._run_num(conn, run_id)
-            for (data,) in conn.execute("SELECT data FROM outcomes WHERE run = ?", (run,)):
-                out.add(outcome_from_dict(json.loads(data)))
+        for answer in self._stored(run_id):
+            out.add(answer)
         return out
 
     def already_recorded(self, event_id: str, parts: pa.Table) -> pa.Array:
