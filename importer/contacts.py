@@ -52,7 +52,7 @@ def contacts_from_sheet(sheet: SheetLike) -> ContactsMap:
     emails = read_emails(emails_col)
     cids = read_contact_ids(vids_col)
     address = emails.address
-    usable = np.flatnonzero(emails.valid[emails.codes] & ~cids.none)
+    usable = np.flatnonzero(emails.valid & ~cids.none)
     vids = cids.vid.fill_null(0).to_numpy()
     seen: dict[str, set[int]] = {}
     for i in usable:

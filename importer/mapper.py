@@ -280,7 +280,7 @@ def map_sheet(sheet: SheetLike, opts: MapOptions) -> MappedFile:
         settle_times(verdicts, layout, times.scan, chosen)
     when = send_times(sheet.file, layout, times, chosen, verdicts.open, zone, opts.timezone, opts.now_ms)
     for i, said in when.said.items():  # the row is sent at the first reading: its message says so
-        verdicts.message[i] = said
+        verdicts.say(i, said)
     info = FileInfo(
         file=sheet.file,
         profile=profile.name,
@@ -305,9 +305,7 @@ def map_sheet(sheet: SheetLike, opts: MapOptions) -> MappedFile:
         vid=ids.vids.vid,
         state=decision.state,
         when_ms=when.ms,
-        outcome=verdicts.outcome,
-        reason=verdicts.reason,
-        message=verdicts.message,
+        verdicts=verdicts.columns(),
         extra=extras(layout.text, sheet.frame, layout.blocks, keep_raw=opts.keep_raw),
         also=when.also,
     )

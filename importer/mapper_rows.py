@@ -69,14 +69,14 @@ def rows_table(
     vid: pa.Array,
     state: np.ndarray,
     when_ms: pa.Array,
-    outcome: np.ndarray,
-    reason: np.ndarray,
-    message: np.ndarray,
+    verdicts: tuple[pa.Array, pa.Array, pa.Array],
     extra: pa.Array,
     also: Mapping[str, pa.Array],
 ) -> pa.Table:
-    """The :data:`models.ROWS` table of one file: no row merged, batched or sent yet."""
+    """The :data:`models.ROWS` table of one file: no row merged, batched or sent yet; ``verdicts``
+    are the outcome, reason and message columns."""
     n = len(rows)
+    outcome, reason, message = verdicts
     columns: dict[str, pa.Array] = {
         "file": pa.repeat(pa.scalar(file, pa.string()), n),
         "row": pa.array(rows, type=pa.int64()),
@@ -85,9 +85,9 @@ def rows_table(
         "state": pa.array(state, type=pa.string()),
         "when_ms": when_ms,
         "time_source": pa.repeat(pa.scalar("file", pa.string()), n),
-        "outcome": pa.array(outcome, type=pa.string()),
-        "reason": pa.array(reason, type=pa.string()),
-        "message": pa.array(message, type=pa.string()),
+        "outcome": outcome,
+        "reason": reason,
+        "message": message,
         "merged_file": nulls(n, pa.string()),
         "merged_row": nulls(n, pa.int64()),
         "batch_id": blanks(n),

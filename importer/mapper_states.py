@@ -90,15 +90,18 @@ def state_source(
         "layout": lambda: f"the {profile.name} layout's rules",
     }
     counts: dict[str, int] = {}
-    for source, n in zip(*np.unique(decision.source[live].astype(str), return_counts=True), strict=True):
+    for source, n in sorted(_counts(decision.source[live]).items()):
         if source == "title":
-            for where, m in zip(
-                *np.unique(title_from[live & (decision.source == "title")].astype(str), return_counts=True), strict=True
-            ):
-                counts[str(where)] = counts.get(str(where), 0) + int(m)
+            for where, m in sorted(_counts(title_from[live & (decision.source == "title")]).items()):
+                counts[where] = counts.get(where, 0) + m
         elif source:
-            counts[what[str(source)]()] = int(n)
+            counts[what[source]()] = n
     ranked = sorted(counts.items(), key=lambda kv: -kv[1])
     if len(ranked) == 1:
         return ranked[0][0]
     return ", ".join(f"{text} ({n} rows)" for text, n in ranked)
+
+
+def _counts(words: np.ndarray) -> dict[str, int]:
+    """How often each word occurs (hashed: a few distinct words in a million rows)."""
+    return {str(w): int(n) for w, n in pd.Series(words, dtype=object).value_counts(sort=False).items()}

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .mapper_layout import Layout
 from .mapper_states import display_names
@@ -31,10 +32,10 @@ class Ids:
     def who(self, layout: Layout, i: int) -> str:
         """Row ``i``'s person for a message: the address, else the email text, else the name."""
         e = self.emails
-        if e is not None and e.valid[e.codes[i]]:
-            return str(e.clean[e.codes[i]])
-        if e is not None and not e.blank[e.codes[i]]:
-            return shown(e.raw[int(e.codes[i])].as_py(), 50)
+        if e is not None and e.valid[i]:
+            return str(e.clean[i])
+        if e is not None and not e.empty[i]:
+            return shown(e.raw[i].as_py(), 50)
         return _name_of(layout.text, i) or "no email"
 
 
@@ -60,23 +61,47 @@ def _name_of(text: Mapping[str, pd.Series], i: int) -> str:
 
 
 class Verdicts:
-    """Each row's outcome, reason and message while the rules settle them; the first rule to
-    settle a row wins."""
+    """Each settled row's outcome, reason and message while the rules settle them; the first rule
+    to settle a row wins.  Only settled rows are held (most rows are open), and the table's columns
+    are built from them once, at the end."""
 
     def __init__(self, n: int) -> None:
-        self.outcome = np.full(n, None, dtype=object)
-        self.reason = np.full(n, "", dtype=object)
-        self.message = np.full(n, "", dtype=object)
+        self.n = n
+        self.open = np.ones(n, dtype=bool)
+        self._settled: dict[int, tuple[str, str, str]] = {}
+        self._said: dict[int, str] = {}
 
-    @property
-    def open(self) -> np.ndarray:
-        return self.outcome == None  # noqa: E711 - element-wise comparison
-
-    def settle(self, mask: np.ndarray, result: Outcome, code: Reason | str, build: Callable[[int], str]) -> None:
-        """Settle the still open rows of ``mask``, each with its own message."""
+    def settle(
+        self, mask: np.ndarray, result: Outcome, code: Reason | str | np.ndarray, build: Callable[[int], str]
+    ) -> None:
+        """Settle the still open rows of ``mask``, each with its own message; ``code`` may give
+        each row its own reason (an array)."""
         for i in np.flatnonzero(mask & self.open):
-            self.outcome[i], self.reason[i] = result, str(code)
-            self.message[i] = build(int(i))
+            reason = code[i] if isinstance(code, np.ndarray) else code
+            self._settled[int(i)] = (str(result), str(reason), build(int(i)))
+        self.open &= ~mask
+
+    def say(self, i: int, message: str) -> None:
+        """An open row's message (why it is sent as it is)."""
+        self._said[i] = message
+
+    def columns(self) -> tuple[pa.Array, pa.Array, pa.Array]:
+        """The outcome (null while open), reason and message ('' when there is none) columns."""
+        outcome = {i: o for i, (o, _, _) in self._settled.items()}
+        reason = {i: r for i, (_, r, _) in self._settled.items()}
+        message = {**{i: m for i, (_, _, m) in self._settled.items()}, **self._said}
+        return _scattered(self.n, None, outcome), _scattered(self.n, "", reason), _scattered(self.n, "", message)
+
+
+def _scattered(n: int, fill: str | None, values: Mapping[int, str]) -> pa.Array:
+    """A text column of ``fill`` with ``values`` at their rows."""
+    base = pa.nulls(n, pa.string()) if fill is None else pa.repeat(pa.scalar(fill, pa.string()), n)
+    if not values:
+        return base
+    rows = np.fromiter(sorted(values), dtype=np.int64, count=len(values))
+    mask = np.zeros(n, dtype=bool)
+    mask[rows] = True
+    return pc.replace_with_mask(base, pa.array(mask), pa.array([values[int(i)] for i in rows], pa.string()))
 
 
 def settle_skips(v: Verdicts, decision: Decision, layout: Layout, ids: Ids) -> None:
@@ -85,13 +110,11 @@ def settle_skips(v: Verdicts, decision: Decision, layout: Layout, ids: Ids) -> N
     v.settle(
         decision.reason != "",
         Outcome.SKIPPED,
-        "",
+        decision.reason,
         lambda i: str(decision.message[i]).format(
             row=layout.row_numbers[i], who=ids.who(layout, i), status=status.iloc[i] if status is not None else ""
         ),
     )
-    skipped = v.outcome == Outcome.SKIPPED
-    v.reason[skipped] = decision.reason[skipped]
 
 
 def settle_ids(v: Verdicts, layout: Layout, ids: Ids) -> None:
@@ -99,8 +122,11 @@ def settle_ids(v: Verdicts, layout: Layout, ids: Ids) -> None:
     rows, raw_vid, vids, emails = layout.row_numbers, layout.text.get("vid"), ids.vids, ids.emails
     raw = (lambda i: str(raw_vid.iloc[i])) if raw_vid is not None else (lambda i: "")
     if raw_vid is not None:
+        lost = np.zeros(layout.n, dtype=bool)
+        bad = np.flatnonzero(vids.bad)
+        lost[bad] = lost_ids(raw_vid.iloc[bad])
         v.settle(
-            vids.bad & lost_ids(raw_vid),
+            lost,
             Outcome.REJECTED,
             Reason.LOST_PRECISION_ID,
             lambda i: (
@@ -125,8 +151,8 @@ def settle_ids(v: Verdicts, layout: Layout, ids: Ids) -> None:
             Outcome.REJECTED,
             Reason.INVALID_EMAIL,
             lambda i: (
-                f"Email {shown(emails.raw[int(emails.codes[i])].as_py())} in row {rows[i]} is not a valid "
-                f"address ({why_email(str(emails.clean[int(emails.codes[i])]))}); correct it in the file."
+                f"Email {shown(emails.raw[i].as_py())} in row {rows[i]} is not a valid "
+                f"address ({why_email(str(emails.clean[i]))}); correct it in the file."
             ),
         )
     no_email = emails.empty | emails.invalid if emails is not None else np.ones(layout.n, dtype=bool)

@@ -82,6 +82,25 @@ def test_any_id_with_leading_zeros(vid: int, zeros: int) -> None:
     assert ids("0" * zeros + str(vid)) == [(vid, False, False)]
 
 
+_ID_CELLS = st.one_of(
+    st.integers(0, 2**64).map(str),
+    st.sampled_from(["", " 7 ", "'42", "0042", "42.0", "-5", "1e5", "abc", "١٢٣", "9223372036854775808"]),
+    st.text(alphabet="0123456789 .'+-e", max_size=22),
+)
+
+
+@given(st.lists(_ID_CELLS, min_size=1, max_size=30))
+def test_a_column_reads_each_id_cell_as_it_reads_alone(cells: list[str]) -> None:
+    """Plain ids take a shortcut and the rest the full rules; in one column each cell still reads
+    as it does alone."""
+    assert ids(*cells) == [ids(cell)[0] for cell in cells]
+
+
+@given(st.integers(1, 10**18 - 1))
+def test_a_plain_id_is_its_number(vid: int) -> None:
+    assert ids(str(vid), "") == [(vid, False, False), (None, False, True)]
+
+
 @pytest.mark.parametrize(
     ("cell", "lost"),
     [("1.2345E+10", True), ("1e10", True), ("'5.1E10", True), ("1,5E+10", True), ("12345", False), ("E10", False)],
