@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import pyarrow as pa  # noqa: E402
 
-from importer import chunker, cli, execute, pipeline, planning  # noqa: E402
+from importer import chunker, cli, execute, inputs, pipeline, planning  # noqa: E402
 from importer import rows as rows_ops  # noqa: E402
 from importer.sandbox import DEFAULT_TOKEN  # noqa: E402
 
@@ -109,6 +109,8 @@ class Sampler:
 def stages(sampler: Sampler) -> None:
     """The pipeline's stages, wrapped where their callers look them up."""
     sampler.wrap(pipeline, "read_file", "read + map")
+    sampler.wrap(inputs, "load_all", "load")
+    sampler.wrap(inputs, "map_sheet", "map")
     sampler.wrap(planning, "fill_times")
     sampler.wrap(planning, "resolve")
     sampler.wrap(chunker, "merge")

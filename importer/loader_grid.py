@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -25,6 +26,16 @@ STRIP_CHARS = (
     "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
     "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000" + "\u200b\u200c\u200d\u2060\ufeff\x00"
 )
+
+#: The bytes a strip character's UTF-8 form begins with, and those it ends with: a cell whose first
+#: byte is not among the first and whose last is not among the last has nothing to strip.
+_STRIP_FIRST = np.zeros(256, dtype=bool)
+_STRIP_FIRST[[c.encode()[0] for c in STRIP_CHARS]] = True
+_STRIP_LAST = np.zeros(256, dtype=bool)
+_STRIP_LAST[[c.encode()[-1] for c in STRIP_CHARS]] = True
+
+#: A column of text cells as the readers give it: one array, or the CSV parser's blocks.
+Column: TypeAlias = pa.Array | pa.ChunkedArray
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -56,12 +67,42 @@ def too_wide(file: str, width: int, *, cut: bool) -> InputError:
     )
 
 
-def finish(columns: list[pa.Array]) -> tuple[pd.DataFrame, np.ndarray]:
+def maybe_padded(cells: pa.Array) -> bool:
+    """Whether some cell may begin or end with a strip character (``False`` only when none does).
+
+    Looks at each cell's first and last byte in the array's own buffers, without a copy; cells with
+    nulls, which never come from the readers, are always stripped."""
+    if cells.null_count or not pa.types.is_string(cells.type):
+        return True
+    _, offsets, data = cells.buffers()
+    if data is None or len(cells) == 0:
+        return False  # every cell is empty
+    ends = np.frombuffer(offsets, dtype=np.int32)[cells.offset : cells.offset + len(cells) + 1]
+    filled = ends[1:] > ends[:-1]
+    if filled.all():
+        first, last = ends[:-1], ends[1:] - 1
+    else:
+        first, last = ends[:-1][filled], ends[1:][filled] - 1
+    content = np.frombuffer(data, dtype=np.uint8)
+    return bool(_STRIP_FIRST[content[first]].any() or _STRIP_LAST[content[last]].any())
+
+
+def stripped(column: Column) -> Column:
+    """The column with :data:`STRIP_CHARS` stripped from both ends of every cell; the blocks that have
+    nothing to strip stay as they are (most exports pad no cell, and trimming copied every one)."""
+    if isinstance(column, pa.ChunkedArray):
+        return pa.chunked_array([stripped(chunk) for chunk in column.chunks], type=column.type)
+    if not maybe_padded(column):
+        return column
+    return pc.utf8_trim(column, characters=STRIP_CHARS)
+
+
+def finish(columns: list[Column]) -> tuple[pd.DataFrame, np.ndarray]:
     """Strip cells, drop blank lines (keeping their numbers counted) and trailing empty columns."""
     if not columns:
         return pd.DataFrame(), np.zeros(0, dtype=np.int64)
-    stripped = [pc.utf8_trim(c, characters=STRIP_CHARS) for c in columns]
-    filled = [pc.greater(pc.binary_length(c), 0) for c in stripped]
+    stripped_columns = [stripped(c) for c in columns]
+    filled = [pc.greater(pc.binary_length(c), 0) for c in stripped_columns]
     keep = filled[0]
     for f in filled[1:]:
         keep = pc.or_(keep, f)
@@ -75,7 +116,7 @@ def finish(columns: list[pa.Array]) -> tuple[pd.DataFrame, np.ndarray]:
     frame = pd.DataFrame(
         {
             i: pd.Series(c if all_kept else pc.filter(c, keep), dtype="str", copy=False)
-            for i, c in enumerate(stripped[:width])
+            for i, c in enumerate(stripped_columns[:width])
         }
     )
     return frame, row_numbers
