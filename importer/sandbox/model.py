@@ -4,12 +4,11 @@ This module knows nothing about sockets: :meth:`HubSpotModel.handle` turns one r
 :class:`Answer` (status, headers, body, and how the server must deliver it).  Everything mutable
 sits behind one lock, so the threaded HTTP server can call it from many threads.  HubSpot's wire
 vocabulary and the stateless answers are in ``wire``, the request limits in ``limits``, the
-``/_sandbox/...`` control endpoints in ``control``.
+contacts and their batch read in ``contacts``, the ``/_sandbox/...`` control endpoints in ``control``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import random
 import threading
 import time
@@ -21,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from .contacts import Contacts
 from .faults import ABRUPT_KINDS, Fault, FaultQueue
 from .limits import Limits
 from .wire import (
@@ -47,7 +47,6 @@ from .wire import (
     RequestLog,
     Route,
     batch_answer,
-    batch_payload,
     bearer,
     check_int64_path,
     cursor_offset,
@@ -62,15 +61,10 @@ from .wire import (
     page_cursor,
     parse_body,
     parse_iso,
-    read_inputs,
     string_map,
     validation,
     versioned,
 )
-
-#: Contacts the sandbox creates get ids of the size real portals issue (11 digits, past 2^31 and 2^32).
-_VID_FLOOR = 10_000_000_000
-_VID_SPAN = 90_000_000_000
 
 
 @dataclass(slots=True)
@@ -108,12 +102,6 @@ class HubSpotModel:
         self._clock = clock
         self._tokens = dict(tokens) if tokens is not None else {DEFAULT_TOKEN: ALL_SCOPES}
         self._revoked: set[str] = set()
-        self._vid_by_email: dict[str, int] = {}
-        self._email_by_vid: dict[int, str] = {}
-        self._contact_created: dict[int, str] = {}
-        # ids of deleted contacts: HubSpot never issues an id twice
-        self._retired: set[int] = set()
-        self._auto_contacts = auto_contacts
         self._events: dict[str, dict[str, Any]] = {}
         self._limits = Limits(
             rate_limit_max=rate_limit_max,
@@ -135,8 +123,9 @@ class HubSpotModel:
         self._log: list[RequestLog] = []
         self._next_pid = 1_000_001
         self._born = iso(time.time())
+        self._contacts = Contacts(auto=auto_contacts, born=self._born)
         for email, vid in (contacts or {}).items():
-            self._put_contact(email, int(vid))
+            self._contacts.put(email, int(vid))
         seeds: Iterable[tuple[str, Mapping[str, Any]]] = (
             events.items() if isinstance(events, Mapping) else ((e, {}) for e in events or ())
         )
@@ -152,7 +141,7 @@ class HubSpotModel:
 
     def add_contacts(self, emails: Iterable[str]) -> dict[str, int]:
         with self._lock:
-            return {email: self._ensure_contact(email) for email in emails}
+            return {email: self._contacts.ensure(email) for email in emails}
 
     def delete_contacts(self, emails: Iterable[str]) -> dict[str, int]:
         """Delete contacts (and their participations, which belong to them); map each deleted email
@@ -160,14 +149,10 @@ class HubSpotModel:
         gone: dict[str, int] = {}
         with self._lock:
             for email in emails:
-                key = email.strip().lower()
-                vid = self._vid_by_email.pop(key, None)
+                vid = self._contacts.delete(email)
                 if vid is None:
                     continue
-                gone[key] = vid
-                self._email_by_vid.pop(vid, None)
-                self._contact_created.pop(vid, None)
-                self._retired.add(vid)
+                gone[email.strip().lower()] = vid
                 for records in self._store.values():
                     for pair in [pair for pair in records if pair[0] == vid]:
                         del records[pair]
@@ -206,7 +191,7 @@ class HubSpotModel:
 
     def contacts(self) -> dict[str, int]:
         with self._lock:
-            return dict(self._vid_by_email)
+            return self._contacts.by_email()
 
     def participations(self, event_id: str) -> list[dict[str, Any]]:
         with self._lock:
@@ -246,7 +231,7 @@ class HubSpotModel:
                 "requests": len(self._log),
                 "http_429": sum(1 for entry in self._log if entry.status == 429),
                 "faults_pending": len(self._faults),
-                "contacts": len(self._vid_by_email),
+                "contacts": len(self._contacts),
             }
 
     # ------------------------------------------------------------------ the request path
@@ -346,7 +331,7 @@ class HubSpotModel:
         version, rest = versioned(segments)
         if version is not None and rest == ("crm", "objects", "contacts", "batch", "read"):
             partial = READ_PARTIAL_STATUS[version]
-            found = Route("POST", READ_CONTACTS, lambda body, q, kind: self._batch_read(body, partial))
+            found = Route("POST", READ_CONTACTS, lambda body, q, kind: self._contacts.batch_read(body, partial))
         elif version is not None and rest[:2] == ("marketing", "marketing-events"):
             found = self._events_route(rest[2:])
         if found is None:
@@ -369,84 +354,6 @@ class HubSpotModel:
             write = self._create if rest[3] == "create" else self._email_create
             return Route("POST", WRITE_EVENTS, lambda body, q, kind: write(rest[0], rest[2], body, kind))
         return None
-
-    # ------------------------------------------------------------------ contacts
-
-    def _put_contact(self, email: str, vid: int) -> None:
-        key = email.strip().lower()
-        self._vid_by_email[key] = vid
-        self._email_by_vid.setdefault(vid, key)
-        self._contact_created.setdefault(vid, self._born)
-
-    def _ensure_contact(self, email: str) -> int:
-        key = email.strip().lower()
-        if key in self._vid_by_email:
-            return self._vid_by_email[key]
-        digest = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big")
-        vid = _VID_FLOOR + digest % _VID_SPAN
-        while vid in self._email_by_vid or vid in self._retired:
-            vid += 1
-        self._vid_by_email[key] = vid
-        self._email_by_vid[vid] = key
-        self._contact_created[vid] = iso(time.time())
-        return vid
-
-    def _contact_json(self, vid: int) -> dict[str, Any]:
-        created = self._contact_created.get(vid, self._born)
-        return {
-            "id": str(vid),
-            "properties": {
-                "createdate": created,
-                "email": self._email_by_vid.get(vid, ""),
-                "hs_object_id": str(vid),
-                "lastmodifieddate": created,
-            },
-            "createdAt": created,
-            "updatedAt": created,
-            "archived": False,
-        }
-
-    def _batch_read(self, body: Any, partial_status: int) -> tuple[int, dict[str, Any]]:
-        inputs = read_inputs(body)
-        by_email = body.get("idProperty") == "email"
-        found: dict[int, None] = {}
-        missing: list[str] = []
-        for item in inputs:
-            if not isinstance(item, dict) or not isinstance(item.get("id"), str):
-                raise validation("Invalid input JSON: every input needs an 'id' string.")
-            ident = item["id"]
-            vid = self._read_one(ident, by_email=by_email)
-            if vid is not None:
-                found[vid] = None
-            elif ident not in missing:
-                missing.append(ident)
-        payload = batch_payload([self._contact_json(vid) for vid in sorted(found)])
-        if not missing:
-            return 200, payload
-        payload["numErrors"] = 1
-        payload["errors"] = [
-            {
-                "status": "error",
-                "category": "OBJECT_NOT_FOUND",
-                "message": "Could not get some CONTACT objects, they may be deleted or not exist. "
-                "Check that ids are valid.",
-                "context": {"ids": missing},
-                "errors": [],
-                "links": {},
-            }
-        ]
-        return partial_status, payload
-
-    def _read_one(self, ident: str, *, by_email: bool) -> int | None:
-        """The contact a batch read's input names (by email, or by id), or None; with auto contacts
-        an unknown email becomes a contact, as on a portal that has everyone."""
-        if not by_email:
-            return int(ident) if ident.isdigit() and int(ident) in self._email_by_vid else None
-        key = ident.strip().lower()
-        vid = self._vid_by_email.get(key)
-        if vid is None and self._auto_contacts and "@" in key:
-            vid = self._ensure_contact(key)
-        return vid
 
     # ------------------------------------------------------------------ events and participations
 
@@ -562,7 +469,7 @@ class HubSpotModel:
         records = self._store.setdefault(event_id, {})
         rec = records.get((vid, state))
         if rec is None:
-            records[(vid, state)] = _Record(str(self._next_pid), iso(time.time()), when, self._email_by_vid[vid])
+            records[(vid, state)] = _Record(str(self._next_pid), iso(time.time()), when, self._contacts.email_of(vid))
             self._next_pid += 1
         else:
             rec.occurred_at = when
@@ -590,8 +497,8 @@ class HubSpotModel:
         if any(vid in self._poison for vid, _ in pairs):
             raise validation("Invalid input JSON on line 1: one or more inputs could not be processed.")
         self._event(event_id)
-        known = [(vid, when) for vid, when in pairs if vid in self._email_by_vid]
-        unknown = list(dict.fromkeys(str(vid) for vid, _ in pairs if vid not in self._email_by_vid))
+        known = [(vid, when) for vid, when in pairs if vid in self._contacts]
+        unknown = list(dict.fromkeys(str(vid) for vid, _ in pairs if vid not in self._contacts))
         dropped = known[0][0] if kind == "drop_one" and known else None
         results: dict[int, None] = {}
         for vid, when in known:
@@ -629,10 +536,10 @@ class HubSpotModel:
             if not EMAIL_SHAPE.fullmatch(email.strip()):
                 malformed.append(email)
                 continue
-            vid = self._ensure_contact(email)
+            vid = self._contacts.ensure(email)
             if kind == "drop_one" and index == 0:
                 continue
             self._record(event_id, vid, state, when)
-            results[vid] = self._email_by_vid[vid]
+            results[vid] = self._contacts.email_of(vid)
         errors = [input_error("VALIDATION_ERROR", BAD_EMAILS, malformed)] if malformed else []
         return batch_answer([{"vid": vid, "email": email} for vid, email in results.items()], errors, kind)
