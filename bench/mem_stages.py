@@ -1,18 +1,29 @@
-"""Where a dry run's memory goes: each stage's time, the resident memory at its start and its
+"""Where a run's memory goes: each stage's time, the resident memory at its start and its
 highest, and Arrow's allocations (``pyarrow.total_allocated_bytes``) at its start, end and highest.
 
 Run:  .venv/bin/python bench/mem_stages.py [ROWS [csv|json|xlsx]]   (default 1,000,000 rows, a CSV report;
       the file of bench_import)
+      .venv/bin/python bench/mem_stages.py --real [ROWS [FORMAT]] [--keep DIR]   (a real import)
 
 A sandbox runs in a process of its own, so only the importer's memory is sampled (every 5 ms, in
-a thread of this process); the dry run goes through ``cli.main`` as ``importer run`` would.  The
+a thread of this process); the run goes through ``cli.main`` as ``importer run`` would.  The
 stages are the pipeline's own functions, wrapped where their callers look them up.  Not a timed
 benchmark (the sampler costs a little): it says where the peak is.
+
+``--real`` imports the file for real (not a dry run), as bench_import's real import does: into a
+sandbox that knows every contact and limits nothing, 8 requests at a time; the table then has the
+journal's, the send's and the settle's stages too.  That sandbox's correlation ids are a digest
+of each request (not random), so ``--keep DIR`` leaves a report that two versions of the code
+write byte for byte alike on the same file (compare them with ``cmp``).
 """
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
+import hashlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -29,8 +40,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import pyarrow as pa  # noqa: E402
 
-from importer import chunker, cli, execute, inputs, pipeline, planning  # noqa: E402
+from importer import chunker, cli, execute, inputs, pipeline, planning, sender, settle  # noqa: E402
 from importer import rows as rows_ops  # noqa: E402
+from importer.journal import Journal  # noqa: E402
 from importer.sandbox import DEFAULT_TOKEN  # noqa: E402
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -116,7 +128,15 @@ def stages(sampler: Sampler) -> None:
     sampler.wrap(chunker, "merge")
     sampler.wrap(chunker, "chunk")
     sampler.wrap(planning, "skip_recorded")
+    sampler.wrap(Journal, "begin", "journal the plan")
+    sampler.wrap(execute, "_send_plan", "send (all)")
+    sampler.wrap(chunker, "batches")
+    sampler.wrap(sender, "send")
+    sampler.wrap(execute, "_send_again", "send again")
     sampler.wrap(execute, "settle")
+    sampler.wrap(settle, "_answered", "answers to lines")
+    sampler.wrap(settle, "_apply", "lines to rows")
+    sampler.wrap(Journal, "update_rows", "journal the rows")
     sampler.wrap(rows_ops, "in_order")
     sampler.wrap(execute, "_settled_files")
     sampler.wrap(execute, "_act_on", "originals + actions")
@@ -130,9 +150,53 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def serve(rows: int) -> None:
+    """The real import's sandbox (``--serve``, a process of its own): every contact known, nothing
+    limited, each correlation id a digest of its request; prints its URL, then, once its input
+    closes, what it recorded."""
+    from importer.sandbox import Sandbox, model
+
+    answer = model.HubSpotModel.handle
+    name = "X-HubSpot-Correlation-Id"
+
+    def handle(self: Any, method: str, target: str, authorization: str | None, raw_body: bytes) -> Any:
+        out = answer(self, method, target, authorization, raw_body)
+        random_id = dict(out.headers)[name]
+        d = hashlib.sha1(f"{method} {target} ".encode() + raw_body).hexdigest()
+        said = f"{d[:8]}-{d[8:12]}-{d[12:16]}-{d[16:20]}-{d[20:32]}"
+        headers = tuple((k, said if k == name else v) for k, v in out.headers)
+        return dataclasses.replace(out, headers=headers, body=out.body.replace(random_id.encode(), said.encode()))
+
+    model.HubSpotModel.handle = handle  # type: ignore[method-assign]
+    contacts = {f"user{i}@example.com": i + 1000 for i in range(rows)}
+    with Sandbox(events=["1001"], contacts=contacts, rate_limit_max=10**6, daily_limit=10**9) as box:
+        del contacts
+        print(box.base_url, flush=True)
+        sys.stdin.read()
+        print(f"recorded {len(box.participations('1001'))}  requests {len(box.requests)}", flush=True)
+
+
+def _sandbox(real: bool, rows: int) -> subprocess.Popen[str]:
+    if real:
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--serve", str(rows)]
+    else:
+        cmd = [sys.executable, "-m", "importer", "sandbox", "--event", "1001", "--port", str(_free_port())]
+    return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+
 def main() -> int:
-    rows = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
-    fmt = sys.argv[2] if len(sys.argv) > 2 else "csv"
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("rows", nargs="?", type=int, default=1_000_000)
+    parser.add_argument("format", nargs="?", default="csv", choices=("csv", "json", "xlsx"))
+    parser.add_argument("--real", action="store_true", help="a real import (not a dry run) into a sandbox")
+    parser.add_argument("--keep", type=Path, help="copy the report into this folder")
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve is not None:
+        serve(args.serve)
+        return 0
+    rows, fmt = args.rows, args.format
+    said = ""
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         big = work / "big.csv"
@@ -146,18 +210,16 @@ def main() -> int:
             check=True,
             cwd=ROOT / "bench",
         )
-        box = subprocess.Popen(
-            [sys.executable, "-m", "importer", "sandbox", "--event", "1001", "--port", str(_free_port())],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
+        box = _sandbox(args.real, rows)
+        report = work / f"big.report.{fmt}"
         try:
-            assert box.stdout is not None
+            assert box.stdout is not None and box.stdin is not None
             base_url = box.stdout.readline().strip()
             argv = [
-                "run", str(big), "--event", "1001", "--dry-run", "--timezone", "UTC", "--base-url", base_url,
-                "--report", str(work / f"big.report.{fmt}"), "--state-dir", str(work / "state"), "--json",
+                "run", str(big), "--event", "1001", "--timezone", "UTC", "--base-url", base_url,
+                "--report", str(report), "--state-dir", str(work / "state"), "--json",
             ]  # fmt: skip
+            argv += ["--concurrency", "8"] if args.real else ["--dry-run"]
             sampler = Sampler()
             stages(sampler)
             base = rss()
@@ -165,12 +227,20 @@ def main() -> int:
             with sampler:
                 code = cli.main(argv, environ={**os.environ, "HUBSPOT_ACCESS_TOKEN": DEFAULT_TOKEN})
             took = time.perf_counter() - t
+            if args.real:
+                said, _ = box.communicate(timeout=120)
         finally:
             box.terminate()
             box.wait()
+        if args.keep:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            shutil.copy(report, args.keep / report.name)
     peak = max(s["rss_max"] for s in sampler.stats.values())
     print(sampler.table())
-    print(f"rows {rows:,}  exit {code}  {took:.2f} s  rss before {base / MIB:.0f} MiB, highest {peak / MIB:.0f} MiB")
+    print(
+        f"rows {rows:,}  {'real' if args.real else 'dry run'}  exit {code}  {took:.2f} s  "
+        f"rss before {base / MIB:.0f} MiB, highest {peak / MIB:.0f} MiB  {said.strip()}"
+    )
     return 0
 
 
