@@ -76,6 +76,8 @@ class Sampler:
                 self._note(name, resident, arrow)
 
     def wrap(self, owner: Any, attr: str, label: str | None = None) -> None:
+        if not hasattr(owner, attr):  # a stage of another version of the code
+            return
         inner: Callable[..., Any] = getattr(owner, attr)
         name = label or attr
 
@@ -134,8 +136,10 @@ def stages(sampler: Sampler) -> None:
     sampler.wrap(sender, "send")
     sampler.wrap(execute, "_send_again", "send again")
     sampler.wrap(execute, "settle")
+    sampler.wrap(execute, "settle_fates", "settle: fates")
     sampler.wrap(settle, "_answered", "answers to lines")
     sampler.wrap(settle, "_apply", "lines to rows")
+    sampler.wrap(execute, "apply_fates", "settle: the rows")
     sampler.wrap(Journal, "update_rows", "journal the rows")
     sampler.wrap(rows_ops, "in_order")
     sampler.wrap(execute, "_settled_files")
@@ -189,7 +193,7 @@ def main() -> int:
     parser.add_argument("rows", nargs="?", type=int, default=1_000_000)
     parser.add_argument("format", nargs="?", default="csv", choices=("csv", "json", "xlsx"))
     parser.add_argument("--real", action="store_true", help="a real import (not a dry run) into a sandbox")
-    parser.add_argument("--keep", type=Path, help="copy the report into this folder")
+    parser.add_argument("--keep", type=lambda p: Path(p).resolve(), help="copy the report into this folder")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve is not None:
@@ -215,8 +219,9 @@ def main() -> int:
         try:
             assert box.stdout is not None and box.stdin is not None
             base_url = box.stdout.readline().strip()
+            os.chdir(work)  # the report names the file as given: the same name in every run
             argv = [
-                "run", str(big), "--event", "1001", "--timezone", "UTC", "--base-url", base_url,
+                "run", big.name, "--event", "1001", "--timezone", "UTC", "--base-url", base_url,
                 "--report", str(report), "--state-dir", str(work / "state"), "--json",
             ]  # fmt: skip
             argv += ["--concurrency", "8"] if args.real else ["--dry-run"]
@@ -235,6 +240,7 @@ def main() -> int:
         if args.keep:
             args.keep.mkdir(parents=True, exist_ok=True)
             shutil.copy(report, args.keep / report.name)
+        os.chdir(ROOT)
     peak = max(s["rss_max"] for s in sampler.stats.values())
     print(sampler.table())
     print(

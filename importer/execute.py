@@ -47,7 +47,8 @@ from .preview import build_preview
 from .report_names import keep_report, stamp_of, stamped_name
 from .reporter import Report, RunSummary, build_report, exit_code_for, plural
 from .services import Portal, Services, connect
-from .settle import settle
+from .settle import apply as apply_fates
+from .settle import fates as settle_fates
 from .waits import Waits, interrupted
 
 
@@ -177,8 +178,11 @@ def _send(job: Job, cfg: Config, svc: Services, waits: Waits, journal: Journal) 
             stopped = exc
         except sender.Interrupted:
             stopped = interrupted()
-        rows = settle(plan.rows, plan.parts, plan.outcomes, dry_run=cfg.dry_run, stopped=stopped)
-        plan.rows, plan.parts, plan.outcomes = rows_ops.empty(), PARTS.empty_table(), Answers()  # the settled rows only
+        fates = settle_fates(plan.rows, plan.parts, plan.outcomes, dry_run=cfg.dry_run, stopped=stopped)
+        plan.parts, plan.outcomes = PARTS.empty_table(), Answers()  # let go before the rows' columns are written
+        rows = apply_fates(plan.rows, fates)
+        plan.rows = rows_ops.empty()  # the settled rows only
+        del fates
         if cfg.verify and not cfg.dry_run and not stopped:
             verification = check_recorded(client, cfg.event_id, recorded_from_rows(rows), counters_before)
         return _Sent(cfg, rows, plan.run_id, resumed, event, stopped, client.stats, verification)

@@ -10,7 +10,7 @@ million rows never hold a second copy of each text on the way.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pyarrow as pa
@@ -65,15 +65,28 @@ class _Texts:
 
 @dataclass(frozen=True, slots=True)
 class _Fates:
-    """One line per planned participation, in the plan's order: where it is (``file``, ``row``,
-    ``state``, ``batch_id`` of the plan) and its fate: the numbers of its texts (outcome, reason,
-    message, correlation id), the vid HubSpot confirmed when it is not the row's (null: keep) and
-    whether it was created."""
+    """One line per planned participation, in the plan's order: where it is (``state`` and
+    ``batch_id`` of the plan) and its fate: the numbers of its texts (outcome, reason, message,
+    correlation id), the vid HubSpot confirmed when it is not the row's (null: keep) and whether
+    it was created."""
 
     parts: pa.Table
     codes: Mapping[str, np.ndarray]
     vid: pa.Array | pa.ChunkedArray
     created: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class Fates:
+    """Every planned participation's fate and its row (:func:`fates`): nothing of the plan but its
+    states and batch ids, and nothing of the answers, so a caller that lets the plan and the
+    answers go before :func:`apply` writes the rows' columns does not hold them on the way."""
+
+    lines: _Fates
+    #: each line's row (-1: none)
+    places: np.ndarray
+    texts: _Texts
+    unsent: _Unsent
 
 
 def settle(
@@ -88,14 +101,33 @@ def settle(
     ``parts`` (a chunked plan): planned in a dry run, recorded or failed per contact, failed with
     the stop's reason when its batch got no answer, failed as unsent when no batch carries it.
     A row with two participations shows the one that most needs the user first."""
+    return apply(rows, fates(rows, parts, outcomes, dry_run=dry_run, stopped=stopped))
+
+
+def fates(
+    rows: pa.Table,
+    parts: pa.Table,
+    outcomes: Answers | Mapping[str, BatchOutcome],
+    *,
+    dry_run: bool,
+    stopped: StopRun | None,
+) -> Fates:
+    """The first half of :func:`settle`: each participation of ``parts`` given its fate and its row."""
     unsent = _Unsent.of(stopped)
     ids = parts.column("batch_id")
     planned = (parts if not ids.null_count else parts.filter(pc.is_valid(ids))).select(
         ["file", "row", "state", "batch_id", "vid", "email"]
     )
     texts = _Texts()
-    fates = _planned(planned, texts) if dry_run else _answered(planned, answers_of(outcomes), unsent, texts)
-    return _apply(rows, fates, texts, unsent)
+    lines = _planned(planned, texts) if dry_run else _answered(planned, answers_of(outcomes), unsent, texts)
+    places = _places(rows, planned)
+    lines = replace(lines, parts=lines.parts.select(["state", "batch_id"]))
+    return Fates(lines, places, texts, unsent)
+
+
+def apply(rows: pa.Table, fates: Fates) -> pa.Table:
+    """The second half of :func:`settle`: the rows with the fates of :func:`fates` written."""
+    return _apply(rows, fates.lines, fates.places, fates.texts, fates.unsent)
 
 
 def _states(parts: pa.Table) -> tuple[list[str], np.ndarray]:
@@ -295,7 +327,7 @@ def _written(
     return pa.chunked_array(chunks, type=column.type)
 
 
-def _apply(rows: pa.Table, fates: _Fates, texts: _Texts, unsent: _Unsent) -> pa.Table:
+def _apply(rows: pa.Table, fates: _Fates, places: np.ndarray, texts: _Texts, unsent: _Unsent) -> pa.Table:
     """The rows with each sendable participation's fate from ``fates`` (unsent without one),
     the confirmed vid and created mark, and the neediest participation first."""
     first = _np(rows.column("outcome").is_null()).astype(bool)
@@ -312,7 +344,6 @@ def _apply(rows: pa.Table, fates: _Fates, texts: _Texts, unsent: _Unsent) -> pa.
     words = texts.array()
     columns = {name: rows.column(name) for name in rows.column_names}
     vids, created = [], []
-    places = _places(rows, fates.parts)
     for prefix, sendable in (("", first), ("also_", second)):
         if not sendable.any():
             continue
@@ -322,7 +353,6 @@ def _apply(rows: pa.Table, fates: _Fates, texts: _Texts, unsent: _Unsent) -> pa.
         at = pa.array(pos, mask=pos < 0)
         vids.append(fates.vid.take(at))
         created.append(pa.array(_gather(fates.created, pos) & (pos >= 0)))
-    del places
     columns["vid"] = pc.coalesce(*vids, rows.column("vid"))
     for made in created:
         columns["created_contact"] = pc.or_(columns["created_contact"], made)

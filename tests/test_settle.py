@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pytest
 from tables import by_row, rows_table
 
+from importer import config, execute, pipeline
+from importer.answers import answers_of
 from importer.chunker import batches, chunk, merge
 from importer.errors import StopRun
 from importer.models import PARTS, BatchOutcome, Failure, Reason
-from importer.settle import settle
+from importer.sandbox import DEFAULT_TOKEN, Sandbox
+from importer.settle import apply, fates, settle
 
 
 def _plan() -> tuple[pa.Table, pa.Table]:
@@ -194,3 +200,47 @@ def test_a_dry_run_whose_plan_lacks_a_row_reports_it_unsent() -> None:
     unsent = [key for key, (outcome, _, _) in fates.items() if outcome == "failed"]
     assert len(unsent) == 1 and fates[unsent[0]][1] == "interrupted" and out[unsent[0]]["batch_id"] == ""
     assert sorted(outcome for outcome, _, _ in fates.values()) == ["failed", *["planned"] * 3, "rejected"]
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_fates_keep_only_the_plans_states_and_batch_ids_and_settle_as_settle_does(dry_run: bool) -> None:
+    rows, parts = _plan()
+    given = {_batch(parts, "attend"): BatchOutcome("a", 200, {"2": 2}, {"1": Failure("http_400", "no")}, "c-a")}
+    answers = answers_of(given)
+    held = weakref.ref(answers)
+    decided = fates(rows, parts, answers, dry_run=dry_run, stopped=None)
+    del answers
+    gc.collect()
+    assert held() is None, "the fates hold nothing of the answers"
+    assert decided.lines.parts.column_names == ["state", "batch_id"]
+    assert apply(rows, decided).equals(settle(rows, parts, given, dry_run=dry_run, stopped=None))
+
+
+def test_a_run_lets_its_plan_and_answers_go_before_it_writes_the_rows_columns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emails = [f"p{i:03d}@example.com" for i in range(250)]
+    src = tmp_path / "a.csv"
+    src.write_text("Email,Join Time\n" + "".join(f"{e},2024-11-05T15:58:03Z\n" for e in emails), encoding="utf-8")
+    seen: list[weakref.ref[Any]] = []
+    decide, write = execute.settle_fates, execute.apply_fates
+
+    def watched(rows: pa.Table, parts: pa.Table, outcomes: Any, **kw: Any) -> Any:
+        assert parts.num_rows == 250 and len(outcomes) == 3
+        seen.extend((weakref.ref(parts), weakref.ref(outcomes)))
+        return decide(rows, parts, outcomes, **kw)
+
+    def written(rows: pa.Table, decided: Any) -> pa.Table:
+        gc.collect()
+        assert [ref() for ref in seen] == [None, None], "the plan's lines and answers are let go first"
+        return write(rows, decided)
+
+    monkeypatch.setattr(execute, "settle_fates", watched)
+    monkeypatch.setattr(execute, "apply_fates", written)
+    with Sandbox(events=["1001"], contacts={e: 100 + i for i, e in enumerate(emails)}) as sb:
+        cfg = config.build(
+            {"inputs": (str(src),), "event_id": "1001", "state_dir": str(tmp_path / "s")},
+            environ={"HUBSPOT_ACCESS_TOKEN": DEFAULT_TOKEN, "HUBSPOT_BASE_URL": sb.base_url},
+        )
+        result = pipeline.run(cfg, pipeline.Services(cwd=tmp_path))
+    assert result.exit_code == 0 and result.report.counts["recorded"] == 250 and len(seen) == 2
