@@ -12,17 +12,26 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .models import BatchOutcome, Failure
 
 #: One line per contact an answer names: the answer's place (in the order the answers came), the
-#: contact's key, the vid HubSpot confirmed (null: failed), whether email-create made it, and its
-#: failure (null: recorded), a number in :meth:`Answers.failures` (few distinct ones).
+#: contact's key as a contact id (``vid``: the key's number when it is one, as ``str(vid)`` or a
+#: minus sign writes it; null: it is not) and as text (null: ``str(vid)`` is the key, as nearly
+#: always: a million contact ids kept as numbers, not as texts), the vid HubSpot confirmed (null:
+#: failed), whether email-create made it, and its failure (null: recorded), a number in
+#: :meth:`Answers.failures` (few distinct ones).
 LINES = pa.schema(
-    [("_b", pa.int32()), ("key", pa.string()), ("confirmed", pa.int64()), ("created", pa.bool_()),
-     ("failure", pa.int32())]
+    [("_b", pa.int32()), ("vid", pa.int64()), ("key", pa.string()), ("confirmed", pa.int64()),
+     ("created", pa.bool_()), ("failure", pa.int32())]
 )  # fmt: skip
+_TEXT = pa.string()
+#: What an int64 contact id looks like written out (19 digits only up to the largest int64).
+_NUMBER = r"^-?(0|[1-9][0-9]{0,17})$"
+_LONGEST = r"^[1-9][0-9]{18}$"
 #: Answers turned into columns together: a few MiB of objects at most wait for it.
 _BLOCK = 256
 
@@ -38,9 +47,26 @@ class _Block:
     lines: pa.Table
 
 
+def keys(lines: pa.Table) -> pa.ChunkedArray:
+    """Each line's key as the answer wrote it."""
+    return pc.coalesce(lines.column("key"), pc.cast(lines.column("vid"), _TEXT))
+
+
+def _as_vids(key: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """The keys that are contact ids as numbers (null: not one), and as text where ``str(vid)``
+    does not write them so (``-0``; null elsewhere)."""
+    longest = pc.and_(pc.match_substring_regex(key, _LONGEST), pc.less_equal(key, str(np.iinfo(np.int64).max)))
+    numeric = pc.or_(pc.match_substring_regex(key, _NUMBER), longest)
+    vid = pc.cast(pc.if_else(numeric, key, pa.scalar(None, _TEXT)), pa.int64())
+    plain = pc.fill_null(pc.equal(pc.cast(vid, _TEXT), key), False)
+    if pc.all(plain).as_py():
+        return vid, pa.array([None] * len(key), _TEXT)  # no text kept at all (not even its offsets)
+    return vid, pc.if_else(plain, pa.scalar(None, _TEXT), key)
+
+
 def _block(outcomes: Iterable[BatchOutcome], first: int, failures: dict[tuple[str, str], int]) -> _Block:
     """The answers' lines; each distinct failure gets its number in ``failures`` (added to it)."""
-    c: dict[str, list[Any]] = {name: [] for name in LINES.names}
+    c: dict[str, list[Any]] = {name: [] for name in LINES.names if name != "vid"}
     answers = list(outcomes)
     for i, answer in enumerate(answers, first):
         recorded = answer.recorded
@@ -54,11 +80,13 @@ def _block(outcomes: Iterable[BatchOutcome], first: int, failures: dict[tuple[st
         for key in failed:
             why = answer.failed[key]
             c["failure"].append(failures.setdefault((str(why.reason), why.message), len(failures)))
+    columns = {name: pa.array(values, LINES.field(name).type) for name, values in c.items()}
+    columns["vid"], columns["key"] = _as_vids(columns["key"])
     return _Block(
         ids=dict.fromkeys(a.batch_id for a in answers),
         correlation=tuple(a.correlation_id for a in answers),
         gone=tuple((a.batch_id, key) for a in answers for key in sorted(a.gone)),
-        lines=pa.Table.from_pydict(c, schema=LINES),
+        lines=pa.Table.from_pydict(columns, schema=LINES),
     )
 
 
@@ -123,7 +151,8 @@ class Answers:
         return list(self._failures)
 
     def lines(self) -> pa.Table:
-        """A line per contact the answers name (:data:`LINES`); ``_b`` is the answer's place in :meth:`ids`."""
+        """A line per contact the answers name (:data:`LINES`); ``_b`` is the answer's place in
+        :meth:`ids`, and an answer's lines follow each other, in that order."""
         blocks = self._blocks()
         return pa.concat_tables([b.lines for b in blocks]) if blocks else LINES.empty_table()
 

@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .answers import Answers, answers_of
+from .answers import keys as answer_keys
 from .errors import StopRun
 from .models import BatchOutcome, Outcome, Reason, part_keys
 from .rows import worst_first
@@ -214,52 +215,96 @@ def _gather(values: np.ndarray, at: np.ndarray) -> np.ndarray:
 def _match(parts: pa.Table, batch: np.ndarray, answers: pa.Table) -> np.ndarray:
     """For each plan line, its line in ``answers`` (same batch, same key; -1 for none): a join.
 
-    Contacts by vid, nearly all of them, are joined on integers (batch, vid) by sorting, as the
-    hash join on text keys costs seconds for a million lines; contacts by email on their text."""
+    Contacts by vid, nearly all of them, are joined on integers (batch, vid): first each to the
+    line at its own place in its batch's answer (HubSpot answers in the order it was asked), the
+    others by sorting, as the hash join on text keys costs seconds for a million lines; contacts
+    by email on their text."""
     found = np.full(parts.num_rows, -1, np.int64)
     has_vid = _np(parts.column("vid").is_valid())
-    by_vid = np.flatnonzero(has_vid & (batch >= 0))
+    if (has_vid & (batch >= 0)).any():
+        vids = _np(pc.fill_null(parts.column("vid"), 0))
+        _Said.of(answers).match(vids, np.where(has_vid, batch, -1), found)
     by_email = np.flatnonzero(~has_vid & (batch >= 0))
-    if len(by_vid):
-        found[by_vid] = _match_vids(_np(pc.fill_null(parts.column("vid"), 0))[by_vid], batch[by_vid], answers)
     if len(by_email):
         keys = part_keys(parts.take(pa.array(by_email)))
         plan = pa.table({"_b": pa.array(batch[by_email].astype(np.int32)), "key": keys})
         plan = plan.append_column("_p", pa.array(by_email))
-        lines = answers.select(["_b", "key"]).append_column("_a", pa.array(np.arange(answers.num_rows)))
+        lines = pa.table({"_b": answers.column("_b"), "key": answer_keys(answers)})
+        lines = lines.append_column("_a", pa.array(np.arange(answers.num_rows)))
         hits = plan.join(lines, ["_b", "key"], join_type="inner")
         if hits.num_rows:
             found[_np(hits.column("_p"))] = _np(hits.column("_a"))
     return found
 
 
-def _digits(key: pa.ChunkedArray, pattern: str) -> pa.ChunkedArray:
-    return pc.match_substring_regex(key, pattern)
+@dataclass(frozen=True, slots=True)
+class _Said:
+    """The answers' lines that name a contact id: its answer's place (``b``) and the id (``vid``),
+    and where each answer's lines begin (``starts``, one more at the end)."""
 
+    b: np.ndarray
+    vid: np.ndarray
+    named: np.ndarray
+    starts: np.ndarray
+    #: the answers that name an id in two ways (``0`` and ``-0``): the first line counts, as sorted
+    odd: np.ndarray
 
-def _longest(key: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Keys that are 19-digit vids an int64 holds (written as ``str(vid)`` writes them)."""
-    return pc.and_(_digits(key, r"^[1-9][0-9]{18}$"), pc.less_equal(key, str(np.iinfo(np.int64).max)))
+    @classmethod
+    def of(cls, answers: pa.Table) -> _Said:
+        b = _np(answers.column("_b")).astype(np.int64)
+        counts = np.bincount(b) if len(b) else np.zeros(0, np.int64)
+        named = _np(answers.column("vid").is_valid()).astype(bool)
+        odd = b[named & _np(answers.column("key").is_valid()).astype(bool)]
+        return cls(b, _np(pc.fill_null(answers.column("vid"), 0)), named, np.concatenate([[0], np.cumsum(counts)]), odd)
 
+    def match(self, vids: np.ndarray, batch: np.ndarray, found: np.ndarray) -> None:
+        """``found`` given, for each plan line of a batch answered (``batch`` >= 0), the answer
+        line of that batch that names its vid."""
+        self._in_place(vids, batch, found)
+        rest = np.flatnonzero((batch >= 0) & (found < 0))
+        if len(rest):
+            found[rest] = self._sorted(vids[rest], batch[rest])
 
-def _match_vids(vids: np.ndarray, batch: np.ndarray, answers: pa.Table) -> np.ndarray:
-    """For each (vid, batch) of the plan, the answer line with that batch and the vid as its key."""
-    known = np.sort(vids)
-    known = known[np.append(True, known[1:] != known[:-1])]  # distinct (np.unique hashes, slower here)
-    key = answers.column("key")
-    numeric = _np(pc.fill_null(pc.or_(_digits(key, r"^-?(0|[1-9][0-9]{0,17})$"), _longest(key)), False))
-    at = np.flatnonzero(numeric)
-    said = _np(pc.cast(key.take(pa.array(at)), pa.int64())) if len(at) else np.zeros(0, np.int64)
-    code = np.minimum(np.searchsorted(known, said), len(known) - 1)
-    ours = known[code] == said
-    at, code = at[ours], code[ours]
-    packed = (_np(answers.column("_b"))[at].astype(np.int64) << 32) | code
-    order = np.argsort(packed, kind="stable")
-    ranked = packed[order]
-    wanted = (batch << 32) | np.searchsorted(known, vids)
-    where = np.minimum(np.searchsorted(ranked, wanted), max(len(ranked) - 1, 0))
-    hit = ranked[where] == wanted if len(ranked) else np.zeros(len(wanted), bool)
-    return np.where(hit, at[order[where]] if len(ranked) else -1, -1)
+    def _in_place(self, vids: np.ndarray, batch: np.ndarray, found: np.ndarray) -> None:
+        """Each plan line matched to the line at the same place in its answer, when that names
+        its vid: the k-th line of a batch (its lines follow each other in a chunked plan) to the
+        k-th line of the batch's answer.  A key is named once in an answer, so a hit is the match."""
+        n = len(batch)
+        if not n or not len(self.b):
+            return
+        begins = np.ones(n, bool)
+        begins[1:] = batch[1:] != batch[:-1]
+        first = np.flatnonzero(begins)
+        place = np.arange(n) - np.repeat(first, np.diff(np.append(first, n)))
+        del begins, first
+        usual = (batch >= 0) & (batch < len(self.starts) - 1)
+        if len(self.odd):
+            usual &= ~np.isin(batch, self.odd)
+        asked = np.flatnonzero(usual)
+        del usual
+        line = self.starts[batch[asked]] + place[asked]
+        del place
+        inside = line < self.starts[batch[asked] + 1]
+        asked, line = asked[inside], line[inside]
+        hit = self.named[line] & (self.vid[line] == vids[asked])
+        found[asked[hit]] = line[hit]
+
+    def _sorted(self, vids: np.ndarray, batch: np.ndarray) -> np.ndarray:
+        """For each (vid, batch) of the plan, the answer line with that batch and the vid as its key."""
+        known = np.sort(vids)
+        known = known[np.append(True, known[1:] != known[:-1])]  # distinct (np.unique hashes, slower here)
+        at = np.flatnonzero(self.named)
+        said = self.vid[at]
+        code = np.minimum(np.searchsorted(known, said), len(known) - 1)
+        ours = known[code] == said
+        at, code = at[ours], code[ours]
+        packed = (self.b[at] << 32) | code
+        order = np.argsort(packed, kind="stable")
+        ranked = packed[order]
+        wanted = (batch << 32) | np.searchsorted(known, vids)
+        where = np.minimum(np.searchsorted(ranked, wanted), max(len(ranked) - 1, 0))
+        hit = ranked[where] == wanted if len(ranked) else np.zeros(len(wanted), bool)
+        return np.where(hit, at[order[where]] if len(ranked) else -1, -1)
 
 
 def _np(array: pa.Array | pa.ChunkedArray) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -10,10 +11,13 @@ from hypothesis import strategies as st
 
 from importer import answers as answers_module
 from importer.answers import Answers, answers_of
+from importer.answers import keys as line_keys
 from importer.journal import Journal
 from importer.models import Batch, BatchOutcome, Failure, State
 
-keys = st.sampled_from(["1", "2", "3", "a@example.com", "b@example.com", "0"])
+keys = st.sampled_from(
+    ["1", "2", "3", "a@example.com", "b@example.com", "0", "-0", "007", "-5", str(2**63 - 1), str(2**63)]
+)
 words = st.sampled_from(["http_400", "not_in_response", "rejected_by_hubspot"])
 outcomes_st = st.builds(
     BatchOutcome,
@@ -38,12 +42,19 @@ def said(outcomes: list[BatchOutcome]) -> list[tuple[Any, ...]]:
 
 def held(answers: Answers) -> list[tuple[Any, ...]]:
     """What ``answers`` hold, in the same shape."""
-    ids, failures = answers.ids(), answers.failures()
+    ids, failures, lines = answers.ids(), answers.failures(), answers.lines()
     return [
-        (ids[line["_b"]], line["key"], line["confirmed"], line["created"],
+        (ids[line["_b"]], key, line["confirmed"], line["created"],
          None if line["failure"] is None else failures[line["failure"]])
-        for line in answers.lines().to_pylist()
+        for line, key in zip(lines.to_pylist(), line_keys(lines).to_pylist(), strict=True)
     ]  # fmt: skip
+
+
+def as_vid(key: str) -> int | None:
+    """The contact id a key names, as settle reads it: digits as ``str`` writes an int64, or a minus before them."""
+    if re.fullmatch(r"-?(0|[1-9][0-9]{0,17})", key) or (re.fullmatch(r"[1-9][0-9]{18}", key) and int(key) < 2**63):
+        return int(key)
+    return None
 
 
 @settings(max_examples=80, deadline=None)
@@ -60,6 +71,9 @@ def test_answers_hold_what_the_answers_said_in_the_order_they_came(outcomes: lis
     assert answers.correlation_ids() == [o.correlation_id for o in outcomes]
     assert sorted(answers.gone()) == sorted((o.batch_id, k) for o in outcomes for k in o.gone)
     assert held(answers) == said(outcomes)
+    lines = answers.lines()
+    assert lines.column("vid").to_pylist() == [as_vid(k) for k in line_keys(lines).to_pylist()]
+    assert all(k is None or str(as_vid(k)) != k for k in lines.column("key").to_pylist()), "ids are kept as numbers"
 
 
 def test_a_mapping_of_answers_is_keyed_by_its_own_batch_ids() -> None:

@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import gc
+import re
 import weakref
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tables import by_row, rows_table
 
 from importer import config, execute, pipeline
 from importer.answers import answers_of
+from importer.answers import keys as line_keys
 from importer.chunker import batches, chunk, merge
 from importer.errors import StopRun
 from importer.models import PARTS, BatchOutcome, Failure, Reason
 from importer.sandbox import DEFAULT_TOKEN, Sandbox
-from importer.settle import apply, fates, settle
+from importer.settle import _match, apply, fates, settle
 
 
 def _plan() -> tuple[pa.Table, pa.Table]:
@@ -244,3 +249,65 @@ def test_a_run_lets_its_plan_and_answers_go_before_it_writes_the_rows_columns(
         )
         result = pipeline.run(cfg, pipeline.Services(cwd=tmp_path))
     assert result.exit_code == 0 and result.report.counts["recorded"] == 250 and len(seen) == 2
+
+
+def _as_vid(key: str) -> int | None:
+    """The contact id a key names (digits as ``str`` writes an int64, or a minus before them)."""
+    if re.fullmatch(r"-?(0|[1-9][0-9]{0,17})", key) or (re.fullmatch(r"[1-9][0-9]{18}", key) and int(key) < 2**63):
+        return int(key)
+    return None
+
+
+_VIDS = st.sampled_from([0, 1, 7, 2**63 - 1])
+_EMAILS = st.sampled_from(["7", "0", "a@example.com", "b@example.com"])
+
+
+@st.composite
+def _asked_and_answered(draw: st.DrawFn) -> tuple[pa.Table, np.ndarray, pa.Table]:
+    """Batches of a plan (by vid or by email), the answers some got (keys in any order, named in
+    other ways too: ``-0``, ``007``, someone else), and each plan line's answer (-1: none)."""
+    vids: list[int | None] = []
+    emails: list[str | None] = []
+    asked: list[str] = []
+    answers: dict[str, BatchOutcome] = {}
+    for b in range(draw(st.integers(1, 4))):
+        by_email = draw(st.booleans())
+        keys = draw(st.lists(_EMAILS if by_email else _VIDS, min_size=1, max_size=5, unique=True))
+        vids += [None if by_email else int(k) for k in keys]
+        emails += [str(k) if by_email else None for k in keys]
+        asked += [f"b{b}"] * len(keys)
+        if draw(st.booleans()):
+            others = draw(st.lists(st.sampled_from(["-0", "007", "99", "a@example.com"]), unique=True, max_size=2))
+            named = [str(k) for k in keys] + others
+            said = named if draw(st.booleans()) else draw(st.permutations(named))[: draw(st.integers(0, len(named)))]
+            split = draw(st.integers(0, len(said)))
+            failed = {k: Failure("http_400", "no") for k in said[split:]}
+            answers[f"b{b}"] = BatchOutcome("x", 200, {k: 5 for k in said[:split]}, failed, "c")
+    order = draw(st.permutations(list(answers)))
+    held = answers_of({b: answers[b] for b in order})
+    place = {b: i for i, b in enumerate(held.ids())}
+    parts = pa.table({"vid": pa.array(vids, pa.int64()), "email": pa.array(emails, pa.string())})
+    return parts, np.array([place.get(b, -1) for b in asked], np.int64), held.lines()
+
+
+@settings(max_examples=400, deadline=None)
+@given(case=_asked_and_answered())
+def test_each_plan_line_finds_the_first_answer_line_of_its_batch_that_names_its_contact(
+    case: tuple[pa.Table, np.ndarray, pa.Table],
+) -> None:
+    parts, batch, lines = case
+    keys, answered = line_keys(lines).to_pylist(), lines.column("_b").to_pylist()
+    expected = []
+    for vid, email, b in zip(parts.column("vid").to_pylist(), parts.column("email").to_pylist(), batch, strict=True):
+        hits = [
+            i for i, (k, a) in enumerate(zip(keys, answered, strict=True))
+            if a == b and (k == email if vid is None else _as_vid(k) == vid)
+        ]  # fmt: skip
+        expected.append(hits[0] if hits else -1)
+    assert _match(parts, batch, lines).tolist() == expected
+
+
+def test_an_answer_naming_an_id_twice_counts_its_first_line_wherever_the_plan_has_it() -> None:
+    parts = pa.table({"vid": pa.array([1, 0], pa.int64()), "email": pa.array([None, None], pa.string())})
+    lines = answers_of({"b": BatchOutcome("b", 200, {"-0": 5, "0": 6}, {}, "c")}).lines()
+    assert _match(parts, np.array([0, 0]), lines).tolist() == [-1, 0]
