@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 
 from .mapper_layout import Block
 from .mapper_states import display_names
-from .mapper_values import arrow_text
+from .mapper_values import arrow_cells
 from .models import ROWS, Outcome, Reason, State
 from .rows import blanks, falses, nulls
 
@@ -65,7 +65,7 @@ def rows_table(
     file: str,
     rows: np.ndarray,
     *,
-    email: pa.Array,
+    email: pa.Array | pa.ChunkedArray,
     vid: pa.Array,
     state: np.ndarray,
     when_ms: pa.Array,
@@ -104,7 +104,7 @@ class _Entry:
     """One key/value pair of ``extra`` per row, where ``present`` holds."""
 
     keys: pa.Array | None  # None: every row's is ``key``
-    values: pa.Array
+    values: pa.Array | pa.ChunkedArray
     present: np.ndarray
     key: str | None = None
 
@@ -116,8 +116,12 @@ def _same(key: str, n: int) -> pa.Array:
     return pa.repeat(pa.scalar(key, pa.string()), n)
 
 
-def _text(values: pd.Series) -> pa.Array:
-    return arrow_text(values).cast(pa.string())
+def _text(values: pd.Series) -> pa.Array | pa.ChunkedArray:
+    return arrow_cells(values).cast(pa.string())
+
+
+def _chunks(values: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
+    return values.chunks if isinstance(values, pa.ChunkedArray) else [values]
 
 
 def _name_entries(text: Mapping[str, pd.Series], n: int) -> list[_Entry]:
@@ -159,7 +163,8 @@ def _raw_entries(frame: pd.DataFrame, blocks: Sequence[Block]) -> list[_Entry]:
                 keys.append(_same("", m))
                 values.append(_same("", m))
                 present.append(np.zeros(m, dtype=bool))
-        entries.append(_Entry(pa.concat_arrays(keys), pa.concat_arrays(values), np.concatenate(present)))
+        joined = pa.chunked_array([c for v in values for c in _chunks(v)], pa.string())
+        entries.append(_Entry(pa.concat_arrays(keys), joined, np.concatenate(present)))
     return entries
 
 
@@ -186,7 +191,9 @@ def _map_of(entries: Sequence[_Entry], n: int) -> pa.Array:
     else:
         keys = pa.concat_arrays([e.names(n) for e in entries]).take(pa.array(source))
     del which
-    values = pa.concat_arrays([e.values for e in entries]).take(pa.array(source))
+    # taken from the loader's blocks as they are (joined once, by the take, not first per entry)
+    taken = pa.chunked_array([c for e in entries for c in _chunks(e.values)], pa.string()).take(pa.array(source))
+    values = taken.chunk(0) if taken.num_chunks == 1 else taken.combine_chunks()
     return pa.MapArray.from_arrays(pa.array(offsets), keys, values, type=_EXTRA)
 
 

@@ -34,17 +34,21 @@ def rows_list(rows: Sequence[int], limit: int = 10) -> str:
 
 
 def arrow_text(values: pd.Series | pd.Index) -> pa.Array:
-    """Text values as Arrow strings, empty text for missing ones (zero-copy when they are
-    Arrow-backed already, as the loader's columns are)."""
+    """Text values as one Arrow string array, empty text for missing ones."""
+    arr = arrow_cells(values)
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
+def arrow_cells(values: pd.Series | pd.Index) -> pa.Array | pa.ChunkedArray:
+    """Text values as Arrow strings, empty text for missing ones, in the loader's blocks as they
+    are (no copy: a column read a row at a time needs no single buffer)."""
     try:
         arr = pa.array(values.array)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
         arr = None
     if arr is None or not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
         arr = pa.array([None if pd.isna(v) else str(v) for v in values.tolist()], type=pa.string())
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    return arr.fill_null("")
+    return arr.fill_null("") if arr.null_count else arr
 
 
 def factorize(values: pd.Series) -> tuple[np.ndarray, pa.Array]:
@@ -80,21 +84,24 @@ def _fits(arr: pa.Array) -> pa.Array:
     return pc.and_(pc.less_equal(pc.utf8_length(arr), 254), pc.less_equal(pc.find_substring(arr, "@"), 64))
 
 
-def clean_email_texts(arr: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+def clean_email_texts(arr: pa.Array | pa.ChunkedArray) -> tuple[pa.Array | pa.ChunkedArray, np.ndarray, np.ndarray]:
     """Cleaned, lower-cased addresses plus ``valid`` and ``empty`` masks, for distinct texts.
     Addresses that are already clean (nearly all) skip the cleaning steps and stay as they are:
-    no Python string per address."""
+    no Python string per address, and no copy of the column when every one is clean."""
     plain = pc.and_(
         pc.and_(pc.match_substring_regex(arr, _PLAIN_EMAIL), pc.invert(pc.match_substring(arr, "xn--"))), _fits(arr)
     )
     valid = bools(plain)
+    del plain
     empty = np.zeros(len(arr), dtype=bool)
     rest = np.flatnonzero(~valid)
     if not len(rest):
         return arr, valid, empty
-    clean, ok, blank = _clean_email_slow(arr.take(pa.array(rest)))
+    taken = arr.take(pa.array(rest))
+    clean, ok, blank = _clean_email_slow(taken.combine_chunks() if isinstance(taken, pa.ChunkedArray) else taken)
+    cleaned = pa.array(~valid)
     valid[rest], empty[rest] = ok, blank
-    return pc.replace_with_mask(arr, pa.array(~bools(plain)), clean.cast(arr.type)), valid, empty
+    return pc.replace_with_mask(arr, cleaned, clean.cast(arr.type)), valid, empty
 
 
 def _clean_email_slow(arr: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray]:
@@ -162,8 +169,8 @@ class Emails:
     valid address or empty.  Per row, not per distinct text: nearly every address in an attendee
     list is distinct, so finding the distinct ones first would cost more than it saves."""
 
-    raw: pa.Array  # the texts as written
-    clean: pa.Array  # each text cleaned and lower-cased
+    raw: pa.Array | pa.ChunkedArray  # the texts as written
+    clean: pa.Array | pa.ChunkedArray  # each text cleaned and lower-cased
     valid: np.ndarray  # bool
     empty: np.ndarray  # bool: nothing there
 
@@ -177,9 +184,12 @@ class Emails:
         """Per row: a text that is not a valid address."""
         return ~self.valid & ~self.empty
 
-    def for_report(self) -> pa.Array:
+    def for_report(self) -> pa.Array | pa.ChunkedArray:
         """Per row what the report shows: the address, an invalid one as cleaned (escaped so the
-        marketer can find and fix the cell), null when empty."""
+        marketer can find and fix the cell), null when empty.  A column of valid addresses is the
+        cleaned column itself (no copy)."""
+        if self.valid.all():
+            return self.clean.cast(pa.string())
         bad = self.invalid
         out = pc.if_else(pa.array(self.valid), self.clean, pa.scalar(None, self.clean.type)).cast(pa.string())
         if bad.any():
@@ -190,7 +200,7 @@ class Emails:
 
 def read_emails(values: pd.Series) -> Emails:
     """Read an email column (see :class:`Emails`)."""
-    raw = arrow_text(values)
+    raw = arrow_cells(values)
     clean, valid, empty = clean_email_texts(raw)
     return Emails(raw, clean, valid, empty)
 
@@ -222,7 +232,7 @@ def read_contact_ids(values: pd.Series) -> ContactIds:
     export holds a million distinct ones), so finding the distinct values first would cost more
     than it saves.  Plain ids (digits, no leading zero, at most 18 of them: nearly every cell) are
     cast at once; only the other cells go through the rules of :func:`_read_ids_slow`."""
-    text = arrow_text(values)
+    text = arrow_cells(values)
     plain = bools(
         pc.and_(
             pc.and_(pc.ascii_is_decimal(text), pc.invert(pc.starts_with(text, "0"))),
@@ -232,13 +242,16 @@ def read_contact_ids(values: pd.Series) -> ContactIds:
     if plain.all():
         vid = pc.cast(text, pa.int64())
         none = np.zeros(len(text), dtype=bool)
-        return ContactIds(vid, none, none)
+        return ContactIds(vid.combine_chunks() if isinstance(vid, pa.ChunkedArray) else vid, none, none)
     parsed = np.zeros(len(text), dtype=np.int64)
     ok, empty = plain.copy(), np.zeros(len(text), dtype=bool)
     if plain.any():
         parsed[plain] = pc.cast(text.filter(pa.array(plain)), pa.int64()).to_numpy()
     rest = np.flatnonzero(~plain)
-    parsed[rest], ok[rest], empty[rest] = _read_ids_slow(text.take(pa.array(rest)))
+    taken = text.take(pa.array(rest))
+    parsed[rest], ok[rest], empty[rest] = _read_ids_slow(
+        taken.combine_chunks() if isinstance(taken, pa.ChunkedArray) else taken
+    )
     return ContactIds(pa.array(parsed, mask=~ok), ~empty & ~ok, ~ok)
 
 
