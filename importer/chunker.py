@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .models import PARTS, STATE_RANK, Batch, Outcome, Participation, Reason, RowRef, State, part_keys
+from .rows import nulls
 
 #: State words in rank order (cancel, register, attend): a state's rank is its index here.
 _WORDS = pa.array([s.value for s, _ in sorted(STATE_RANK.items(), key=lambda item: item[1])])
@@ -33,21 +34,30 @@ def _np(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return np.asarray(array.to_numpy(zero_copy_only=False))
 
 
-def _ranks(words: pa.Array) -> np.ndarray:
+def _positions(n: int) -> type[np.signedinteger]:
+    """The smallest integer type that numbers ``n`` lines (row positions, contact codes): half
+    the memory of int64 for every table a run can hold."""
+    return np.int32 if n < 2**31 else np.int64
+
+
+def _ranks(words: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """The rank of each state word (cancel 0, register 1, attend 2), -1 for none."""
-    return _np(pc.fill_null(pc.index_in(words, value_set=_WORDS), -1))
+    return _np(pc.fill_null(pc.index_in(words, value_set=_WORDS), -1)).astype(np.int8)
 
 
 def _contacts(rows: pa.Table) -> np.ndarray:
     """A code per row naming its contact: its vid, or its email when it has none.  An email-only
     contact shares a code only with the same email (never with another email, nor with a vid);
-    rows with neither share one code, as they did when the key was ``None``."""
+    rows with neither share one code, as they did when the key was ``None``.  Codes of vids follow
+    the vids' order."""
     vid = _col(rows, "vid")
     has_vid = _np(vid.is_valid())
-    code = np.empty(len(vid), np.int64)
+    code = np.empty(len(vid), _positions(len(vid) + 1))
     vids, inverse = np.unique(_np(pc.fill_null(vid, 0))[has_vid], return_inverse=True)
     code[has_vid] = inverse
-    emails = pc.dictionary_encode(_col(rows, "email").filter(pa.array(~has_vid)))
+    if has_vid.all():
+        return code
+    emails = pc.dictionary_encode(rows.column("email").filter(pa.array(~has_vid)).combine_chunks())
     code[~has_vid] = len(vids) + _np(pc.fill_null(emails.indices, len(emails.dictionary)))
     return code
 
@@ -57,24 +67,31 @@ class _Proofs:
     state, contact, time, then input order: each (state, contact) group starts with its carrier."""
 
     def __init__(self, rows: pa.Table) -> None:
+        ix = _positions(2 * rows.num_rows)
         first = _np(_col(rows, "outcome").is_null())
         self.rank0 = _ranks(_col(rows, "state"))
         rank1 = _ranks(_col(rows, "also_state"))
-        at0 = np.flatnonzero(first & (self.rank0 >= 0))
-        at1 = np.flatnonzero(_np(_col(rows, "also_outcome").is_null()) & (rank1 >= 0))
+        at0 = np.flatnonzero(first & (self.rank0 >= 0)).astype(ix)
+        at1 = np.flatnonzero(_np(_col(rows, "also_outcome").is_null()) & (rank1 >= 0)).astype(ix)
         self.live = first & (self.rank0 > _CANCEL)
+        del first
         when = np.concatenate([self._times(rows, "when_ms", at0), self._times(rows, "also_when_ms", at1)])
         self.contacts = _contacts(rows)
         idx = np.concatenate([at0, at1])
         slot = np.concatenate([np.zeros(len(at0), np.int8), np.ones(len(at1), np.int8)])
         rank = np.concatenate([self.rank0[at0], rank1[at1]])
+        del at0, at1, rank1
         who = self.contacts[idx]
         order = np.lexsort((slot, idx, when, who, rank))
+        del when
         self.idx, self.slot, self.rank, self.who = idx[order], slot[order], rank[order], who[order]
-        starts = np.ones(len(order), bool)
+        del idx, slot, rank, who, order
+        starts = np.ones(len(self.idx), bool)
         starts[1:] = (self.rank[1:] != self.rank[:-1]) | (self.who[1:] != self.who[:-1])
         self.starts = starts
-        self.carrier = self.idx[np.flatnonzero(starts)[np.cumsum(starts) - 1]]
+        group = np.cumsum(starts, dtype=ix)
+        group -= 1
+        self.carrier = self.idx[np.flatnonzero(starts).astype(ix)[group]]
 
     @staticmethod
     def _times(rows: pa.Table, name: str, at: np.ndarray) -> np.ndarray:
@@ -83,13 +100,13 @@ class _Proofs:
             raise ValueError(f"merge needs every sendable participation's time ({name}): fill the times first")
         return _np(when)
 
-    def holders(self) -> np.ndarray:
+    def holders(self) -> np.ndarray | None:
         """Per proof, the first row that holds a live registration or attendance of a cancelled
-        contact (-1 for proofs that are not such a cancel)."""
-        held = np.full(len(self.idx), -1, np.int64)
+        contact (-1 for proofs that are not such a cancel); ``None`` when no proof is a cancel."""
         cancels = self.rank == _CANCEL
         if not cancels.any():
-            return held
+            return None
+        held = np.full(len(self.idx), -1, np.int64)
         live = np.flatnonzero(self.live)
         holder = np.full(int(self.contacts.max()) + 1, -1, np.int64)
         who, first = np.unique(self.contacts[live], return_index=True)
@@ -111,18 +128,24 @@ def merge(rows: pa.Table, event_id: str) -> tuple[pa.Table, pa.Table]:
     """
     proofs = _Proofs(rows)
     held = proofs.holders()
-    skipped = held >= 0
-    words = _WORDS.take(pa.array(proofs.rank))
-    settled = np.flatnonzero(~proofs.starts | skipped)
-    fate = _fates(rows, proofs.carrier[settled], held[settled], words.take(pa.array(settled)))
+    kept = proofs.starts if held is None else proofs.starts & (held < 0)
+    settled = np.flatnonzero(~kept)
     out = rows
-    for slot, prefix in ((0, ""), (1, "also_")):
-        mine = np.flatnonzero(proofs.slot[settled] == slot)
-        if len(mine):
-            at = pa.array(mine)
-            out = _settle(out, prefix, proofs.idx[settled[mine]], {k: v.take(at) for k, v in fate.items()})
-    carriers = np.flatnonzero(proofs.starts & ~skipped)
-    return out, _plan(rows, event_id, proofs.idx[carriers], proofs.slot[carriers], words.take(pa.array(carriers)))
+    if len(settled):
+        holder = np.full(len(settled), -1, np.int64) if held is None else held[settled]
+        fate = _fates(rows, proofs.carrier[settled], holder, _words(proofs.rank[settled]))
+        for slot, prefix in ((0, ""), (1, "also_")):
+            mine = np.flatnonzero(proofs.slot[settled] == slot)
+            if len(mine):
+                at = pa.array(mine)
+                out = _settle(out, prefix, proofs.idx[settled[mine]], {k: v.take(at) for k, v in fate.items()})
+    carriers = np.flatnonzero(kept)
+    return out, _plan(rows, event_id, proofs.idx[carriers], proofs.slot[carriers], _words(proofs.rank[carriers]))
+
+
+def _words(rank: np.ndarray) -> pa.Array:
+    """The state words of these ranks."""
+    return _WORDS.take(pa.array(rank))
 
 
 def _fates(rows: pa.Table, carrier: np.ndarray, holder: np.ndarray, states: pa.Array) -> dict[str, pa.Array]:
@@ -163,22 +186,38 @@ def _settle(rows: pa.Table, prefix: str, at: np.ndarray, values: dict[str, pa.Ar
 
 
 def _plan(rows: pa.Table, event_id: str, at: np.ndarray, slot: np.ndarray, states: pa.Array) -> pa.Table:
-    """The PARTS lines of the carriers: row ``at``'s participation ``slot`` in ``states``."""
+    """The PARTS lines of the carriers: row ``at``'s participation ``slot`` in ``states``.  Only a
+    line without a vid takes its row's email (the contact it is sent by): the others are sent by
+    their vid, and copying every address cost a column as large as the file's emails."""
+    n = len(at)
     take = pa.array(at)
     when = _col(rows, "when_ms").take(take)
     if slot.any():
         when = pc.if_else(pa.array(slot == 0), when, _col(rows, "also_when_ms").take(take))
+    vid = _col(rows, "vid").take(take)
     columns = {
-        "event_id": pa.array([event_id], pa.string()).take(pa.array(np.zeros(len(at), np.int64))),
+        "event_id": pa.array([event_id], pa.string()).take(pa.array(np.zeros(n, np.int8))),
         "state": states,
-        "vid": _col(rows, "vid").take(take),
-        "email": _col(rows, "email").take(take),
+        "vid": vid,
+        "email": _emails_of(rows, at, _np(vid.is_null())),
         "when_ms": when,
         "file": _col(rows, "file").take(take),
         "row": _col(rows, "row").take(take),
-        "batch_id": pa.nulls(len(at), pa.string()),
+        "batch_id": nulls(n, pa.string()),
     }
     return pa.Table.from_arrays([columns[f.name] for f in PARTS], schema=PARTS)
+
+
+def _emails_of(rows: pa.Table, at: np.ndarray, by_email: np.ndarray) -> pa.Array:
+    """The email of row ``at`` where ``by_email`` holds, null elsewhere."""
+    if not by_email.any():
+        return nulls(len(at), pa.string())
+    emails = rows.column("email").take(pa.array(at[by_email])).combine_chunks()
+    if by_email.all():
+        return emails
+    spread = np.cumsum(by_email, dtype=_positions(len(at) + 1))
+    spread -= 1
+    return emails.take(pa.array(spread, mask=~by_email))
 
 
 def chunk(parts: pa.Table, batch_size: int) -> pa.Table:
@@ -213,12 +252,16 @@ def chunk(parts: pa.Table, batch_size: int) -> pa.Table:
     starts = np.ones(n, bool)
     starts[1:] = _np(pc.not_equal(events.slice(1), events.slice(0, n - 1))) | (rank[1:] != rank[:-1])
     starts[1:] |= email[1:] != email[:-1]
-    in_group = np.arange(n) - np.flatnonzero(starts)[np.cumsum(starts) - 1]
-    first = np.flatnonzero(in_group % batch_size == 0)
-    ids = _batch_ids(plan, first, in_group[first] // batch_size)
-    batch_of = pa.array(np.cumsum(in_group % batch_size == 0) - 1)
+    # each group's batches, from the group's bounds: no number per line but the batch it is in
+    bounds = np.append(np.flatnonzero(starts), n)
+    firsts = [np.arange(start, end, batch_size) for start, end in pairwise(bounds.tolist())]
+    first = np.concatenate(firsts)
+    index = np.concatenate([np.arange(len(f)) for f in firsts])
+    ids = _batch_ids(plan, first, index)
+    sizes = np.diff(np.append(first, n))
+    batch_of = np.repeat(np.arange(len(first), dtype=_positions(len(first))), sizes)
     i = plan.schema.get_field_index("batch_id")
-    return plan.set_column(i, plan.schema.field(i), pa.array(ids, pa.string()).take(batch_of))
+    return plan.set_column(i, plan.schema.field(i), pa.array(ids, pa.string()).take(pa.array(batch_of)))
 
 
 def _in_batch_order(parts: pa.Table, rank: np.ndarray, by_email: pa.Array) -> bool:
@@ -232,23 +275,39 @@ def _in_batch_order(parts: pa.Table, rank: np.ndarray, by_email: pa.Array) -> bo
     return bool(np.all((rank[1:] > rank[:-1]) | ((rank[1:] == rank[:-1]) & (vid[1:] >= vid[:-1]))))
 
 
+#: Lines whose batch ids are worked out together: the joined text of a slice, not of the plan.
+_SLICE = 1 << 16
+
+
 def _batch_ids(plan: pa.Table, first: np.ndarray, index: np.ndarray) -> list[str]:
     """Each batch's id: its state, endpoint and number in its group, and the start of the sha1 of
-    its ``key:when_ms`` lines (the ids journals of earlier versions hold)."""
+    its ``key:when_ms`` lines (the ids journals of earlier versions hold).  The lines are joined a
+    slice of whole batches at a time."""
+    states = _col(plan, "state").take(pa.array(first)).to_pylist()
+    by_email = _col(plan, "vid").take(pa.array(first)).is_null().to_pylist()
+    bounds = np.append(first, plan.num_rows)
+    ids: list[str] = []
+    b = 0
+    while b < len(first):
+        last = max(int(np.searchsorted(bounds, bounds[b] + _SLICE, side="right")) - 1, b + 1)
+        start = int(bounds[b])
+        for digest in _digests(plan.slice(start, int(bounds[last]) - start), bounds[b : last + 1] - start):
+            ids.append(f"{states[b]}{'-email' if by_email[b] else ''}-{index[b]:04d}-{digest}")
+            b += 1
+    return ids
+
+
+def _digests(plan: pa.Table, bounds: np.ndarray) -> Iterator[str]:
+    """The start of the sha1 of each batch's ``key:when_ms`` lines (``bounds``: where each starts
+    in ``plan``, then its end)."""
     lines = pc.binary_join_element_wise(part_keys(plan), ":", pc.cast(_col(plan, "when_ms"), pa.string()), "\n", "")
     if isinstance(lines, pa.ChunkedArray):
         lines = lines.combine_chunks()
     _, offsets_buffer, data = lines.buffers()
     offsets = np.frombuffer(offsets_buffer, np.int32)[lines.offset : lines.offset + len(lines) + 1]
     text = memoryview(data)  # never empty: every line holds at least its ':'
-    bounds = np.append(first, len(lines))
-    states = _col(plan, "state").take(pa.array(first)).to_pylist()
-    by_email = _col(plan, "vid").take(pa.array(first)).is_null().to_pylist()
-    ids = []
-    for b, (start, end) in enumerate(pairwise(bounds)):
-        digest = hashlib.sha1(text[offsets[start] : offsets[end] - 1]).hexdigest()[:8]
-        ids.append(f"{states[b]}{'-email' if by_email[b] else ''}-{index[b]:04d}-{digest}")
-    return ids
+    for start, end in pairwise(bounds.tolist()):
+        yield hashlib.sha1(text[offsets[start] : offsets[end] - 1]).hexdigest()[:8]
 
 
 def _items(plan: pa.Table) -> tuple[Participation, ...]:

@@ -148,7 +148,7 @@ PARTS = pa.schema(
         pa.field("event_id", pa.string(), nullable=False),
         pa.field("state", pa.string(), nullable=False),  # a State value
         pa.field("vid", pa.int64()),
-        pa.field("email", pa.string()),
+        pa.field("email", pa.string()),  # only on a line without vid: the address it is sent by
         pa.field("when_ms", pa.int64(), nullable=False),
         pa.field("file", pa.string(), nullable=False),
         pa.field("row", pa.int64(), nullable=False),

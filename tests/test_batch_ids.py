@@ -9,6 +9,7 @@ from pathlib import Path
 
 from row_objects import Also, Row, rows_to_table
 
+from importer import chunker
 from importer.chunker import batches, chunk, merge
 from importer.cli import main
 from importer.models import Outcome, RowRef, State
@@ -120,3 +121,14 @@ def test_batch_ids_end_to_end_are_pinned_in_the_report(tmp_path: Path) -> None:
         **{("zoom_attendee_report", n): b for n, b in attendees.items()},
         **{("zoom_registration_report", n): b for n, b in registrants.items()},
     }
+
+
+def test_batch_ids_worked_out_a_slice_at_a_time_are_those_of_the_whole_plan(monkeypatch) -> None:  # noqa: ANN001
+    """The chunker joins the lines of a slice of whole batches at a time: slices of a few lines
+    (a batch across a slice's end, a slice of one batch) give every id the whole plan gives."""
+    lines = [row(i + 2, 10 + i % 37, (A, R, C)[i % 3], 1_730_000_000_000 + i * 7919) for i in range(200)]
+    lines += [row(300 + i, None, (A, R)[i % 2], 1_730_000_000_000 + i, f"p{i}@example.com") for i in range(40)]
+    whole = batch_ids(lines, "1001", 3)
+    for lines_per_slice in (1, 2, 5, 8):
+        monkeypatch.setattr(chunker, "_SLICE", lines_per_slice)
+        assert batch_ids(lines, "1001", 3) == whole

@@ -56,6 +56,19 @@ def test_one_participation_per_contact_and_state_at_its_earliest_time() -> None:
     assert out.schema == rows.schema and out.column("row").to_pylist() == [2, 3, 4, 5]
 
 
+@pytest.mark.parametrize("with_vid", [(True, True), (False, False), (True, False, True, False, False)])
+def test_a_plan_line_holds_the_email_only_when_it_is_sent_by_it(with_vid: tuple[bool, ...]) -> None:
+    """A line with a vid is sent by it: its row's address stays in the rows table, not copied
+    into the plan; an email-create line keeps the address it is sent by."""
+    rows = rows_table(
+        *(row(i + 2, 100 - i if v else None, State.ATTEND, i, f"p{i}@example.com") for i, v in enumerate(with_vid))
+    )
+    _, parts = merge(rows, "ev")
+    got = {(p["row"], p["vid"] is not None): p["email"] for p in parts.to_pylist()}
+    assert got == {(i + 2, v): None if v else f"p{i}@example.com" for i, v in enumerate(with_vid)}
+    assert parts.schema == PARTS
+
+
 def test_an_attendee_row_with_a_registration_time_proves_both_and_merges_each_apart() -> None:
     rows = rows_table(
         row(2, 7, State.REGISTER, 100),  # the registration report
