@@ -211,7 +211,7 @@ def test_full_disk_under_the_state_folder_stops_with_exit_3_and_the_rerun_resume
         _fill_the_disk(self)
         return real(self, *args, **kwargs)
 
-    many = [f"guest{i:03d}@example.com" for i in range(300)]  # a plan and answers that need new pages
+    many = [f"guest{i:04d}@example.com" for i in range(1000)]  # a plan and answers that need new pages
     src.write_text("Email,Join Time\n" + "".join(f"{e},2024-11-05T15:00:00Z\n" for e in many), encoding="utf-8")
     box.add_contacts(many)
     report = src.parent / "r.csv"
@@ -224,7 +224,7 @@ def test_full_disk_under_the_state_folder_stops_with_exit_3_and_the_rerun_resume
     assert lines and "state folder" in lines[0] and "run the same command again" in lines[0]
     assert "internal error" not in err
     _, rows = read_report(report)  # the report of what is known was still written
-    assert len(rows) == 300
+    assert len(rows) == 1000
     assert run(src, box, "--report", str(report)) == 0
     assert {p["email"] for p in box.participations(EVENT)} == set(many)
     _, rows = read_report(report)
