@@ -15,8 +15,10 @@ from .models import PARTS, ROWS
 _PLAN_SCHEMAS: Mapping[str, pa.Schema] = {"rows": ROWS, "parts": PARTS}
 #: Lines per stored chunk: a million-row plan is written and read a few MiB at a time.
 _CHUNK_LINES = 65_536
-#: LZ4 stores a plan in about a third of its size in memory at little cost in time (bench/bench_journal.py).
-_IPC_WRITE = pa.ipc.IpcWriteOptions(compression="lz4")
+#: LZ4 stores a plan in about a third of its size in memory at little cost in time (bench/bench_journal.py),
+#: compressed on the calling thread: Arrow's worker threads compress into heaps of their own, which
+#: kept about 40 MiB resident to the end of a 1M-row run after the plan was stored (and it is no slower).
+_IPC_WRITE = pa.ipc.IpcWriteOptions(compression="lz4", use_threads=False)
 
 
 def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:

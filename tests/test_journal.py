@@ -197,6 +197,20 @@ def test_a_plan_larger_than_a_chunk_is_stored_in_chunks_and_read_back_in_order(
     assert journal.load_plan(run_id)[0].equals(settled.slice(0, 7))
 
 
+def test_a_plan_is_compressed_on_the_calling_thread(journal: Journal, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Arrow's worker threads would compress it into heaps of their own, which stay resident."""
+    used: list[pa.ipc.IpcWriteOptions] = []
+    stream = pa.ipc.new_stream
+
+    def new_stream(sink: Any, schema: pa.Schema, *, options: pa.ipc.IpcWriteOptions) -> Any:
+        used.append(options)
+        return stream(sink, schema, options=options)
+
+    monkeypatch.setattr(pa.ipc, "new_stream", new_stream)
+    journal.begin(KEY, {}, plan=(rows_table({"file": "a.csv", "row": 2}), parts_table(("attend", 2, None, 2, 2, "b"))))
+    assert [(o.compression, o.use_threads) for o in used] == [("lz4", False)] * 2
+
+
 def test_a_table_in_another_column_order_or_with_pandas_metadata_is_stored_as_the_schema_says(
     journal: Journal,
 ) -> None:
