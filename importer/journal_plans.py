@@ -19,6 +19,9 @@ _CHUNK_LINES = 65_536
 #: compressed on the calling thread: Arrow's worker threads compress into heaps of their own, which
 #: kept about 40 MiB resident to the end of a 1M-row run after the plan was stored (and it is no slower).
 _IPC_WRITE = pa.ipc.IpcWriteOptions(compression="lz4", use_threads=False)
+#: Read back on the calling thread too: decompressed by worker threads, a 1M-row plan took 73 MiB
+#: more (their heaps), kept after it was let go, and more CPU time.
+_IPC_READ = pa.ipc.IpcReadOptions(use_threads=False)
 
 
 def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
@@ -51,5 +54,5 @@ def load_table(conn: sqlite3.Connection, run: int, part: str) -> pa.Table:
     # decoded into the system allocator's memory: fresh memory from Arrow's default pool made this
     # several times slower (bench/bench_journal.py, load_plan against load_plan/default-pool)
     pool = pa.system_memory_pool()
-    tables = [pa.ipc.open_stream(data, memory_pool=pool).read_all() for (data,) in found]
+    tables = [pa.ipc.open_stream(data, options=_IPC_READ, memory_pool=pool).read_all() for (data,) in found]
     return pa.concat_tables(tables) if tables else _PLAN_SCHEMAS[part].empty_table()

@@ -197,18 +197,29 @@ def test_a_plan_larger_than_a_chunk_is_stored_in_chunks_and_read_back_in_order(
     assert journal.load_plan(run_id)[0].equals(settled.slice(0, 7))
 
 
-def test_a_plan_is_compressed_on_the_calling_thread(journal: Journal, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Arrow's worker threads would compress it into heaps of their own, which stay resident."""
-    used: list[pa.ipc.IpcWriteOptions] = []
-    stream = pa.ipc.new_stream
+def test_a_plan_is_compressed_and_read_back_on_the_calling_thread(
+    journal: Journal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Arrow's worker threads would do it in heaps of their own, which stay resident."""
+    written: list[pa.ipc.IpcWriteOptions] = []
+    read: list[pa.ipc.IpcReadOptions] = []
+    new_stream, open_stream = pa.ipc.new_stream, pa.ipc.open_stream
 
-    def new_stream(sink: Any, schema: pa.Schema, *, options: pa.ipc.IpcWriteOptions) -> Any:
-        used.append(options)
-        return stream(sink, schema, options=options)
+    def writer(sink: Any, schema: pa.Schema, *, options: pa.ipc.IpcWriteOptions) -> Any:
+        written.append(options)
+        return new_stream(sink, schema, options=options)
 
-    monkeypatch.setattr(pa.ipc, "new_stream", new_stream)
-    journal.begin(KEY, {}, plan=(rows_table({"file": "a.csv", "row": 2}), parts_table(("attend", 2, None, 2, 2, "b"))))
-    assert [(o.compression, o.use_threads) for o in used] == [("lz4", False)] * 2
+    def reader(source: Any, *, options: pa.ipc.IpcReadOptions, memory_pool: pa.MemoryPool) -> Any:
+        read.append(options)
+        return open_stream(source, options=options, memory_pool=memory_pool)
+
+    monkeypatch.setattr(pa.ipc, "new_stream", writer)
+    monkeypatch.setattr(pa.ipc, "open_stream", reader)
+    plan = rows_table({"file": "a.csv", "row": 2}), parts_table(("attend", 2, None, 2, 2, "b"))
+    rows_back, parts_back = journal.load_plan(journal.begin(KEY, {}, plan=plan))
+    assert rows_back.equals(plan[0]) and parts_back.equals(plan[1])
+    assert [(o.compression, o.use_threads) for o in written] == [("lz4", False)] * 2
+    assert [o.use_threads for o in read] == [False] * 2
 
 
 def test_a_table_in_another_column_order_or_with_pandas_metadata_is_stored_as_the_schema_says(
