@@ -25,7 +25,7 @@ from .config import check_choice, check_meeting_date
 from .errors import InputError
 from .mapper_layout import AliasIndex, Block, Layout, column, line, locate, unused_time_columns
 from .mapper_rows import extras, rows_table
-from .mapper_states import attended, positive_durations, state_source, titles
+from .mapper_states import attended, per_block, positive_durations, state_source, titles
 from .mapper_times import (
     EMPTY,
     Order,
@@ -206,14 +206,19 @@ def _read_layout(sheet: SheetLike, opts: MapOptions, profile: Profile) -> Layout
             notes.append(f"{columns[t]}: times without their own zone read as {zone_text}, as the header says")
     notes.extend(unused_time_columns(sheet.frame, main))
     positions = np.concatenate([b.positions for b in blocks])
+    numbers = np.asarray(sheet.row_numbers)
+    if len(positions) and positions[-1] - positions[0] == len(positions) - 1:  # one run of lines: a view
+        numbers = numbers[int(positions[0]) : int(positions[-1]) + 1]
+    else:
+        numbers = numbers[positions]
     return Layout(
         blocks=blocks,
         main=main,
         notes=notes,
         columns=columns,
         text=text,
-        row_numbers=np.asarray(sheet.row_numbers)[positions],
-        section=np.concatenate([np.full(len(b.positions), b.label, dtype=object) for b in blocks]),
+        row_numbers=numbers,
+        section=per_block([(b.label, len(b.positions)) for b in blocks]),
         langs=set().union(*(b.langs for b in blocks)),
     )
 
@@ -276,9 +281,13 @@ def map_sheet(sheet: SheetLike, opts: MapOptions) -> MappedFile:
     settle_skips(verdicts, decision, layout, ids)
     settle_ids(verdicts, layout, ids)
     undecided = np.flatnonzero(verdicts.open & (decision.state == None))  # noqa: E711 - element-wise comparison
+    state = pa.array(decision.state, type=pa.string())
+    del decision  # its reasons and messages are the verdicts' now: a million rows' objects let go
     if times.scan is not None:
         settle_times(verdicts, layout, times.scan, chosen)
     when = send_times(sheet.file, layout, times, chosen, verdicts.open, zone, opts.timezone, opts.now_ms)
+    date_order = times.order.words
+    del chosen, times  # the times are placed: the codes per row are not needed for the columns
     for i, said in when.said.items():  # the row is sent at the first reading: its message says so
         verdicts.say(i, said)
     info = FileInfo(
@@ -288,7 +297,7 @@ def map_sheet(sheet: SheetLike, opts: MapOptions) -> MappedFile:
         delimiter=sheet.delimiter,
         sheet=sheet.sheet_name,
         header_row=int(sheet.row_numbers[layout.main.header_pos]),
-        date_order=times.order.words,
+        date_order=date_order,
         timezone=opts.timezone,
         columns=layout.columns,
         notes=tuple(layout.notes),
@@ -303,7 +312,7 @@ def map_sheet(sheet: SheetLike, opts: MapOptions) -> MappedFile:
         layout.row_numbers,
         email=email,
         vid=ids.vids.vid,
-        state=decision.state,
+        state=state,
         when_ms=when.ms,
         verdicts=verdicts.columns(),
         extra=extras(layout.text, sheet.frame, layout.blocks, keep_raw=opts.keep_raw),

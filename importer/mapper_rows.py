@@ -67,7 +67,7 @@ def rows_table(
     *,
     email: pa.Array | pa.ChunkedArray,
     vid: pa.Array,
-    state: np.ndarray,
+    state: pa.Array,
     when_ms: pa.Array,
     verdicts: tuple[pa.Array, pa.Array, pa.Array],
     extra: pa.Array,
@@ -82,7 +82,7 @@ def rows_table(
         "row": pa.array(rows, type=pa.int64()),
         "email": email,
         "vid": vid,
-        "state": pa.array(state, type=pa.string()),
+        "state": state,
         "when_ms": when_ms,
         "time_source": pa.repeat(pa.scalar("file", pa.string()), n),
         "outcome": outcome,
@@ -178,13 +178,15 @@ def _map_of(entries: Sequence[_Entry], n: int) -> pa.Array:
     present = np.stack([e.present for e in entries], axis=1)
     offsets = np.zeros(n + 1, dtype=np.int32)
     np.cumsum(present.sum(axis=1, dtype=np.int32), out=offsets[1:])
-    small = n * k < 2**31
+    ix = np.int32 if n * k < 2**31 else np.int64
+    source: np.ndarray
     if present.all():  # every row has every entry: the k entries of each row in turn
-        which = np.tile(np.arange(k, dtype=np.int32 if small else np.int64), n)
-        source = which * n + np.repeat(np.arange(n, dtype=which.dtype), k)
+        which = np.tile(np.arange(k, dtype=np.int8 if k < 128 else np.int32), n)
+        source = np.add.outer(np.arange(n, dtype=ix), np.arange(0, n * k, n, dtype=ix)).ravel()
     else:
-        row, which = np.divmod(np.flatnonzero(present.ravel()).astype(np.int32 if small else np.int64), k)
+        row, which = np.divmod(np.flatnonzero(present.ravel()).astype(ix), k)
         source = which * n + row
+        del row
     del present
     if all(e.keys is None for e in entries):  # one name per entry: taken from the k names
         keys = pa.array([e.key for e in entries], pa.string()).take(pa.array(which))

@@ -53,16 +53,26 @@ def titles(sheet: SheetLike, blocks: Sequence[Block]) -> tuple[np.ndarray, np.nd
         if said is not None:
             found = (said, where)
             break
-    parts_state, parts_from = [], []
+    parts_state: list[tuple[object, int]] = []
+    parts_from: list[tuple[object, int]] = []
     for b in blocks:
         said = title_state(b.label_text) if b.label_text else None
         kind = "section" if len(blocks) > 1 else "title line"
         got = (said, f"{kind} {shown(b.label_text)}") if said is not None else found
-        states = np.empty(len(b.positions), dtype=object)
-        states[:] = None if got is None else got[0]  # np.full would turn the enum into a plain str
-        parts_state.append(states)
-        parts_from.append(np.full(len(b.positions), "" if got is None else got[1], dtype=object))
-    return np.concatenate(parts_state), np.concatenate(parts_from)
+        parts_state.append((None if got is None else got[0], len(b.positions)))
+        parts_from.append(("" if got is None else got[1], len(b.positions)))
+    return per_block(parts_state), per_block(parts_from)
+
+
+def per_block(values: Sequence[tuple[object, int]]) -> np.ndarray:
+    """Per row the value of its table, given as (value, rows) per table: one table's is a read-only
+    view of its one value (a million rows of the same title or section cost nothing)."""
+    cells = []
+    for value, n in values:
+        one = np.empty((), dtype=object)
+        one[()] = value  # np.full would turn an enum into a plain str
+        cells.append(np.broadcast_to(one, (n,)))
+    return cells[0] if len(cells) == 1 else np.concatenate(cells)
 
 
 def positive_durations(values: pd.Series) -> np.ndarray:

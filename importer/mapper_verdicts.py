@@ -20,6 +20,7 @@ from .mapper_values import ContactIds, Emails, lost_ids, read_contact_ids, read_
 from .mapper_when import Chosen
 from .models import Outcome, Reason
 from .profiles.base import Decision
+from .rows import blanks, nulls
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,10 @@ class Verdicts:
 
 def _scattered(n: int, fill: str | None, values: Mapping[int, str]) -> pa.Array:
     """A text column of ``fill`` with ``values`` at their rows."""
-    base = pa.nulls(n, pa.string()) if fill is None else pa.repeat(pa.scalar(fill, pa.string()), n)
+    if fill is None or fill == "":
+        base = nulls(n, pa.string()) if fill is None else blanks(n)  # zero pages nothing writes
+    else:
+        base = pa.repeat(pa.scalar(fill, pa.string()), n)
     if not values:
         return base
     rows = np.fromiter(sorted(values), dtype=np.int64, count=len(values))
@@ -176,7 +180,7 @@ def settle_times(v: Verdicts, layout: Layout, scan: TimeScan, chosen: Chosen) ->
         Reason.BAD_TIME,
         lambda i: (
             f"Time {shown(scan.texts[int(code[i])].as_py())} in row {rows[i]} "
-            f"({layout.columns.get(str(chosen.field[i]), chosen.field[i])}) "
+            f"({layout.columns.get(chosen.field(i), chosen.field(i))}) "
             f"{scan.why.get(int(code[i]), 'could not be read as a date and time')}; "
             "correct it or clear the cell to use the event's start."
         ),

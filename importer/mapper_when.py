@@ -29,10 +29,15 @@ class Chosen:
     registration time an attendee or cancellation also proves (-1: none), with their kinds."""
 
     code: np.ndarray
-    field: np.ndarray
+    fields: np.ndarray  # int8: the field's index in ``_STATE_TIME`` (-1: none)
     kind: np.ndarray
     reg: np.ndarray
     reg_kind: np.ndarray
+
+    def field(self, i: int) -> str:
+        """The time field row ``i`` takes its time from ('' for none)."""
+        at = int(self.fields[i])
+        return _STATE_TIME[at][1] if at >= 0 else ""
 
 
 #: The time column each state's participation takes its time from.
@@ -44,14 +49,14 @@ def choose_times(state: np.ndarray, times: Times, forced: bool, n: int) -> Chose
     date: with no cancellation time it is the event's start).  An attendee or a cancellation with a
     registration time also proves a registration at that time (HubSpot keeps one participation per
     state); a forced --state means one participation per row."""
-    chosen = np.full(n, -1, dtype=np.int64)
-    chosen_field = np.full(n, "", dtype=object)
-    for st, t in _STATE_TIME:
+    chosen = np.full(n, -1, dtype=np.int32)
+    chosen_field = np.full(n, -1, dtype=np.int8)
+    for at, (st, t) in enumerate(_STATE_TIME):
         if t in times.codes:
             mask = state == st
             chosen[mask] = times.codes[t][mask]
-            chosen_field[mask] = t
-    reg = np.full(n, -1, dtype=np.int64)
+            chosen_field[mask] = at
+    reg = np.full(n, -1, dtype=np.int32)
     if "registration_time" in times.codes and not forced:
         second = (state == State.ATTEND) | (state == State.CANCEL)
         reg[second] = times.codes["registration_time"][second]
@@ -194,7 +199,8 @@ def send_times(
         for i in np.flatnonzero(proven & np.isin(chosen.reg, codes)).tolist():
             messages[i] = folded[int(chosen.reg[i])].format(column=reg_header)
         for i in np.flatnonzero(sendable & timed & np.isin(chosen.code, codes)).tolist():
-            header = layout.columns.get(str(chosen.field[i]), str(chosen.field[i]))
+            header = layout.columns.get(chosen.field(i), chosen.field(i))
             said[i] = folded[int(chosen.code[i])].format(column=header)
-    also = also_columns(utc_ms[np.maximum(chosen.reg, 0)], proven, bad, messages)
+    reg_ms = utc_ms[np.maximum(chosen.reg, 0)] if proven.any() else np.zeros(n, dtype=np.int64)
+    also = also_columns(reg_ms, proven, bad, messages)
     return When(pa.array(ms, type=pa.int64(), mask=~timed), also, said)

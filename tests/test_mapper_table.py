@@ -11,7 +11,8 @@ import pytest
 from test_mapper import NOW, grid, ms
 
 from importer.mapper import MapOptions, map_sheet
-from importer.models import ROWS
+from importer.mapper_states import per_block
+from importer.models import ROWS, State
 
 NY = "America/New_York"
 
@@ -144,3 +145,23 @@ def test_columns_in_blocks_map_as_one_column_does(keep_raw: bool) -> None:
         blocked = map_sheet(_in_blocks(sheet, size), opts).table
         assert blocked.schema == ROWS
         assert blocked.to_pylist() == whole.to_pylist()
+
+
+def test_a_value_per_table_is_one_value_for_one_table_and_each_its_own_for_several() -> None:
+    one = per_block([(State.ATTEND, 4)])
+    assert one.tolist() == [State.ATTEND] * 4 and all(type(v) is State for v in one)  # the enum, not its text
+    assert one.strides == (0,) and not one.flags.writeable  # a view of the one value: no memory per row
+    several = per_block([("panelists", 2), (None, 1), ("", 3)])
+    assert several.tolist() == ["panelists", "panelists", None, "", "", ""]
+    assert per_block([("x", 0)]).tolist() == []
+
+
+def test_bad_times_name_the_column_their_state_reads_them_from() -> None:
+    t = table(
+        "Email,Registration Time,Join Time,Attended\n"
+        "a@example.com,2024-11-01 09:00,not a time,Yes\n"
+        "b@example.com,someday,2024-11-05 10:00,No\n"
+    )
+    assert t.column("reason").to_pylist() == ["bad_time", "bad_time"]
+    messages = t.column("message").to_pylist()
+    assert "(Join Time)" in messages[0] and "(Registration Time)" in messages[1]
