@@ -48,18 +48,26 @@ def _ranks(words: pa.Array | pa.ChunkedArray) -> np.ndarray:
 def _contacts(rows: pa.Table) -> np.ndarray:
     """A code per row naming its contact: its vid, or its email when it has none.  An email-only
     contact shares a code only with the same email (never with another email, nor with a vid);
-    rows with neither share one code, as they did when the key was ``None``.  Codes of vids follow
-    the vids' order."""
+    rows with neither share one code, as they did when the key was ``None``.  A vid is its own code
+    (numbering a million ids in order sorted them all); email-only contacts come after the largest."""
     vid = _col(rows, "vid")
+    if not vid.null_count:
+        return _np(vid)
     has_vid = _np(vid.is_valid())
-    code = np.empty(len(vid), _positions(len(vid) + 1))
-    vids, inverse = np.unique(_np(pc.fill_null(vid, 0))[has_vid], return_inverse=True)
-    code[has_vid] = inverse
-    if has_vid.all():
-        return code
     emails = pc.dictionary_encode(rows.column("email").filter(pa.array(~has_vid)).combine_chunks())
-    code[~has_vid] = len(vids) + _np(pc.fill_null(emails.indices, len(emails.dictionary)))
+    own = _np(pc.fill_null(emails.indices, len(emails.dictionary))).astype(np.int64)
+    code = np.array(_np(pc.fill_null(vid, 0)), np.int64)
+    top = pc.max(vid).as_py()
+    if top is not None and top > 2**62:  # the codes after it would not fit: vids numbered in order
+        vids, code[has_vid] = np.unique(code[has_vid], return_inverse=True)
+        top = len(vids) - 1
+    code[~has_vid] = (-1 if top is None else top) + 1 + own
     return code
+
+
+def _joined(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """The two in turn; the first as it is when there is no second (most rows prove one)."""
+    return np.concatenate([first, second]) if len(second) else first
 
 
 class _Proofs:
@@ -75,11 +83,11 @@ class _Proofs:
         at1 = np.flatnonzero(_np(_col(rows, "also_outcome").is_null()) & (rank1 >= 0)).astype(ix)
         self.live = first & (self.rank0 > _CANCEL)
         del first
-        when = np.concatenate([self._times(rows, "when_ms", at0), self._times(rows, "also_when_ms", at1)])
+        when = _joined(self._times(rows, "when_ms", at0), self._times(rows, "also_when_ms", at1))
         self.contacts = _contacts(rows)
-        idx = np.concatenate([at0, at1])
-        slot = np.concatenate([np.zeros(len(at0), np.int8), np.ones(len(at1), np.int8)])
-        rank = np.concatenate([self.rank0[at0], rank1[at1]])
+        idx = _joined(at0, at1)
+        slot = _joined(np.zeros(len(at0), np.int8), np.ones(len(at1), np.int8))
+        rank = _joined(self.rank0[at0], rank1[at1])
         del at0, at1, rank1
         who = self.contacts[idx]
         order = np.lexsort((slot, idx, when, who, rank))
@@ -108,10 +116,11 @@ class _Proofs:
             return None
         held = np.full(len(self.idx), -1, np.int64)
         live = np.flatnonzero(self.live)
-        holder = np.full(int(self.contacts.max()) + 1, -1, np.int64)
         who, first = np.unique(self.contacts[live], return_index=True)
-        holder[who] = live[first]
-        held[cancels] = holder[self.who[cancels]]
+        if len(who):
+            wanted = self.who[cancels]
+            at = np.minimum(np.searchsorted(who, wanted), len(who) - 1)
+            held[cancels] = np.where(who[at] == wanted, live[first[at]], -1)
         return held
 
 

@@ -246,7 +246,9 @@ def test_worst_first_shows_the_participation_that_needs_the_user() -> None:
 
 states = st.sampled_from(list(State))
 contacts = st.sampled_from(
-    [(v, f"v{v}@example.com") for v in range(1, 12)] + [(None, f"p{i}@example.com") for i in range(6)]
+    [(v, f"v{v}@example.com") for v in range(1, 12)]
+    + [(MAX_ID - v, f"big{v}@example.com") for v in range(3)]  # no room for email-only codes above them
+    + [(None, f"p{i}@example.com") for i in range(6)]
 )
 
 
