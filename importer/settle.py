@@ -68,13 +68,13 @@ class _Texts:
 class _Fates:
     """One line per planned participation, in the plan's order: where it is (``state`` and
     ``batch_id`` of the plan) and its fate: the numbers of its texts (outcome, reason, message,
-    correlation id), the vid HubSpot confirmed when it is not the row's (null: keep) and whether
-    it was created."""
+    correlation id), the vid HubSpot confirmed when it is not the row's (null: keep; None: every
+    row keeps its own) and whether it was created (None: none was)."""
 
     parts: pa.Table
     codes: Mapping[str, np.ndarray]
-    vid: pa.Array | pa.ChunkedArray
-    created: np.ndarray
+    vid: pa.Array | pa.ChunkedArray | None
+    created: np.ndarray | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +170,9 @@ def _answered(parts: pa.Table, answers: Answers, unsent: _Unsent, texts: _Texts)
     del line, lines
     recorded = _np(confirmed.is_valid()).astype(bool)
     same = _np(pc.fill_null(pc.equal(confirmed, parts.column("vid")), False)).astype(bool)
-    vid = pc.if_else(pa.array(recorded & (~same | created)), confirmed, _NULL_VID)
+    changed = recorded & (~same | created)  # nearly never: HubSpot confirms the ids it was given
+    vid = pc.if_else(pa.array(changed), confirmed, _NULL_VID) if changed.any() else None
+    del changed
     del confirmed, same
     words, state = _states(parts)
     said = texts.codes(f"Recorded as {w}.{extra}" for w in words for extra in ("", _CREATED))
@@ -194,7 +196,7 @@ def _answered(parts: pa.Table, answers: Answers, unsent: _Unsent, texts: _Texts)
             ).astype(np.int32),
         },
         vid,
-        recorded & created,
+        (recorded & created) if (recorded & created).any() else None,
     )
 
 
@@ -395,10 +397,12 @@ def _apply(rows: pa.Table, fates: _Fates, places: np.ndarray, texts: _Texts, uns
         pos = _spread(rows, fates.parts, places, prefix, sendable)
         for name in _FATE:
             columns[f"{prefix}{name}"] = _written(rows, f"{prefix}{name}", fates, words, pos, sendable, default[name])
-        at = pa.array(pos, mask=pos < 0)
-        vids.append(fates.vid.take(at))
-        created.append(pa.array(_gather(fates.created, pos) & (pos >= 0)))
-    columns["vid"] = pc.coalesce(*vids, rows.column("vid"))
+        if fates.vid is not None:
+            vids.append(fates.vid.take(pa.array(pos, mask=pos < 0)))
+        if fates.created is not None:
+            created.append(pa.array(_gather(fates.created, pos) & (pos >= 0)))
+    if vids:
+        columns["vid"] = pc.coalesce(*vids, rows.column("vid"))
     for made in created:
         columns["created_contact"] = pc.or_(columns["created_contact"], made)
     return worst_first(pa.Table.from_pydict(columns, schema=rows.schema), pa.array(first | second))

@@ -311,3 +311,12 @@ def test_an_answer_naming_an_id_twice_counts_its_first_line_wherever_the_plan_ha
     parts = pa.table({"vid": pa.array([1, 0], pa.int64()), "email": pa.array([None, None], pa.string())})
     lines = answers_of({"b": BatchOutcome("b", 200, {"-0": 5, "0": 6}, {}, "c")}).lines()
     assert _match(parts, np.array([0, 0]), lines).tolist() == [-1, 0]
+
+
+def test_ids_confirmed_as_given_leave_the_rows_id_column_as_it_was() -> None:
+    rows, parts = _plan()
+    answers = {_batch(parts, "attend"): BatchOutcome("a", 200, {"1": 1, "2": 2}, {}, "c")}
+    out = settle(rows, parts, answers, dry_run=False, stopped=None)
+    buffers = [[b.address for b in c.buffers() if b is not None] for c in out.column("vid").chunks]
+    assert buffers == [[b.address for b in c.buffers() if b is not None] for c in rows.column("vid").chunks]
+    assert out.column("created_contact").equals(rows.column("created_contact")), "nobody was created"
