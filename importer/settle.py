@@ -158,22 +158,22 @@ def _answered(parts: pa.Table, answers: Answers, unsent: _Unsent, texts: _Texts)
     """Each planned participation joined to its contact's answer (batch and key)."""
     lines = answers.lines()
     failures = answers.failures()
+    # numbers in 32 bits (a plan line's answer, its line there, its failure): half the memory
     batch = _np(pc.fill_null(pc.index_in(parts.column("batch_id"), value_set=pa.array(answers.ids(), _TEXT)), -1))
-    batch = batch.astype(np.int64)
+    batch = batch.astype(np.int32, copy=False)
     found = _match(parts, batch, lines)
     line = pa.array(found, mask=found < 0)
     del found
     answered = batch >= 0
     confirmed = lines.column("confirmed").take(line)
     created = _np(pc.fill_null(lines.column("created").take(line), False)).astype(bool)
-    failure = _np(pc.fill_null(lines.column("failure").take(line), -1)).astype(np.int64)
+    failure = _np(pc.fill_null(lines.column("failure").take(line), -1)).astype(np.int32, copy=False)
     del line, lines
     recorded = _np(confirmed.is_valid()).astype(bool)
     same = _np(pc.fill_null(pc.equal(confirmed, parts.column("vid")), False)).astype(bool)
     changed = recorded & (~same | created)  # nearly never: HubSpot confirms the ids it was given
     vid = pc.if_else(pa.array(changed), confirmed, _NULL_VID) if changed.any() else None
-    del changed
-    del confirmed, same
+    del changed, confirmed, same
     words, state = _states(parts)
     said = texts.codes(f"Recorded as {w}.{extra}" for w in words for extra in ("", _CREATED))
     failed = failure >= 0
@@ -221,11 +221,11 @@ def _match(parts: pa.Table, batch: np.ndarray, answers: pa.Table) -> np.ndarray:
     line at its own place in its batch's answer (HubSpot answers in the order it was asked), the
     others by sorting, as the hash join on text keys costs seconds for a million lines; contacts
     by email on their text."""
-    found = np.full(parts.num_rows, -1, np.int64)
+    found = np.full(parts.num_rows, -1, np.int32)
     has_vid = _np(parts.column("vid").is_valid())
     if (has_vid & (batch >= 0)).any():
         vids = _np(pc.fill_null(parts.column("vid"), 0))
-        _Said.of(answers).match(vids, np.where(has_vid, batch, -1), found)
+        _Said.of(answers).match(vids, np.where(has_vid, batch, np.int32(-1)), found)
     by_email = np.flatnonzero(~has_vid & (batch >= 0))
     if len(by_email):
         keys = part_keys(parts.take(pa.array(by_email)))
@@ -253,11 +253,12 @@ class _Said:
 
     @classmethod
     def of(cls, answers: pa.Table) -> _Said:
-        b = _np(answers.column("_b")).astype(np.int64)
+        b = _np(answers.column("_b")).astype(np.int32, copy=False)
         counts = np.bincount(b) if len(b) else np.zeros(0, np.int64)
         named = _np(answers.column("vid").is_valid()).astype(bool)
         odd = b[named & _np(answers.column("key").is_valid()).astype(bool)]
-        return cls(b, _np(pc.fill_null(answers.column("vid"), 0)), named, np.concatenate([[0], np.cumsum(counts)]), odd)
+        starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+        return cls(b, _np(pc.fill_null(answers.column("vid"), 0)), named, starts, odd)
 
     def match(self, vids: np.ndarray, batch: np.ndarray, found: np.ndarray) -> None:
         """``found`` given, for each plan line of a batch answered (``batch`` >= 0), the answer
@@ -277,7 +278,7 @@ class _Said:
         begins = np.ones(n, bool)
         begins[1:] = batch[1:] != batch[:-1]
         first = np.flatnonzero(begins)
-        place = np.arange(n) - np.repeat(first, np.diff(np.append(first, n)))
+        place = np.arange(n, dtype=np.int32) - np.repeat(first.astype(np.int32), np.diff(np.append(first, n)))
         del begins, first
         usual = (batch >= 0) & (batch < len(self.starts) - 1)
         if len(self.odd):
@@ -300,10 +301,10 @@ class _Said:
         code = np.minimum(np.searchsorted(known, said), len(known) - 1)
         ours = known[code] == said
         at, code = at[ours], code[ours]
-        packed = (self.b[at] << 32) | code
+        packed = (self.b[at].astype(np.int64) << 32) | code
         order = np.argsort(packed, kind="stable")
         ranked = packed[order]
-        wanted = (batch << 32) | np.searchsorted(known, vids)
+        wanted = (batch.astype(np.int64) << 32) | np.searchsorted(known, vids)
         where = np.minimum(np.searchsorted(ranked, wanted), max(len(ranked) - 1, 0))
         hit = ranked[where] == wanted if len(ranked) else np.zeros(len(wanted), bool)
         return np.where(hit, at[order[where]] if len(ranked) else -1, -1)
