@@ -46,3 +46,20 @@ def test_workbook_export(tmp_path: Path) -> None:
 def test_needs_both_columns() -> None:
     with pytest.raises(InputError, match="needs both an Email and a Record ID column"):
         contacts_from_sheet(grid("Email,Name\na@example.com,A\n"))
+
+
+def test_addresses_keep_the_order_they_first_appear_in_and_several_ids_are_each_named_once() -> None:
+    cmap = contacts_from_sheet(
+        grid(
+            "Record ID,Email\n9,z@example.com\n3,b@example.com\n7,c@example.com\n5,B@example.com\n"
+            "9,Z@example.com\n2,b@example.com\n3,b@example.com\n1,a@example.com\n"
+        )
+    )
+    assert list(cmap.by_email.items()) == [("z@example.com", 9), ("c@example.com", 7), ("a@example.com", 1)]
+    assert list(cmap.conflicts.items()) == [("b@example.com", (2, 3, 5))]
+    assert cmap.rows == 8
+
+
+def test_a_file_without_one_usable_row_maps_nothing() -> None:
+    cmap = contacts_from_sheet(grid("Record ID,Email\nx,a@example.com\n5,not an email\n"))
+    assert cmap.by_email == {} and cmap.conflicts == {} and cmap.rows == 2
