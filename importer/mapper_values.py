@@ -84,23 +84,44 @@ def _fits(arr: pa.Array) -> pa.Array:
     return pc.and_(pc.less_equal(pc.utf8_length(arr), 254), pc.less_equal(pc.find_substring(arr, "@"), 64))
 
 
-def clean_email_texts(arr: pa.Array | pa.ChunkedArray) -> tuple[pa.Array | pa.ChunkedArray, np.ndarray, np.ndarray]:
-    """Cleaned, lower-cased addresses plus ``valid`` and ``empty`` masks, for distinct texts.
-    Addresses that are already clean (nearly all) skip the cleaning steps and stay as they are:
-    no Python string per address, and no copy of the column when every one is clean."""
-    plain = pc.and_(
+def _plain(arr: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Addresses already as clean as the rules would make them (lower-case ASCII, no punycode)."""
+    return pc.and_(
         pc.and_(pc.match_substring_regex(arr, _PLAIN_EMAIL), pc.invert(pc.match_substring(arr, "xn--"))), _fits(arr)
     )
-    valid = bools(plain)
-    del plain
+
+
+def clean_email_texts(arr: pa.Array | pa.ChunkedArray) -> tuple[pa.Array | pa.ChunkedArray, np.ndarray, np.ndarray]:
+    """Cleaned, lower-cased addresses plus ``valid`` and ``empty`` masks.
+    Addresses that are already clean (nearly all) skip the cleaning steps and stay as they are:
+    no Python string per address, and no copy of the column when every one is clean.  An ASCII
+    address that is clean once lower-cased (``Ann.Lee@Example.com``, as many exports write them)
+    is only lower-cased: the cleaning steps would change nothing else."""
+    valid = bools(_plain(arr))
     empty = np.zeros(len(arr), dtype=bool)
     rest = np.flatnonzero(~valid)
     if not len(rest):
         return arr, valid, empty
-    taken = arr.take(pa.array(rest))
-    clean, ok, blank = _clean_email_slow(taken.combine_chunks() if isinstance(taken, pa.ChunkedArray) else taken)
+    whole = len(rest) == len(arr)  # every address needs something (a file written in capitals)
+    taken = arr if whole else arr.take(pa.array(rest))
+    if not whole and isinstance(taken, pa.ChunkedArray):
+        taken = taken.combine_chunks()  # a few rows: the replacements must be one array
+    lowered = pc.ascii_lower(taken)
+    easy = bools(_plain(lowered))  # only ASCII is plain, and ASCII lower-cases alone
+    hard = np.flatnonzero(~easy)
+    ok, blank = easy.copy(), np.zeros(len(rest), dtype=bool)
+    clean = lowered
+    if len(hard):
+        hit = taken.take(pa.array(hard))
+        slow, ok[hard], blank[hard] = _clean_email_slow(
+            hit.combine_chunks() if isinstance(hit, pa.ChunkedArray) else hit
+        )
+        clean = pc.replace_with_mask(lowered, pa.array(~easy), slow.cast(lowered.type))
+    del taken, lowered
     cleaned = pa.array(~valid)
     valid[rest], empty[rest] = ok, blank
+    if whole:
+        return clean.cast(arr.type), valid, empty
     return pc.replace_with_mask(arr, cleaned, clean.cast(arr.type)), valid, empty
 
 

@@ -165,3 +165,16 @@ def test_bad_times_name_the_column_their_state_reads_them_from() -> None:
     assert t.column("reason").to_pylist() == ["bad_time", "bad_time"]
     messages = t.column("message").to_pylist()
     assert "(Join Time)" in messages[0] and "(Registration Time)" in messages[1]
+
+
+def test_an_email_column_in_capitals_and_in_blocks_maps_as_one_column_does() -> None:
+    """Every address needs lower-casing (and one the full rules): read in place, block by block."""
+    cells = ["Ann@Example.com", "BO@EXAMPLE.COM", "Cy.Ray@Example.com", "Dee <DEE@Example.com>", "Eve@Example.COM"]
+    sheet = grid("Email,Join Time\n" + "".join(f"{c},2024-11-05 10:0{i}\n" for i, c in enumerate(cells)))
+    opts = MapOptions(now_ms=NOW, timezone=NY)
+    whole = map_sheet(sheet, opts).table
+    assert whole.column("email").to_pylist() == [
+        "ann@example.com", "bo@example.com", "cy.ray@example.com", "dee@example.com", "eve@example.com",
+    ]  # fmt: skip
+    for size in (1, 2, 4):
+        assert map_sheet(_in_blocks(sheet, size), opts).table.to_pylist() == whole.to_pylist()
