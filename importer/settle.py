@@ -4,7 +4,9 @@ Pure (no HTTP, no files).  The answers come in columns (:class:`~importer.answer
 are joined to the plan (batch id and contact key), then the plan to the rows (file, row and state).
 A fate is a few numbers at first, as its words and messages are few (each is stored once, in
 :class:`_Texts`); the rows' text columns are written from them a slice of rows at a time, so a
-million rows never hold a second copy of each text on the way.
+million rows never hold a second copy of each text on the way.  A slice whose rows all get the
+same text shares one array of it (a dry run's columns are nearly all such), and its batch ids are
+a slice of the plan's own when its lines follow each other.
 """
 
 from __future__ import annotations
@@ -65,14 +67,33 @@ class _Texts:
 
 
 @dataclass(frozen=True, slots=True)
+class _States:
+    """The plan's distinct states (``words``) and each line's among them (``line``): the plan's
+    state column hashed once, for the fates' messages and for finding each line's row."""
+
+    words: pa.Array
+    line: np.ndarray
+
+    @classmethod
+    def of(cls, parts: pa.Table) -> _States:
+        coded = pc.dictionary_encode(parts.column("state")).unify_dictionaries()
+        if not coded.num_chunks:
+            return cls(pa.array([], _TEXT), np.zeros(0, np.int64))
+        line = np.concatenate([_np(chunk.indices) for chunk in coded.chunks]).astype(np.int64)
+        return cls(coded.chunk(0).dictionary, line)
+
+
+@dataclass(frozen=True, slots=True)
 class _Fates:
-    """One line per planned participation, in the plan's order: where it is (``state`` and
-    ``batch_id`` of the plan) and its fate: the numbers of its texts (outcome, reason, message,
-    correlation id), the vid HubSpot confirmed when it is not the row's (null: keep; None: every
-    row keeps its own) and whether it was created (None: none was)."""
+    """One line per planned participation, in the plan's order: where it is (``batch_id`` of the
+    plan, its state among ``states``) and its fate: the numbers of its texts (outcome, reason,
+    message, correlation id; one number when every line has the same), the vid HubSpot confirmed
+    when it is not the row's (null: keep; None: every row keeps its own) and whether it was
+    created (None: none was)."""
 
     parts: pa.Table
-    codes: Mapping[str, np.ndarray]
+    states: _States
+    codes: Mapping[str, np.ndarray | int]
     vid: pa.Array | pa.ChunkedArray | None
     created: np.ndarray | None
 
@@ -122,7 +143,7 @@ def fates(
     texts = _Texts()
     lines = _planned(planned, texts) if dry_run else _answered(planned, answers_of(outcomes), unsent, texts)
     places = _places(rows, planned)
-    lines = replace(lines, parts=lines.parts.select(["state", "batch_id"]))
+    lines = replace(lines, parts=lines.parts.select(["batch_id"]))  # the states are in lines.states
     return Fates(lines, places, texts, unsent)
 
 
@@ -131,26 +152,21 @@ def apply(rows: pa.Table, fates: Fates) -> pa.Table:
     return _apply(rows, fates.lines, fates.places, fates.texts, fates.unsent)
 
 
-def _states(parts: pa.Table) -> tuple[list[str], np.ndarray]:
-    """The distinct states of the plan, and each line's among them."""
-    words = pc.unique(parts.column("state"))
-    return words.to_pylist(), _np(pc.index_in(parts.column("state"), value_set=words)).astype(np.int64)
-
-
 def _planned(parts: pa.Table, texts: _Texts) -> _Fates:
-    n = parts.num_rows
-    words, state = _states(parts)
-    message = texts.codes(f"Would be recorded as {w} (dry run: nothing was sent)." for w in words)
+    """Every line planned: the same outcome, reason and correlation id for all, a message per state."""
+    states = _States.of(parts)
+    message = texts.codes(f"Would be recorded as {w} (dry run: nothing was sent)." for w in states.words.to_pylist())
     return _Fates(
         parts,
+        states,
         {
-            "outcome": np.full(n, texts.code(Outcome.PLANNED.value), np.int32),
-            "reason": np.full(n, texts.code(Reason.DRY_RUN.value), np.int32),
-            "message": message[state] if n else np.zeros(0, np.int32),
-            "correlation_id": np.full(n, texts.code(""), np.int32),
+            "outcome": texts.code(Outcome.PLANNED.value),
+            "reason": texts.code(Reason.DRY_RUN.value),
+            "message": int(message[0]) if len(message) == 1 else message[states.line],
+            "correlation_id": texts.code(""),
         },
-        pa.nulls(n, pa.int64()),
-        np.zeros(n, bool),
+        None,
+        None,
     )
 
 
@@ -174,17 +190,18 @@ def _answered(parts: pa.Table, answers: Answers, unsent: _Unsent, texts: _Texts)
     changed = recorded & (~same | created)  # nearly never: HubSpot confirms the ids it was given
     vid = pc.if_else(pa.array(changed), confirmed, _NULL_VID) if changed.any() else None
     del changed, confirmed, same
-    words, state = _states(parts)
-    said = texts.codes(f"Recorded as {w}.{extra}" for w in words for extra in ("", _CREATED))
+    states = _States.of(parts)
+    said = texts.codes(f"Recorded as {w}.{extra}" for w in states.words.to_pylist() for extra in ("", _CREATED))
     failed = failure >= 0
     reason = np.where(
         failed, _gather(texts.codes(r for r, _ in failures), failure), texts.code(Reason.NOT_IN_RESPONSE.value)
     )
     message = np.where(failed, _gather(texts.codes(m for _, m in failures), failure), texts.code(_NOT_MENTIONED))
     del failure, failed
-    recorded_text = _gather(said, state * 2 + created)
+    recorded_text = _gather(said, states.line * 2 + created)
     return _Fates(
         parts,
+        states,
         {
             "outcome": np.where(
                 answered & recorded, texts.code(Outcome.RECORDED.value), texts.code(Outcome.FAILED.value)
@@ -315,7 +332,9 @@ def _np(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
 
 
 def _places(rows: pa.Table, parts: pa.Table) -> np.ndarray:
-    """For each line of ``parts``, the index of its row (file and row number; -1 for none)."""
+    """For each line of ``parts``, the index of its row (file and row number; -1 for none).
+    Rows already in order are not sorted, and a plan whose lines are the rows' in their order
+    is not searched."""
     files = pc.unique(rows.column("file"))
     n = rows.num_rows
 
@@ -323,56 +342,132 @@ def _places(rows: pa.Table, parts: pa.Table) -> np.ndarray:
         code = pc.fill_null(pc.index_in(table.column("file"), value_set=files), len(files))
         return (_np(code).astype(np.int64) << 40) | _np(table.column("row"))  # row numbers stay below 2**40
 
-    ranked = keys(rows)
-    order = np.argsort(ranked, kind="stable")
-    ranked = ranked[order]
-    wanted = keys(parts)
+    ranked, wanted = keys(rows), keys(parts)
+    if len(wanted) == n and np.array_equal(ranked, wanted):
+        return np.arange(n)
+    order = None if bool((ranked[1:] >= ranked[:-1]).all()) else np.argsort(ranked, kind="stable")
+    if order is not None:
+        ranked = ranked[order]
     at = np.minimum(np.searchsorted(ranked, wanted), max(n - 1, 0))
     found = ranked[at] == wanted if n else np.zeros(len(wanted), bool)
     del ranked, wanted
-    return np.where(found, order[at] if n else -1, -1)
+    if not n:
+        return np.full(len(found), -1, np.int64)
+    return np.where(found, at if order is None else order[at], -1)
 
 
-def _spread(rows: pa.Table, parts: pa.Table, places: np.ndarray, prefix: str, sendable: np.ndarray) -> np.ndarray:
-    """For each row, the line of ``parts`` of its participation ``prefix`` (-1 for none),
+def _spread(rows: pa.Table, fates: _Fates, places: np.ndarray, prefix: str, sendable: np.ndarray) -> np.ndarray:
+    """For each row, the line of the plan of its participation ``prefix`` (-1 for none),
     counting only sendable participations."""
+    words = fates.states.words  # the states compared as numbers: no text is copied
+    ours = _np(pc.fill_null(pc.index_in(rows.column(f"{prefix}state"), value_set=words), -2))
+    mine = np.flatnonzero((places >= 0) & (fates.states.line == ours[np.maximum(places, 0)]))
+    del ours
     pos = np.full(rows.num_rows, -1, np.int64)
-    mine = np.flatnonzero(places >= 0)
-    words = pc.unique(parts.column("state"))  # the states compared as numbers: no text is copied
-    theirs = _np(pc.fill_null(pc.index_in(parts.column("state"), value_set=words), -1))[mine]
-    ours = _np(pc.fill_null(pc.index_in(rows.column(f"{prefix}state"), value_set=words), -2))[places[mine]]
-    same = theirs == ours
-    pos[places[mine[same]]] = mine[same]
+    pos[places[mine]] = mine
     pos[~sendable] = -1
     return pos
 
 
+class _Columns:
+    """The fates' texts as columns, a slice of rows at a time: a slice whose rows all get one
+    text shares a single array of it, the others take theirs from the distinct texts."""
+
+    def __init__(self, words: pa.Array) -> None:
+        self.words = words
+        self._same: dict[int, pa.Array] = {}
+        self._empty = pc.index(words, "").as_py()
+
+    def of(self, codes: np.ndarray) -> pa.Array:
+        first = int(codes[0])
+        if not (codes == first).all():
+            return self.words.take(pa.array(codes))
+        if first not in self._same:
+            self._same[first] = pa.repeat(self.words[first], _SLICE)
+        return self._same[first].slice(0, len(codes))
+
+    def all_empty(self, codes: np.ndarray) -> bool:
+        """Whether every code is the empty text's."""
+        return bool((codes == self._empty).all())
+
+
+class _BatchIds:
+    """The plan's batch ids for a slice of rows: a slice of the plan's column when the rows'
+    lines follow each other there (no copy), else taken line by line."""
+
+    def __init__(self, ids: pa.ChunkedArray) -> None:
+        self._ids = ids
+        self._whole: pa.Array | None = None
+
+    def of(self, at: np.ndarray) -> pa.Array | pa.ChunkedArray:
+        first = int(at[0])
+        if first >= 0 and int(at[-1]) - first == len(at) - 1 and (np.diff(at) == 1).all():
+            return self._ids.slice(first, len(at))
+        if self._whole is None:
+            self._whole = self._ids.chunk(0) if self._ids.num_chunks == 1 else self._ids.combine_chunks()
+        return pc.fill_null(self._whole.take(pa.array(at, mask=at < 0)), "")
+
+
+def _text_bytes(column: pa.ChunkedArray) -> int:
+    """How many bytes of text the cells of a string column hold (nulls hold none)."""
+    total = 0
+    for chunk in column.chunks:
+        offsets = chunk.buffers()[1]
+        if len(chunk) and offsets is not None:
+            bounds = np.frombuffer(offsets, np.int32, count=len(chunk) + 1, offset=chunk.offset * 4)
+            total += int(bounds[-1] - bounds[0])
+    return total
+
+
+def _fate_texts(
+    texts: _Columns, codes: np.ndarray | int, at: np.ndarray, default: int, was: pa.ChunkedArray
+) -> pa.Array | None:
+    """A slice's fate texts (``default`` where no line carries the row); None when every cell
+    already holds the empty text it would get."""
+    said = codes if isinstance(codes, int) else _gather(codes, at)
+    code = np.where(at >= 0, said, default).astype(np.int32)
+    if texts.all_empty(code) and not was.null_count and not _text_bytes(was):
+        return None
+    return texts.of(code)
+
+
+def _with_word(fate: pa.Array | pa.ChunkedArray, was: pa.ChunkedArray, mask: np.ndarray) -> pa.Array | pa.ChunkedArray:
+    """An open part's message is the mapper's word on its time: it stays, after the fate's."""
+    if not _text_bytes(was):
+        return fate
+    said = pc.fill_null(was, "")
+    told = pc.and_(pc.not_equal(said, ""), pa.array(mask))
+    if not pc.any(told).as_py():
+        return fate
+    return pc.if_else(told, pc.binary_join_element_wise(fate, said, " "), fate)
+
+
 def _written(
-    rows: pa.Table, name: str, fates: _Fates, words: pa.Array, pos: np.ndarray, sendable: np.ndarray, default: int
+    rows: pa.Table, name: str, fates: _Fates, texts: _Columns, pos: np.ndarray, sendable: np.ndarray, default: int
 ) -> pa.ChunkedArray:
     """Column ``name`` with each sendable row's fate (``default``, a text's number, where no line
-    of the plan carries it), a slice of rows at a time; the others keep theirs."""
+    of the plan carries it), a slice of rows at a time; the others keep theirs, and so does a
+    slice whose cells already hold the empty text it would get."""
     column = rows.column(name)
     codes = fates.codes.get(name.removeprefix("also_"))
-    if codes is None:  # the batch id: the plan's own text, taken from a slice at a time
-        ids = fates.parts.column("batch_id")
-        ids = ids.chunk(0) if ids.num_chunks == 1 else ids.combine_chunks()
+    ids = _BatchIds(fates.parts.column("batch_id"))
     chunks: list[pa.Array] = []
+    kept = True
     for start in range(0, rows.num_rows, _SLICE):
         at, mask = pos[start : start + _SLICE], sendable[start : start + _SLICE]
         was = column.slice(start, len(at))
-        if codes is None:  # the batch id: the plan's own text
-            fate = pc.fill_null(ids.take(pa.array(at, mask=at < 0)), "")
-        else:
-            fate = words.take(pa.array(np.where(at >= 0, _gather(codes, at), default)))
-        if name.endswith("message"):  # an open part's message is the mapper's word on its time: it stays
-            said = pc.fill_null(was, "")
-            told = pc.and_(pc.not_equal(said, ""), pa.array(mask))
-            if pc.any(told).as_py():
-                fate = pc.if_else(told, pc.binary_join_element_wise(fate, said, " "), fate)
+        fate = None
+        if mask.any():  # the batch id is the plan's own text
+            fate = ids.of(at) if codes is None else _fate_texts(texts, codes, at, default, was)
+        if fate is None:
+            chunks += was.chunks
+            continue
+        kept = False
+        if name.endswith("message"):
+            fate = _with_word(fate, was, mask)
         out = fate if mask.all() else pc.if_else(pa.array(mask), fate, was)
         chunks += out.chunks if isinstance(out, pa.ChunkedArray) else [out]
-    return pa.chunked_array(chunks, type=column.type)
+    return column if kept else pa.chunked_array(chunks, type=column.type)
 
 
 def _apply(rows: pa.Table, fates: _Fates, places: np.ndarray, texts: _Texts, unsent: _Unsent) -> pa.Table:
@@ -389,13 +484,13 @@ def _apply(rows: pa.Table, fates: _Fates, places: np.ndarray, texts: _Texts, uns
         "batch_id": -1,
         "correlation_id": texts.code(""),
     }
-    words = texts.array()
     columns = {name: rows.column(name) for name in rows.column_names}
+    words = _Columns(texts.array())
     vids, created = [], []
     for prefix, sendable in (("", first), ("also_", second)):
         if not sendable.any():
             continue
-        pos = _spread(rows, fates.parts, places, prefix, sendable)
+        pos = _spread(rows, fates, places, prefix, sendable)
         for name in _FATE:
             columns[f"{prefix}{name}"] = _written(rows, f"{prefix}{name}", fates, words, pos, sendable, default[name])
         if fates.vid is not None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import gc
+import random
 import re
 import weakref
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import numpy as np
 import pyarrow as pa
@@ -16,11 +18,13 @@ from hypothesis import strategies as st
 from tables import by_row, rows_table
 
 from importer import config, execute, pipeline
+from importer import settle as settle_module
 from importer.answers import answers_of
 from importer.answers import keys as line_keys
 from importer.chunker import batches, chunk, merge
 from importer.errors import StopRun
-from importer.models import PARTS, BatchOutcome, Failure, Reason
+from importer.models import PARTS, ROWS, BatchOutcome, Failure, Reason
+from importer.rows import worst_first
 from importer.sandbox import DEFAULT_TOKEN, Sandbox
 from importer.settle import _match, apply, fates, settle
 
@@ -208,7 +212,7 @@ def test_a_dry_run_whose_plan_lacks_a_row_reports_it_unsent() -> None:
 
 
 @pytest.mark.parametrize("dry_run", [False, True])
-def test_fates_keep_only_the_plans_states_and_batch_ids_and_settle_as_settle_does(dry_run: bool) -> None:
+def test_fates_keep_only_the_plans_batch_ids_and_states_and_settle_as_settle_does(dry_run: bool) -> None:
     rows, parts = _plan()
     given = {_batch(parts, "attend"): BatchOutcome("a", 200, {"2": 2}, {"1": Failure("http_400", "no")}, "c-a")}
     answers = answers_of(given)
@@ -217,7 +221,7 @@ def test_fates_keep_only_the_plans_states_and_batch_ids_and_settle_as_settle_doe
     del answers
     gc.collect()
     assert held() is None, "the fates hold nothing of the answers"
-    assert decided.lines.parts.column_names == ["state", "batch_id"]
+    assert decided.lines.parts.column_names == ["batch_id"]  # the states as numbers, in decided.lines.states
     assert apply(rows, decided).equals(settle(rows, parts, given, dry_run=dry_run, stopped=None))
 
 
@@ -320,3 +324,120 @@ def test_ids_confirmed_as_given_leave_the_rows_id_column_as_it_was() -> None:
     buffers = [[b.address for b in c.buffers() if b is not None] for c in out.column("vid").chunks]
     assert buffers == [[b.address for b in c.buffers() if b is not None] for c in rows.column("vid").chunks]
     assert out.column("created_contact").equals(rows.column("created_contact")), "nobody was created"
+
+
+_NOT_SENT = "Not sent: the run stopped before this row was sent. Run the same command again to continue."
+_STATES = ("register", "attend", "cancel")
+
+
+@st.composite
+def _dry_rows(draw: st.DrawFn) -> pa.Table:
+    """Rows as the mapper leaves them: some settled already, some with a second participation or
+    the mapper's word on their time, contacts shared now and then (merged), in any order."""
+    keys = draw(st.lists(st.tuples(st.sampled_from(["a.csv", "b.csv"]), st.integers(2, 60)), unique=True, max_size=40))
+    rows = []
+    for file, row in keys:
+        state = draw(st.sampled_from(_STATES))
+        line: dict[str, Any] = {"file": file, "row": row, "vid": draw(st.integers(1, 12)), "state": state}
+        line["when_ms"] = draw(st.integers(0, 50))
+        line["message"] = draw(st.sampled_from(["", "", "The repeated hour was read as its first time."]))
+        line["correlation_id"] = draw(st.sampled_from(["", "", None, "c-0"]))  # what a fate replaces
+        if draw(st.integers(0, 5)) == 0:
+            line |= {"outcome": "rejected", "reason": "invalid_email", "message": "bad"}
+        if draw(st.booleans()):
+            line |= {"also_state": draw(st.sampled_from([s for s in _STATES if s != state])), "also_when_ms": 1}
+            if draw(st.integers(0, 4)) == 0:
+                line |= {"also_outcome": "skipped", "also_reason": "already_recorded"}
+        rows.append(line)
+    return rows_table(*rows)
+
+
+def _dry_fates(rows: pa.Table, parts: pa.Table) -> pa.Table:
+    """What a dry run makes of the rows, worked out a row at a time: each open participation
+    the plan carries planned with its batch, the others not sent; the mapper's word kept."""
+    batch = {(p["file"], p["row"], p["state"]): p["batch_id"] for p in parts.to_pylist() if p["batch_id"]}
+    lines, settled = rows.to_pylist(), []
+    for line in lines:
+        settled.append(False)
+        for prefix in ("", "also_"):
+            if line[f"{prefix}state"] is None or line[f"{prefix}outcome"] is not None:
+                continue
+            settled[-1] = True
+            key = (line["file"], line["row"], line[f"{prefix}state"])
+            said = line[f"{prefix}message"] or ""
+            if key in batch:
+                fate = ("planned", "dry_run", f"Would be recorded as {key[2]} (dry run: nothing was sent).", batch[key])
+            else:
+                fate = ("failed", "interrupted", _NOT_SENT, "")
+            message = f"{fate[2]} {said}" if said else fate[2]
+            line |= {f"{prefix}outcome": fate[0], f"{prefix}reason": fate[1], f"{prefix}message": message}
+            line |= {f"{prefix}batch_id": fate[3], f"{prefix}correlation_id": ""}
+    return worst_first(pa.Table.from_pylist(lines, schema=ROWS), pa.array(settled, pa.bool_()))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    rows=_dry_rows(),
+    size=st.integers(1, 4),
+    slice_rows=st.sampled_from([1, 2, 3, 7, 65_536]),
+    order=st.sampled_from(["plan", "reversed", "shuffled", "rows"]),
+    dropped=st.integers(0, 3),
+    seed=st.integers(0, 2**16),
+)
+def test_a_dry_run_settles_every_row_as_worked_out_one_by_one(
+    rows: pa.Table, size: int, slice_rows: int, order: str, dropped: int, seed: int
+) -> None:
+    """Whatever the plan's order (its lines in batch order, reversed, shuffled, or in the rows'
+    order, so that a slice's batch ids follow each other), whatever the slices' size, and with
+    lines missing from the plan."""
+    merged, parts = merge(rows, "77")
+    plan = chunk(parts, size)
+    at = list(range(plan.num_rows))
+    if order == "reversed":
+        at.reverse()
+    elif order == "shuffled":
+        random.Random(seed).shuffle(at)
+    elif order == "rows":
+        place = {(r["file"], r["row"]): i for i, r in enumerate(merged.select(["file", "row"]).to_pylist())}
+        at.sort(key=lambda i: place[plan.column("file")[i].as_py(), plan.column("row")[i].as_py()])
+    plan = plan.take(pa.array(at[dropped:], pa.int64()))
+    with patch.object(settle_module, "_SLICE", slice_rows):
+        out = settle(merged, plan, {}, dry_run=True, stopped=None)
+    assert out.to_pylist() == _dry_fates(merged, plan).to_pylist()
+
+
+def test_a_dry_run_shares_one_array_for_a_slice_of_one_text_and_the_plans_batch_ids() -> None:
+    """The outcome, reason and message of a slice of rows alike are one array (slices of it), and
+    a slice's batch ids are the plan's own when its lines follow each other: nothing per row."""
+    rows = rows_table(*({"row": r, "vid": r, "state": "attend", "when_ms": r} for r in range(2, 12)))
+    merged, parts = merge(rows, "77")
+    plan = chunk(parts, 3)
+    with patch.object(settle_module, "_SLICE", 4):
+        out = settle(merged, plan, {}, dry_run=True, stopped=None)
+    for name in ("outcome", "reason", "message"):
+        datas = {chunk.buffers()[2].address for chunk in out.column(name).chunks}
+        assert len(datas) == 1, name
+    ids = {chunk.buffers()[2].address for chunk in plan.column("batch_id").chunks}
+    assert {chunk.buffers()[2].address for chunk in out.column("batch_id").chunks} <= ids
+    assert out.column("correlation_id") is merged.column("correlation_id") or out.column("correlation_id").equals(
+        merged.column("correlation_id")
+    )
+
+
+@pytest.mark.parametrize("slice_rows", [2, 3, 4, 8])
+@pytest.mark.parametrize("swapped", [(1, 2), (0, 3), (4, 7)])
+def test_a_dry_run_whose_plan_has_two_lines_swapped_gives_each_row_its_own_batch(
+    slice_rows: int, swapped: tuple[int, int]
+) -> None:
+    """A slice whose lines begin and end where they would in order but are swapped inside is not
+    the plan's slice: each row still gets the batch of its own line."""
+    rows = rows_table(*({"row": r, "vid": r, "state": "attend", "when_ms": r} for r in range(2, 10)))
+    merged, parts = merge(rows, "77")
+    plan = chunk(parts, 1)  # a batch per line: every line's batch id differs
+    at = list(range(plan.num_rows))
+    at[swapped[0]], at[swapped[1]] = at[swapped[1]], at[swapped[0]]
+    plan = plan.take(pa.array(at, pa.int64()))
+    with patch.object(settle_module, "_SLICE", slice_rows):
+        out = settle(merged, plan, {}, dry_run=True, stopped=None)
+    want = {(p["file"], p["row"]): p["batch_id"] for p in plan.to_pylist()}
+    assert {key: line["batch_id"] for key, line in by_row(out).items()} == want
