@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, TypeAlias
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -26,6 +26,9 @@ import pyarrow.compute as pc
 from .models import EventInfo
 from .report_model import ALSO_COLUMNS, REPORT_COLUMNS, ROW_COLUMNS, Report, profiles_of, zone_of
 from .report_text import summary_fields
+
+#: An Arrow column, whole or in chunks.
+Column: TypeAlias = pa.Array | pa.ChunkedArray
 
 #: What a column holds: TEXT (never null), INT (a number), VID (a number or null), FLAG (a boolean),
 #: UTC / LOCAL (epoch ms or null: the same instant, shown in UTC or in the run's zone).
@@ -41,6 +44,8 @@ _ROW_KINDS: Mapping[str, str] = {
 #: Rows per part of a written report: large enough that per-part work is noise, small enough that
 #: the cells of one part take tens of MiB.
 PART_ROWS = 100_000
+#: Lines of a CSV or JSON report joined at a time (a few MiB of text).
+LINE_ROWS = 16_384
 #: OWASP CSV injection: a cell starting with one of these could become a live formula; ``'`` too,
 #: so that ``read_report`` strips exactly the one it added.
 _RISKY_FIRST = np.zeros(256, bool)
@@ -63,8 +68,8 @@ def layout(rows: pa.Table) -> Layout:
     """The columns for these rows.  A source name that clashes with the importer's own columns (or
     JSON's ``type``) gets `` (source)`` appended."""
     also = bool(rows.num_rows) and bool(pc.any(pc.is_valid(rows.column("also_state"))).as_py())
-    _, keys, _ = _entries(rows.column("extra"))
-    extras = [name for name in pc.unique(keys).to_pylist() if name is not None]
+    seen = (pc.unique(_entries(chunk)[1]).to_pylist() for chunk in rows.column("extra").chunks)  # not combined: a copy
+    extras = [name for name in dict.fromkeys(name for names in seen for name in names) if name is not None]
     reserved = set(REPORT_COLUMNS) | {"type"}
     labels: list[str] = []
     for name in extras:
@@ -116,9 +121,10 @@ def cells(rows: pa.Table, lay: Layout, event: EventInfo, profiles: Mapping[str, 
     return pa.Table.from_arrays([_chunked(c) for c in columns], names=list(lay.names))
 
 
-def parts(report: Report) -> Iterator[tuple[Layout, pa.Table]]:
-    """The report's Rows columns, :data:`PART_ROWS` rows at a time."""
-    lay = layout(report.rows)
+def parts(report: Report, lay: Layout | None = None) -> Iterator[tuple[Layout, pa.Table]]:
+    """The report's Rows columns, :data:`PART_ROWS` rows at a time (in ``lay``, when the caller
+    has it already: a layout reads every row's ``extra``)."""
+    lay = lay or layout(report.rows)
     profiles = profiles_of(report.summary.files)
     for start in range(0, report.rows.num_rows, PART_ROWS):
         yield lay, cells(report.rows.slice(start, PART_ROWS), lay, report.summary.event, profiles)
@@ -175,9 +181,9 @@ def _extras(rows: pa.Table, names: tuple[str, ...]) -> list[pa.Array]:
     return out
 
 
-def _entries(extra: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array, pa.Array]:
+def _entries(extra: pa.ChunkedArray | pa.MapArray) -> tuple[np.ndarray, pa.Array, pa.Array]:
     """Every name/value pair of the rows' ``extra`` maps, with the row it belongs to (in order)."""
-    maps = extra.combine_chunks()
+    maps = extra.combine_chunks() if isinstance(extra, pa.ChunkedArray) else extra
     offsets = maps.offsets.to_numpy()
     start, stop = int(offsets[0]), int(offsets[-1])
     parents = np.repeat(np.arange(len(maps)), np.diff(offsets))
@@ -191,34 +197,49 @@ def _entries(extra: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array, pa.Array]:
 # --------------------------------------------------------------------------- times as text
 
 
-def _floor_split(ms: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
+def _floor_split(ms: Column) -> tuple[Column, Column]:
     """Whole seconds (rounded down, also before 1970) and the milliseconds after them."""
     frac = pc.modulo(ms, 1000)
     return pc.divide(pc.subtract(ms, frac), 1000), frac
 
 
-#: Every time of day, and every millisecond part, as ISO text: taken by index, not formatted.
-_CLOCK = pa.array([f"T{h:02d}:{m:02d}:{s:02d}" for h in range(24) for m in range(60) for s in range(60)])
+#: Two digits for each number below 60, and every millisecond part, as ISO text: a time of day is
+#: put together from them by index (hours, minutes and seconds taken apart by Arrow's kernels).
+_TWO = pa.array([f"{i:02d}" for i in range(60)])
 _MILLIS = pa.array(["", *(f".{i:03d}" for i in range(1, 1000))])
 
 
-def _stamp(seconds: pa.ChunkedArray, frac: pa.ChunkedArray, tail: pa.ChunkedArray | str) -> pa.ChunkedArray:
+def _stamp(seconds: Column, frac: Column, tail: Column | str) -> Column:
     """``2024-11-05T15:58:03.250`` + ``tail``: the date formatted once per distinct day."""
     clock = pc.modulo(seconds, 86400)
     days = pc.divide(pc.subtract(seconds, clock), 86400)
     distinct = pc.drop_null(pc.unique(days))
     dates = pc.strftime(pc.cast(pc.multiply(distinct, 86400), pa.timestamp("s")), format="%Y-%m-%d")
     date = pc.take(dates, pc.index_in(days, value_set=distinct))
-    return pc.binary_join_element_wise(date, pc.take(_CLOCK, clock), pc.take(_MILLIS, frac), tail, "")
+    minutes = pc.modulo(clock, 3600)
+    hh, mm, ss = (
+        pc.take(_TWO, part) for part in (pc.divide(clock, 3600), pc.divide(minutes, 60), pc.modulo(minutes, 60))
+    )
+    return pc.binary_join_element_wise(date, "T", hh, ":", mm, ":", ss, pc.take(_MILLIS, frac), tail, "")
 
 
-def utc_texts(ms: pa.ChunkedArray) -> pa.ChunkedArray:
+def _distinct(ms: Column) -> tuple[pa.Array, pa.ChunkedArray]:
+    """The distinct instants of ``ms`` and each cell's index among them (null for null): a time is
+    formatted once, however many rows share it."""
+    coded = pc.dictionary_encode(_chunked(ms)).unify_dictionaries()
+    if not coded.num_chunks:
+        return pa.array([], pa.int64()), pa.chunked_array([], pa.int32())
+    return coded.chunk(0).dictionary, pa.chunked_array([chunk.indices for chunk in coded.chunks], pa.int32())
+
+
+def utc_texts(ms: Column) -> pa.ChunkedArray:
     """Epoch ms as ISO 8601 UTC text with ``Z`` (milliseconds only when non-zero); null stays null."""
-    seconds, frac = _floor_split(ms)
-    return _stamp(seconds, frac, "Z")
+    values, at = _distinct(ms)
+    seconds, frac = _floor_split(values)
+    return pc.take(_stamp(seconds, frac, "Z"), at)
 
 
-def local_ms(ms: pa.ChunkedArray, zone: tzinfo) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
+def local_ms(ms: Column, zone: tzinfo) -> tuple[Column, Column]:
     """Epoch ms as the wall-clock time in ``zone`` (ms, as if UTC) and the zone's offset (s) at each."""
     seconds, _ = _floor_split(ms)
     fixed = zone.utcoffset(None)
@@ -232,7 +253,7 @@ def local_ms(ms: pa.ChunkedArray, zone: tzinfo) -> tuple[pa.ChunkedArray, pa.Chu
     return wall, offset
 
 
-def _offsets(seconds: pa.ChunkedArray, zone: tzinfo) -> pa.ChunkedArray:
+def _offsets(seconds: Column, zone: tzinfo) -> Column:
     """The zone's UTC offset in seconds at each instant: the time-zone database's when Arrow knows
     the zone by name, else asked of ``zone`` once per distinct second."""
     if isinstance(zone, ZoneInfo) and zone.key:
@@ -251,15 +272,17 @@ def _offset_at(second: int, zone: tzinfo) -> int:
     return 0 if offset is None else int(offset.total_seconds())
 
 
-def local_texts(ms: pa.ChunkedArray, zone: tzinfo | None) -> pa.ChunkedArray:
-    """Epoch ms as ISO 8601 text in ``zone`` with its offset, as ``datetime.isoformat`` writes it."""
+def local_texts(ms: Column, zone: tzinfo | None) -> pa.ChunkedArray:
+    """Epoch ms as ISO 8601 text in ``zone`` with its offset, as ``datetime.isoformat`` writes it
+    (each distinct instant formatted once)."""
     if zone is None:
         return pa.chunked_array([pa.nulls(len(ms), pa.string())])
-    wall, offset = local_ms(ms, zone)
+    values, at = _distinct(ms)
+    wall, offset = local_ms(values, zone)
     seconds, frac = _floor_split(wall)
     distinct = pc.drop_null(pc.unique(offset))
     said = pa.array([_offset_text(s) for s in distinct.to_pylist()], pa.string())
-    return _stamp(seconds, frac, pc.take(said, pc.index_in(offset, value_set=distinct)))
+    return pc.take(_stamp(seconds, frac, pc.take(said, pc.index_in(offset, value_set=distinct))), at)
 
 
 def _offset_text(seconds: int) -> str:
@@ -273,19 +296,19 @@ def texts(
     table: pa.Table, lay: Layout, zone: tzinfo | None, *, flags: tuple[str, str] = ("yes", "no")
 ) -> list[pa.ChunkedArray]:
     """Every column as text ('' or null for nothing): numbers as digits, flags as words, times as ISO text."""
-    out = []
-    for kind, column in zip(lay.kinds, table.columns, strict=True):
-        if kind in (INT, VID):
-            out.append(pc.cast(column, pa.string()))
-        elif kind == FLAG:
-            out.append(pc.if_else(column, *flags))
-        elif kind == UTC_TIME:
-            out.append(utc_texts(column))
-        elif kind == LOCAL_TIME:
-            out.append(local_texts(column, zone))
-        else:
-            out.append(column)
-    return out
+    return [_as_text(column, kind, zone, flags) for kind, column in zip(lay.kinds, table.columns, strict=True)]
+
+
+def _as_text(column: pa.ChunkedArray, kind: str, zone: tzinfo | None, flags: tuple[str, str]) -> pa.ChunkedArray:
+    if kind in (INT, VID):
+        return pc.cast(column, pa.string())
+    if kind == FLAG:
+        return pc.if_else(column, *flags)
+    if kind == UTC_TIME:
+        return utc_texts(column)
+    if kind == LOCAL_TIME:
+        return local_texts(column, zone)
+    return column
 
 
 # --------------------------------------------------------------------------- csv and json
@@ -297,18 +320,54 @@ def write_csv(report: Report, path: Path) -> None:
     with ``'`` so spreadsheet apps show it instead of evaluating it.
 
     pyarrow's own CSV writer would quote every text cell (``"planned"``), which changes the file
-    users grep and diff; the lines are joined with Arrow's string kernels instead."""
+    users grep and diff; the lines are joined with Arrow's string kernels instead, and a column
+    whose cells are one text in a part (a dry run's outcome, the event id) is part of the line's
+    literal text there, not joined row by row."""
     zone = zone_of(report.summary.timezone)
+    lay = layout(report.rows)
     with path.open("wb") as fh:
         header = io.StringIO()
-        csv.writer(header).writerow(layout(report.rows).names)
+        csv.writer(header).writerow(lay.names)
         fh.write(("\ufeff" + header.getvalue()).encode("utf-8"))
-        for lay, part in parts(report):
-            columns = [_csv_cell(c, kind) for c, kind in zip(texts(part, lay, zone), lay.kinds, strict=True)]
-            columns[-1] = pc.binary_join_element_wise(columns[-1], "\r\n", "")  # the line's end, in one join
-            lines = pc.binary_join_element_wise(*columns, ",")
-            for chunk in lines.chunks:
-                fh.write(_utf8(chunk))
+        for _, part in parts(report, lay):
+            pieces: list[Any] = []
+            for column, kind in zip(part.columns, lay.kinds, strict=True):
+                pieces += [_csv_column(column, kind, zone), ","]
+            pieces[-1] = "\r\n"
+            _write_lines(fh, pieces, part.num_rows)
+
+
+def _csv_column(column: pa.ChunkedArray, kind: str, zone: tzinfo | None) -> pa.ChunkedArray | str:
+    """A column's CSV cells, or the one cell all its rows have (flags alike, numbers all missing, a
+    text repeated: told apart from the others without formatting each cell)."""
+    if kind == FLAG and not column.null_count:
+        if not pc.any(column).as_py():
+            return "no"
+        if pc.all(column).as_py():
+            return "yes"
+    if kind in (INT, VID):
+        if column.null_count == len(column):
+            return ""
+        return _csv_cell(pc.cast(column, pa.string()), kind)
+    text = _as_text(column, kind, zone, ("yes", "no"))
+    same = _same_text(text)
+    if same is None:
+        return _csv_cell(text, kind)
+    return str(_csv_chunk(pa.array([same], pa.string()), kind == TEXT)[0].as_py())
+
+
+def _same_text(column: pa.ChunkedArray) -> str | None:
+    """The text every cell holds (null reads as ''), or None: most columns differ at their first,
+    middle or last cell, only the others are compared whole."""
+    n = len(column)
+    if not n:
+        return None
+    if column.null_count:
+        column = pc.fill_null(column, "")
+    first = column[0].as_py()
+    if column[n // 2].as_py() != first or column[n - 1].as_py() != first:
+        return None
+    return first if pc.all(pc.equal(column, first)).as_py() else None
 
 
 def _csv_cell(column: pa.ChunkedArray, kind: str) -> pa.ChunkedArray:
@@ -376,8 +435,18 @@ def write_json(report: Report, path: Path) -> None:
                 token, quoted = _json_value(column, kind, zone)
                 pieces += [f", {encode(name)}: " + ('"' if quoted else ""), token, '"' if quoted else ""]
             pieces.append("}\n")
-            for chunk in pc.binary_join_element_wise(*_joined_literals(pieces), "").chunks:
-                fh.write(_utf8(chunk))
+            _write_lines(fh, pieces, part.num_rows)
+
+
+def _write_lines(fh: BinaryIO, pieces: list[Any], rows: int) -> None:
+    """The lines of a part written, each the ``pieces`` (texts, and columns of a cell a row) joined,
+    :data:`LINE_ROWS` lines at a time: a part's lines never exist all at once.  The row number is
+    a column in every report, so every join gives lines, never a single text."""
+    joined = _joined_literals(pieces)
+    for start in range(0, rows, LINE_ROWS):
+        some = [piece if isinstance(piece, str) else piece.slice(start, LINE_ROWS) for piece in joined]
+        for chunk in pc.binary_join_element_wise(*some, "").chunks:
+            fh.write(_utf8(chunk))
 
 
 def _joined_literals(pieces: list[Any]) -> list[Any]:
@@ -391,17 +460,27 @@ def _joined_literals(pieces: list[Any]) -> list[Any]:
     return out
 
 
-def _json_value(column: pa.ChunkedArray, kind: str, zone: tzinfo | None) -> tuple[pa.ChunkedArray, bool]:
+def _json_value(column: pa.ChunkedArray, kind: str, zone: tzinfo | None) -> tuple[pa.ChunkedArray | str, bool]:
     """A column's JSON values as text, and whether they go between quotes (text that is never
-    null: the quotes are then part of the line's literals, not written into every value)."""
+    null: the quotes are then part of the line's literals, not written into every value).  A
+    column of one value gives that value's text alone, which the line's literals take in."""
     if kind in (INT, VID):
+        if column.null_count == len(column):
+            return "null", False
         return pc.fill_null(pc.cast(column, pa.string()), "null"), False
     if kind == FLAG:
+        if not column.null_count and not pc.any(column).as_py():
+            return "false", False
+        if not column.null_count and pc.all(column).as_py():
+            return "true", False
         return pc.fill_null(pc.if_else(column, "true", "false"), "null"), False
-    if kind == UTC_TIME:
-        return pc.fill_null(utc_texts(column), ""), True  # ISO text: nothing to escape
-    if kind == LOCAL_TIME:
-        return pc.fill_null(local_texts(column, zone), ""), True
+    if kind in (UTC_TIME, LOCAL_TIME):  # ISO text: nothing to escape
+        text = pc.fill_null(utc_texts(column) if kind == UTC_TIME else local_texts(column, zone), "")
+        same = _same_text(text)
+        return (text if same is None else same), True
+    same = None if column.null_count else _same_text(column)
+    if same is not None:
+        return json.dumps(same, ensure_ascii=False), False
     escaped = pa.chunked_array([_json_escaped(chunk) for chunk in column.chunks], pa.string())
     if not escaped.null_count:
         return escaped, True

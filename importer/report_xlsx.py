@@ -229,7 +229,7 @@ def _rows(wb: Any, fmt: _Formats, report: Report) -> None:
     i_message = lay.names.index("message")
     message_width = widths[i_message]
     r = 1
-    for _, part in parts(report):
+    for _, part in parts(report, lay):
         columns = []
         for kind, column in zip(lay.kinds, part.columns, strict=True):
             if kind == LOCAL_TIME:  # the wall-clock time in the run's zone, written as it reads there

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import re
@@ -11,7 +12,9 @@ from datetime import UTC, datetime, timedelta
 from enum import Enum
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -20,9 +23,11 @@ from openpyxl.utils import column_index_from_string
 from openpyxl.utils.escape import unescape
 from tables import rows_table
 
+from importer import report_cells
 from importer.errors import InputError
 from importer.models import EventInfo, FileInfo, Outcome, Reason, RunStats, State
 from importer.readback import rows_from_report
+from importer.report_cells import layout, local_texts, utc_texts
 from importer.reporter import (
     ALSO_COLUMNS,
     CORE_COLUMNS,
@@ -1008,3 +1013,98 @@ def test_times_read_as_python_writes_them(
     _, back = read_report(path)
     assert [r["interaction_time_utc"] for r in back] == [_iso(ms) for ms in times]
     assert [r["interaction_time_local"] for r in back] == [_iso(ms, parse_zone(zone)) for ms in times]
+
+
+# --------------------------------------------------------------------------- parts, literal columns, times once
+
+
+def _csv_written(names: tuple[str, ...], expected: list[list[Any]]) -> bytes:
+    """The CSV report as the standard library's ``csv.writer`` (Excel's dialect) writes its cells."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(names)
+    writer.writerows([_csv_expected(v) for v in values] for values in expected)
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+few_texts = st.sampled_from(["", "planned", "=1+1", 'say "hi"', "a,b", "line\nnext", "é", "'q", "\\"])
+few_times = st.sampled_from([None, T0, T0 + 250, -1001, T0 + 86_400_000])
+report_row = st.fixed_dictionaries(
+    {
+        "file": st.sampled_from(["attendees.csv", "late.xlsx", "other.csv"]),
+        "email": st.one_of(st.none(), few_texts),
+        "vid": st.sampled_from([None, 7, 2**62]),
+        "state": st.sampled_from([State.ATTEND, State.REGISTER]),
+        "when_ms": few_times,
+        "time_source": st.sampled_from(["file", "event_start"]),
+        "outcome": st.sampled_from([Outcome.PLANNED, Outcome.REJECTED]),
+        "reason": st.sampled_from([Reason.DRY_RUN.value, "=bad"]),
+        "message": few_texts,
+        "batch_id": few_texts,
+        "correlation_id": few_texts,
+        "created_contact": st.booleans(),
+        "extra": st.sampled_from([(), (("first_name", "Ann"),), (("first_name", "=x"), ("state", 'q"'))]),
+    },
+    optional={
+        "also": st.fixed_dictionaries(
+            {"also_state": st.just(State.REGISTER), "also_when_ms": few_times, "also_message": few_texts}
+        )
+    },
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    rows=st.lists(report_row, min_size=1, max_size=14),
+    part_rows=st.integers(1, 6),
+    line_rows=st.integers(1, 4),
+    zone=st.sampled_from([*ZONES, None]),
+)
+def test_csv_and_json_are_what_the_standard_library_writes_whatever_the_parts(
+    tmp_path_factory: pytest.TempPathFactory, rows: Rows, part_rows: int, line_rows: int, zone: str | None
+) -> None:
+    """Byte for byte ``csv.writer`` and ``json.dumps`` of the row-by-row cells, whether a column
+    is one text in a part (written once, as a literal) or not, and however the parts and their
+    lines are cut."""
+    rows = [
+        {**{k: v for k, v in r.items() if k != "also"}, **r.get("also", {}), "row": i + 2} for i, r in enumerate(rows)
+    ]
+    summary = make_summary(timezone=zone)
+    names, expected = _expected_cells(rows, summary)
+    report = build_report(rows_table(*rows), summary)
+    tmp = tmp_path_factory.mktemp("parts")
+    with patch.object(report_cells, "PART_ROWS", part_rows), patch.object(report_cells, "LINE_ROWS", line_rows):
+        csv_path, json_path = write_report(report, tmp / "r.csv"), write_report(report, tmp / "r.json")
+    assert csv_path.read_bytes() == _csv_written(names, expected)
+    lines = json_path.read_text(encoding="utf-8").split("\n")[1:-1]
+    assert lines == [
+        json.dumps({"type": "row", **dict(zip(names, values, strict=True))}, ensure_ascii=False) for values in expected
+    ]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    zone=st.sampled_from(ZONES),
+    known=st.lists(st.one_of(any_ms, near_changes), min_size=1, max_size=5),
+    picks=st.lists(st.integers(0, 5), min_size=1, max_size=30),
+    split=st.integers(0, 30),
+)
+def test_times_many_rows_share_are_each_written_as_python_writes_them(
+    zone: str, known: list[int], picks: list[int], split: int
+) -> None:
+    """A time is formatted once however many rows hold it: each row still reads its own, in
+    chunks or not, and a missing time stays missing."""
+    times = [known[i] if i < len(known) else None for i in picks]
+    column = pa.chunked_array([pa.array(times[:split], pa.int64()), pa.array(times[split:], pa.int64())])
+    tz = parse_zone(zone)
+    assert utc_texts(column).to_pylist() == [None if ms is None else _iso(ms) for ms in times]
+    assert local_texts(column, tz).to_pylist() == [None if ms is None else _iso(ms, tz) for ms in times]
+
+
+def test_source_names_are_taken_in_the_order_first_seen_across_chunks() -> None:
+    """The layout reads the names chunk by chunk (the column is not copied whole)."""
+    first = rows_table({"row": 2, "extra": (("b", "1"),)}, {"row": 3})
+    second = rows_table({"row": 4, "extra": (("a", "2"), ("b", "3"))}, {"row": 5, "extra": (("c", "4"),)})
+    rows = pa.concat_tables([first, second])
+    assert rows.column("extra").num_chunks == 2
+    assert layout(rows).extras == ("b", "a", "c")
