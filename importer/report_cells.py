@@ -68,7 +68,7 @@ def layout(rows: pa.Table) -> Layout:
     """The columns for these rows.  A source name that clashes with the importer's own columns (or
     JSON's ``type``) gets `` (source)`` appended."""
     also = bool(rows.num_rows) and bool(pc.any(pc.is_valid(rows.column("also_state"))).as_py())
-    seen = (pc.unique(_entries(chunk)[1]).to_pylist() for chunk in rows.column("extra").chunks)  # not combined: a copy
+    seen = (pc.unique(_names(chunk)).to_pylist() for chunk in rows.column("extra").chunks)  # not combined: a copy
     extras = [name for name in dict.fromkeys(name for names in seen for name in names) if name is not None]
     reserved = set(REPORT_COLUMNS) | {"type"}
     labels: list[str] = []
@@ -181,9 +181,19 @@ def _extras(rows: pa.Table, names: tuple[str, ...]) -> list[pa.Array]:
     return out
 
 
-def _entries(extra: pa.ChunkedArray | pa.MapArray) -> tuple[np.ndarray, pa.Array, pa.Array]:
+def _names(maps: pa.MapArray) -> pa.Array:
+    """The names of one chunk's ``extra`` entries, a null map's left out (the rows they belong to
+    are not worked out: a layout needs only the names)."""
+    offsets = maps.offsets.to_numpy()
+    keys = maps.keys.slice(int(offsets[0]), int(offsets[-1] - offsets[0]))
+    if maps.null_count:  # a null map may still span entries: they are not the row's
+        keys = keys.filter(np.repeat(maps.is_valid().to_numpy(zero_copy_only=False), np.diff(offsets)))
+    return keys
+
+
+def _entries(extra: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array, pa.Array]:
     """Every name/value pair of the rows' ``extra`` maps, with the row it belongs to (in order)."""
-    maps = extra.combine_chunks() if isinstance(extra, pa.ChunkedArray) else extra
+    maps = extra.combine_chunks()
     offsets = maps.offsets.to_numpy()
     start, stop = int(offsets[0]), int(offsets[-1])
     parents = np.repeat(np.arange(len(maps)), np.diff(offsets))

@@ -78,8 +78,8 @@ class _States:
     def of(cls, parts: pa.Table) -> _States:
         coded = pc.dictionary_encode(parts.column("state")).unify_dictionaries()
         if not coded.num_chunks:
-            return cls(pa.array([], _TEXT), np.zeros(0, np.int64))
-        line = np.concatenate([_np(chunk.indices) for chunk in coded.chunks]).astype(np.int64)
+            return cls(pa.array([], _TEXT), np.zeros(0, np.int32))
+        line = np.concatenate([_np(chunk.indices) for chunk in coded.chunks]).astype(np.int32, copy=False)
         return cls(coded.chunk(0).dictionary, line)
 
 
@@ -340,7 +340,10 @@ def _places(rows: pa.Table, parts: pa.Table) -> np.ndarray:
 
     def keys(table: pa.Table) -> np.ndarray:
         code = pc.fill_null(pc.index_in(table.column("file"), value_set=files), len(files))
-        return (_np(code).astype(np.int64) << 40) | _np(table.column("row"))  # row numbers stay below 2**40
+        key = _np(code).astype(np.int64)
+        key <<= 40  # row numbers stay below 2**40
+        key |= _np(table.column("row"))
+        return key
 
     ranked, wanted = keys(rows), keys(parts)
     if len(wanted) == n and np.array_equal(ranked, wanted):
@@ -363,7 +366,7 @@ def _spread(rows: pa.Table, fates: _Fates, places: np.ndarray, prefix: str, send
     ours = _np(pc.fill_null(pc.index_in(rows.column(f"{prefix}state"), value_set=words), -2))
     mine = np.flatnonzero((places >= 0) & (fates.states.line == ours[np.maximum(places, 0)]))
     del ours
-    pos = np.full(rows.num_rows, -1, np.int64)
+    pos = np.full(rows.num_rows, -1, np.int32)  # a plan's lines are fewer than 2**31
     pos[places[mine]] = mine
     pos[~sendable] = -1
     return pos

@@ -1108,3 +1108,10 @@ def test_source_names_are_taken_in_the_order_first_seen_across_chunks() -> None:
     rows = pa.concat_tables([first, second])
     assert rows.column("extra").num_chunks == 2
     assert layout(rows).extras == ("b", "a", "c")
+    # a null map whose offsets still span an entry (as Arrow allows): the entry is no row's
+    spanning = pa.MapArray.from_arrays(
+        pa.array([0, 1, 2], pa.int32()), pa.array(["z", "d"]), pa.array(["9", "5"]), mask=pa.array([True, False])
+    )
+    third = rows_table({"row": 6}, {"row": 7})
+    third = third.set_column(third.schema.get_field_index("extra"), "extra", pa.chunked_array([spanning]))
+    assert layout(pa.concat_tables([rows, third.cast(rows.schema)])).extras == ("b", "a", "c", "d")
