@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 from .models import EventInfo
 from .report_model import ALSO_COLUMNS, REPORT_COLUMNS, ROW_COLUMNS, Report, profiles_of, zone_of
 from .report_text import summary_fields
+from .rows import distinct as distinct_of
 
 #: An Arrow column, whole or in chunks.
 Column: TypeAlias = pa.Array | pa.ChunkedArray
@@ -233,18 +234,9 @@ def _stamp(seconds: Column, frac: Column, tail: Column | str) -> Column:
     return pc.binary_join_element_wise(date, "T", hh, ":", mm, ":", ss, pc.take(_MILLIS, frac), tail, "")
 
 
-def _distinct(ms: Column) -> tuple[pa.Array, pa.ChunkedArray]:
-    """The distinct instants of ``ms`` and each cell's index among them (null for null): a time is
-    formatted once, however many rows share it."""
-    coded = pc.dictionary_encode(_chunked(ms)).unify_dictionaries()
-    if not coded.num_chunks:
-        return pa.array([], pa.int64()), pa.chunked_array([], pa.int32())
-    return coded.chunk(0).dictionary, pa.chunked_array([chunk.indices for chunk in coded.chunks], pa.int32())
-
-
 def utc_texts(ms: Column) -> pa.ChunkedArray:
     """Epoch ms as ISO 8601 UTC text with ``Z`` (milliseconds only when non-zero); null stays null."""
-    values, at = _distinct(ms)
+    values, at = distinct_of(ms)
     seconds, frac = _floor_split(values)
     return pc.take(_stamp(seconds, frac, "Z"), at)
 
@@ -287,7 +279,7 @@ def local_texts(ms: Column, zone: tzinfo | None) -> pa.ChunkedArray:
     (each distinct instant formatted once)."""
     if zone is None:
         return pa.chunked_array([pa.nulls(len(ms), pa.string())])
-    values, at = _distinct(ms)
+    values, at = distinct_of(ms)
     wall, offset = local_ms(values, zone)
     seconds, frac = _floor_split(wall)
     distinct = pc.drop_null(pc.unique(offset))

@@ -22,7 +22,7 @@ from .answers import Answers, answers_of
 from .answers import keys as answer_keys
 from .errors import StopRun
 from .models import BatchOutcome, Outcome, Reason, part_keys
-from .rows import worst_first
+from .rows import distinct, worst_first
 
 #: What :func:`settle` gives each participation, beside its row's ``vid`` and ``created_contact``.
 _FATE = ("outcome", "reason", "message", "batch_id", "correlation_id")
@@ -76,11 +76,8 @@ class _States:
 
     @classmethod
     def of(cls, parts: pa.Table) -> _States:
-        coded = pc.dictionary_encode(parts.column("state")).unify_dictionaries()
-        if not coded.num_chunks:
-            return cls(pa.array([], _TEXT), np.zeros(0, np.int32))
-        line = np.concatenate([_np(chunk.indices) for chunk in coded.chunks]).astype(np.int32, copy=False)
-        return cls(coded.chunk(0).dictionary, line)
+        words, line = distinct(parts.column("state"))
+        return cls(words, _np(line).astype(np.int32, copy=False))
 
 
 @dataclass(frozen=True, slots=True)

@@ -129,3 +129,13 @@ def test_an_unknown_answer_in_the_mask_changes_nothing() -> None:
     t = table({"file": "a", "row": 2, "message": "kept"}, {"file": "a", "row": 3, "message": "kept"})
     out = ops.put(t, "message", pa.array([None, True], pa.bool_()), "new")
     assert col(out, "message") == ["kept", "new"]
+
+
+@given(st.lists(st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", "é", ""])), max_size=6), max_size=4))
+def test_distinct_gives_each_value_once_and_each_cell_its_index(chunks: list[list[str | None]]) -> None:
+    column = pa.chunked_array(chunks, pa.string())
+    values, at = ops.distinct(column)
+    cells = column.to_pylist()
+    assert values.type == pa.string()
+    assert values.to_pylist() == list(dict.fromkeys(c for c in cells if c is not None))
+    assert [None if i is None else values[i].as_py() for i in at.to_pylist()] == cells
