@@ -1,5 +1,7 @@
 """Where a run's memory goes: each stage's time, the resident memory at its start and its
-highest, and Arrow's allocations (``pyarrow.total_allocated_bytes``) at its start, end and highest.
+highest (sampled), the kernel's exact high-water mark of the process when the stage ends (the
+stage where it rises holds the peak), and Arrow's allocations (``pyarrow.total_allocated_bytes``)
+at its start, end and highest.
 
 Run:  .venv/bin/python bench/mem_stages.py [ROWS [csv|json|xlsx]]   (default 1,000,000 rows, a CSV report;
       the file of bench_import)
@@ -54,6 +56,12 @@ def rss() -> int:
         return int(fh.read().split()[1]) * _PAGE
 
 
+def high_water() -> int:
+    """The kernel's exact highest resident memory of this process so far (no sample can miss it)."""
+    with open("/proc/self/status") as fh:
+        return next(int(line.split()[1]) * 1024 for line in fh if line.startswith("VmHWM"))
+
+
 class Sampler:
     """The resident memory and Arrow's allocations every few ms, against the stage running."""
 
@@ -94,7 +102,7 @@ class Sampler:
             finally:
                 s["seconds"] = time.perf_counter() - t
                 self.stack.pop()
-                s.update(rss_out=rss(), arrow_out=pa.total_allocated_bytes())
+                s.update(rss_out=rss(), arrow_out=pa.total_allocated_bytes(), hwm_out=high_water())
                 self._note(key, rss(), pa.total_allocated_bytes())
 
         setattr(owner, attr, stage)
@@ -108,13 +116,17 @@ class Sampler:
         self._thread.join()
 
     def table(self) -> str:
-        head = f"{'stage':<28} {'s':>6} {'rss in':>8} {'rss max':>8} {'arrow in':>9} {'arrow max':>9} {'arrow out':>9}"
+        head = (
+            f"{'stage':<28} {'s':>6} {'rss in':>8} {'rss max':>8} {'hwm out':>8} "
+            f"{'arrow in':>9} {'arrow max':>9} {'arrow out':>9}"
+        )
         lines = [head, "(MiB)".rjust(len(head))]
         for key in self.order:
             s = self.stats[key]
             indent = "  " * int(s.get("depth", 0))
             lines.append(
-                f"{indent + key:<28} {s.get('seconds', 0):6.2f} {s['rss_in'] / MIB:8.0f} {s['rss_max'] / MIB:8.0f} "
+                f"{indent + key:<28} {s.get('seconds', 0):6.2f} {s['rss_in'] / MIB:8.0f} "
+                f"{s['rss_max'] / MIB:8.0f} {s['hwm_out'] / MIB:8.0f} "
                 f"{s['arrow_in'] / MIB:9.0f} {s['arrow_max'] / MIB:9.0f} {s['arrow_out'] / MIB:9.0f}"
             )
         return "\n".join(lines)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -139,3 +143,33 @@ def test_distinct_gives_each_value_once_and_each_cell_its_index(chunks: list[lis
     assert values.type == pa.string()
     assert values.to_pylist() == list(dict.fromkeys(c for c in cells if c is not None))
     assert [None if i is None else values[i].as_py() for i in at.to_pylist()] == cells
+
+
+def _resident_pages(buffer: pa.Buffer) -> int:
+    """How many of the memory pages under ``buffer`` are resident (Linux's page map: bit 63)."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    first, last = buffer.address // page, (buffer.address + buffer.size - 1) // page
+    with open("/proc/self/pagemap", "rb") as fh:
+        fh.seek(first * 8)
+        entries = np.frombuffer(fh.read((last - first + 1) * 8), np.uint64)
+    return int(np.count_nonzero(entries >> np.uint64(63)))
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/pagemap"), reason="reads Linux's page map")
+def test_empty_columns_take_no_resident_memory_even_after_large_blocks_were_freed() -> None:
+    """A million-row table has a dozen empty columns (a second participation nobody has...): their
+    buffers must stay unwritten pages, also once the C allocator has been handed large blocks back
+    (it then serves blocks of this size from memory it holds, zeroed by hand: resident)."""
+    n = 1_000_000
+    big = np.ones(4 * n, np.int64)
+    del big  # past the allocator's threshold: it takes blocks of this size from its heap from now on
+    for _ in range(3):
+        blocks = [np.ones(n + 1, np.int64) for _ in range(4)]
+        del blocks  # resident memory the allocator keeps, as the loader's and mapper's leave it
+    columns = [ops.nulls(n, t) for t in (pa.string(), pa.int64(), pa.bool_())]
+    columns += [ops.blanks(n), ops.falses(n)]
+    resident = {str(c.type): sum(_resident_pages(b) for b in c.buffers() if b is not None) for c in columns}
+    assert max(resident.values()) <= 2, f"resident pages per empty column of {n:,} rows: {resident}"
+    assert [c.null_count for c in columns[:3]] == [n] * 3
+    assert columns[0][n - 1].as_py() is None and columns[3][n - 1].as_py() == "" and not columns[4][0].as_py()
+    assert pc.count_distinct(columns[3]).as_py() == 1 and pc.any(columns[4]).as_py() is False
