@@ -24,6 +24,7 @@ from .rows import blanks, falses, nulls
 NAME_FIELDS = ("first_name", "last_name", "name")
 
 _EXTRA = ROWS.field("extra").type
+_NAME = _EXTRA.key_type
 
 
 def _when(mask: np.ndarray, value: str) -> pa.Array:
@@ -172,7 +173,7 @@ def _map_of(entries: Sequence[_Entry], n: int) -> pa.Array:
     """Per row the present entries, in order, as a map array."""
     if not entries:
         return pa.MapArray.from_arrays(
-            pa.array(np.zeros(n + 1, dtype=np.int32)), pa.array([], pa.string()), pa.array([], pa.string()), type=_EXTRA
+            pa.array(np.zeros(n + 1, dtype=np.int32)), pa.array([], _NAME), pa.array([], pa.string()), type=_EXTRA
         )
     k = len(entries)
     present = np.stack([e.present for e in entries], axis=1)
@@ -188,10 +189,12 @@ def _map_of(entries: Sequence[_Entry], n: int) -> pa.Array:
         source = which * n + row
         del row
     del present
-    if all(e.keys is None for e in entries):  # one name per entry: taken from the k names
-        keys = pa.array([e.key for e in entries], pa.string()).take(pa.array(which))
+    if all(e.keys is None for e in entries):  # one name per entry: entry ``which`` of the k names
+        keys = pa.DictionaryArray.from_arrays(
+            pa.array(which.astype(np.int16, copy=False)), pa.array([e.key for e in entries], pa.string())
+        )
     else:
-        keys = pa.concat_arrays([e.names(n) for e in entries]).take(pa.array(source))
+        keys = pa.concat_arrays([e.names(n) for e in entries]).take(pa.array(source)).cast(_NAME)
     del which
     # taken from the loader's blocks as they are (joined once, by the take, not first per entry)
     taken = pa.chunked_array([c for e in entries for c in _chunks(e.values)], pa.string()).take(pa.array(source))
