@@ -55,4 +55,5 @@ def load_table(conn: sqlite3.Connection, run: int, part: str) -> pa.Table:
     # several times slower (bench/bench_journal.py, load_plan against load_plan/default-pool)
     pool = pa.system_memory_pool()
     tables = [pa.ipc.open_stream(data, options=_IPC_READ, memory_pool=pool).read_all() for (data,) in found]
-    return pa.concat_tables(tables) if tables else _PLAN_SCHEMAS[part].empty_table()
+    # conformed: a plan stored by an earlier version holds its coded texts as plain text
+    return _conform(pa.concat_tables(tables), _PLAN_SCHEMAS[part]) if tables else _PLAN_SCHEMAS[part].empty_table()

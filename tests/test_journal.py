@@ -197,6 +197,34 @@ def test_a_plan_larger_than_a_chunk_is_stored_in_chunks_and_read_back_in_order(
     assert journal.load_plan(run_id)[0].equals(settled.slice(0, 7))
 
 
+def _as_text(t: pa.DataType) -> pa.DataType:
+    """The type an earlier version stored: coded text as plain text (a map's names too)."""
+    if pa.types.is_dictionary(t):
+        return t.value_type
+    if pa.types.is_map(t):
+        return pa.map_(_as_text(t.key_type), _as_text(t.item_type))
+    return t
+
+
+def test_a_plan_stored_with_plain_text_by_an_earlier_version_is_read_back_in_todays_schema(journal: Journal) -> None:
+    rows, parts = sample_plan()
+    run_id = journal.begin(KEY, {}, plan=(rows, parts))
+    run = journal._conn.execute("SELECT num FROM runs WHERE run_id = ?", (run_id,)).fetchone()[0]
+    for part, table in (("rows", rows), ("parts", parts)):
+        plain = pa.schema([f.with_type(_as_text(f.type)) for f in table.schema])
+        assert plain != table.schema or part == "parts"
+        chunks = journal_plans._ipc_chunks(table.cast(plain))
+        with journal._conn:
+            journal._conn.execute("DELETE FROM plan_chunks WHERE run = ? AND part = ?", (run, part))
+            journal._conn.executemany(
+                "INSERT INTO plan_chunks (run, part, seq, data) VALUES (?, ?, ?, ?)",
+                ((run, part, seq, data) for seq, data in enumerate(chunks)),
+            )
+    rows_back, parts_back = journal.load_plan(run_id)
+    assert rows_back.schema == ROWS and parts_back.schema == PARTS
+    assert rows_back.to_pylist() == rows.to_pylist() and parts_back.to_pylist() == parts.to_pylist()
+
+
 def test_a_plan_is_compressed_and_read_back_on_the_calling_thread(
     journal: Journal, monkeypatch: pytest.MonkeyPatch
 ) -> None:
