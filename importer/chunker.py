@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .models import PARTS, STATE_RANK, Batch, Outcome, Participation, Reason, RowRef, State, part_keys
-from .rows import nulls
+from .rows import coded, count_distinct, distinct, nulls, ordered_codes, repeated
 
 #: State words in rank order (cancel, register, attend): a state's rank is its index here.
 _WORDS = pa.array([s.value for s, _ in sorted(STATE_RANK.items(), key=lambda item: item[1])])
@@ -149,7 +149,8 @@ def merge(rows: pa.Table, event_id: str) -> tuple[pa.Table, pa.Table]:
                 at = pa.array(mine)
                 out = _settle(out, prefix, proofs.idx[settled[mine]], {k: v.take(at) for k, v in fate.items()})
     carriers = np.flatnonzero(kept)
-    return out, _plan(rows, event_id, proofs.idx[carriers], proofs.slot[carriers], _words(proofs.rank[carriers]))
+    states = coded(proofs.rank[carriers], _WORDS)
+    return out, _plan(rows, event_id, proofs.idx[carriers], proofs.slot[carriers], states)
 
 
 def _words(rank: np.ndarray) -> pa.Array:
@@ -194,7 +195,7 @@ def _settle(rows: pa.Table, prefix: str, at: np.ndarray, values: dict[str, pa.Ar
     return rows
 
 
-def _plan(rows: pa.Table, event_id: str, at: np.ndarray, slot: np.ndarray, states: pa.Array) -> pa.Table:
+def _plan(rows: pa.Table, event_id: str, at: np.ndarray, slot: np.ndarray, states: pa.DictionaryArray) -> pa.Table:
     """The PARTS lines of the carriers: row ``at``'s participation ``slot`` in ``states``.  Only a
     line without a vid takes its row's email (the contact it is sent by): the others are sent by
     their vid, and copying every address cost a column as large as the file's emails."""
@@ -204,13 +205,14 @@ def _plan(rows: pa.Table, event_id: str, at: np.ndarray, slot: np.ndarray, state
     if slot.any():
         when = pc.if_else(pa.array(slot == 0), when, _col(rows, "also_when_ms").take(take))
     vid = _col(rows, "vid").take(take)
+    files, file_codes = distinct(rows.column("file"))
     columns = {
-        "event_id": pa.array([event_id], pa.string()).take(pa.array(np.zeros(n, np.int8))),
+        "event_id": repeated(event_id, n),
         "state": states,
         "vid": vid,
         "email": _emails_of(rows, at, _np(vid.is_null())),
         "when_ms": when,
-        "file": _col(rows, "file").take(take),
+        "file": coded(file_codes.take(take).combine_chunks(), files),
         "row": _col(rows, "row").take(take),
         "batch_id": nulls(n, pa.string()),
     }
@@ -244,7 +246,7 @@ def chunk(parts: pa.Table, batch_size: int) -> pa.Table:
         order = pc.sort_indices(
             pa.table(
                 {
-                    "event_id": _col(parts, "event_id"),
+                    "event_id": pa.array(ordered_codes(parts.column("event_id"))),
                     "rank": pa.array(ranks),
                     "by_email": by_email,
                     "vid": _col(parts, "vid"),
@@ -257,9 +259,9 @@ def chunk(parts: pa.Table, batch_size: int) -> pa.Table:
     n = plan.num_rows
     if n == 0:
         return plan
-    events = _col(plan, "event_id")
+    events = ordered_codes(plan.column("event_id"))
     starts = np.ones(n, bool)
-    starts[1:] = _np(pc.not_equal(events.slice(1), events.slice(0, n - 1))) | (rank[1:] != rank[:-1])
+    starts[1:] = (events[1:] != events[:-1]) | (rank[1:] != rank[:-1])
     starts[1:] |= email[1:] != email[:-1]
     # each group's batches, from the group's bounds: no number per line but the batch it is in
     bounds = np.append(np.flatnonzero(starts), n)
@@ -278,7 +280,7 @@ def _in_batch_order(parts: pa.Table, rank: np.ndarray, by_email: pa.Array) -> bo
     vid only, by state then vid (as :func:`merge` leaves them)."""
     if parts.num_rows < 2:
         return True
-    if pc.any(by_email).as_py() or pc.count_distinct(_col(parts, "event_id")).as_py() != 1:
+    if pc.any(by_email).as_py() or count_distinct(parts.column("event_id")) != 1:
         return False
     vid = _np(_col(parts, "vid"))
     return bool(np.all((rank[1:] > rank[:-1]) | ((rank[1:] == rank[:-1]) & (vid[1:] >= vid[:-1]))))

@@ -400,7 +400,9 @@ class Journal:
             }
         )
         keys = ["event_id", "state", "vid", "when_ms"]
-        lines = parts.select(keys).append_column("_line", pa.array(np.arange(parts.num_rows)))
+        # joined as the ledger's types (a plan's event and states are coded text, which joins do not take)
+        lines = pa.table({k: parts.column(k).cast(known.schema.field(k).type) for k in keys})
+        lines = lines.append_column("_line", pa.array(np.arange(parts.num_rows)))
         joined = lines.join(known, keys=keys, join_type="left outer").sort_by("_line")
         return pc.fill_null(joined.column("_known"), False).combine_chunks()
 

@@ -253,7 +253,9 @@ def _carried_already(rows: pa.Table, new: pa.Table, plan: pa.Table) -> tuple[pa.
     file also gives the new id) is not sent twice: its rows are merged into that line's row."""
 
     def contact(t: pa.Table) -> pa.ChunkedArray:
-        return pc.binary_join_element_wise(pc.cast(t.column("vid"), pa.string()), t.column("state"), rows_ops.SEP)
+        return pc.binary_join_element_wise(
+            pc.cast(t.column("vid"), pa.string()), rows_ops.text(t.column("state")), rows_ops.SEP
+        )
 
     holders = {
         k: (f, r)

@@ -180,8 +180,41 @@ def distinct(column: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, pa.ChunkedAr
     chunked = column if isinstance(column, pa.ChunkedArray) else pa.chunked_array([column])
     coded = pc.dictionary_encode(chunked).unify_dictionaries()
     if not coded.num_chunks:
-        return pa.array([], chunked.type), pa.chunked_array([], pa.int32())
+        return pa.array([], text(chunked).type), pa.chunked_array([], pa.int32())
     return coded.chunk(0).dictionary, pa.chunked_array([chunk.indices for chunk in coded.chunks], pa.int32())
+
+
+def text(column: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """A coded text column (:data:`models.CODED_TEXT`) as plain text, for the kernels that take no
+    dictionaries; any other column as it is."""
+    return pc.cast(column, column.type.value_type) if pa.types.is_dictionary(column.type) else column
+
+
+def coded(codes: pa.Array | np.ndarray, words: pa.Array) -> pa.DictionaryArray:
+    """The coded text column (:data:`models.CODED_TEXT`) whose line ``i`` is ``words[codes[i]]``."""
+    indices = codes if isinstance(codes, pa.Array) else pa.array(np.asarray(codes, np.int32))
+    return pa.DictionaryArray.from_arrays(indices.cast(pa.int32()), words.cast(pa.string()))
+
+
+def repeated(word: str, n: int) -> pa.DictionaryArray:
+    """A coded text column of ``n`` lines all ``word``, its indices in pages never made resident."""
+    return coded(pa.Array.from_buffers(pa.int32(), n, [None, _zeros(n)]), pa.array([word], pa.string()))
+
+
+def ordered_codes(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """A number per line that orders the lines as their texts order (equal texts, equal numbers):
+    a coded column sorted without writing out its text."""
+    words, codes = distinct(column)
+    rank = np.empty(len(words), np.int32)
+    rank[np.argsort(np.asarray(words.to_numpy(zero_copy_only=False), dtype=object), kind="stable")] = np.arange(
+        len(words), dtype=np.int32
+    )
+    return rank[np.asarray(codes.to_numpy(), np.int64)] if len(words) else np.zeros(len(column), np.int32)
+
+
+def count_distinct(column: pa.Array | pa.ChunkedArray) -> int:
+    """How many distinct values (nulls not counted) a column holds, coded text included."""
+    return len(distinct(pc.drop_null(column))[0])
 
 
 SEP = "\x1f"  # the unit separator: in no file name, row number or state word
@@ -192,7 +225,7 @@ def part_names(table: pa.Table, prefix: str = "") -> pa.ChunkedArray:
     participation of ``prefix``, or a plan table's (PARTS) carrier row and state.  Null where the
     row has no such participation."""
     row = pc.cast(table.column("row"), pa.string())
-    return pc.binary_join_element_wise(table.column("file"), row, table.column(f"{prefix}state"), SEP)
+    return pc.binary_join_element_wise(text(table.column("file")), row, text(table.column(f"{prefix}state")), SEP)
 
 
 def settle_named(
@@ -213,7 +246,7 @@ def lookup(keys: pa.ChunkedArray | pa.Array, values: Mapping[str, object], type:
 
 def row_keys(table: pa.Table) -> pa.ChunkedArray:
     """Each line's input row named as one text (``file, row``)."""
-    return pc.binary_join_element_wise(table.column("file"), pc.cast(table.column("row"), pa.string()), SEP)
+    return pc.binary_join_element_wise(text(table.column("file")), pc.cast(table.column("row"), pa.string()), SEP)
 
 
 def merged_keys(rows: pa.Table, prefix: str = "") -> pa.ChunkedArray:

@@ -345,6 +345,23 @@ def test_each_event_gets_its_own_batches() -> None:
     assert len(set(cut.ids)) == 2
 
 
+def test_a_plan_holds_its_event_states_and_files_as_four_bytes_a_line() -> None:
+    """The plan's few distinct texts are stored once (a million lines' file names, event ids and
+    states took 29 MiB as text, 11 coded), and read out as the texts."""
+    n = 5000
+    rows = rows_table(*({"file": "a rather long export name.csv", "row": r + 2, "vid": r + 1, "state": "attend",
+                         "when_ms": r} for r in range(n)))  # fmt: skip
+    _, parts = merge(rows, "1001")
+    parts = chunk(parts, 100)
+    for name in ("event_id", "state", "file"):
+        column = parts.column(name).combine_chunks()
+        assert column.indices.nbytes <= 4 * n and column.dictionary.nbytes < 100, name
+    assert parts.slice(4321, 1).select(["event_id", "state", "file", "row"]).to_pylist() == [
+        {"event_id": "1001", "state": "attend", "file": "a rather long export name.csv", "row": 4323}
+    ]
+    assert {b.event_id for b in batches(parts)} == {"1001"} and len(batches(parts)) == n // 100
+
+
 def test_more_batches_than_one_block_each_built_when_asked_for() -> None:
     """The sender may start anywhere (a resumed run skips answered batches): batch 130 of a fresh
     plan is batch 130, and every batch past the first block of 64 carries its own contact."""

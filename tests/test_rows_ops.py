@@ -14,7 +14,7 @@ from row_objects import Row, rows_to_table, settle_row, worst_first
 from test_rows_table import rows as rows_strategy
 
 from importer import rows as ops
-from importer.models import ROWS, Outcome
+from importer.models import CODED_TEXT, ROWS, Outcome
 
 
 def table(*lines: dict[str, object]) -> pa.Table:
@@ -143,6 +143,28 @@ def test_distinct_gives_each_value_once_and_each_cell_its_index(chunks: list[lis
     assert values.type == pa.string()
     assert values.to_pylist() == list(dict.fromkeys(c for c in cells if c is not None))
     assert [None if i is None else values[i].as_py() for i in at.to_pylist()] == cells
+
+
+@given(st.lists(st.lists(st.one_of(st.none(), st.sampled_from(["b", "a", "é", "", "ab"])), max_size=6), max_size=4))
+def test_coded_text_orders_and_counts_as_its_text(chunks: list[list[str | None]]) -> None:
+    """A plan's coded columns (each chunk its own dictionary, as read back from the journal) sort
+    and count as their texts would: the numbers compare as the texts, nulls not counted."""
+    column = pa.chunked_array([pa.array(c, pa.string()).dictionary_encode() for c in chunks], CODED_TEXT)
+    texts = column.to_pylist()
+    assert ops.text(column).to_pylist() == texts and ops.text(column).type == pa.string()
+    assert ops.count_distinct(column) == len({t for t in texts if t is not None})
+    present = [i for i, t in enumerate(texts) if t is not None]
+    codes = ops.ordered_codes(pc.drop_null(column))
+    for a, i in enumerate(present):
+        for b, j in enumerate(present):
+            assert (codes[a] < codes[b]) == (texts[i] < texts[j]) and (codes[a] == codes[b]) == (texts[i] == texts[j])
+
+
+def test_a_repeated_text_is_one_word_and_untouched_pages() -> None:
+    column = ops.repeated("1001", 100_000)
+    assert column.type == CODED_TEXT and column.dictionary.to_pylist() == ["1001"]
+    assert column[0].as_py() == column[99_999].as_py() == "1001" and column.null_count == 0
+    assert ops.coded(np.array([1, 0, 1]), pa.array(["x", "y"])).to_pylist() == ["y", "x", "y"]
 
 
 def _resident_pages(buffer: pa.Buffer) -> int:
