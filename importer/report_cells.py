@@ -34,6 +34,8 @@ Column: TypeAlias = pa.Array | pa.ChunkedArray
 #: What a column holds: TEXT (never null), INT (a number), VID (a number or null), FLAG (a boolean),
 #: UTC / LOCAL (epoch ms or null: the same instant, shown in UTC or in the run's zone).
 TEXT, INT, VID, FLAG, UTC_TIME, LOCAL_TIME = "text", "int", "vid", "flag", "utc", "local"
+#: A flag's words in the CSV and JSON text of a report (``created_contact``).
+YES, NO = "yes", "no"
 _ROW_KINDS: Mapping[str, str] = {
     "source_row": INT,
     "vid": VID,
@@ -294,18 +296,16 @@ def _offset_text(seconds: int) -> str:
     return f"{sign}{hours:02d}:{minutes:02d}" + (f":{secs:02d}" if secs else "")
 
 
-def texts(
-    table: pa.Table, lay: Layout, zone: tzinfo | None, *, flags: tuple[str, str] = ("yes", "no")
-) -> list[pa.ChunkedArray]:
+def texts(table: pa.Table, lay: Layout, zone: tzinfo | None) -> list[pa.ChunkedArray]:
     """Every column as text ('' or null for nothing): numbers as digits, flags as words, times as ISO text."""
-    return [_as_text(column, kind, zone, flags) for kind, column in zip(lay.kinds, table.columns, strict=True)]
+    return [_as_text(column, kind, zone) for kind, column in zip(lay.kinds, table.columns, strict=True)]
 
 
-def _as_text(column: pa.ChunkedArray, kind: str, zone: tzinfo | None, flags: tuple[str, str]) -> pa.ChunkedArray:
+def _as_text(column: pa.ChunkedArray, kind: str, zone: tzinfo | None) -> pa.ChunkedArray:
     if kind in (INT, VID):
         return pc.cast(column, pa.string())
     if kind == FLAG:
-        return pc.if_else(column, *flags)
+        return pc.if_else(column, YES, NO)
     if kind == UTC_TIME:
         return utc_texts(column)
     if kind == LOCAL_TIME:
@@ -344,14 +344,14 @@ def _csv_column(column: pa.ChunkedArray, kind: str, zone: tzinfo | None) -> pa.C
     text repeated: told apart from the others without formatting each cell)."""
     if kind == FLAG and not column.null_count:
         if not pc.any(column).as_py():
-            return "no"
+            return NO
         if pc.all(column).as_py():
-            return "yes"
+            return YES
     if kind in (INT, VID):
         if column.null_count == len(column):
             return ""
         return _csv_cell(pc.cast(column, pa.string()), kind)
-    text = _as_text(column, kind, zone, ("yes", "no"))
+    text = _as_text(column, kind, zone)
     same = _same_text(text)
     if same is None:
         return _csv_cell(text, kind)
