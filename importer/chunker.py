@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .models import PARTS, STATE_RANK, Batch, Outcome, Participation, Reason, RowRef, State, part_keys
+from .models import CODED_TEXT, PARTS, STATE_RANK, Batch, Outcome, Participation, Reason, RowRef, State, part_keys
 from .rows import coded, count_distinct, distinct, nulls, ordered_codes, repeated
 
 #: State words in rank order (cancel, register, attend): a state's rank is its index here.
@@ -214,7 +214,7 @@ def _plan(rows: pa.Table, event_id: str, at: np.ndarray, slot: np.ndarray, state
         "when_ms": when,
         "file": coded(file_codes.take(take).combine_chunks(), files),
         "row": _col(rows, "row").take(take),
-        "batch_id": nulls(n, pa.string()),
+        "batch_id": nulls(n, CODED_TEXT),
     }
     return pa.Table.from_arrays([columns[f.name] for f in PARTS], schema=PARTS)
 
@@ -272,7 +272,7 @@ def chunk(parts: pa.Table, batch_size: int) -> pa.Table:
     sizes = np.diff(np.append(first, n))
     batch_of = np.repeat(np.arange(len(first), dtype=_positions(len(first))), sizes)
     i = plan.schema.get_field_index("batch_id")
-    return plan.set_column(i, plan.schema.field(i), pa.array(ids, pa.string()).take(pa.array(batch_of)))
+    return plan.set_column(i, plan.schema.field(i), coded(batch_of, pa.array(ids, pa.string())))
 
 
 def _in_batch_order(parts: pa.Table, rank: np.ndarray, by_email: pa.Array) -> bool:
@@ -339,6 +339,15 @@ def _shared(column: pa.Array) -> list[str]:
     return list(words[_np(encoded.indices)]) if len(words) else []
 
 
+def _first_seen(codes: np.ndarray) -> np.ndarray:
+    """``codes`` renumbered in the order each first appears (a coded column's numbers follow its
+    dictionary, which need not be the order of the lines)."""
+    found, first = np.unique(codes, return_index=True)
+    rank = np.empty(len(found), dtype=codes.dtype)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(found), dtype=codes.dtype)
+    return rank[np.searchsorted(found, codes)]
+
+
 #: Batches built together when the sender asks for the first of them (their lines read at once).
 _BLOCK = 64
 
@@ -350,8 +359,9 @@ class Batches(Sequence[Batch]):
     def __init__(self, parts: pa.Table) -> None:
         ids = parts.column("batch_id")
         plan = parts.filter(pc.is_valid(ids)) if ids.null_count else parts  # a chunked plan is not copied
-        codes = _np(pc.dictionary_encode(_col(plan, "batch_id")).indices)
+        codes = _np(distinct(plan.column("batch_id"))[1])
         if len(codes) and np.any(codes[1:] < codes[:-1]):
+            codes = _first_seen(codes)  # the batches in the order they come in the plan
             plan = plan.take(pa.array(np.argsort(codes, kind="stable")))  # each batch's lines together
             codes = np.sort(codes, kind="stable")
         self._plan = plan

@@ -17,8 +17,8 @@ import pyarrow.compute as pc
 from .mapper_layout import Block
 from .mapper_states import display_names
 from .mapper_values import arrow_cells
-from .models import ROWS, Outcome, Reason, State
-from .rows import blanks, falses, nulls
+from .models import CODED_TEXT, ROWS, Outcome, Reason, State
+from .rows import blanks, falses, nulls, repeated
 
 #: The fields a row's names come from; with --keep-raw every other column joins them.
 NAME_FIELDS = ("first_name", "last_name", "name")
@@ -57,7 +57,7 @@ def also_columns(
         "also_message": nulls(n, pa.string()) if text is None else pa.array(text, type=pa.string()),
         "also_merged_file": nulls(n, pa.string()),
         "also_merged_row": nulls(n, pa.int64()),
-        "also_batch_id": _when(has, ""),
+        "also_batch_id": _when(has, "").cast(CODED_TEXT),
         "also_correlation_id": _when(has, ""),
     }
 
@@ -91,7 +91,7 @@ def rows_table(
         "message": message,
         "merged_file": nulls(n, pa.string()),
         "merged_row": nulls(n, pa.int64()),
-        "batch_id": blanks(n),
+        "batch_id": repeated("", n),
         "correlation_id": blanks(n),
         "created_contact": falses(n),
         "extra": extra,

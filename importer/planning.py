@@ -20,7 +20,7 @@ from .answers import Answers
 from .config import Config
 from .hubspot import HubSpot
 from .journal import Journal
-from .models import EventInfo, Outcome, Reason
+from .models import CODED_TEXT, EventInfo, Outcome, Reason
 from .reporter import plural
 from .resolving import Lookups, resolve
 
@@ -47,7 +47,7 @@ Expect = Callable[[int, tuple[int, float], int], None]
 
 
 def sending_line(parts: pa.Table) -> str:
-    batches = pc.count_distinct(parts.column("batch_id")).as_py()
+    batches = rows_ops.count_distinct(parts.column("batch_id"))
     return f"sending {plural(parts.num_rows, 'participation')} in {plural(batches, 'request')}"
 
 
@@ -72,7 +72,7 @@ def plan_run(
     del rows  # the journal holds the plan: the rows read again are not needed
     kept, parts, outcomes = resume_plan(journal, previous, cfg)
     answered = pc.is_in(parts.column("batch_id"), value_set=pa.array(list(outcomes), pa.string()))
-    total = pc.count_distinct(parts.column("batch_id")).as_py()
+    total = rows_ops.count_distinct(parts.column("batch_id"))
     resuming = f"resuming run {previous}: {len(outcomes):,} of {plural(total, 'request')} already answered"
     return Plan(kept, parts, outcomes, previous, (resuming, sending_line(parts.filter(pc.invert(answered)))))
 
@@ -185,7 +185,7 @@ def _stale_vids(plan: Plan) -> set[int]:
     if not gone:
         return set()
     named = pc.binary_join_element_wise(
-        plan.parts.column("batch_id"), pc.cast(plan.parts.column("vid"), pa.string()), rows_ops.SEP
+        rows_ops.text(plan.parts.column("batch_id")), pc.cast(plan.parts.column("vid"), pa.string()), rows_ops.SEP
     )
     hit = pc.fill_null(pc.is_in(named, value_set=pa.array(gone, pa.string())), False)
     return {v for v in pc.unique(plan.parts.column("vid").filter(hit)).to_pylist() if v is not None}
@@ -292,7 +292,7 @@ def _renamed(parts: pa.Table, taken: set[str]) -> pa.Table:
             name += AGAIN
         taken.add(name)
         names[old] = name
-    ids = rows_ops.lookup(parts.column("batch_id"), names, pa.string())
+    ids = rows_ops.lookup(parts.column("batch_id"), names, CODED_TEXT)
     return parts.set_column(parts.schema.get_field_index("batch_id"), "batch_id", ids)
 
 
@@ -426,7 +426,7 @@ def reopen(rows: pa.Table) -> pa.Table:
 
 
 def retry_line(taken: int, not_found: int, rows: pa.Table, parts: pa.Table) -> str:
-    batches = pc.count_distinct(parts.column("batch_id")).as_py()
+    batches = rows_ops.count_distinct(parts.column("batch_id"))
     why = f" ({not_found} of them not found in HubSpot before)" if not_found else ""
     settled = pc.and_(pc.is_valid(rows.column("outcome")), pc.not_equal(rows.column("outcome"), Outcome.MERGED.value))
     still = rows_ops.counts(rows.filter(settled), "reason")

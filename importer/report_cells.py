@@ -27,6 +27,7 @@ from .models import EventInfo
 from .report_model import ALSO_COLUMNS, REPORT_COLUMNS, ROW_COLUMNS, Report, profiles_of, zone_of
 from .report_text import summary_fields
 from .rows import distinct as distinct_of
+from .rows import text
 
 #: An Arrow column, whole or in chunks.
 Column: TypeAlias = pa.Array | pa.ChunkedArray
@@ -138,7 +139,7 @@ def _chunked(column: pa.Array | pa.ChunkedArray) -> pa.ChunkedArray:
 
 
 def _text(rows: pa.Table, name: str) -> pa.ChunkedArray:
-    return pc.fill_null(rows.column(name), "")
+    return pc.fill_null(text(rows.column(name)), "")
 
 
 def _sent_at(rows: pa.Table, prefix: str, event: EventInfo) -> pa.ChunkedArray:

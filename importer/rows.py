@@ -44,6 +44,8 @@ def _zeros(n: int) -> pa.Buffer:
 def nulls(n: int, type: pa.DataType) -> pa.Array:
     """A column of ``n`` nulls that costs next to no memory (the rows table has many: a second
     participation nobody has, merges nobody made)."""
+    if pa.types.is_dictionary(type):
+        return coded(nulls(n, type.index_type), pa.array([], type.value_type))
     zeros = _zeros(n)
     if pa.types.is_string(type):
         return pa.Array.from_buffers(type, n, [zeros, zeros, zeros.slice(0, 0)], null_count=n)
