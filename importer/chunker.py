@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .models import CODED_TEXT, PARTS, STATE_RANK, Batch, Outcome, Participation, Reason, RowRef, State, part_keys
-from .rows import coded, count_distinct, distinct, nulls, ordered_codes, repeated
+from .rows import coded, count_distinct, distinct, nulls, ordered_codes, repeated, text
 
 #: State words in rank order (cancel, register, attend): a state's rank is its index here.
 _WORDS = pa.array([s.value for s, _ in sorted(STATE_RANK.items(), key=lambda item: item[1])])
@@ -161,7 +161,7 @@ def _words(rank: np.ndarray) -> pa.Array:
 def _fates(rows: pa.Table, carrier: np.ndarray, holder: np.ndarray, states: pa.Array) -> dict[str, pa.Array]:
     """The columns of participations another row carries (merged into ``carrier``), or cancels a
     live registration or attendance holds back (skipped, naming the ``holder``; -1 for none)."""
-    files, numbers = _col(rows, "file"), _col(rows, "row")
+    files, numbers = text(_col(rows, "file")), _col(rows, "row")
     merged = pa.array(holder < 0)
     to = pa.array(carrier)
     by = pa.array(np.where(holder < 0, carrier, holder))
@@ -316,9 +316,9 @@ def _digests(plan: pa.Table, bounds: np.ndarray) -> Iterator[str]:
         lines = lines.combine_chunks()
     _, offsets_buffer, data = lines.buffers()
     offsets = np.frombuffer(offsets_buffer, np.int32)[lines.offset : lines.offset + len(lines) + 1]
-    text = memoryview(data)  # never empty: every line holds at least its ':'
+    view = memoryview(data)  # never empty: every line holds at least its ':'
     for start, end in pairwise(bounds.tolist()):
-        yield hashlib.sha1(text[offsets[start] : offsets[end] - 1]).hexdigest()[:8]
+        yield hashlib.sha1(view[offsets[start] : offsets[end] - 1]).hexdigest()[:8]
 
 
 def _items(plan: pa.Table) -> tuple[Participation, ...]:

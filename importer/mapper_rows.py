@@ -47,9 +47,9 @@ def also_columns(
         for i, message in messages.items():
             text[i] = message
     return {
-        "also_state": _when(has, State.REGISTER.value),
+        "also_state": _when(has, State.REGISTER.value).cast(CODED_TEXT),
         "also_when_ms": pa.array(ms, type=pa.int64(), mask=~proven) if proven.any() else nulls(n, pa.int64()),
-        "also_time_source": _when(has, "file"),
+        "also_time_source": _when(has, "file").cast(CODED_TEXT),
         "also_outcome": _when(bad, Outcome.REJECTED.value),
         "also_reason": pc.if_else(pa.array(bad), Reason.BAD_TIME.value, _when(proven, ""))
         if bad.any()
@@ -79,13 +79,13 @@ def rows_table(
     n = len(rows)
     outcome, reason, message = verdicts
     columns: dict[str, pa.Array] = {
-        "file": pa.repeat(pa.scalar(file, pa.string()), n),
+        "file": repeated(file, n),
         "row": pa.array(rows, type=pa.int64()),
         "email": email,
         "vid": vid,
-        "state": state,
+        "state": state.cast(CODED_TEXT),
         "when_ms": when_ms,
-        "time_source": pa.repeat(pa.scalar("file", pa.string()), n),
+        "time_source": repeated("file", n),
         "outcome": outcome,
         "reason": reason,
         "message": message,

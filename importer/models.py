@@ -110,7 +110,7 @@ CODED_TEXT = pa.dictionary(pa.int32(), pa.string())
 
 #: Where a row came from and who it names: the same for both of a row's participations.
 _ROW_FIELDS = (
-    pa.field("file", pa.string(), nullable=False),  # the input as the user named it ('file [sheet]')
+    pa.field("file", CODED_TEXT, nullable=False),  # the input as the user named it ('file [sheet]')
     pa.field("row", pa.int64(), nullable=False),  # the row number a spreadsheet app shows
     pa.field("email", pa.string()),
     pa.field("vid", pa.int64()),  # HubSpot's contact id
@@ -120,9 +120,9 @@ _ROW_FIELDS = (
 def _participation_fields(prefix: str) -> tuple[pa.Field, ...]:
     """One participation and its fate; ``prefix`` '' for a row's first one, 'also_' for a second."""
     return (
-        pa.field(f"{prefix}state", pa.string()),  # a State value; null: none (or, for also_, no second)
+        pa.field(f"{prefix}state", CODED_TEXT),  # a State value; null: none (or, for also_, no second)
         pa.field(f"{prefix}when_ms", pa.int64()),  # epoch ms; null: the file gives no time
-        pa.field(f"{prefix}time_source", pa.string()),  # 'file' or 'event_start'
+        pa.field(f"{prefix}time_source", CODED_TEXT),  # 'file' or 'event_start'
         pa.field(f"{prefix}outcome", pa.string()),  # an Outcome value; null while still sendable
         pa.field(f"{prefix}reason", pa.string()),  # a Reason code ('' for recorded)
         pa.field(f"{prefix}message", pa.string()),

@@ -340,7 +340,7 @@ def say_when_recorded(rows: pa.Table, journal: Journal, event_id: str) -> pa.Tab
         by_contact.setdefault(f"{vid}:{state}", text)
     vid_text = pc.cast(rows.column("vid"), pa.string())
     for prefix in rows_ops.PREFIXES:
-        contact = pc.binary_join_element_wise(vid_text, rows.column(f"{prefix}state"), ":")
+        contact = pc.binary_join_element_wise(vid_text, rows_ops.text(rows.column(f"{prefix}state")), ":")
         when = pc.cast(pc.fill_null(rows.column(f"{prefix}when_ms"), 0), pa.string())
         text = pc.coalesce(
             rows_ops.lookup(pc.binary_join_element_wise(contact, when, ":"), exact, pa.string()),

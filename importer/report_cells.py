@@ -90,7 +90,7 @@ def cells(rows: pa.Table, lay: Layout, event: EventInfo, profiles: Mapping[str, 
     """The Rows columns of these rows, typed as :data:`Layout.kinds` says."""
     n = rows.num_rows
     when = _sent_at(rows, "", event)
-    files = rows.column("file")
+    files = text(rows.column("file"))
     columns: list[Any] = [
         files,
         rows.column("row"),
@@ -103,7 +103,7 @@ def cells(rows: pa.Table, lay: Layout, event: EventInfo, profiles: Mapping[str, 
         _text(rows, "message"),
         pa.chunked_array([pa.repeat(event.object_id, n)], pa.string()),
         when,
-        pc.fill_null(rows.column("time_source"), "file"),
+        pc.fill_null(text(rows.column("time_source")), "file"),
         _ref(rows, ""),
         _text(rows, "batch_id"),
         _text(rows, "correlation_id"),
@@ -118,7 +118,7 @@ def cells(rows: pa.Table, lay: Layout, event: EventInfo, profiles: Mapping[str, 
             _text(rows, "also_outcome"),
             _text(rows, "also_reason"),
             _text(rows, "also_message"),
-            pc.if_else(has, pc.fill_null(rows.column("also_time_source"), "file"), ""),
+            pc.if_else(has, pc.fill_null(text(rows.column("also_time_source")), "file"), ""),
             _ref(rows, "also_"),
         ]
     columns += _extras(rows, lay.extras)
@@ -148,7 +148,7 @@ def _sent_at(rows: pa.Table, prefix: str, event: EventInfo) -> pa.ChunkedArray:
     when = rows.column(f"{prefix}when_ms")
     if event.start_ms is None:
         return when
-    source = pc.fill_null(rows.column(f"{prefix}time_source"), "file")
+    source = pc.fill_null(text(rows.column(f"{prefix}time_source")), "file")
     fallback = pc.and_(pc.is_null(when), pc.not_equal(source, "file"))
     return pc.if_else(fallback, pa.scalar(event.start_ms, pa.int64()), when)
 

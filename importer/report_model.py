@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 from .actions import Original
 from .errors import InputError
 from .models import EventInfo, FileInfo, Outcome, RunStats
+from .rows import text as plain_text
 from .zones import parse_zone
 
 #: The first nine columns of the Rows sheet, in this order (users' scripts depend on them).
@@ -163,7 +164,7 @@ def build_report(
 def word_counts(words: pa.Array | pa.ChunkedArray) -> dict[str, int]:
     """How often each word occurs, in the order of first occurrence (null counts as ``""``)."""
     out: dict[str, int] = {}
-    for item in pc.value_counts(pc.fill_null(words, "")).to_pylist():
+    for item in pc.value_counts(pc.fill_null(plain_text(words), "")).to_pylist():
         out[item["values"]] = out.get(item["values"], 0) + item["counts"]
     return out
 

@@ -332,7 +332,7 @@ def _places(rows: pa.Table, parts: pa.Table) -> np.ndarray:
     """For each line of ``parts``, the index of its row (file and row number; -1 for none).
     Rows already in order are not sorted, and a plan whose lines are the rows' in their order
     is not searched."""
-    files = pc.unique(rows.column("file"))
+    files = distinct(rows.column("file"))[0]
     n = rows.num_rows
 
     def keys(table: pa.Table) -> np.ndarray:

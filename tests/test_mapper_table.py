@@ -89,6 +89,19 @@ def test_extra_names_take_two_bytes_an_entry_however_long_they_are() -> None:
     assert len(names) == 2 * n and names.nbytes <= 2 * len(names) + 64
 
 
+def test_the_file_states_and_time_sources_are_a_number_a_row_into_their_few_texts() -> None:
+    """A million rows' file name, state and time source took 28 MiB as text, 12 coded."""
+    n = 2000
+    body = "".join(f"u{i}@example.com,2024-11-05 10:00,2024-11-01 09:00\n" for i in range(n))
+    t = table("Email,Join Time,Registration Time\n" + body)
+    for name in ("file", "state", "time_source", "also_state", "also_time_source"):
+        column = t.column(name).combine_chunks()
+        assert column.indices.nbytes <= 4 * n and len(column.dictionary) == 1, name
+    assert t.slice(1234, 1).select(["file", "state", "time_source", "also_state"]).to_pylist() == [
+        {"file": "t.csv", "state": "attend", "time_source": "file", "also_state": "register"}
+    ]
+
+
 def test_extra_keeps_the_names_of_a_thousand_columns_apart_with_keep_raw() -> None:
     """More source columns than a byte numbers (the loader takes up to 1,000): each keeps its own name."""
     headers = ["Email", "Join Time", *(f"Q{j}" for j in range(300))]
