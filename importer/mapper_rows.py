@@ -71,7 +71,7 @@ def rows_table(
     state: pa.Array,
     when_ms: pa.Array,
     verdicts: tuple[pa.Array, pa.Array, pa.Array],
-    extra: pa.Array,
+    extra: pa.ChunkedArray,
     also: Mapping[str, pa.Array],
 ) -> pa.Table:
     """The :data:`models.ROWS` table of one file: no row merged, batched or sent yet; ``verdicts``
@@ -108,9 +108,6 @@ class _Entry:
     values: pa.Array | pa.ChunkedArray
     present: np.ndarray
     key: str | None = None
-
-    def names(self, n: int) -> pa.Array:
-        return self.keys if self.keys is not None else _same(self.key or "", n)
 
 
 def _same(key: str, n: int) -> pa.Array:
@@ -169,40 +166,54 @@ def _raw_entries(frame: pd.DataFrame, blocks: Sequence[Block]) -> list[_Entry]:
     return entries
 
 
-def _map_of(entries: Sequence[_Entry], n: int) -> pa.Array:
-    """Per row the present entries, in order, as a map array."""
+#: Rows whose map entries are gathered together: the values are taken from the loader's blocks a
+#: slice at a time, so the whole column's names are never joined into one array first (Arrow joins
+#: the blocks before it takes from them: 18 MiB more for a million rows' first and last names).
+_MAP_ROWS = 1 << 16
+
+
+def _map_of(entries: Sequence[_Entry], n: int) -> pa.ChunkedArray:
+    """Per row the present entries, in order, as a map column (a chunk per :data:`_MAP_ROWS` rows)."""
     if not entries:
-        return pa.MapArray.from_arrays(
+        empty = pa.MapArray.from_arrays(
             pa.array(np.zeros(n + 1, dtype=np.int32)), pa.array([], _NAME), pa.array([], pa.string()), type=_EXTRA
         )
-    k = len(entries)
+        return pa.chunked_array([empty], _EXTRA)
     present = np.stack([e.present for e in entries], axis=1)
-    offsets = np.zeros(n + 1, dtype=np.int32)
-    np.cumsum(present.sum(axis=1, dtype=np.int32), out=offsets[1:])
-    ix = np.int32 if n * k < 2**31 else np.int64
+    names = pa.array([e.key for e in entries], pa.string()) if all(e.keys is None for e in entries) else None
+    chunks = [_map_rows(entries, present, names, start) for start in range(0, n, _MAP_ROWS)]
+    return pa.chunked_array(chunks, _EXTRA)
+
+
+def _map_rows(entries: Sequence[_Entry], present: np.ndarray, names: pa.Array | None, start: int) -> pa.MapArray:
+    """The map of the rows from ``start`` (:data:`_MAP_ROWS` of them, fewer at the end); ``names``:
+    the one name of each entry, or ``None`` when an entry's name differs by row (--keep-raw)."""
+    mine = present[start : start + _MAP_ROWS]
+    m, k = mine.shape
+    offsets = np.zeros(m + 1, dtype=np.int32)
+    np.cumsum(mine.sum(axis=1, dtype=np.int32), out=offsets[1:])
     source: np.ndarray
-    if present.all():  # every row has every entry: the k entries of each row in turn
-        which = np.tile(np.arange(k, dtype=np.int8 if k < 128 else np.int32), n)
-        source = np.add.outer(np.arange(n, dtype=ix), np.arange(0, n * k, n, dtype=ix)).ravel()
+    if mine.all():  # every row has every entry: the k entries of each row in turn
+        which = np.tile(np.arange(k, dtype=np.int16), m)
+        source = np.add.outer(np.arange(m, dtype=np.int32), np.arange(0, m * k, m, dtype=np.int32)).ravel()
     else:
-        row, which = np.divmod(np.flatnonzero(present.ravel()).astype(ix), k)
-        source = which * n + row
-        del row
-    del present
-    if all(e.keys is None for e in entries):  # one name per entry: entry ``which`` of the k names
-        keys = pa.DictionaryArray.from_arrays(
-            pa.array(which.astype(np.int16, copy=False)), pa.array([e.key for e in entries], pa.string())
-        )
+        row, which = np.divmod(np.flatnonzero(mine.ravel()).astype(np.int32), k)
+        source = which * m + row
+    take = pa.array(source)
+    if names is not None:  # entry ``which`` of the k names
+        keys = pa.DictionaryArray.from_arrays(pa.array(which.astype(np.int16, copy=False)), names)
     else:
-        keys = pa.concat_arrays([e.names(n) for e in entries]).take(pa.array(source)).cast(_NAME)
-    del which
-    # taken from the loader's blocks as they are (joined once, by the take, not first per entry)
-    taken = pa.chunked_array([c for e in entries for c in _chunks(e.values)], pa.string()).take(pa.array(source))
+        own = [_same(e.key or "", m) if e.keys is None else e.keys.slice(start, m) for e in entries]
+        keys = pa.concat_arrays(own).take(take).cast(_NAME)
+    blocks = [c for e in entries for c in _chunks(e.values.slice(start, m))]
+    taken = pa.chunked_array(blocks, pa.string()).take(take)
     values = taken.chunk(0) if taken.num_chunks == 1 else taken.combine_chunks()
     return pa.MapArray.from_arrays(pa.array(offsets), keys, values, type=_EXTRA)
 
 
-def extras(text: Mapping[str, pd.Series], frame: pd.DataFrame, blocks: Sequence[Block], *, keep_raw: bool) -> pa.Array:
+def extras(
+    text: Mapping[str, pd.Series], frame: pd.DataFrame, blocks: Sequence[Block], *, keep_raw: bool
+) -> pa.ChunkedArray:
     """The ``extra`` column: identifying columns for the report (first/last name or a display
     name); every column with keep_raw."""
     n = sum(len(b.positions) for b in blocks)

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pytest
 from test_mapper import NOW, grid, ms
 
+from importer import mapper_rows
 from importer.mapper import MapOptions, map_sheet
 from importer.mapper_states import per_block
 from importer.models import ROWS, State
@@ -54,7 +55,12 @@ def test_contact_ids_at_their_bounds(cell: str, vid: int | None, reason: str) ->
     assert t.column("outcome").to_pylist() == [None if not reason else "rejected"]
 
 
-def test_extra_holds_the_names_and_with_keep_raw_every_other_column() -> None:
+@pytest.mark.parametrize("slice_rows", [1, 2, 3, 1 << 16])
+def test_extra_holds_the_names_and_with_keep_raw_every_other_column(
+    slice_rows: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same maps whatever the slices they are gathered in (rows with and without names across a slice's end)."""
+    monkeypatch.setattr(mapper_rows, "_MAP_ROWS", slice_rows)
     text = (
         "Email,First Name,Last Name,Name,Join Time,Company\n"
         "a@example.com,Ann,Lee,,2024-11-05 10:00,Acme\n"
@@ -79,12 +85,15 @@ def test_extra_holds_the_names_and_with_keep_raw_every_other_column() -> None:
     assert raw[2] == [("Email", "c@example.com"), ("Join Time", "2024-11-05 10:00"), ("Company", "Initech")]
 
 
-def test_extra_names_take_two_bytes_an_entry_however_long_they_are() -> None:
+def test_extra_names_take_two_bytes_an_entry_however_long_they_are(monkeypatch: pytest.MonkeyPatch) -> None:
     """A name is a number into the few distinct names (a million rows' two names as text took 27 MiB)."""
+    monkeypatch.setattr(mapper_rows, "_MAP_ROWS", 333)  # gathered in slices that end between rows
     n = 2000
     body = "".join(f"u{i}@example.com,First{i},Last{i},2024-11-05 10:00\n" for i in range(n))
     maps = table("Email,First Name,Last Name,Join Time\n" + body).column("extra").combine_chunks()
-    assert maps[7].as_py() == [("first_name", "First7"), ("last_name", "Last7")]
+    assert [maps[i].as_py() for i in (7, 332, 333, 1999)] == [
+        [("first_name", f"First{i}"), ("last_name", f"Last{i}")] for i in (7, 332, 333, 1999)
+    ]
     names = maps.keys
     assert len(names) == 2 * n and names.nbytes <= 2 * len(names) + 64
 
