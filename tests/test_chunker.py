@@ -422,3 +422,45 @@ def test_lines_without_a_batch_id_are_in_no_batch() -> None:
     cut = batches(unbatched)
     assert [[p.vid for p in b.items] for b in cut] == [[2], [3, 4]]
     assert cut.participations == 3 and cut.ids == ids[1:4:2]
+
+
+def test_email_only_contacts_stay_apart_beside_an_id_past_a_float_s_precision() -> None:
+    """Ids up to 2**62 are their own codes and email-only contacts are numbered after the largest:
+    whole numbers, for past 2**53 a float makes the two addresses and that id one number."""
+    big = 2**60
+    rows = rows_table(
+        row(2, big, State.ATTEND, 100),
+        row(3, None, State.ATTEND, 200, email="a@example.com"),
+        row(4, None, State.ATTEND, 300, email="b@example.com"),
+    )
+    out, parts = merge(rows, "ev")
+    assert sent(parts) == {
+        (big, "attend"): (100, 2),
+        ("a@example.com", "attend"): (200, 3),
+        ("b@example.com", "attend"): (300, 4),
+    }
+    assert [line["outcome"] for line in out.to_pylist()] == [None, None, None]
+
+
+_RANK = {State.CANCEL: 0, State.REGISTER: 1, State.ATTEND: 2}
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        [(2, State.ATTEND), (1, State.ATTEND)],  # two lines, the larger id first
+        [(1, State.ATTEND), (3, State.ATTEND), (2, State.ATTEND)],  # ids out of order after the first
+        [(1, State.REGISTER), (2, State.ATTEND), (3, State.REGISTER)],  # a state again after a later one
+        [(1, State.CANCEL), (2, State.ATTEND), (3, State.REGISTER), (4, State.ATTEND)],  # each after the first's
+    ],
+)
+def test_a_plan_out_of_order_gets_the_batches_of_the_same_plan_in_order(lines: list[tuple[int, State]]) -> None:
+    """A plan not in merge's order (one event, ids only, but states or ids out of order) is sorted
+    before it is cut: one batch per state, its lines by id, with the ids the ordered plan gets."""
+    ordered = sorted(lines, key=lambda line: (_RANK[line[1]], line[0]))
+    cut = batches(chunk(plan(*[(v, s, None) for v, s in lines]), 100))
+    states = list(dict.fromkeys(s for _, s in ordered))
+    assert [(b.state, [p.vid for p in b.items]) for b in cut] == [
+        (s, [v for v, t in ordered if t == s]) for s in states
+    ]
+    assert cut.ids == batches(chunk(plan(*[(v, s, None) for v, s in ordered]), 100)).ids

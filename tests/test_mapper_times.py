@@ -231,6 +231,15 @@ def test_the_limits_of_a_date(text: str, kind: int, wall: datetime | None) -> No
         assert got[0] == wall_ms(wall)
 
 
+def test_excel_serials_and_written_dates_in_one_file_are_each_read() -> None:
+    """A column Excel saved with some cells as serial numbers and others typed as text: each is
+    read by its own rule, the text with its zone too."""
+    kinds, got = read("45600.75", "11/05/2024 10:00", "Nov 5, 2024 10:00 CET")
+    assert kinds == [NAIVE, NAIVE, AWARE]
+    walls = [datetime(2024, 11, 4, 18), datetime(2024, 11, 5, 10), datetime(2024, 11, 5, 9)]
+    assert got == [wall_ms(wall) for wall in walls]
+
+
 def test_day_first_is_applied_to_numeric_dates_only() -> None:
     kinds, got = read("05/11/2024 10:00", "Nov 5, 2024 10:00", "2024-11-05 10:00", day_first=True)
     assert kinds == [NAIVE] * 3
