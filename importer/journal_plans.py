@@ -51,9 +51,9 @@ def store_table(conn: sqlite3.Connection, run: int, part: str, table: pa.Table) 
 
 def load_table(conn: sqlite3.Connection, run: int, part: str) -> pa.Table:
     found = conn.execute("SELECT data FROM plan_chunks WHERE run = ? AND part = ? ORDER BY seq", (run, part))
-    # decoded into the system allocator's memory: fresh memory from Arrow's default pool made this
-    # several times slower (bench/bench_journal.py, load_plan against load_plan/default-pool)
-    pool = pa.system_memory_pool()
-    tables = [pa.ipc.open_stream(data, options=_IPC_READ, memory_pool=pool).read_all() for (data,) in found]
+    # in Arrow's default pool: the system allocator, once several times quicker at this (when a plan
+    # held its states, files and ids as text), is no quicker with coded text and holds more
+    # (bench/bench_journal.py, load_plan against load_plan/system-pool)
+    tables = [pa.ipc.open_stream(data, options=_IPC_READ).read_all() for (data,) in found]
     # conformed: a plan stored by an earlier version holds its coded texts as plain text
     return _conform(pa.concat_tables(tables), _PLAN_SCHEMAS[part]) if tables else _PLAN_SCHEMAS[part].empty_table()
