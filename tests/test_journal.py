@@ -237,9 +237,9 @@ def test_a_plan_is_compressed_and_read_back_on_the_calling_thread(
         written.append(options)
         return new_stream(sink, schema, options=options)
 
-    def reader(source: Any, *, options: pa.ipc.IpcReadOptions, memory_pool: pa.MemoryPool) -> Any:
+    def reader(source: Any, *, options: pa.ipc.IpcReadOptions) -> Any:
         read.append(options)
-        return open_stream(source, options=options, memory_pool=memory_pool)
+        return open_stream(source, options=options)
 
     monkeypatch.setattr(pa.ipc, "new_stream", writer)
     monkeypatch.setattr(pa.ipc, "open_stream", reader)
