@@ -182,9 +182,9 @@ def timed(cmd: list[str], env: dict[str, str], repeats: int = REPEATS) -> tuple[
         out = subprocess.run([sys.executable, "-c", _PROBE, *cmd], env=env, capture_output=True, text=True)
         if out.stderr:
             print(out.stderr)
-        elapsed, rss_kib, code = out.stdout.split()
-        best, peak = min(best, float(elapsed)), max(peak, int(rss_kib) / 1024)
-    return best, peak, int(code)
+        elapsed, rss_kib, exit_code = out.stdout.split()
+        best, peak, code = min(best, float(elapsed)), max(peak, int(rss_kib) / 1024), int(exit_code)
+    return best, peak, code
 
 
 def big_csv(path: Path, n: int) -> None:

@@ -83,10 +83,10 @@ def plan(path: str, size: int = 100) -> dict[str, float]:
 
 
 def _objects(models: Any, chunker: Any, email: list[Any], vid: list[Any], when: list[Any]) -> dict[str, float]:
-    try:
-        from importer.execute import settle
+    try:  # the Row-object versions (``bench_core.py --before REV``) settled in one of these
+        from importer.execute import settle  # type: ignore[attr-defined]
     except ImportError:
-        from importer.pipeline import settle
+        from importer.pipeline import settle  # type: ignore[attr-defined]
     ref, attend = models.RowRef, models.State.ATTEND
     rows = [
         models.Row(ref("big.csv", i + 2), email=e, vid=v, state=attend, when_ms=w)
