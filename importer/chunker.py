@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .models import CODED_TEXT, PARTS, STATE_RANK, Batch, Outcome, Participation, Reason, RowRef, State, part_keys
-from .rows import coded, count_distinct, distinct, nulls, ordered_codes, repeated, text
+from .rows import coded, distinct, nulls, ordered_codes, repeated, text
 
 #: State words in rank order (cancel, register, attend): a state's rank is its index here.
 _WORDS = pa.array([s.value for s, _ in sorted(STATE_RANK.items(), key=lambda item: item[1])])
@@ -240,13 +240,14 @@ def chunk(parts: pa.Table, batch_size: int) -> pa.Table:
         raise ValueError("batch_size must be at least 1")
     by_email = _col(parts, "vid").is_null()
     ranks = _ranks(_col(parts, "state"))
-    if _in_batch_order(parts, ranks, by_email):
+    events = ordered_codes(parts.column("event_id"))
+    if _in_batch_order(parts, events, ranks, by_email):
         plan, rank, email = parts, ranks, _np(by_email)  # merge's order already (vids only): no copy
     else:
         order = pc.sort_indices(
             pa.table(
                 {
-                    "event_id": pa.array(ordered_codes(parts.column("event_id"))),
+                    "event_id": pa.array(events),
                     "rank": pa.array(ranks),
                     "by_email": by_email,
                     "vid": _col(parts, "vid"),
@@ -255,11 +256,11 @@ def chunk(parts: pa.Table, batch_size: int) -> pa.Table:
             ),
             sort_keys=[(name, "ascending") for name in ("event_id", "rank", "by_email", "vid", "email")],
         )
-        plan, rank, email = parts.take(order), ranks[_np(order)], _np(by_email.take(order))
+        at = _np(order)
+        plan, events, rank, email = parts.take(order), events[at], ranks[at], _np(by_email.take(order))
     n = plan.num_rows
     if n == 0:
         return plan
-    events = ordered_codes(plan.column("event_id"))
     starts = np.ones(n, bool)
     starts[1:] = (events[1:] != events[:-1]) | (rank[1:] != rank[:-1])
     starts[1:] |= email[1:] != email[:-1]
@@ -275,12 +276,12 @@ def chunk(parts: pa.Table, batch_size: int) -> pa.Table:
     return plan.set_column(i, plan.schema.field(i), coded(batch_of, pa.array(ids, pa.string())))
 
 
-def _in_batch_order(parts: pa.Table, rank: np.ndarray, by_email: pa.Array) -> bool:
+def _in_batch_order(parts: pa.Table, events: np.ndarray, rank: np.ndarray, by_email: pa.Array) -> bool:
     """Whether the plan is sorted as :func:`chunk` sorts it already: one event, and contacts by
     vid only, by state then vid (as :func:`merge` leaves them)."""
     if parts.num_rows < 2:
         return True
-    if pc.any(by_email).as_py() or count_distinct(parts.column("event_id")) != 1:
+    if pc.any(by_email).as_py() or bool((events != events[0]).any()):
         return False
     vid = _np(_col(parts, "vid"))
     return bool(np.all((rank[1:] > rank[:-1]) | ((rank[1:] == rank[:-1]) & (vid[1:] >= vid[:-1]))))

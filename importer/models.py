@@ -101,8 +101,9 @@ def http_reason(status: int) -> str:
     return f"http_{status}"
 
 
-#: A text column of few distinct values (a plan's event, states, files and batch ids), each stored once and
-#: every line a 4-byte index into them: 4 MiB a million lines, where the text took 8-24 MiB.
+#: A text column of few distinct values (the rows' and the plan's files, states and batch ids, the
+#: rows' time sources, the plan's event), each text stored once and every line a 4-byte index into
+#: them: 4 MiB a million lines, where the text took 8-24 MiB.
 #: Kernels that take no dictionaries (sorts, joins, ``count_distinct``, ``binary_join_element_wise``)
 #: are given ``rows.text`` of the column.
 CODED_TEXT = pa.dictionary(pa.int32(), pa.string())

@@ -27,7 +27,7 @@ from .models import EventInfo
 from .report_model import ALSO_COLUMNS, REPORT_COLUMNS, ROW_COLUMNS, Report, profiles_of, zone_of
 from .report_text import summary_fields
 from .rows import distinct as distinct_of
-from .rows import text
+from .rows import text as plain_text
 
 #: An Arrow column, whole or in chunks.
 Column: TypeAlias = pa.Array | pa.ChunkedArray
@@ -90,7 +90,7 @@ def cells(rows: pa.Table, lay: Layout, event: EventInfo, profiles: Mapping[str, 
     """The Rows columns of these rows, typed as :data:`Layout.kinds` says."""
     n = rows.num_rows
     when = _sent_at(rows, "", event)
-    files = text(rows.column("file"))
+    files = plain_text(rows.column("file"))
     columns: list[Any] = [
         files,
         rows.column("row"),
@@ -103,7 +103,7 @@ def cells(rows: pa.Table, lay: Layout, event: EventInfo, profiles: Mapping[str, 
         _text(rows, "message"),
         pa.chunked_array([pa.repeat(event.object_id, n)], pa.string()),
         when,
-        pc.fill_null(text(rows.column("time_source")), "file"),
+        pc.fill_null(plain_text(rows.column("time_source")), "file"),
         _ref(rows, ""),
         _text(rows, "batch_id"),
         _text(rows, "correlation_id"),
@@ -118,7 +118,7 @@ def cells(rows: pa.Table, lay: Layout, event: EventInfo, profiles: Mapping[str, 
             _text(rows, "also_outcome"),
             _text(rows, "also_reason"),
             _text(rows, "also_message"),
-            pc.if_else(has, pc.fill_null(text(rows.column("also_time_source")), "file"), ""),
+            pc.if_else(has, pc.fill_null(plain_text(rows.column("also_time_source")), "file"), ""),
             _ref(rows, "also_"),
         ]
     columns += _extras(rows, lay.extras)
@@ -139,7 +139,7 @@ def _chunked(column: pa.Array | pa.ChunkedArray) -> pa.ChunkedArray:
 
 
 def _text(rows: pa.Table, name: str) -> pa.ChunkedArray:
-    return pc.fill_null(text(rows.column(name)), "")
+    return pc.fill_null(plain_text(rows.column(name)), "")
 
 
 def _sent_at(rows: pa.Table, prefix: str, event: EventInfo) -> pa.ChunkedArray:
@@ -148,7 +148,7 @@ def _sent_at(rows: pa.Table, prefix: str, event: EventInfo) -> pa.ChunkedArray:
     when = rows.column(f"{prefix}when_ms")
     if event.start_ms is None:
         return when
-    source = pc.fill_null(text(rows.column(f"{prefix}time_source")), "file")
+    source = pc.fill_null(plain_text(rows.column(f"{prefix}time_source")), "file")
     fallback = pc.and_(pc.is_null(when), pc.not_equal(source, "file"))
     return pc.if_else(fallback, pa.scalar(event.start_ms, pa.int64()), when)
 

@@ -195,7 +195,7 @@ def text(column: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
 def coded(codes: pa.Array | np.ndarray, words: pa.Array) -> pa.DictionaryArray:
     """The coded text column (:data:`models.CODED_TEXT`) whose line ``i`` is ``words[codes[i]]``."""
     indices = codes if isinstance(codes, pa.Array) else pa.array(np.asarray(codes, np.int32))
-    return pa.DictionaryArray.from_arrays(indices.cast(pa.int32()), words.cast(pa.string()))
+    return pa.DictionaryArray.from_arrays(indices.cast(pa.int32()), words)
 
 
 def repeated(word: str, n: int) -> pa.DictionaryArray:
